@@ -1,0 +1,83 @@
+"""One time step of each recurrent variant, vectorised over the batch, written like torch's docs.
+
+Every cell takes the input projection ``gx = W_ih x + b_ih`` already computed for the
+step (the layer computes it for all steps at once), the previous state, and the
+hidden-to-hidden weights in torch's layout.  Gate order (LSTM: i, f, g, o; GRU: r, z, n)
+and the GRU reset placement are written here and nowhere else.
+"""
+import numpy as np
+
+#: Number of gate blocks stacked in ``weight_ih``/``weight_hh`` per mode.
+GATE_COUNT = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}
+
+
+def sigmoid(a):
+    """Logistic function, written through tanh so that it never overflows."""
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def relu(a):
+    return np.maximum(a, 0.0)
+
+
+def hidden_projection(h, w_hh, b_hh):
+    """``W_hh h + b_hh`` for a batch: h (B, H_in), w_hh (G*H, H_in), b_hh (G*H,) or None."""
+    gh = h @ w_hh.T
+    return gh if b_hh is None else gh + b_hh
+
+
+def lstm_gates(gates):
+    """Split stacked LSTM pre-activations (B, 4H) into torch's order: i, f, g, o."""
+    return np.split(gates, 4, axis=1)
+
+
+def gru_gates(stacked):
+    """Split stacked GRU projections (B, 3H) into torch's order: r, z, n."""
+    return np.split(stacked, 3, axis=1)
+
+
+def rnn_tanh_cell(gx, h, w_hh, b_hh):
+    """h' = tanh(W_ih x + b_ih + W_hh h + b_hh).  gx (B, H), h (B, H) -> (h',)."""
+    return (np.tanh(gx + hidden_projection(h, w_hh, b_hh)),)
+
+
+def rnn_relu_cell(gx, h, w_hh, b_hh):
+    """h' = relu(W_ih x + b_ih + W_hh h + b_hh).  gx (B, H), h (B, H) -> (h',)."""
+    return (relu(gx + hidden_projection(h, w_hh, b_hh)),)
+
+
+def gru_cell(gx, h, w_hh, b_hh):
+    """torch.nn.GRU, with the reset gate applied after the hidden matmul:
+
+        r = σ(W_ir x + b_ir + W_hr h + b_hr)
+        z = σ(W_iz x + b_iz + W_hz h + b_hz)
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+        h' = (1 - z) * n + z * h
+
+    gx (B, 3H), h (B, H) -> (h',).
+    """
+    x_r, x_z, x_n = gru_gates(gx)
+    h_r, h_z, h_n = gru_gates(hidden_projection(h, w_hh, b_hh))
+    r = sigmoid(x_r + h_r)
+    z = sigmoid(x_z + h_z)
+    n = np.tanh(x_n + r * h_n)
+    return ((1.0 - z) * n + z * h,)
+
+
+def lstm_cell(gx, h, c, w_hh, b_hh, w_hr=None):
+    """torch.nn.LSTM:
+
+        i = σ(W_ii x + b_ii + W_hi h + b_hi)      f = σ(W_if x + b_if + W_hf h + b_hf)
+        g = tanh(W_ig x + b_ig + W_hg h + b_hg)   o = σ(W_io x + b_io + W_ho h + b_ho)
+        c' = f * c + i * g
+        h' = o * tanh(c'),  then h' = W_hr h' when the layer has a projection
+
+    gx (B, 4H), h (B, P) with P = proj_size or H, c (B, H) -> (h', c').
+    """
+    i, f, g, o = lstm_gates(gx + hidden_projection(h, w_hh, b_hh))
+    i, f, g, o = sigmoid(i), sigmoid(f), np.tanh(g), sigmoid(o)
+    c_next = f * c + i * g
+    h_next = o * np.tanh(c_next)
+    if w_hr is not None:
+        h_next = h_next @ w_hr.T
+    return h_next, c_next
