@@ -5,3 +5,6 @@ from .layers import MODES, layer_sizes, rnn, rnn_with_bound
 
 __all__ = ["MODES", "Precision", "gru_cell", "layer_sizes", "lstm_cell", "rnn", "rnn_relu_cell",
            "rnn_tanh_cell", "rnn_with_bound", "sigmoid"]
+from .models import bilstm_classifier, stacked_regressor
+
+__all__ += ["bilstm_classifier", "stacked_regressor"]

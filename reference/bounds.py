@@ -77,11 +77,11 @@ def _smooth(fn, slope, a, e_a, prec):
     return out, steepest * e_a + prec.function_ulps * prec.storage * np.abs(out)
 
 
-def _tanh(a, e_a, prec):
+def tanh_with_bound(a, e_a, prec):
     return _smooth(np.tanh, lambda m: 1.0 - np.tanh(m) ** 2, a, e_a, prec)
 
 
-def _sigmoid(a, e_a, prec):
+def sigmoid_with_bound(a, e_a, prec):
     return _smooth(sigmoid, lambda m: sigmoid(m) * (1.0 - sigmoid(m)), a, e_a, prec)
 
 
@@ -96,7 +96,7 @@ def rnn_cell_bound(gx, e_gx, state, err, w_hh, b_hh, prec, terms, nonlinearity):
     gh, e_a = _preactivation(gx, e_gx, h, e_h, w_hh, b_hh, prec, terms)
     a, e_a = _sum(gx, e_a, gh, 0.0, prec)
     if nonlinearity == "tanh":
-        h_next, e_next = _tanh(a, e_a, prec)
+        h_next, e_next = tanh_with_bound(a, e_a, prec)
     else:
         h_next, e_next = relu(a), e_a
     return (h_next,), (e_next,)
@@ -108,10 +108,10 @@ def gru_cell_bound(gx, e_gx, state, err, w_hh, b_hh, prec, terms):
     gh, e_gh = _preactivation(gx, 0.0, h, e_h, w_hh, b_hh, prec, terms)
     (x_r, x_z, x_n), (ex_r, ex_z, ex_n) = gru_gates(gx), gru_gates(e_gx)
     (h_r, h_z, h_n), (eh_r, eh_z, eh_n) = gru_gates(gh), gru_gates(e_gh)
-    r, e_r = _sigmoid(*_sum(x_r, ex_r, h_r, eh_r, prec), prec)
-    z, e_z = _sigmoid(*_sum(x_z, ex_z, h_z, eh_z, prec), prec)
+    r, e_r = sigmoid_with_bound(*_sum(x_r, ex_r, h_r, eh_r, prec), prec)
+    z, e_z = sigmoid_with_bound(*_sum(x_z, ex_z, h_z, eh_z, prec), prec)
     rh, e_rh = _product(r, e_r, h_n, eh_n, prec)
-    n, e_n = _tanh(*_sum(x_n, ex_n, rh, e_rh, prec), prec)
+    n, e_n = tanh_with_bound(*_sum(x_n, ex_n, rh, e_rh, prec), prec)
     h_next = (1.0 - z) * n + z * h
     e_next = (np.abs(1.0 - z) * e_n + np.abs(z) * e_h + np.abs(n - h) * e_z + e_z * (e_n + e_h)
               + ELEMENTWISE_ROUNDINGS * prec.storage * (np.abs(n) + np.abs(h) + np.abs(h_next)))
@@ -124,14 +124,14 @@ def lstm_cell_bound(gx, e_gx, state, err, w_hh, b_hh, w_hr, prec, terms):
     gh, e_gates = _preactivation(gx, e_gx, h, e_h, w_hh, b_hh, prec, terms)
     gates, e_gates = _sum(gx, e_gates, gh, 0.0, prec)
     (i, f, g, o), (e_i, e_f, e_g, e_o) = lstm_gates(gates), lstm_gates(e_gates)
-    i, e_i = _sigmoid(i, e_i, prec)
-    f, e_f = _sigmoid(f, e_f, prec)
-    g, e_g = _tanh(g, e_g, prec)
-    o, e_o = _sigmoid(o, e_o, prec)
+    i, e_i = sigmoid_with_bound(i, e_i, prec)
+    f, e_f = sigmoid_with_bound(f, e_f, prec)
+    g, e_g = tanh_with_bound(g, e_g, prec)
+    o, e_o = sigmoid_with_bound(o, e_o, prec)
     fc, e_fc = _product(f, e_f, c, e_c, prec)
     ig, e_ig = _product(i, e_i, g, e_g, prec)
     c_next, e_c_next = _sum(fc, e_fc, ig, e_ig, prec)
-    t, e_t = _tanh(c_next, e_c_next, prec)
+    t, e_t = tanh_with_bound(c_next, e_c_next, prec)
     h_next, e_h_next = _product(o, e_o, t, e_t, prec)
     if w_hr is not None:
         e_h_next = affine_bound(h_next, e_h_next, w_hr, None, prec, w_hr.shape[1])

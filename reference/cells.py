@@ -12,8 +12,10 @@ GATE_COUNT = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}
 
 
 def sigmoid(a):
-    """Logistic function, written through tanh so that it never overflows."""
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
+    """Logistic function 1 / (1 + exp(-a)), accurate to a few ulps relative, even where it
+    is tiny (a << 0) and without overflow: exp is only taken of -|a|."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def relu(a):

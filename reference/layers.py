@@ -32,8 +32,9 @@ def rnn_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirection
     these inputs and weights.  Returns (result, bound)."""
     if not isinstance(precision, bounds.Precision):
         raise TypeError(f"precision={precision!r}: expected a reference.Precision")
-    return _forward(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths,
-                    proj_size, precision)
+    with np.errstate(over="ignore", invalid="ignore"):  # a bound may grow to inf: it then says nothing
+        return _forward(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths,
+                        proj_size, precision)
 
 
 def layer_sizes(weights, mode, num_layers, bidirectional):

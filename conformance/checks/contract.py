@@ -1,0 +1,118 @@
+"""Family 5, contract: torch's parameter names and shapes, output shapes, and clear errors for bad input."""
+from typing import NamedTuple
+
+import torch
+from hypothesis import strategies as st
+
+from ..data import hx_to_torch, make_hx, make_input, make_weights, parameter_shapes, to_torch
+from ..errors import CheckFailure
+from ..runner import register, time_limit
+from ..strategies import configs
+from .oracle import features_of, split_result
+
+#: Inputs torch rejects with an error, and how to make each from a valid configuration.
+INVALID_INPUTS = ("wrong input size, no hx", "wrong input size, with hx", "h0 of the wrong batch size",
+                  "h0 with too few layers", "c0 of the wrong hidden size", "4-D input",
+                  "zero-length sequence", "unbatched input with batched hx")
+
+
+@register("contract", strategy=lambda target: configs(modes=target.modes, features=features_of(target),
+                                                       max_size=40, max_steps=3, long_steps=0))
+def check_parameters_named_like_torch(config, ctx):
+    """state_dict keys and shapes are torch's (weight_ih_l0, bias_hh_l1_reverse, weight_hr_l0, ...)."""
+    module = ctx.target.build(config, ctx.device, ctx.dtype)
+    got = {name: tuple(t.shape) for name, t in module.state_dict().items()}
+    expected = parameter_shapes(config)
+    if got != expected:
+        missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+        wrong = sorted(k for k in set(got) & set(expected) if got[k] != expected[k])
+        detail = "; ".join(part for part in (
+            f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else "",
+            ", ".join(f"{k} is {got[k]} not {expected[k]}" for k in wrong)) if part)
+        raise CheckFailure(config, f"state_dict differs from torch's: {detail}")
+    frozen = [n for n, p in module.named_parameters() if not p.requires_grad]
+    if frozen or set(dict(module.named_parameters())) != set(expected):
+        raise CheckFailure(config, f"every state_dict entry must be a trainable parameter; not: "
+                                   f"{frozen or sorted(set(expected) - set(dict(module.named_parameters())))}")
+    return []
+
+
+@register("contract", strategy=lambda target: configs(modes=target.modes, features=features_of(target),
+                                                       max_size=40, max_steps=5, long_steps=0))
+def check_outputs_have_torch_shapes(config, ctx):
+    """output, h_n and c_n have torch's shapes, dtype and device for every layout."""
+    module, _ = ctx.build(config, make_weights(config))
+    x = to_torch(make_input(config), ctx.dtype, ctx.device)
+    output, h_n, c_n = split_result(config, ctx.call("forward", module, x), ctx)
+    lead = (config.num_layers * config.directions,) + (() if config.batch is None else (config.batch,))
+    out_shape = (tuple(x.shape[:-1]) + (config.directions * config.out_size,))
+    for name, tensor, shape in (("output", output, out_shape), ("h_n", h_n, lead + (config.out_size,)),
+                                ("c_n", c_n, lead + (config.hidden_size,))):
+        if tensor is not None and tuple(tensor.shape) != shape:
+            raise CheckFailure(config, f"{name} has shape {tuple(tensor.shape)}, torch gives {shape}")
+    return []
+
+
+class InvalidInput(NamedTuple):
+    config: object
+    violation: str
+
+    def __str__(self):
+        return f"{self.config}; input broken by: {self.violation}"
+
+
+def _invalid_cases(target):
+    batched = tuple(f for f in features_of(target) if f != "unbatched")
+    return st.tuples(configs(modes=target.modes, features=batched, max_size=12, max_steps=4, long_steps=0,
+                             max_batch=4).map(lambda c: c.with_(batch=max(c.batch, 2))),
+                     st.sampled_from(INVALID_INPUTS)).map(lambda pair: InvalidInput(*pair))
+
+
+def _make_invalid(config, violation):
+    """(x, hx) as numpy for config, broken in the way ``violation`` names."""
+    lead = config.num_layers * config.directions
+    x, hx = make_input(config), make_hx(config.with_(with_hx=True))
+    h0, c0 = hx if config.mode == "LSTM" else (hx, None)
+    if violation.startswith("wrong input size"):
+        x = make_input(config.with_(input_size=config.input_size + 1))
+        if violation.endswith("no hx"):
+            h0 = c0 = None
+    elif violation == "h0 of the wrong batch size":
+        h0 = h0[:, :-1]
+    elif violation == "h0 with too few layers":
+        h0 = h0[: lead - 1] if lead > 1 else h0[:0]
+    elif violation == "c0 of the wrong hidden size":
+        c0 = c0[..., :-1] if config.hidden_size > 1 else c0.repeat(2, axis=-1)
+    elif violation == "4-D input":
+        x, h0, c0 = x[None], None, None
+    elif violation == "zero-length sequence":
+        x = x[:, :0] if config.batch_first else x[:0]
+    elif violation == "unbatched input with batched hx":
+        x = x[0] if config.batch_first else x[:, 0]
+    if h0 is None:
+        return x, None
+    return x, ((h0, c0) if config.mode == "LSTM" else h0)
+
+
+def _applies(config, violation):
+    return not (violation == "c0 of the wrong hidden size" and config.mode != "LSTM")
+
+
+@register("contract", strategy=_invalid_cases)
+def check_invalid_input_rejected(case, ctx):
+    """Wrong input size (with or without hx), wrongly shaped hx, 4-D input, zero-length
+    sequences and mixed batched/unbatched input raise an error instead of returning."""
+    config, violation = case
+    if not _applies(config, violation):
+        return []
+    module, _ = ctx.build(config, make_weights(config))
+    x, hx = _make_invalid(config, violation)
+    x, hx = to_torch(x, ctx.dtype, ctx.device), hx_to_torch(hx, ctx.dtype, ctx.device)
+    try:
+        with time_limit(ctx.timeout), torch.no_grad():
+            module(x) if hx is None else module(x, hx)
+    except Exception:
+        return []
+    raise CheckFailure(case, f"accepted {violation} (input {tuple(x.shape)}) and returned a result; "
+                             f"torch raises an error")
+

@@ -1,0 +1,29 @@
+"""Family 1, oracle parity: a target's forward pass equals ``reference.rnn`` within the error bound."""
+from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
+from ..runner import register
+from ..strategies import configs
+from .oracle import features_of, oracle_comparisons, split_result
+
+
+def run_forward(config, ctx):
+    """Builds the target for config, runs it on the config's input and initial state, and
+    returns its comparisons with the oracle."""
+    module, weights = ctx.build(config, make_weights(config))
+    x = to_torch(make_input(config), ctx.dtype, ctx.device, config.contiguous)
+    hx = hx_to_torch(make_hx(config), ctx.dtype, ctx.device, config.contiguous)
+    result = ctx.call("forward", module, x) if hx is None else ctx.call("forward", module, x, hx)
+    output, h_n, c_n = split_result(config, result, ctx)
+    return oracle_comparisons(config, ctx, output, h_n, c_n, as_numpy(x), weights, as_numpy(hx))
+
+
+@register("parity", strategy=lambda target: configs(modes=target.modes, features=features_of(target)))
+def check_forward_matches_oracle(config, ctx):
+    """Output, h_n and c_n equal the oracle for drawn sizes, layers, directions, layouts, states and scales."""
+    return run_forward(config, ctx)
+
+
+@register("parity", strategy=lambda target: configs(
+    modes=target.modes, features=features_of(target), max_size=8, max_steps=4, long_steps=0))
+def check_small_shapes_match_oracle(config, ctx):
+    """Edge shapes (size 1, length 1, batch 1, unbatched) equal the oracle in every layout."""
+    return run_forward(config, ctx)

@@ -1,0 +1,112 @@
+"""Family 6, seed models: the notes' stacked regressor and corrected BiLSTM classifier, built on
+the target, equal their numpy references."""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+
+import reference
+
+from ..data import to_torch
+from ..models import BiLSTMClassifier, StackedRegressor
+from ..runner import register
+from ..strategies import WEIGHT_SCALES, sequence_lengths, sizes
+from ..tolerances import compare
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes and data seed of a seed-model example (vocab and fc sizes used by the classifier)."""
+
+    mode: str
+    input_size: int
+    hidden_size: int
+    batch: int
+    steps: int
+    weight_scale: float
+    seed: int
+    vocab: int = 0
+    fc_hidden: int = 0
+    lengths: tuple = ()
+
+    def __str__(self):
+        sizes_ = f"I={self.input_size} H={self.hidden_size}"
+        if self.vocab:
+            return (f"BiLSTMClassifier(vocab={self.vocab} embed={self.input_size} H={self.hidden_size} "
+                    f"fc={self.fc_hidden}) B={self.batch} T={self.steps} lengths={list(self.lengths)} "
+                    f"scale={self.weight_scale:g} seed={self.seed}")
+        return (f"StackedRegressor({self.mode} {sizes_} L=2) B={self.batch} T={self.steps} "
+                f"scale={self.weight_scale:g} seed={self.seed}")
+
+
+@st.composite
+def _model_configs(draw, modes, classifier):
+    batch, steps = draw(st.integers(1, 6)), draw(st.integers(1, 10))
+    config = ModelConfig(mode=draw(st.sampled_from(modes)), input_size=draw(sizes(max_value=40)),
+                         hidden_size=draw(sizes(max_value=40)), batch=batch, steps=steps,
+                         weight_scale=draw(st.sampled_from(WEIGHT_SCALES[:3])), seed=draw(st.integers(0, 2**32 - 1)))
+    if not classifier:
+        return config
+    lengths = draw(sequence_lengths(batch, steps))
+    return ModelConfig(**{**config.__dict__, "steps": max(lengths), "lengths": lengths,
+                          "vocab": draw(st.integers(2, 50)), "fc_hidden": draw(sizes(max_value=20))})
+
+
+def _random_state(model, config):
+    """Every parameter drawn uniform in +-scale/sqrt(fan_in); the embedding's padding row stays zero."""
+    rng = np.random.default_rng([config.seed, 4])
+    state = {}
+    for name, tensor in model.state_dict().items():
+        fan_in = tensor.shape[-1] if tensor.dim() > 1 else max(config.hidden_size, 1)
+        values = rng.uniform(-1.0, 1.0, size=tuple(tensor.shape)) * config.weight_scale / np.sqrt(fan_in)
+        if name == "embedding.weight":
+            values = rng.standard_normal(tuple(tensor.shape))
+            values[0] = 0.0
+        state[name] = values
+    return state
+
+
+def _load(model, state, ctx):
+    tensors = {k: torch.as_tensor(v).to(ctx.dtype).to(ctx.device) for k, v in state.items()}
+    ctx.call("load_state_dict", model.load_state_dict, tensors)
+    model.eval()
+    return {k: t.to("cpu", torch.float64).numpy() for k, t in tensors.items()}
+
+
+def _rnn_class(ctx, mode):
+    factory = ctx.target.factory
+    if mode == "RNN_RELU":
+        return lambda *args, **kw: factory(*args, nonlinearity="relu", **kw)
+    return factory
+
+
+@register("models", strategy=lambda target: _model_configs(target.modes, classifier=False))
+def check_stacked_regressor_matches_oracle(config, ctx):
+    """The notes' 2-layer regressor fc(h_n[-1]) built on the target equals its numpy reference."""
+    model = ctx.call("StackedRegressor(...)", StackedRegressor, config.input_size, config.hidden_size,
+                     _rnn_class(ctx, config.mode)).to(device=ctx.device, dtype=ctx.dtype)
+    state = _load(model, _random_state(model, config), ctx)
+    x_np = np.random.default_rng([config.seed, 5]).standard_normal((config.batch, config.steps, config.input_size))
+    x = to_torch(x_np, ctx.dtype, ctx.device)
+    got = ctx.call("forward", model, x)
+    expected, bound = reference.stacked_regressor(x.to("cpu", torch.float64).numpy(), state, mode=config.mode,
+                                                  precision=ctx.precision)
+    return [compare("prediction", got, expected, bound, ctx.dtype, config)]
+
+
+@register("models", strategy=lambda target: _model_configs(("LSTM",), classifier=True), kinds=("lstm",),
+          requires=("packed", "bidirectional"))
+def check_bilstm_classifier_matches_oracle(config, ctx):
+    """The corrected BiLSTM classifier (packed, unsorted lengths) built on the target equals its reference."""
+    model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size,
+                     config.hidden_size, config.fc_hidden, ctx.target.factory).to(device=ctx.device, dtype=ctx.dtype)
+    state = _load(model, _random_state(model, config), ctx)
+    rng = np.random.default_rng([config.seed, 6])
+    text = rng.integers(1, config.vocab, size=(config.batch, config.steps))
+    for b, length in enumerate(config.lengths):
+        text[b, length:] = 0
+    lengths = torch.tensor(config.lengths, dtype=torch.int64)
+    got = ctx.call("forward", model, torch.as_tensor(text).to(ctx.device), lengths.to(ctx.device))
+    expected, bound = reference.bilstm_classifier(text, config.lengths, state, precision=ctx.precision)
+    return [compare("probability", got, expected, bound, ctx.dtype, config)]

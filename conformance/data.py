@@ -1,0 +1,101 @@
+"""Weights, inputs and initial states of an example, made deterministically from its config.
+
+Arrays are float64 numpy; ``to_torch`` rounds them to the dtype under test and ``as_numpy``
+reads back exactly what the target received, which is what the oracle is given.
+"""
+import math
+
+import numpy as np
+import torch
+
+from .config import RNNConfig
+
+GATE_COUNT = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}
+
+#: Value written into padded positions: a target that reads padding goes visibly wrong.
+PADDING_VALUE = 7.0
+
+
+def parameter_shapes(config: RNNConfig):
+    """The state_dict a torch module of this config has: name -> shape, from torch's docs."""
+    gates = GATE_COUNT[config.mode] * config.hidden_size
+    shapes = {}
+    for layer in range(config.num_layers):
+        in_size = config.input_size if layer == 0 else config.out_size * config.directions
+        for suffix in [f"_l{layer}", f"_l{layer}_reverse"][:config.directions]:
+            shapes["weight_ih" + suffix] = (gates, in_size)
+            shapes["weight_hh" + suffix] = (gates, config.out_size)
+            if config.bias:
+                shapes["bias_ih" + suffix] = (gates,)
+                shapes["bias_hh" + suffix] = (gates,)
+            if config.proj_size:
+                shapes["weight_hr" + suffix] = (config.proj_size, config.hidden_size)
+    return shapes
+
+
+def make_weights(config: RNNConfig):
+    """Uniform weights in +-weight_scale/sqrt(H), torch's init scaled."""
+    rng = np.random.default_rng([config.seed, 1])
+    bound = config.weight_scale / math.sqrt(config.hidden_size)
+    return {name: rng.uniform(-bound, bound, size=shape) for name, shape in parameter_shapes(config).items()}
+
+
+def input_shape(config: RNNConfig):
+    """(T, B, I), (B, T, I) with batch_first, or (T, I) unbatched."""
+    if config.batch is None:
+        return (config.steps, config.input_size)
+    if config.batch_first:
+        return (config.batch, config.steps, config.input_size)
+    return (config.steps, config.batch, config.input_size)
+
+
+def make_input(config: RNNConfig):
+    """Standard-normal input; positions past a sequence's length hold PADDING_VALUE."""
+    x = np.random.default_rng([config.seed, 2]).standard_normal(input_shape(config))
+    if config.lengths is not None:
+        for b, length in enumerate(config.lengths):
+            index = (b, slice(length, None)) if config.batch_first else (slice(length, None), b)
+            x[index] = PADDING_VALUE
+    return x
+
+
+def make_hx(config: RNNConfig):
+    """None, h0, or (h0, c0) for LSTM: h0 (L*D, B, P) uniform in +-1, c0 (L*D, B, H) normal * 2;
+    every layer and direction gets different values."""
+    if not config.with_hx:
+        return None
+    rng = np.random.default_rng([config.seed, 3])
+    lead = (config.num_layers * config.directions,) + (() if config.batch is None else (config.batch,))
+    h0 = rng.uniform(-1.0, 1.0, size=lead + (config.out_size,))
+    if config.mode != "LSTM":
+        return h0
+    return h0, 2.0 * rng.standard_normal(lead + (config.hidden_size,))
+
+
+def to_torch(array, dtype, device, contiguous=True):
+    """A tensor of ``dtype`` on ``device`` holding ``array``; non-contiguous on request
+    (a strided view into a wider buffer, so that strides differ from a dense copy)."""
+    values = torch.as_tensor(np.asarray(array), dtype=torch.float64).to(dtype)
+    if contiguous or values.dim() == 0:
+        return values.to(device)
+    wide = torch.zeros(values.shape[:-1] + (2 * values.shape[-1],), dtype=dtype, device=device)
+    view = wide[..., ::2]
+    view.copy_(values)
+    return view
+
+
+def as_numpy(value):
+    """float64 numpy copy of a tensor, a tuple of tensors, or None."""
+    if value is None:
+        return None
+    if isinstance(value, (tuple, list)):
+        return tuple(as_numpy(v) for v in value)
+    return value.detach().to("cpu", torch.float64).numpy()
+
+
+def hx_to_torch(hx, dtype, device, contiguous=True):
+    if hx is None:
+        return None
+    if isinstance(hx, tuple):
+        return tuple(to_torch(part, dtype, device, contiguous) for part in hx)
+    return to_torch(hx, dtype, device, contiguous)

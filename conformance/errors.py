@@ -1,0 +1,31 @@
+"""The exceptions that carry a check's verdict, and the one-line user error."""
+
+
+class UsageError(Exception):
+    """Bad input from the user (an impl that does not load, an option out of range):
+    reported as one line, exit code 2."""
+
+
+class CheckFailure(Exception):
+    """A target disagreed with what torch semantics require, on one configuration."""
+
+    def __init__(self, config, summary, comparison=None):
+        super().__init__(summary)
+        self.config, self.summary, self.comparison = config, summary, comparison
+
+
+class TargetCrashed(CheckFailure):
+    """The target raised where torch semantics say it must return a result."""
+
+
+class Unsupported(Exception):
+    """The target cannot build this configuration (its constructor refused it)."""
+
+
+class NotRepresentable(Exception):
+    """The exact result does not fit the dtype under test, so the example says nothing."""
+
+
+class TargetHung(BaseException):
+    """A call into the target outlived the per-example time limit.  A BaseException so that
+    Hypothesis stops at once instead of shrinking a hang."""

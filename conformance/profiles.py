@@ -1,0 +1,19 @@
+"""Run profiles: how many examples each check draws.  The only place example counts live."""
+from hypothesis import HealthCheck, settings
+
+#: max_examples per check and profile.
+PROFILES = {"quick": 8, "default": 25, "thorough": 200}
+
+#: Settings shared by every property the suite runs (seeded per check by the runner).
+BASE_SETTINGS = dict(deadline=None, database=None, report_multiple_bugs=False, print_blob=False,
+                     suppress_health_check=list(HealthCheck))
+
+
+def max_examples(profile, override=None):
+    return override if override is not None else PROFILES[profile]
+
+
+def register_hypothesis_profiles():
+    """Hypothesis profiles for the project's own tests, named like the suite's."""
+    for name, count in PROFILES.items():
+        settings.register_profile(name, max_examples=count, **BASE_SETTINGS)

@@ -1,0 +1,129 @@
+"""Hypothesis strategies for recurrent configurations; public so users can reuse them.
+
+Every strategy validates its arguments up front and shrinks toward the smallest
+configuration: one layer, forward only, batch 1, length 1, size 1, default weight scale.
+Array data is not drawn element by element: a drawn seed feeds ``conformance.data``.
+"""
+from hypothesis import strategies as st
+
+from .config import KIND_MODES, RNNConfig
+
+ALL_MODES = tuple(mode for modes in KIND_MODES.values() for mode in modes)
+
+#: Options a configuration may use; a target that cannot build one has it removed.
+FEATURES = ("no_bias", "bidirectional", "multi_layer", "proj_size", "batch_first", "hx",
+            "unbatched", "non_contiguous")
+
+#: Sizes where kernels change strategy (vector widths, tiles); drawn besides small ones.
+EDGE_SIZES = (16, 31, 32, 33, 63, 64, 65, 100, 101, 127, 128, 129)
+
+#: Multipliers of torch's default init bound 1/sqrt(H): default, tiny, large, saturating.
+WEIGHT_SCALES = (1.0, 0.01, 3.0, 10.0)
+#: ReLU RNNs grow without bound at large scales; these keep them finite in float16.
+RELU_WEIGHT_SCALES = (1.0, 0.01, 0.5)
+
+
+def _check_int(name, value, low, high=None):
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name}={value!r}: expected an int {allowed}")
+
+
+def sizes(*, max_value=130):
+    """Layer widths in [1, max_value]: mostly small, sometimes an edge size from EDGE_SIZES
+    or any value up to max_value.  Shrinks toward 1."""
+    _check_int("max_value", max_value, 1)
+    edges = [s for s in EDGE_SIZES if s <= max_value]
+    choices = [st.integers(1, min(8, max_value)), st.integers(1, max_value)]
+    return st.one_of(choices + ([st.sampled_from(edges)] if edges else []))
+
+
+def steps(*, max_steps=12, long_steps=300, long_chance=8):
+    """Sequence lengths: mostly in [1, max_steps]; one draw in ``long_chance`` is long,
+    in [long_steps // 3, long_steps].  Shrinks toward 1."""
+    _check_int("max_steps", max_steps, 1)
+    _check_int("long_steps", long_steps, 0)
+    _check_int("long_chance", long_chance, 1)
+
+    @st.composite
+    def draw_steps(draw):
+        if long_steps > max_steps and draw(st.integers(1, long_chance)) == long_chance:
+            return draw(st.integers(max(max_steps + 1, long_steps // 3), long_steps))
+        return draw(st.integers(1, max_steps))
+
+    return draw_steps()
+
+
+def sequence_lengths(batch, total_steps, *, sorted_descending=False):
+    """A tuple of ``batch`` lengths in [1, total_steps] following one of the patterns that
+    break packing code: arbitrary, all equal, containing 1, longest not first.  Sorted
+    in decreasing order when ``sorted_descending``.  Shrinks toward all lengths 1."""
+    _check_int("batch", batch, 1)
+    _check_int("total_steps", total_steps, 1)
+
+    @st.composite
+    def draw_lengths(draw):
+        lengths = draw(st.lists(st.integers(1, total_steps), min_size=batch, max_size=batch))
+        pattern = draw(st.sampled_from(["arbitrary", "all_equal", "contains_one", "longest_last"]))
+        if pattern == "all_equal":
+            lengths = [lengths[0]] * batch
+        elif pattern == "contains_one":
+            lengths[draw(st.integers(0, batch - 1))] = 1
+        elif pattern == "longest_last":
+            lengths.append(lengths.pop(lengths.index(max(lengths))))
+        return tuple(sorted(lengths, reverse=True) if sorted_descending else lengths)
+
+    return draw_lengths()
+
+
+def configs(*, modes=ALL_MODES, features=FEATURES, max_size=130, max_layers=4, max_steps=12,
+            long_steps=300, max_batch=8, packed=False, sorted_lengths=False):
+    """``RNNConfig`` examples over ``modes`` using only the options in ``features``.
+
+    packed=True draws per-sequence lengths (batched input only), sorted in decreasing
+    order with sorted_lengths=True; the padded length is the longest sequence, or more.
+    """
+    unknown_modes = set(modes) - set(ALL_MODES)
+    if not modes or unknown_modes:
+        raise ValueError(f"modes={modes!r}: expected a non-empty subset of {ALL_MODES}")
+    unknown = set(features) - set(FEATURES)
+    if unknown:
+        raise ValueError(f"features contains {sorted(unknown)}: expected a subset of {FEATURES}")
+    _check_int("max_size", max_size, 1)
+    _check_int("max_layers", max_layers, 1)
+    _check_int("max_batch", max_batch, 1)
+    steps_strategy = steps(max_steps=max_steps, long_steps=long_steps)
+    return _configs(tuple(modes), frozenset(features), max_size, max_layers, steps_strategy,
+                    max_batch, packed, sorted_lengths)
+
+
+@st.composite
+def _configs(draw, modes, features, max_size, max_layers, steps_strategy, max_batch, packed,
+             sorted_lengths):
+    mode = draw(st.sampled_from(modes))
+    hidden = draw(sizes(max_value=max_size))
+    config = RNNConfig(
+        mode=mode, input_size=draw(sizes(max_value=max_size)), hidden_size=hidden,
+        num_layers=draw(st.integers(1, max_layers)) if "multi_layer" in features else 1,
+        bidirectional=_flag(draw, features, "bidirectional"),
+        bias=not _flag(draw, features, "no_bias"),
+        batch_first=_flag(draw, features, "batch_first"),
+        with_hx=_flag(draw, features, "hx"),
+        contiguous=not _flag(draw, features, "non_contiguous"),
+        weight_scale=draw(st.sampled_from(RELU_WEIGHT_SCALES if mode == "RNN_RELU" else WEIGHT_SCALES)),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
+    if mode == "LSTM" and hidden > 1 and _flag(draw, features, "proj_size"):
+        config = config.with_(proj_size=draw(st.integers(1, hidden - 1)))
+    total = draw(steps_strategy)
+    if packed:
+        batch = draw(st.integers(1, max_batch))
+        lengths = draw(sequence_lengths(batch, total, sorted_descending=sorted_lengths))
+        extra = draw(st.sampled_from([0, 0, 1, 3]))
+        return config.with_(batch=batch, lengths=lengths, steps=max(lengths) + extra)
+    unbatched = _flag(draw, features, "unbatched")
+    return config.with_(steps=total, batch=None if unbatched else draw(st.integers(1, max_batch)))
+
+
+def _flag(draw, features, name):
+    return name in features and draw(st.booleans())

@@ -1,0 +1,160 @@
+"""What is under test: loading a target by name, inferring its kind, and building it per config."""
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+
+import torch
+
+from .config import KIND_MODES, RNNConfig
+from .errors import Unsupported, UsageError
+
+DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn.LSTM"}
+TORCH_CLASSES = (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN))
+
+#: Constructor errors that mean "this configuration is not supported", not "this is a bug".
+REFUSALS = (NotImplementedError, TypeError, ValueError)
+
+#: Class attribute through which a target declares features it does not support.
+DECLARATION = "rnn_conformance_unsupported"
+
+#: Probe configuration per feature the constructor may refuse.
+_PROBE = RNNConfig(mode="LSTM", input_size=2, hidden_size=3)
+_PROBES = {"no_bias": dict(bias=False), "bidirectional": dict(bidirectional=True),
+           "multi_layer": dict(num_layers=2), "batch_first": dict(batch_first=True),
+           "proj_size": dict(proj_size=2), "relu": dict(mode="RNN_RELU")}
+
+
+@dataclass
+class Target:
+    """A recurrent class or factory with torch's constructor and forward contract."""
+
+    impl: str
+    kind: str
+    factory: object
+    unsupported: dict = field(default_factory=dict)
+
+    def __str__(self):
+        return self.impl
+
+    @property
+    def modes(self):
+        return tuple(m for m in KIND_MODES[self.kind] if not (m == "RNN_RELU" and "relu" in self.unsupported))
+
+    def supports(self, feature):
+        return feature not in self.unsupported
+
+    def build(self, config: RNNConfig, device, dtype):
+        """A module for ``config`` on device/dtype; raises Unsupported when the constructor
+        refuses it (NotImplementedError, TypeError, ValueError)."""
+        try:
+            module = self.factory(config.input_size, config.hidden_size, **constructor_options(config))
+        except REFUSALS as exc:
+            raise Unsupported(f"{self.impl}({config}) raised {one_line(exc)}") from None
+        return module.to(device=device, dtype=dtype)
+
+
+def constructor_options(config):
+    """Keyword arguments of torch's constructor for config; proj_size and nonlinearity only
+    when they differ from the default, so classes without them still build."""
+    options = dict(num_layers=config.num_layers, bias=config.bias, batch_first=config.batch_first,
+                   bidirectional=config.bidirectional)
+    if config.proj_size:
+        options["proj_size"] = config.proj_size
+    if config.mode == "RNN_RELU":
+        options["nonlinearity"] = "relu"
+    return options
+
+
+def one_line(exc):
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
+def load_weights(module, tensors):
+    """Loads a torch-named state dict, through the target's own mapping hook if it has one."""
+    hook = getattr(module, "load_torch_state_dict", None)
+    if callable(hook):
+        hook(tensors)
+    else:
+        module.load_state_dict(tensors, strict=True)
+
+
+def default_targets():
+    return [Target(impl, kind, _resolve(impl)) for kind, impl in DEFAULT_IMPLS.items()]
+
+
+def load_target(impl, kind=None):
+    """The target named ``package.module:Attr`` (or a dotted path), its kind given or inferred,
+    its unsupported features probed.  Raises UsageError with one line on any problem."""
+    if kind is not None and kind not in KIND_MODES:
+        raise UsageError(f"--kind {kind!r} is not a kind: expected one of {', '.join(KIND_MODES)}")
+    factory = _resolve(impl)
+    kind = _infer_kind(impl, factory, kind)
+    target = Target(impl, kind, factory)
+    target.unsupported = _probe_features(target)
+    return target
+
+
+def _resolve(impl):
+    if not isinstance(impl, str) or not impl.strip():
+        raise UsageError("--impl is empty: expected package.module:Attr")
+    module_name, sep, attr = impl.partition(":")
+    if not sep:
+        module_name, _, attr = impl.rpartition(".")
+    if not module_name or not attr:
+        raise UsageError(f"--impl {impl!r}: expected package.module:Attr, e.g. mypkg.layers:MyLSTM")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"--impl {impl}: cannot import {module_name!r} ({one_line(exc)})") from None
+    except Exception as exc:  # a user's module failing at import time is their input, not our bug
+        raise UsageError(f"--impl {impl}: importing {module_name!r} raised {one_line(exc)}") from None
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise UsageError(f"--impl {impl}: module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise UsageError(f"--impl {impl}: {attr!r} is a {type(obj).__name__}, not a class or factory")
+    return obj
+
+
+def _infer_kind(impl, factory, kind):
+    declared = next((k for k, cls in TORCH_CLASSES if isinstance(factory, type) and issubclass(factory, cls)), None)
+    if kind is not None and declared is not None and declared != kind:
+        raise UsageError(f"--kind {kind} but {impl} subclasses {DEFAULT_IMPLS[declared]}")
+    try:
+        module = factory(3, 5)
+    except Exception as exc:
+        raise UsageError(f"--impl {impl}: building it as {impl}(input_size=3, hidden_size=5) "
+                         f"raised {one_line(exc)}") from None
+    weight = dict(module.named_parameters()).get("weight_ih_l0") if isinstance(module, torch.nn.Module) else None
+    if weight is None and not callable(getattr(module, "load_torch_state_dict", None)):
+        raise UsageError(f"--impl {impl} is not a recurrent module: {impl}(3, 5) has no parameter "
+                         f"'weight_ih_l0' (torch's names) and no load_torch_state_dict hook")
+    if kind is None and declared is None:
+        gates = {5: "rnn", 15: "gru", 20: "lstm"}.get(None if weight is None else weight.shape[0])
+        if gates is None:
+            raise UsageError(f"--impl {impl}: cannot infer its kind from its parameters; pass --kind rnn|gru|lstm")
+        kind = gates
+    return kind or declared
+
+
+def _probe_features(target):
+    unsupported = {}
+    declared = getattr(target.factory, DECLARATION, ())
+    for feature in declared:
+        unsupported[feature] = "declared unsupported by the target"
+    for feature, changes in _PROBES.items():
+        if feature in unsupported or (feature == "proj_size" and target.kind != "lstm") or (
+                feature == "relu" and target.kind != "rnn"):
+            continue
+        mode = "RNN_RELU" if feature == "relu" else KIND_MODES[target.kind][0]
+        try:
+            target.build(_PROBE.with_(**{**changes, "mode": mode}), "cpu", torch.float64)
+        except Unsupported as exc:
+            unsupported[feature] = str(exc)
+    return unsupported

@@ -1,0 +1,92 @@
+"""How close a target must come to the oracle: precisions per device and dtype, and comparisons.
+
+The oracle bounds the error a correct implementation can make (``reference.bounds``);
+here we choose the unit roundoffs that bound is computed with, add the oracle's own
+float64 roundoff, and measure every comparison as ``error / tolerance``.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+import reference
+
+from .errors import CheckFailure, NotRepresentable
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16,
+          "float16": torch.float16}
+
+#: Unit roundoff of the TF32 format cuDNN uses for float32 matmuls when allowed.
+TF32_ROUNDOFF = 2.0 ** -11
+#: The oracle computes in float64; its own errors are covered by adding this precision.
+ORACLE_PRECISION = reference.Precision(storage=2.0 ** -53, accumulate=2.0 ** -53)
+#: Absolute slack, in the dtype's smallest subnormals, for results that underflow.
+SUBNORMAL_SLACK = 64
+
+
+def unit_roundoff(dtype):
+    return torch.finfo(dtype).eps / 2.0
+
+
+def uses_tf32(device, dtype):
+    """True where float32 RNN matmuls may run in TF32: cuDNN on CUDA with allow_tf32."""
+    return (dtype == torch.float32 and str(device).startswith("cuda")
+            and torch.backends.cudnn.enabled and torch.backends.cudnn.allow_tf32)
+
+
+def precision_for(device, dtype):
+    """The ``reference.Precision`` of a correct implementation on device/dtype, oracle included.
+    Half-precision matmuls accumulate in float32; stored results keep the dtype's roundoff."""
+    u = unit_roundoff(dtype)
+    operand = TF32_ROUNDOFF if uses_tf32(device, dtype) else 0.0
+    target = reference.Precision(storage=u, accumulate=min(u, unit_roundoff(torch.float32)),
+                                 operand=operand)
+    return target.plus(ORACLE_PRECISION)
+
+
+def absolute_floor(dtype):
+    info = torch.finfo(dtype)
+    return SUBNORMAL_SLACK * info.smallest_normal * info.eps
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The worst element of one compared quantity."""
+
+    quantity: str
+    ratio: float
+    index: tuple
+    got: float
+    expected: float
+    error: float
+    tolerance: float
+
+    @property
+    def passed(self):
+        return self.ratio <= 1.0
+
+    def describe(self):
+        where = f"{self.quantity}[{', '.join(map(str, self.index))}]"
+        return (f"{where}: got {self.got:.8g}, expected {self.expected:.8g}, error {self.error:.3g}, "
+                f"tolerance {self.tolerance:.3g} (error/tolerance {self.ratio:.3g})")
+
+
+def compare(quantity, got, expected, bound, dtype, config=None):
+    """Compares a target's tensor with the oracle's float64 values within ``bound`` plus an
+    underflow floor.  Raises CheckFailure on a shape mismatch and NotRepresentable when the
+    exact values overflow ``dtype``."""
+    got_values = got.detach().to("cpu", torch.float64).numpy() if torch.is_tensor(got) else np.asarray(got)
+    expected = np.asarray(expected, dtype=np.float64)
+    if got_values.shape != expected.shape:
+        raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
+                                   f"torch semantics give {tuple(expected.shape)}")
+    tolerance = np.asarray(bound, dtype=np.float64) + absolute_floor(dtype)
+    if not np.all(np.isfinite(expected + tolerance)) or np.max(np.abs(expected) + tolerance, initial=0.0) > torch.finfo(dtype).max / 4:
+        raise NotRepresentable(f"{quantity} overflows {dtype}")
+    error = np.abs(got_values - expected)
+    ratio = np.where(np.isnan(got_values), np.inf, error / tolerance)
+    if ratio.size == 0:
+        return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
+    index = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    return Comparison(quantity, float(ratio[index]), tuple(int(i) for i in index), float(got_values[index]),
+                      float(expected[index]), float(error[index]), float(tolerance[index]))
