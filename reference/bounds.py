@@ -77,12 +77,23 @@ def _smooth(fn, slope, a, e_a, prec):
     return out, steepest * e_a + prec.function_ulps * prec.storage * np.abs(out)
 
 
+def _tanh_slope(m):
+    """1 - tanh(m)**2 for m >= 0, accurate where it is tiny (written 4 e / (1 + e)**2, e = exp(-2m))."""
+    e = np.exp(-2.0 * m)
+    return 4.0 * e / (1.0 + e) ** 2
+
+
+def _sigmoid_slope(m):
+    """sigmoid(m) * (1 - sigmoid(m)) for m >= 0, accurate where it is tiny."""
+    return sigmoid(m) * sigmoid(-m)
+
+
 def tanh_with_bound(a, e_a, prec):
-    return _smooth(np.tanh, lambda m: 1.0 - np.tanh(m) ** 2, a, e_a, prec)
+    return _smooth(np.tanh, _tanh_slope, a, e_a, prec)
 
 
 def sigmoid_with_bound(a, e_a, prec):
-    return _smooth(sigmoid, lambda m: sigmoid(m) * (1.0 - sigmoid(m)), a, e_a, prec)
+    return _smooth(sigmoid, _sigmoid_slope, a, e_a, prec)
 
 
 def _preactivation(gx, e_gx, h, e_h, w_hh, b_hh, prec, terms):

@@ -1,0 +1,131 @@
+"""The run options shared by the CLI and the pytest plugin: names, defaults, validation, env vars.
+
+Each option is ``--<name>`` on the CLI, ``--rnn-<name>`` in pytest and
+``RNN_CONFORMANCE_<NAME>`` in the environment; every value is validated here, once.
+"""
+import os
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from .config import KIND_MODES
+from .errors import UsageError
+from .profiles import PROFILES
+from .tolerances import DTYPES
+
+DEVICES_DEFAULT = "cpu,cuda"
+DTYPES_DEFAULT = ",".join(DTYPES)
+
+
+def _items(value):
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def parse_devices(value):
+    devices = _items(value)
+    bad = [d for d in devices if not re.fullmatch(r"cpu|cuda(:\d+)?", d)]
+    if not devices or bad:
+        raise UsageError(f"unknown device {bad[0] if bad else value!r}: expected a comma-separated list of cpu, cuda, cuda:N")
+    return tuple(dict.fromkeys(devices))
+
+
+def parse_dtypes(value):
+    dtypes = _items(value)
+    bad = [d for d in dtypes if d not in DTYPES]
+    if not dtypes or bad:
+        raise UsageError(f"unknown dtype {bad[0] if bad else value!r}: expected a comma-separated list of {', '.join(DTYPES)}")
+    return tuple(dict.fromkeys(dtypes))
+
+
+def parse_kind(value):
+    if value not in KIND_MODES:
+        raise UsageError(f"unknown kind {value!r}: expected one of {', '.join(KIND_MODES)}")
+    return value
+
+
+def parse_profile(value):
+    if value not in PROFILES:
+        raise UsageError(f"unknown profile {value!r}: expected one of {', '.join(PROFILES)}")
+    return value
+
+
+def _int_in(name, low, high):
+    def parse(value):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not low <= number <= high:
+            raise UsageError(f"--{name} {value!r}: expected an integer in [{low}, {high}]")
+        return number
+    return parse
+
+
+def parse_timeout(value):
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds <= 86400:
+        raise UsageError(f"--timeout {value!r}: expected seconds in (0, 86400]")
+    return seconds
+
+
+def parse_checks(value):
+    from .checks import CHECKS_BY_NAME
+    from .runner import FAMILIES
+    names = _items(value)
+    bad = [n for n in names if n not in CHECKS_BY_NAME and n not in FAMILIES]
+    if not names or bad:
+        raise UsageError(f"unknown check {bad[0] if bad else value!r}: see --list for check names and families")
+    return tuple(names)
+
+
+#: name -> (parser, metavar, help).  Defaults live on RunOptions.
+OPTIONS = {
+    "impl": (str, "PKG.MOD:ATTR", "the recurrent class to check (default: torch.nn.RNN, GRU and LSTM)"),
+    "kind": (parse_kind, "KIND", "rnn, gru or lstm (default: inferred from the class)"),
+    "checks": (parse_checks, "NAMES", "comma-separated check names or families (default: all)"),
+    "devices": (parse_devices, "LIST", f"devices to run on (default: {DEVICES_DEFAULT}; absent ones are skipped)"),
+    "dtypes": (parse_dtypes, "LIST", f"dtypes to check (default: {DTYPES_DEFAULT})"),
+    "profile": (parse_profile, "NAME", f"example budget: {', '.join(f'{k}={v}' for k, v in PROFILES.items())} per check"),
+    "max-examples": (_int_in("max-examples", 1, 100000), "N", "examples per check, overriding the profile"),
+    "seed": (_int_in("seed", 0, 2**32 - 1), "N", "seed of the run (default: random, printed)"),
+    "report": (str, "PATH.json", "write the JSON report there"),
+    "timeout": (parse_timeout, "SECONDS", "time one example may spend in the target before it counts as hung (default 60)"),
+}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Validated options of one conformance run."""
+
+    impl: Optional[str] = None
+    kind: Optional[str] = None
+    checks: Optional[tuple] = None
+    devices: tuple = parse_devices(DEVICES_DEFAULT)
+    dtypes: tuple = parse_dtypes(DTYPES_DEFAULT)
+    profile: str = "default"
+    max_examples: Optional[int] = None
+    seed: Optional[int] = None
+    report: Optional[str] = None
+    timeout: float = 60.0
+
+
+def env_name(name):
+    return "RNN_CONFORMANCE_" + name.upper().replace("-", "_")
+
+
+def resolve(given):
+    """RunOptions from ``given`` (option name -> raw value or None), falling back to the
+    environment; raises UsageError naming the first bad value."""
+    values = {}
+    for name, (parse, _, _) in OPTIONS.items():
+        raw = given.get(name)
+        if raw is None:
+            raw = os.environ.get(env_name(name)) or None
+        if raw is not None:
+            values[name.replace("-", "_")] = parse(str(raw))
+    if values.get("kind") and not values.get("impl"):
+        raise UsageError("--kind needs --impl: the default targets' kinds are known")
+    return RunOptions(**values)
