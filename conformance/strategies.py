@@ -121,8 +121,9 @@ def _configs(draw, modes, features, max_size, max_layers, steps_strategy, max_ba
         lengths = draw(sequence_lengths(batch, total, sorted_descending=sorted_lengths))
         extra = draw(st.sampled_from([0, 0, 1, 3]))
         return config.with_(batch=batch, lengths=lengths, steps=max(lengths) + extra)
-    unbatched = _flag(draw, features, "unbatched")
-    return config.with_(steps=total, batch=None if unbatched else draw(st.integers(1, max_batch)))
+    batch = draw(st.integers(1, max_batch))
+    unbatched = _flag(draw, features, "unbatched")  # drawn after batch so that shrinking prefers batch 1
+    return config.with_(steps=total, batch=None if unbatched else batch)
 
 
 def _flag(draw, features, name):

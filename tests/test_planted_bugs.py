@@ -1,0 +1,46 @@
+"""The suite against a correct pure-torch reimplementation (must pass) and planted bugs (must fail)."""
+import warnings
+
+import pytest
+
+from conformance import session
+from conformance.options import resolve
+from tests.planted.bugs import PLANTED
+
+#: One fixed seed keeps CI reproducible; other seeds are exercised by the suite's own runs.
+SEED = "0"
+
+
+def run(impl, dtypes, stop_at_failure):
+    options = resolve({"impl": impl, "devices": "cpu", "dtypes": dtypes, "seed": SEED})
+    targets = session.targets_for(options)
+    results = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for row in session.plan(options, targets, int(SEED)):
+            results.append(row.run())
+            if stop_at_failure and results[-1].status == "failed":
+                break
+    return results
+
+
+@pytest.mark.parametrize("name", ["TorchRNN", "TorchGRU", "TorchLSTM"])
+def test_correct_reimplementation_passes_every_check(name):
+    results = run(f"tests.planted.torch_rnn:{name}", "float64,float32", stop_at_failure=False)
+    assert [r.message for r in results if r.status != "passed"] == []
+    assert all(r.examples > 0 for r in results)
+
+
+def test_corpus_has_twenty_distinct_planted_bugs():
+    assert len({cls for cls, _ in PLANTED}) >= 20 and len({kind for _, kind in PLANTED}) >= 15
+
+
+@pytest.mark.parametrize("bug", [cls for cls, _ in PLANTED], ids=lambda cls: cls.__name__)
+def test_planted_bug_is_rejected_by_default_profile(bug):
+    results = run(f"tests.planted.bugs:{bug.__name__}", "float64", stop_at_failure=True)
+    failed = [r for r in results if r.status == "failed"]
+    assert failed, f"{bug.__name__} ({bug.__doc__.strip()}) passed every check"
+    message = failed[0].message
+    for part in (failed[0].check, "target=tests.planted.bugs:", "device=cpu", "dtype=float64",
+                 "configuration:", "replay: rnn-conformance"):
+        assert part in message
