@@ -26,28 +26,39 @@ class Precision:
         half-precision matmuls that accumulate in float32).
     operand: roundoff applied to matmul operands before multiplying (TF32: 2**-11).
     function_ulps: how many storage roundoffs tanh/exp implementations may be off.
+    underflow: absolute error of one stored result that underflows: the smallest normal
+        number, since a correct implementation may flush subnormals to zero.
     """
 
     storage: float
     accumulate: float
     operand: float = 0.0
     function_ulps: float = 4.0
+    underflow: float = 0.0
 
     def __post_init__(self):
         for name in ("storage", "accumulate", "operand"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"Precision.{name}={getattr(self, name)!r}: expected a unit roundoff in [0, 1)")
-        if not self.function_ulps >= 0.0:
-            raise ValueError(f"Precision.function_ulps={self.function_ulps!r}: expected >= 0")
+        for name in ("function_ulps", "underflow"):
+            if not getattr(self, name) >= 0.0:
+                raise ValueError(f"Precision.{name}={getattr(self, name)!r}: expected >= 0")
 
     def dot(self, n):
-        """Relative error of an n-term dot product, its operands' rounding and its stored result."""
-        return n * self.accumulate + 2.0 * self.operand + self.storage
+        """Relative error of an n-term dot product plus bias: the accumulation, the operands'
+        rounding, and two stored results (torch's linear may store the product, then add the
+        bias in the dtype: seen in bfloat16 RNNs, whose errors reached 0.9 of one rounding)."""
+        return n * self.accumulate + 2.0 * self.operand + 2.0 * self.storage
 
     def plus(self, other):
         """The precision whose errors cover both: used to add the oracle's own float64 roundoff."""
         return Precision(self.storage + other.storage, self.accumulate + other.accumulate,
-                         self.operand + other.operand, max(self.function_ulps, other.function_ulps))
+                         self.operand + other.operand, max(self.function_ulps, other.function_ulps),
+                         self.underflow + other.underflow)
+
+    def rounding(self, value, roundings=1.0):
+        """Error of storing ``value`` after ``roundings`` roundings, underflow included."""
+        return roundings * self.storage * np.abs(value) + self.underflow
 
 
 def affine_bound(x, e_x, w, b, prec, terms):
@@ -56,25 +67,25 @@ def affine_bound(x, e_x, w, b, prec, terms):
     magnitude = np.abs(x) @ abs_w.T
     if b is not None:
         magnitude = magnitude + np.abs(b)
-    bound = prec.dot(terms) * magnitude
+    bound = prec.dot(terms) * magnitude + prec.underflow
     return bound if e_x is None else bound + e_x @ abs_w.T
 
 
 def _sum(a, e_a, b, e_b, prec):
     s = a + b
-    return s, e_a + e_b + prec.storage * np.abs(s)
+    return s, e_a + e_b + prec.rounding(s)
 
 
 def _product(a, e_a, b, e_b, prec):
     p = a * b
-    return p, np.abs(a) * e_b + np.abs(b) * e_a + e_a * e_b + prec.storage * np.abs(p)
+    return p, np.abs(a) * e_b + np.abs(b) * e_a + e_a * e_b + prec.rounding(p)
 
 
 def _smooth(fn, slope, a, e_a, prec):
     """fn(a) and its error: the steepest slope of fn within [a - e_a, a + e_a] times e_a."""
     out = fn(a)
     steepest = slope(np.maximum(np.abs(a) - e_a, 0.0))
-    return out, steepest * e_a + prec.function_ulps * prec.storage * np.abs(out)
+    return out, steepest * e_a + prec.rounding(out, prec.function_ulps)
 
 
 def _tanh_slope(m):
@@ -84,8 +95,9 @@ def _tanh_slope(m):
 
 
 def _sigmoid_slope(m):
-    """sigmoid(m) * (1 - sigmoid(m)) for m >= 0, accurate where it is tiny."""
-    return sigmoid(m) * sigmoid(-m)
+    """sigmoid(m) * (1 - sigmoid(m)) for m >= 0, accurate where it is tiny (written e / (1 + e)**2, e = exp(-m))."""
+    e = np.exp(-m)
+    return e / (1.0 + e) ** 2
 
 
 def tanh_with_bound(a, e_a, prec):
@@ -125,7 +137,7 @@ def gru_cell_bound(gx, e_gx, state, err, w_hh, b_hh, prec, terms):
     n, e_n = tanh_with_bound(*_sum(x_n, ex_n, rh, e_rh, prec), prec)
     h_next = (1.0 - z) * n + z * h
     e_next = (np.abs(1.0 - z) * e_n + np.abs(z) * e_h + np.abs(n - h) * e_z + e_z * (e_n + e_h)
-              + ELEMENTWISE_ROUNDINGS * prec.storage * (np.abs(n) + np.abs(h) + np.abs(h_next)))
+              + prec.rounding(np.abs(n) + np.abs(h) + np.abs(h_next), ELEMENTWISE_ROUNDINGS))
     return (h_next,), (e_next,)
 
 

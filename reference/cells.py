@@ -12,10 +12,10 @@ GATE_COUNT = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}
 
 
 def sigmoid(a):
-    """Logistic function 1 / (1 + exp(-a)), accurate to a few ulps relative, even where it
-    is tiny (a << 0) and without overflow: exp is only taken of -|a|."""
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    """Logistic function 1 / (1 + exp(-a)): accurate to a few ulps relative everywhere,
+    also where it is tiny (a << 0); exp overflows to inf only where the result is below
+    1e-308 and rounds to 0 (callers run under ``np.errstate(over="ignore")``)."""
+    return 1.0 / (1.0 + np.exp(-a))
 
 
 def relu(a):
@@ -25,17 +25,24 @@ def relu(a):
 def hidden_projection(h, w_hh, b_hh):
     """``W_hh h + b_hh`` for a batch: h (B, H_in), w_hh (G*H, H_in), b_hh (G*H,) or None."""
     gh = h @ w_hh.T
-    return gh if b_hh is None else gh + b_hh
+    if b_hh is not None:
+        gh += b_hh
+    return gh
+
+
+def _blocks(stacked, count):
+    size = stacked.shape[-1] // count
+    return [stacked[..., k * size:(k + 1) * size] for k in range(count)]
 
 
 def lstm_gates(gates):
     """Split stacked LSTM pre-activations (B, 4H) into torch's order: i, f, g, o."""
-    return np.split(gates, 4, axis=1)
+    return _blocks(gates, 4)
 
 
 def gru_gates(stacked):
     """Split stacked GRU projections (B, 3H) into torch's order: r, z, n."""
-    return np.split(stacked, 3, axis=1)
+    return _blocks(stacked, 3)
 
 
 def rnn_tanh_cell(gx, h, w_hh, b_hh):
@@ -76,8 +83,9 @@ def lstm_cell(gx, h, c, w_hh, b_hh, w_hr=None):
 
     gx (B, 4H), h (B, P) with P = proj_size or H, c (B, H) -> (h', c').
     """
-    i, f, g, o = lstm_gates(gx + hidden_projection(h, w_hh, b_hh))
-    i, f, g, o = sigmoid(i), sigmoid(f), np.tanh(g), sigmoid(o)
+    gates = gx + hidden_projection(h, w_hh, b_hh)
+    i, f, _, o = lstm_gates(sigmoid(gates))  # one sigmoid call for the three sigmoid gates
+    g = np.tanh(lstm_gates(gates)[2])
     c_next = f * c + i * g
     h_next = o * np.tanh(c_next)
     if w_hr is not None:

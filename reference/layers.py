@@ -21,8 +21,9 @@ def rnn(x, weights, mode="LSTM", num_layers=1, bidirectional=False, batch_first=
     Returns (output, h_n), or (output, (h_n, c_n)) for LSTM: output (T, B, D*P)
     (batch-first or unbatched like x), h_n (L*D, B, P), c_n (L*D, B, H).
     """
-    return _forward(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths,
-                    proj_size, precision=None)[0]
+    with np.errstate(over="ignore"):  # sigmoid's exp(-a) may overflow where sigmoid is 0
+        return _forward(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths,
+                        proj_size, precision=None)[0]
 
 
 def rnn_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirectional=False,

@@ -1,0 +1,119 @@
+"""The command line: exit codes, one-line errors for bad input, failure messages, replay and report."""
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUICK = ["--devices", "cpu", "--dtypes", "float64", "--profile", "quick", "--seed", "1"]
+
+
+def cli(*args, timeout=300):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {k: v for k, v in env.items() if not k.startswith("RNN_CONFORMANCE_")}
+    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_torch_class_passes_and_prints_the_summary():
+    done = cli("--impl", "torch.nn.GRU", "--checks", "parity,contract", *QUICK)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "forward_matches_oracle" in done.stdout and "worst err/tol" in done.stdout
+    assert "0 failed" in done.stdout
+
+
+def test_planted_bug_exits_1_with_a_replayable_counterexample():
+    done = cli("--impl", "tests.planted.bugs:LSTMGateOrderIFOG", "--checks", "forward_matches_oracle", *QUICK)
+    assert done.returncode == 1
+    for part in ("FAILED forward_matches_oracle", "target=tests.planted.bugs:LSTMGateOrderIFOG", "device=cpu",
+                 "dtype=float64", "configuration: LSTM(", "worst element:", "error/tolerance", "replay: "):
+        assert part in done.stdout
+    replay = next(line for line in done.stdout.splitlines() if "replay: " in line).split("replay: ", 1)[1]
+    configuration = next(line for line in done.stdout.splitlines() if "configuration:" in line)
+    again = cli(*shlex.split(replay)[1:])
+    assert again.returncode == 1 and configuration in again.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--impl", "no_such_package.layers:MyLSTM"], "cannot import 'no_such_package.layers'"),
+    (["--impl", "torch.nn:NoSuchRNN"], "has no attribute 'NoSuchRNN'"),
+    (["--impl", "torch.nn:Linear"], "is not a recurrent module"),
+    (["--impl", "tests.planted.odd_targets:NOT_A_CLASS"], "not a class or factory"),
+    (["--impl", "torch.nn.LSTM", "--kind", "gru"], "subclasses torch.nn.LSTM"),
+    (["--dtypes", "float8"], "unknown dtype 'float8'"),
+    (["--devices", "tpu"], "unknown device 'tpu'"),
+    (["--profile", "huge"], "unknown profile 'huge'"),
+    (["--max-examples", "0"], "--max-examples '0'"),
+    (["--checks", "no_such_check"], "unknown check 'no_such_check'"),
+    (["--kind", "lstm"], "--kind needs --impl"),
+    (["--frobnicate"], "unrecognized arguments"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, says):
+    done = cli(*args)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and says in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_module_failing_at_import_is_one_line(tmp_path):
+    (tmp_path / "broken_rnn.py").write_text("raise RuntimeError('planted import failure')\n")
+    env_path = f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+    done = subprocess.run([sys.executable, "-m", "conformance", "--impl", "broken_rnn:LSTM"], cwd=REPO,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": env_path})
+    assert done.returncode == 2 and "planted import failure" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_hanging_target_fails_with_the_time_limit_named():
+    done = cli("--impl", "tests.planted.odd_targets:HangingGRU", "--checks", "forward_matches_oracle",
+               "--timeout", "1", *QUICK)
+    assert done.returncode == 1 and "did not return within 1 s" in done.stdout
+
+
+def test_crashing_target_fails_naming_the_exception():
+    done = cli("--impl", "tests.planted.odd_targets:CrashingLSTM", "--checks", "small_shapes_match_oracle", *QUICK)
+    assert done.returncode == 1 and "forward raised IndexError: planted crash in forward" in done.stdout
+
+
+def test_unsupported_features_are_counted_not_skipped(tmp_path):
+    report = tmp_path / "report.json"
+    done = cli("--impl", "tests.planted.odd_targets:LSTMWithoutPacking", "--checks", "packing,forward_matches_oracle",
+               "--report", str(report), *QUICK)
+    assert done.returncode == 0, done.stdout
+    data = json.loads(report.read_text())
+    assert data["summary"]["unsupported"] == 3 and data["summary"]["passed"] == 1
+    assert "proj_size" in data["unsupported_features"]["tests.planted.odd_targets:LSTMWithoutPacking"]
+    assert "unsupported feature of tests.planted.odd_targets:LSTMWithoutPacking: proj_size" in done.stdout
+
+
+def test_report_follows_the_schema(tmp_path):
+    report = tmp_path / "report.json"
+    done = cli("--impl", "torch.nn.RNN", "--checks", "small_shapes_match_oracle", "--devices", "cpu,cuda",
+               "--dtypes", "float32", "--profile", "quick", "--report", str(report))
+    assert done.returncode == 0
+    data = json.loads(report.read_text())
+    assert data["schema"] == "rnn-conformance/1"
+    assert {"torch", "cuda", "cudnn", "gpu", "numpy", "hypothesis", "python", "seed", "tf32"} <= set(data["environment"])
+    assert data["target"] == {"impl": "torch.nn.RNN", "kind": "rnn"}
+    rows = {row["device"]: row for row in data["checks"]}
+    assert rows["cpu"]["status"] == "passed" and rows["cpu"]["examples"] > 0 and rows["cpu"]["worst_ratio"] <= 1
+    expected_cuda = "passed" if data["environment"]["gpu"] else "skipped"
+    assert rows["cuda"]["status"] == expected_cuda
+    assert set(rows["cpu"]) >= {"check", "target", "device", "dtype", "status", "examples", "worst_ratio",
+                                "counterexample", "replay"}
+
+
+def test_list_names_every_check():
+    done = cli("--list")
+    assert done.returncode == 0
+    for name in ("forward_matches_oracle", "pack_padded_unsorted_matches_oracle", "invalid_input_rejected",
+                 "bilstm_classifier_matches_oracle"):
+        assert name in done.stdout
+
+
+def test_env_var_sets_an_option():
+    env = {**os.environ, "RNN_CONFORMANCE_DTYPES": "float99"}
+    done = subprocess.run([sys.executable, "-m", "conformance"], cwd=REPO, capture_output=True, text=True, env=env)
+    assert done.returncode == 2 and "float99" in done.stderr
