@@ -117,3 +117,15 @@ def test_env_var_sets_an_option():
     env = {**os.environ, "RNN_CONFORMANCE_DTYPES": "float99"}
     done = subprocess.run([sys.executable, "-m", "conformance"], cwd=REPO, capture_output=True, text=True, env=env)
     assert done.returncode == 2 and "float99" in done.stderr
+
+
+def test_weight_mapping_hook_loads_other_parameter_names():
+    done = cli("--impl", "tests.planted.odd_targets:RenamedGRU", "--kind", "gru",
+               "--checks", "forward_matches_oracle,parameters_named_like_torch", *QUICK)
+    assert done.returncode == 0, done.stdout
+    assert "1 passed, 0 failed, 1 unsupported" in done.stdout and "load_torch_state_dict" in done.stdout
+
+
+def test_kind_cannot_be_guessed_without_torch_names():
+    done = cli("--impl", "tests.planted.odd_targets:RenamedGRU")
+    assert done.returncode == 2 and "pass --kind" in done.stderr

@@ -5,7 +5,7 @@ import torch
 from hypothesis import strategies as st
 
 from ..data import hx_to_torch, make_hx, make_input, make_weights, parameter_shapes, to_torch
-from ..errors import CheckFailure
+from ..errors import CheckFailure, Unsupported
 from ..runner import register, time_limit
 from ..strategies import configs
 from .oracle import features_of, split_result
@@ -21,6 +21,8 @@ INVALID_INPUTS = ("wrong input size, no hx", "wrong input size, with hx", "h0 of
 def check_parameters_named_like_torch(config, ctx):
     """state_dict keys and shapes are torch's (weight_ih_l0, bias_hh_l1_reverse, weight_hr_l0, ...)."""
     module = ctx.target.build(config, ctx.device, ctx.dtype)
+    if callable(getattr(module, "load_torch_state_dict", None)):
+        raise Unsupported(f"{ctx.target.impl} maps torch's parameter names through load_torch_state_dict")
     got = {name: tuple(t.shape) for name, t in module.state_dict().items()}
     expected = parameter_shapes(config)
     if got != expected:

@@ -1,6 +1,8 @@
 """Targets that misbehave in ways that are not numerical: the suite must name each clearly."""
 import time
 
+import torch
+
 from .torch_rnn import TorchGRU, TorchLSTM
 
 
@@ -30,3 +32,17 @@ class LSTMWithoutPacking(TorchLSTM):
 
 
 NOT_A_CLASS = 42
+
+
+class RenamedGRU(torch.nn.Module):
+    """A correct GRU whose parameters live under other names, loaded through the mapping hook."""
+
+    def __init__(self, input_size, hidden_size, **options):
+        super().__init__()
+        self.core = TorchGRU(input_size, hidden_size, **options)
+
+    def load_torch_state_dict(self, state_dict):
+        self.core.load_state_dict(state_dict)
+
+    def forward(self, input, hx=None):
+        return self.core(input, hx)
