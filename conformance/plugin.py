@@ -5,6 +5,7 @@ check becomes one test; results travel to the controller through ``user_properti
 that the summary table and ``--rnn-report`` also work under pytest-xdist.
 """
 import json
+import os
 import warnings
 
 import pytest
@@ -24,12 +25,23 @@ def pytest_addoption(parser):
                         help=f"{help_text} [env {env_name(name)}]")
 
 
+def _given(config):
+    return {name: config.getoption(f"rnn_{name.replace('-', '_')}") for name in OPTIONS}
+
+
+def pytest_configure(config):
+    """Bad --rnn-* options or an --rnn-impl that does not load stop the session at once
+    with one line (checked only when the user gave an rnn-conformance option)."""
+    if any(v is not None for v in _given(config).values()) or any(os.environ.get(env_name(n)) for n in OPTIONS):
+        _run_state(config)
+
+
 def _run_state(config):
     """Options, targets and seed of this session, resolved once (and identically on every
     xdist worker: the controller fixes the seed and passes it on)."""
     state = getattr(config, "_rnn_conformance", None)
     if state is None:
-        given = {name: config.getoption(f"rnn_{name.replace('-', '_')}") for name in OPTIONS}
+        given = _given(config)
         workerinput = getattr(config, "workerinput", None)
         if workerinput and given["seed"] is None:
             given["seed"] = workerinput.get("rnn_conformance_seed")
