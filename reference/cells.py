@@ -65,10 +65,10 @@ def gru_cell(gx, h, w_hh, b_hh):
 
     gx (B, 3H), h (B, H) -> (h',).
     """
-    x_r, x_z, x_n = gru_gates(gx)
-    h_r, h_z, h_n = gru_gates(hidden_projection(h, w_hh, b_hh))
-    r = sigmoid(x_r + h_r)
-    z = sigmoid(x_z + h_z)
+    gh = hidden_projection(h, w_hh, b_hh)
+    size = h.shape[-1]
+    r, z = _blocks(sigmoid(gx[..., :2 * size] + gh[..., :2 * size]), 2)  # one sigmoid call for r and z
+    x_n, h_n = gru_gates(gx)[2], gru_gates(gh)[2]
     n = np.tanh(x_n + r * h_n)
     return ((1.0 - z) * n + z * h,)
 
