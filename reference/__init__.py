@@ -8,3 +8,6 @@ __all__ = ["MODES", "Precision", "gru_cell", "layer_sizes", "lstm_cell", "rnn", 
 from .models import bilstm_classifier, stacked_regressor
 
 __all__ += ["bilstm_classifier", "stacked_regressor"]
+from .backward import rnn_backward
+
+__all__ += ["rnn_backward"]

@@ -1,0 +1,89 @@
+"""The backward oracle against central finite differences of the forward oracle (an
+independent truth for gradients), on small drawn configurations."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import reference
+from conformance import strategies
+from conformance.config import RNNConfig
+from conformance.data import make_hx, make_input, make_weights
+
+STEP = 1e-6
+
+
+def _loss(config, x, weights, hx, upstream):
+    out, state = reference.rnn(x, weights, mode=config.mode, num_layers=config.num_layers,
+                               bidirectional=config.bidirectional, batch_first=config.batch_first, hx=hx,
+                               lengths=config.lengths)
+    parts = (out,) + (tuple(state) if config.mode == "LSTM" else (state,))
+    return sum(float(np.sum(g * p)) for g, p in zip(upstream, parts) if g is not None)
+
+
+def _numeric(f, array):
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        saved = array[index]
+        array[index] = saved + STEP
+        up = f()
+        array[index] = saved - STEP
+        down = f()
+        array[index] = saved
+        grad[index] = (up - down) / (2 * STEP)
+    return grad
+
+
+small = st.one_of(
+    strategies.configs(max_size=3, max_layers=2, max_steps=4, long_steps=0, max_batch=2),
+    strategies.configs(max_size=3, max_layers=2, max_steps=4, long_steps=0, max_batch=3, packed=True))
+
+
+@given(small, st.sets(st.sampled_from(["output", "h_n", "c_n"]), min_size=1), st.integers(0, 2**32 - 1))
+def test_backward_matches_central_differences(config, through, seed):
+    config = config.with_(with_hx=True, weight_scale=min(config.weight_scale, 3.0))
+    rng = np.random.default_rng(seed)
+    x, weights, hx = make_input(config), make_weights(config), make_hx(config)
+    out, state = reference.rnn(x, weights, mode=config.mode, num_layers=config.num_layers,
+                               bidirectional=config.bidirectional, batch_first=config.batch_first, hx=hx,
+                               lengths=config.lengths)
+    parts = {"output": out, "h_n": state[0] if config.mode == "LSTM" else state,
+             "c_n": state[1] if config.mode == "LSTM" else None}
+    upstream = [None if parts[k] is None or k not in through else rng.standard_normal(parts[k].shape)
+                for k in ("output", "h_n", "c_n")]
+    grads = reference.rnn_backward(x, weights, mode=config.mode, num_layers=config.num_layers,
+                                   bidirectional=config.bidirectional, batch_first=config.batch_first, hx=hx,
+                                   lengths=config.lengths, grad_output=upstream[0], grad_h_n=upstream[1],
+                                   grad_c_n=upstream[2])
+    loss = lambda: _loss(config, x, weights, hx, upstream)
+    h0, c0 = hx if config.mode == "LSTM" else (hx, None)
+    for name, array in [("input", x), ("h0", h0), ("c0", c0)] + sorted(weights.items()):
+        if array is None:
+            continue
+        numeric = _numeric(loss, array)
+        scale = max(1.0, np.max(np.abs(numeric)))
+        assert np.max(np.abs(grads[name] - numeric)) <= 1e-6 * scale, f"d{name} for {config}"
+
+
+def test_finite_differences_see_a_wrong_gradient():
+    """The harness can fail: a gradient of the wrong sign disagrees with the differences."""
+    w = {"weight_ih_l0": np.array([[0.7]]), "weight_hh_l0": np.array([[0.4]])}
+    x = np.array([[0.3], [-0.2]])
+    grads = reference.rnn_backward(x, w, mode="RNN_TANH", grad_output=np.ones((2, 1)))
+    numeric = _numeric(lambda: float(reference.rnn(x, w, mode="RNN_TANH")[0].sum()), x)
+    assert np.allclose(grads["input"], numeric, atol=1e-8)
+    assert not np.allclose(-grads["input"], numeric, atol=1e-3)
+
+
+def test_padding_gets_no_gradient():
+    w = {"weight_ih_l0": np.ones((3, 1)), "weight_hh_l0": np.ones((3, 1))}
+    x = np.ones((3, 2, 1))
+    grads = reference.rnn_backward(x, w, mode="GRU", lengths=[3, 1], grad_output=np.ones((3, 2, 1)),
+                                   grad_h_n=np.ones((1, 2, 1)))
+    assert np.all(grads["input"][1:, 1] == 0.0) and np.all(grads["input"][:, 0] != 0.0)
+
+
+@pytest.mark.parametrize("mode", ["RNN_TANH", "GRU", "LSTM"])
+def test_no_upstream_gradient_gives_zero_gradients(mode):
+    config = RNNConfig(mode=mode, input_size=2, hidden_size=2, steps=3, batch=2, seed=1)
+    grads = reference.rnn_backward(make_input(config), make_weights(config), mode=mode)
+    assert all(not np.any(v) for v in grads.values())
