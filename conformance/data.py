@@ -8,9 +8,10 @@ import math
 import numpy as np
 import torch
 
+from reference.cells import GATE_COUNT
+
 from .config import RNNConfig
 
-GATE_COUNT = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}
 
 #: Value written into padded positions: a target that reads padding goes visibly wrong.
 PADDING_VALUE = 7.0

@@ -75,10 +75,15 @@ class Context:
         (module, the rounded weights as float64 numpy, which the oracle uses)."""
         with time_limit(self.timeout):
             module = self.target.build(config, self.device, self.dtype)
+        return module, self.load(module, weights, load_weights)
+
+    def load(self, module, weights, loader):
+        """Loads float64 ``weights`` rounded to the dtype with ``loader(module, tensors)``, puts
+        the module in eval mode, and returns the rounded weights as float64 numpy."""
         tensors = {k: torch.as_tensor(v).to(self.dtype).to(self.device) for k, v in weights.items()}
-        self.call("load_state_dict", load_weights, module, tensors)
+        self.call("load_state_dict", loader, module, tensors)
         module.eval()
-        return module, {k: t.to("cpu", torch.float64).numpy() for k, t in tensors.items()}
+        return {k: t.to("cpu", torch.float64).numpy() for k, t in tensors.items()}
 
     def call(self, what, fn, *args):
         """fn(*args) inside the time limit; any exception becomes a TargetCrashed failure."""

@@ -96,7 +96,7 @@ def environment(seed):
     }
 
 
-def report(results, targets, seed, unsupported_features=None):
+def report(results, targets, seed):
     """The versioned JSON report (DESIGN: schema rnn-conformance/1)."""
     return {
         "schema": SCHEMA,

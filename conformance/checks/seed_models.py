@@ -67,13 +67,6 @@ def _random_state(model, config):
     return state
 
 
-def _load(model, state, ctx):
-    tensors = {k: torch.as_tensor(v).to(ctx.dtype).to(ctx.device) for k, v in state.items()}
-    ctx.call("load_state_dict", model.load_state_dict, tensors)
-    model.eval()
-    return {k: t.to("cpu", torch.float64).numpy() for k, t in tensors.items()}
-
-
 def _rnn_class(ctx, mode):
     factory = ctx.target.factory
     if mode == "RNN_RELU":
@@ -86,7 +79,7 @@ def check_stacked_regressor_matches_oracle(config, ctx):
     """The notes' 2-layer regressor fc(h_n[-1]) built on the target equals its numpy reference."""
     model = ctx.call("StackedRegressor(...)", StackedRegressor, config.input_size, config.hidden_size,
                      _rnn_class(ctx, config.mode)).to(device=ctx.device, dtype=ctx.dtype)
-    state = _load(model, _random_state(model, config), ctx)
+    state = ctx.load(model, _random_state(model, config), type(model).load_state_dict)
     x_np = np.random.default_rng([config.seed, 5]).standard_normal((config.batch, config.steps, config.input_size))
     x = to_torch(x_np, ctx.dtype, ctx.device)
     got = ctx.call("forward", model, x)
@@ -101,7 +94,7 @@ def check_bilstm_classifier_matches_oracle(config, ctx):
     """The corrected BiLSTM classifier (packed, unsorted lengths) built on the target equals its reference."""
     model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size,
                      config.hidden_size, config.fc_hidden, ctx.target.factory).to(device=ctx.device, dtype=ctx.dtype)
-    state = _load(model, _random_state(model, config), ctx)
+    state = ctx.load(model, _random_state(model, config), type(model).load_state_dict)
     rng = np.random.default_rng([config.seed, 6])
     text = rng.integers(1, config.vocab, size=(config.batch, config.steps))
     for b, length in enumerate(config.lengths):

@@ -21,7 +21,7 @@ class TorchRecurrent(nn.Module):
         super().__init__()
         if hidden_size < 1 or input_size < 1 or num_layers < 1:
             raise ValueError("input_size, hidden_size and num_layers must be positive")
-        if proj_size < 0 or proj_size >= hidden_size > 0 and proj_size:
+        if proj_size < 0 or (proj_size and proj_size >= hidden_size):
             raise ValueError("proj_size must be in [0, hidden_size)")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
