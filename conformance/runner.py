@@ -20,7 +20,7 @@ from .errors import CheckFailure, NotRepresentable, TargetCrashed, TargetHung, U
 from .targets import load_weights, one_line
 from .tolerances import DTYPES, precision_for
 
-FAMILIES = ("parity", "packing", "contract", "models")
+FAMILIES = ("parity", "packing", "gradients", "metamorphic", "contract", "models")
 
 #: Seconds one example may spend inside the target before it counts as hung.
 DEFAULT_TIMEOUT = 60.0
@@ -70,25 +70,27 @@ class Context:
     def precision(self):
         return precision_for(self.device, self.dtype)
 
-    def build(self, config, weights):
-        """The target module for config holding ``weights`` rounded to the dtype; returns
-        (module, the rounded weights as float64 numpy, which the oracle uses)."""
+    def build(self, config, weights, train=False):
+        """The target module for config holding ``weights`` rounded to the dtype, in eval mode
+        (training mode with ``train``: cuDNN runs backward only there); returns (module, the
+        rounded weights as float64 numpy, which the oracle uses)."""
         with time_limit(self.timeout):
             module = self.target.build(config, self.device, self.dtype)
-        return module, self.load(module, weights, load_weights)
+        return module, self.load(module, weights, load_weights, train)
 
-    def load(self, module, weights, loader):
-        """Loads float64 ``weights`` rounded to the dtype with ``loader(module, tensors)``, puts
-        the module in eval mode, and returns the rounded weights as float64 numpy."""
+    def load(self, module, weights, loader, train=False):
+        """Loads float64 ``weights`` rounded to the dtype with ``loader(module, tensors)``, sets
+        eval (or training) mode, and returns the rounded weights as float64 numpy."""
         tensors = {k: torch.as_tensor(v).to(self.dtype).to(self.device) for k, v in weights.items()}
         self.call("load_state_dict", loader, module, tensors)
-        module.eval()
+        module.train(train)
         return {k: t.to("cpu", torch.float64).numpy() for k, t in tensors.items()}
 
-    def call(self, what, fn, *args):
-        """fn(*args) inside the time limit; any exception becomes a TargetCrashed failure."""
+    def call(self, what, fn, *args, grad=False):
+        """fn(*args) inside the time limit, recording autograd only with ``grad``; any
+        exception becomes a TargetCrashed failure."""
         try:
-            with time_limit(self.timeout), torch.no_grad():
+            with time_limit(self.timeout), torch.set_grad_enabled(grad):
                 return fn(*args)
         except Exception as exc:
             raise TargetCrashed(self.config, f"{what} raised {one_line(exc)}") from exc

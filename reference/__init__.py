@@ -9,5 +9,6 @@ from .models import bilstm_classifier, stacked_regressor
 
 __all__ += ["bilstm_classifier", "stacked_regressor"]
 from .backward import rnn_backward
+from .backward_bounds import rnn_backward_with_bound
 
-__all__ += ["rnn_backward"]
+__all__ += ["rnn_backward", "rnn_backward_with_bound"]

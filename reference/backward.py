@@ -48,7 +48,12 @@ def rnn_backward(x, weights, mode="LSTM", num_layers=1, bidirectional=False, bat
             for target, value in zip(d_state0, d_start):
                 target[index] = value
         d_out = d_in
-    grads["input"] = (d_out.transpose(1, 0, 2) if batch_first else d_out) if batched else d_out[:, 0]
+    return _shaped_gradients(grads, d_out, d_state0, batched, batch_first)
+
+
+def _shaped_gradients(grads, d_input, d_state0, batched, batch_first):
+    """``grads`` with "input", "h0" (and "c0") added in the caller's layout."""
+    grads["input"] = (d_input.transpose(1, 0, 2) if batch_first else d_input) if batched else d_input[:, 0]
     for name, value in zip(("h0", "c0"), d_state0):
         grads[name] = value if batched else value[:, 0]
     return grads

@@ -113,11 +113,16 @@ def _preactivation(gx, e_gx, h, e_h, w_hh, b_hh, prec, terms):
     return gh, affine_bound(h, e_h, w_hh, b_hh, prec, terms) + e_gx
 
 
+def rnn_preactivation_bound(gx, e_gx, h, e_h, w_hh, b_hh, prec, terms):
+    """a = gx + W_hh h + b_hh of a tanh or ReLU RNN step, and its error."""
+    gh, e_a = _preactivation(gx, e_gx, h, e_h, w_hh, b_hh, prec, terms)
+    return _sum(gx, e_a, gh, 0.0, prec)
+
+
 def rnn_cell_bound(gx, e_gx, state, err, w_hh, b_hh, prec, terms, nonlinearity):
     """Values and bounds of one tanh or ReLU RNN step: state (h,), err (e_h,)."""
     (h,), (e_h,) = state, err
-    gh, e_a = _preactivation(gx, e_gx, h, e_h, w_hh, b_hh, prec, terms)
-    a, e_a = _sum(gx, e_a, gh, 0.0, prec)
+    a, e_a = rnn_preactivation_bound(gx, e_gx, h, e_h, w_hh, b_hh, prec, terms)
     if nonlinearity == "tanh":
         h_next, e_next = tanh_with_bound(a, e_a, prec)
     else:
@@ -125,9 +130,9 @@ def rnn_cell_bound(gx, e_gx, state, err, w_hh, b_hh, prec, terms, nonlinearity):
     return (h_next,), (e_next,)
 
 
-def gru_cell_bound(gx, e_gx, state, err, w_hh, b_hh, prec, terms):
-    """Values and bounds of one GRU step (equations in ``reference.cells.gru_cell``)."""
-    (h,), (e_h,) = state, err
+def gru_gates_bound(gx, e_gx, h, e_h, w_hh, b_hh, prec, terms):
+    """GRU gates r, z, n and the hidden part h_n = W_hn h + b_hn of one step, each as a
+    (value, error) pair (equations in ``reference.cells.gru_cell``)."""
     gh, e_gh = _preactivation(gx, 0.0, h, e_h, w_hh, b_hh, prec, terms)
     (x_r, x_z, x_n), (ex_r, ex_z, ex_n) = gru_gates(gx), gru_gates(e_gx)
     (h_r, h_z, h_n), (eh_r, eh_z, eh_n) = gru_gates(gh), gru_gates(e_gh)
@@ -135,27 +140,36 @@ def gru_cell_bound(gx, e_gx, state, err, w_hh, b_hh, prec, terms):
     z, e_z = sigmoid_with_bound(*_sum(x_z, ex_z, h_z, eh_z, prec), prec)
     rh, e_rh = _product(r, e_r, h_n, eh_n, prec)
     n, e_n = tanh_with_bound(*_sum(x_n, ex_n, rh, e_rh, prec), prec)
+    return (r, e_r), (z, e_z), (n, e_n), (h_n, eh_n)
+
+
+def gru_cell_bound(gx, e_gx, state, err, w_hh, b_hh, prec, terms):
+    """Values and bounds of one GRU step (equations in ``reference.cells.gru_cell``)."""
+    (h,), (e_h,) = state, err
+    _, (z, e_z), (n, e_n), _ = gru_gates_bound(gx, e_gx, h, e_h, w_hh, b_hh, prec, terms)
     h_next = (1.0 - z) * n + z * h
     e_next = (np.abs(1.0 - z) * e_n + np.abs(z) * e_h + np.abs(n - h) * e_z + e_z * (e_n + e_h)
               + prec.rounding(np.abs(n) + np.abs(h) + np.abs(h_next), ELEMENTWISE_ROUNDINGS))
     return (h_next,), (e_next,)
 
 
-def lstm_cell_bound(gx, e_gx, state, err, w_hh, b_hh, w_hr, prec, terms):
-    """Values and bounds of one LSTM step (equations in ``reference.cells.lstm_cell``)."""
-    (h, c), (e_h, e_c) = state, err
+def lstm_gates_bound(gx, e_gx, h, e_h, c, e_c, w_hh, b_hh, prec, terms):
+    """LSTM gates i, f, g, o, the new cell state c' and tanh(c') of one step, each as a
+    (value, error) pair (equations in ``reference.cells.lstm_cell``)."""
     gh, e_gates = _preactivation(gx, e_gx, h, e_h, w_hh, b_hh, prec, terms)
     gates, e_gates = _sum(gx, e_gates, gh, 0.0, prec)
     (i, f, g, o), (e_i, e_f, e_g, e_o) = lstm_gates(gates), lstm_gates(e_gates)
-    i, e_i = sigmoid_with_bound(i, e_i, prec)
-    f, e_f = sigmoid_with_bound(f, e_f, prec)
-    g, e_g = tanh_with_bound(g, e_g, prec)
-    o, e_o = sigmoid_with_bound(o, e_o, prec)
-    fc, e_fc = _product(f, e_f, c, e_c, prec)
-    ig, e_ig = _product(i, e_i, g, e_g, prec)
-    c_next, e_c_next = _sum(fc, e_fc, ig, e_ig, prec)
-    t, e_t = tanh_with_bound(c_next, e_c_next, prec)
-    h_next, e_h_next = _product(o, e_o, t, e_t, prec)
+    i, f, o = sigmoid_with_bound(i, e_i, prec), sigmoid_with_bound(f, e_f, prec), sigmoid_with_bound(o, e_o, prec)
+    g = tanh_with_bound(g, e_g, prec)
+    c_next = _sum(*_product(*f, c, e_c, prec), *_product(*i, *g, prec), prec)
+    return i, f, g, o, c_next, tanh_with_bound(*c_next, prec)
+
+
+def lstm_cell_bound(gx, e_gx, state, err, w_hh, b_hh, w_hr, prec, terms):
+    """Values and bounds of one LSTM step (equations in ``reference.cells.lstm_cell``)."""
+    (h, c), (e_h, e_c) = state, err
+    _, _, _, o, (c_next, e_c_next), t = lstm_gates_bound(gx, e_gx, h, e_h, c, e_c, w_hh, b_hh, prec, terms)
+    h_next, e_h_next = _product(*o, *t, prec)
     if w_hr is not None:
         e_h_next = affine_bound(h_next, e_h_next, w_hr, None, prec, w_hr.shape[1])
         h_next = h_next @ w_hr.T

@@ -1,0 +1,131 @@
+"""Family 3, gradients: torch autograd through the target equals ``reference.rnn_backward`` for
+the input, h0, c0 and every weight, within the backward error bound."""
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+import reference
+
+from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
+from ..errors import CheckFailure
+from ..runner import register
+from ..strategies import configs
+from ..tolerances import compare
+from .oracle import features_of, split_result
+
+#: Where the upstream gradient enters: everywhere at once, or through one result only.
+UPSTREAM = ("random", "output", "h_n", "c_n")
+
+
+class GradientCase(NamedTuple):
+    """A configuration and the upstream gradient it is differentiated with."""
+
+    config: object
+    through: str
+    upstream_contiguous: bool
+
+    def __str__(self):
+        layout = "" if self.upstream_contiguous else ", non-contiguous"
+        return f"{self.config}; upstream gradient: {self.through}{layout}"
+
+
+def _cases(packed):
+    def strategy(target):
+        features = tuple(f for f in features_of(target) if not (packed and f == "unbatched"))
+        base = configs(modes=target.modes, features=features, max_size=40, max_layers=3, max_steps=8,
+                       long_steps=40, max_batch=5, packed=packed)
+
+        @st.composite
+        def draw(draw_):
+            config = draw_(base)
+            through = draw_(st.sampled_from([u for u in UPSTREAM if u != "c_n" or config.mode == "LSTM"]))
+            contiguous = "non_contiguous" not in features or draw_(st.booleans())
+            return GradientCase(config, through, contiguous)
+
+        return draw()
+    return strategy
+
+
+def _upstream(case, results, ctx):
+    """One upstream gradient per result the case differentiates through, rounded to the
+    dtype (None elsewhere); standard normal, non-contiguous on request."""
+    rng = np.random.default_rng([case.config.seed, 7])
+    grads = []
+    for name, value in zip(("output", "h_n", "c_n"), results):
+        if value is None or case.through not in ("random", name):
+            grads.append(None)
+            continue
+        shape = tuple(value.shape)
+        grads.append(to_torch(rng.standard_normal(shape), ctx.dtype, ctx.device, case.upstream_contiguous))
+    return grads
+
+
+def _leaf(array, ctx, contiguous):
+    return None if array is None else to_torch(array, ctx.dtype, ctx.device, contiguous).requires_grad_()
+
+
+def run_gradients(case, ctx, packed):
+    """Forward and backward through the target, then every gradient against the oracle's."""
+    config = case.config
+    module, weights = ctx.build(config, make_weights(config), train=True)
+    x = _leaf(make_input(config), ctx, config.contiguous)
+    hx = make_hx(config)
+    hx = None if hx is None else (tuple(_leaf(h, ctx, config.contiguous) for h in hx) if isinstance(hx, tuple)
+                                  else _leaf(hx, ctx, config.contiguous))
+    given = x
+    if packed:
+        given = pack_padded_sequence(x, torch.tensor(config.lengths), batch_first=config.batch_first,
+                                     enforce_sorted=False)
+    args = (module, given) if hx is None else (module, given, hx)
+    output, h_n, c_n = split_result(config, ctx.call("forward", *args, grad=True), ctx)
+    if packed and not isinstance(output, PackedSequence):
+        raise CheckFailure(case, f"output is a {type(output).__name__}; packed input must give a PackedSequence")
+    results = (output.data if packed else output, h_n, c_n)
+    upstream = _upstream(case, results, ctx)
+    chosen = [(r, g) for r, g in zip(results, upstream) if g is not None]
+    if any(not r.requires_grad for r, _ in chosen):
+        raise CheckFailure(case, "a result does not require grad although its inputs and weights do")
+    ctx.call("backward", torch.autograd.backward, [r for r, _ in chosen], [g for _, g in chosen])
+    grad_output = upstream[0]
+    if packed and grad_output is not None:
+        grad_output, _ = pad_packed_sequence(output._replace(data=grad_output), batch_first=config.batch_first,
+                                             total_length=config.steps)
+    expected, bound = reference.rnn_backward_with_bound(
+        as_numpy(x), weights, ctx.precision, mode=config.mode, num_layers=config.num_layers,
+        bidirectional=config.bidirectional, batch_first=config.batch_first, hx=as_numpy(hx),
+        lengths=config.lengths, grad_output=as_numpy(grad_output), grad_h_n=as_numpy(upstream[1]),
+        grad_c_n=as_numpy(upstream[2]))
+    return [compare(f"grad {name}", _gradient_of(tensor), expected[name], bound[name], ctx.dtype, case)
+            for name, tensor in _differentiated(module, x, hx)]
+
+
+def _differentiated(module, x, hx):
+    """(name, leaf) pairs whose .grad is compared: input, h0, c0, and the parameters when
+    they carry torch's names (a target with a mapping hook has its own)."""
+    leaves = [("input", x)]
+    if hx is not None:
+        leaves += list(zip(("h0", "c0"), hx if isinstance(hx, tuple) else (hx,)))
+    if not callable(getattr(module, "load_torch_state_dict", None)):
+        leaves += list(module.named_parameters())
+    return leaves
+
+
+def _gradient_of(leaf):
+    """The leaf's gradient; None (nothing reached it) is a zero gradient."""
+    return torch.zeros_like(leaf) if leaf.grad is None else leaf.grad
+
+
+@register("gradients", strategy=_cases(packed=False))
+def check_gradients_match_oracle(case, ctx):
+    """d input, d h0, d c0 and every weight gradient equal the BPTT oracle, the upstream
+    gradient through output, h_n, c_n or all, contiguous or not."""
+    return run_gradients(case, ctx, packed=False)
+
+
+@register("gradients", strategy=_cases(packed=True), requires=("packed",))
+def check_packed_gradients_match_oracle(case, ctx):
+    """The same through pack_padded_sequence(enforce_sorted=False): padding gets zero gradient."""
+    return run_gradients(case, ctx, packed=True)
