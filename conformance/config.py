@@ -11,7 +11,8 @@ class RNNConfig:
     """Module options, input layout and data seed of one example.
 
     batch is None for unbatched input; lengths (one per sequence) selects packed input;
-    weight_scale multiplies torch's default init bound 1/sqrt(hidden_size).
+    weight_scale multiplies torch's default init bound 1/sqrt(hidden_size); dropout is the
+    constructor's dropout probability (between layers, training mode only).
     """
 
     mode: str
@@ -29,6 +30,7 @@ class RNNConfig:
     contiguous: bool = True
     weight_scale: float = 1.0
     seed: int = 0
+    dropout: float = 0.0
 
     @property
     def directions(self):
@@ -46,6 +48,7 @@ class RNNConfig:
         flags += [f"P={self.proj_size}"] if self.proj_size else []
         flags += [f"L={self.num_layers}"] + (["bi"] if self.bidirectional else [])
         flags += ([] if self.bias else ["no-bias"]) + (["batch_first"] if self.batch_first else [])
+        flags += [f"dropout={self.dropout:g}"] if self.dropout else []
         data = [f"T={self.steps}", "unbatched" if self.batch is None else f"B={self.batch}"]
         data += (["hx"] if self.with_hx else []) + ([] if self.contiguous else ["non-contiguous"])
         data += [f"lengths={list(self.lengths)}"] if self.lengths is not None else []

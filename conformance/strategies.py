@@ -77,9 +77,10 @@ def sequence_lengths(batch, total_steps, *, sorted_descending=False):
 
 
 def configs(*, modes=ALL_MODES, features=FEATURES, max_size=130, max_layers=4, max_steps=12,
-            long_steps=300, max_batch=8, packed=False, sorted_lengths=False):
+            long_steps=300, min_batch=1, max_batch=8, packed=False, sorted_lengths=False):
     """``RNNConfig`` examples over ``modes`` using only the options in ``features``.
 
+    Batches have min_batch..max_batch sequences (unbatched input, when drawn, has none).
     packed=True draws per-sequence lengths (batched input only), sorted in decreasing
     order with sorted_lengths=True; the padded length is the longest sequence, or more.
     """
@@ -91,40 +92,46 @@ def configs(*, modes=ALL_MODES, features=FEATURES, max_size=130, max_layers=4, m
         raise ValueError(f"features contains {sorted(unknown)}: expected a subset of {FEATURES}")
     _check_int("max_size", max_size, 1)
     _check_int("max_layers", max_layers, 1)
-    _check_int("max_batch", max_batch, 1)
-    steps_strategy = steps(max_steps=max_steps, long_steps=long_steps)
-    return _configs(tuple(modes), frozenset(features), max_size, max_layers, steps_strategy,
-                    max_batch, packed, sorted_lengths)
+    _check_int("min_batch", min_batch, 1)
+    _check_int("max_batch", max_batch, min_batch)
+    parts = dict(mode=st.sampled_from(tuple(modes)), size=sizes(max_value=max_size),
+                 layers=st.integers(1, max_layers), steps=steps(max_steps=max_steps, long_steps=long_steps),
+                 batch=st.integers(min_batch, max_batch), seed=st.integers(0, 2**32 - 1),
+                 scales={m: st.sampled_from(RELU_WEIGHT_SCALES if m == "RNN_RELU" else WEIGHT_SCALES) for m in modes})
+    return _configs(parts, frozenset(features), packed, sorted_lengths)
+
+
+#: Strategies drawn inside ``_configs``, built once (building a strategy costs more than drawing it).
+_BOOLEANS = st.booleans()
+_EXTRA_PADDING = st.sampled_from([0, 0, 1, 3])
 
 
 @st.composite
-def _configs(draw, modes, features, max_size, max_layers, steps_strategy, max_batch, packed,
-             sorted_lengths):
-    mode = draw(st.sampled_from(modes))
-    hidden = draw(sizes(max_value=max_size))
+def _configs(draw, parts, features, packed, sorted_lengths):
+    mode = draw(parts["mode"])
+    hidden = draw(parts["size"])
     config = RNNConfig(
-        mode=mode, input_size=draw(sizes(max_value=max_size)), hidden_size=hidden,
-        num_layers=draw(st.integers(1, max_layers)) if "multi_layer" in features else 1,
+        mode=mode, input_size=draw(parts["size"]), hidden_size=hidden,
+        num_layers=draw(parts["layers"]) if "multi_layer" in features else 1,
         bidirectional=_flag(draw, features, "bidirectional"),
         bias=not _flag(draw, features, "no_bias"),
         batch_first=_flag(draw, features, "batch_first"),
         with_hx=_flag(draw, features, "hx"),
         contiguous=not _flag(draw, features, "non_contiguous"),
-        weight_scale=draw(st.sampled_from(RELU_WEIGHT_SCALES if mode == "RNN_RELU" else WEIGHT_SCALES)),
-        seed=draw(st.integers(0, 2**32 - 1)),
+        weight_scale=draw(parts["scales"][mode]),
+        seed=draw(parts["seed"]),
     )
     if mode == "LSTM" and hidden > 1 and _flag(draw, features, "proj_size"):
         config = config.with_(proj_size=draw(st.integers(1, hidden - 1)))
-    total = draw(steps_strategy)
+    total = draw(parts["steps"])
     if packed:
-        batch = draw(st.integers(1, max_batch))
+        batch = draw(parts["batch"])
         lengths = draw(sequence_lengths(batch, total, sorted_descending=sorted_lengths))
-        extra = draw(st.sampled_from([0, 0, 1, 3]))
-        return config.with_(batch=batch, lengths=lengths, steps=max(lengths) + extra)
-    batch = draw(st.integers(1, max_batch))
+        return config.with_(batch=batch, lengths=lengths, steps=max(lengths) + draw(_EXTRA_PADDING))
+    batch = draw(parts["batch"])
     unbatched = _flag(draw, features, "unbatched")  # drawn after batch so that shrinking prefers batch 1
     return config.with_(steps=total, batch=None if unbatched else batch)
 
 
 def _flag(draw, features, name):
-    return name in features and draw(st.booleans())
+    return name in features and draw(_BOOLEANS)

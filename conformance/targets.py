@@ -55,10 +55,12 @@ class Target:
 
 
 def constructor_options(config):
-    """Keyword arguments of torch's constructor for config; proj_size and nonlinearity only
-    when they differ from the default, so classes without them still build."""
+    """Keyword arguments of torch's constructor for config; proj_size, nonlinearity and
+    dropout only when they differ from the default, so classes without them still build."""
     options = dict(num_layers=config.num_layers, bias=config.bias, batch_first=config.batch_first,
                    bidirectional=config.bidirectional)
+    if config.dropout:
+        options["dropout"] = config.dropout
     if config.proj_size:
         options["proj_size"] = config.proj_size
     if config.mode == "RNN_RELU":

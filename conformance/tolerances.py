@@ -73,8 +73,7 @@ def compare(quantity, got, expected, bound, dtype, config=None):
     """Compares a target's tensor with the oracle's float64 values within ``bound`` plus an
     underflow floor.  Raises CheckFailure on a shape mismatch and NotRepresentable when the
     exact values overflow ``dtype``."""
-    got_values = got.detach().to("cpu", torch.float64).numpy() if torch.is_tensor(got) else np.asarray(got)
-    expected = np.asarray(expected, dtype=np.float64)
+    got_values, expected = _values(got), np.asarray(expected, dtype=np.float64)
     if got_values.shape != expected.shape:
         raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
                                    f"torch semantics give {tuple(expected.shape)}")
@@ -88,3 +87,31 @@ def compare(quantity, got, expected, bound, dtype, config=None):
     index = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
     return Comparison(quantity, float(ratio[index]), tuple(int(i) for i in index), float(got_values[index]),
                       float(expected[index]), float(error[index]), float(tolerance[index]))
+
+
+def compare_exact(quantity, got, expected, dtype, config=None):
+    """Two runs whose arithmetic is identical must agree bit for bit (NaN where the other
+    has NaN counts as agreeing): the tolerance is zero and any difference fails."""
+    got_values, expected_values = _values(got), _values(expected)
+    if got_values.shape != expected_values.shape:
+        raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
+                                   f"the relation gives {tuple(expected_values.shape)}")
+    differs = ~((got_values == expected_values) | (np.isnan(got_values) & np.isnan(expected_values)))
+    if not differs.any():
+        return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
+    error = np.where(differs, np.abs(got_values - expected_values), 0.0)
+    index = np.unravel_index(int(np.argmax(np.where(differs, np.nan_to_num(error, nan=np.inf) + 1.0, 0.0))),
+                             error.shape)
+    return Comparison(quantity, float("inf"), tuple(int(i) for i in index), float(got_values[index]),
+                      float(expected_values[index]), float(error[index]), 0.0)
+
+
+def compare_runs(quantity, got, other, bound, dtype, config=None):
+    """Two runs of the same exact function in different arrangements (batch order, splits,
+    layouts): each is within ``bound`` (plus the underflow floor) of the exact value, so
+    they differ by at most twice that."""
+    return compare(quantity, got, _values(other), 2.0 * np.asarray(bound) + absolute_floor(dtype), dtype, config)
+
+
+def _values(value):
+    return value.detach().to("cpu", torch.float64).numpy() if torch.is_tensor(value) else np.asarray(value, np.float64)
