@@ -277,6 +277,115 @@ class LSTMUpperLayersIgnoreDirections(TorchLSTM):
         return out
 
 
+class LSTMStateDetachedAfterFirstStep(TorchLSTM):
+    """Truncated BPTT by accident: the state is detached after the first step; forward exact."""
+
+    def carry(self, state, step):
+        return [s.detach() for s in state] if step == 1 else state
+
+
+class GRUNoGradientToH0(TorchGRU):
+    """h0 copied without autograd (a .data copy): no gradient reaches hx; forward exact."""
+
+    def initial_states(self, x, hx, batched):
+        return [s.detach() for s in super().initial_states(x, hx, batched)]
+
+
+class _GatesGradientInWrongOrder(torch.autograd.Function):
+    """h @ W_hh.T whose backward writes W_hh's gradient with gate blocks g and o exchanged."""
+
+    @staticmethod
+    def forward(ctx, h, weight):
+        ctx.save_for_backward(h, weight)
+        return h @ weight.t()
+
+    @staticmethod
+    def backward(ctx, grad):
+        h, weight = ctx.saved_tensors
+        i, f, g, o = (grad.t() @ h).chunk(4, dim=0)
+        return grad @ weight, torch.cat([i, f, o, g])
+
+
+class LSTMWeightHHGradientGatesSwapped(TorchLSTM):
+    """A fused backward that writes weight_hh's gradient in gate order i, f, o, g; forward exact."""
+
+    def cell(self, x, state, params):
+        w_ih, w_hh, b_ih, b_hh, w_hr = params
+        h, c = state
+        hidden = _GatesGradientInWrongOrder.apply(h, w_hh) + (0 if b_hh is None else b_hh)
+        i, f, g, o = self.split(self.linear(x, w_ih, b_ih) + hidden)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c = f * c + i * g
+        return [self.output(o, c, w_hr), c]
+
+
+class _ReadsGradientAsContiguous(torch.autograd.Function):
+    """Identity whose backward reads the incoming gradient's storage as if it were dense (#619)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        dense = torch.empty_like(grad, memory_format=torch.contiguous_format)
+        return grad.as_strided(grad.shape, dense.stride(), grad.storage_offset())
+
+
+class GRUBackwardAssumesContiguousGradient(TorchGRU):
+    """The output's backward assumes a dense incoming gradient (cuDNN #619): wrong only when
+    the upstream gradient is non-contiguous; forward exact."""
+
+    def forward(self, input, hx=None):
+        output, h_n = super().forward(input, hx)
+        if isinstance(output, PackedSequence):
+            return output._replace(data=_ReadsGradientAsContiguous.apply(output.data)), h_n
+        return _ReadsGradientAsContiguous.apply(output), h_n
+
+
+class RNNStatefulAcrossCalls(TorchRNN):
+    """hx=None continues from the previous call's final state when the batch size matches
+    (Keras' stateful=True leaking into torch semantics); every single call looks right."""
+
+    def initial_states(self, x, hx, batched):
+        states = super().initial_states(x, hx, batched)
+        previous = getattr(self, "_last_state", None)
+        if hx is None and previous is not None and previous.shape == states[0].shape:
+            states = [previous]
+        return states
+
+    def format_state(self, finals):
+        self._last_state = finals[0].detach()
+        return finals[0]
+
+
+class LSTMDropoutAfterLastLayer(TorchLSTM):
+    """Dropout also applied to the last layer's output (torch applies it between layers only)."""
+
+    def forward(self, input, hx=None):
+        output, state = super().forward(input, hx)
+        if isinstance(output, PackedSequence):
+            return output._replace(data=self.between_layers(output.data)), state
+        return self.between_layers(output), state
+
+
+class GRUDropoutInEvalMode(TorchGRU):
+    """Dropout between layers applied in eval mode too (training flag ignored)."""
+
+    def between_layers(self, x):
+        return torch.nn.functional.dropout(x, self.dropout, True)
+
+
+class RNNDropoutOnRecurrentState(TorchRNN):
+    """Dropout applied to the recurrent state between steps instead of between layers."""
+
+    def between_layers(self, x):
+        return x
+
+    def carry(self, state, step):
+        return [torch.nn.functional.dropout(s, self.dropout, self.training) for s in state]
+
+
 #: (class, the kind of mistake) for every planted bug.
 PLANTED = [
     (LSTMGateOrderIFOG, "gate order"), (LSTMGateOrderONNX, "gate order"),
@@ -294,4 +403,14 @@ PLANTED = [
     (LSTMComputesInFloat32, "precision"), (RNNAssumesContiguousInput, "strides"),
     (LSTMHardSigmoid, "activation"), (GRUPackedOutputPadded, "packing contract"),
     (LSTMBiasesZeroedOnLoad, "weight loading"), (LSTMUpperLayersIgnoreDirections, "layer sizes"),
+    (LSTMStateDetachedAfterFirstStep, "detached state"), (GRUNoGradientToH0, "gradient to h0"),
+    (LSTMWeightHHGradientGatesSwapped, "weight gradient"), (GRUBackwardAssumesContiguousGradient, "gradient strides"),
+    (RNNStatefulAcrossCalls, "batch composition"), (LSTMDropoutAfterLastLayer, "dropout"),
+    (GRUDropoutInEvalMode, "dropout"), (RNNDropoutOnRecurrentState, "dropout"),
 ]
+
+#: Bugs that every forward check misses: the family that must be the first to reject each.
+ONLY_SEEN_BY = {LSTMStateDetachedAfterFirstStep: "gradients", GRUNoGradientToH0: "gradients",
+                LSTMWeightHHGradientGatesSwapped: "gradients", GRUBackwardAssumesContiguousGradient: "gradients",
+                RNNStatefulAcrossCalls: "metamorphic", LSTMDropoutAfterLastLayer: "metamorphic",
+                GRUDropoutInEvalMode: "metamorphic", RNNDropoutOnRecurrentState: "metamorphic"}

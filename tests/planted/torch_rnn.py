@@ -112,6 +112,8 @@ class TorchRecurrent(nn.Module):
         finals = [[] for _ in states]
         layer_input = x
         for layer in range(self.num_layers):
+            if layer > 0:
+                layer_input = self.between_layers(layer_input)
             outputs = []
             for direction, suffix in enumerate(self.suffixes(layer)):
                 start = [s[self.state_index(layer, direction)] for s in states]
@@ -121,6 +123,10 @@ class TorchRecurrent(nn.Module):
                     store.append(value)
             layer_input = self.concat_directions(outputs)
         return layer_input, [self.stack_finals(f) for f in finals]
+
+    def between_layers(self, x):
+        """Dropout on every layer's input but the first, in training mode only."""
+        return nn.functional.dropout(x, self.dropout, self.training)
 
     def state_index(self, layer, direction):
         return layer * self.directions + direction
@@ -137,8 +143,8 @@ class TorchRecurrent(nn.Module):
     def run_direction(self, x, lengths, state, params, reverse):
         steps = x.size(0)
         outputs = [None] * steps
-        for t in self.step_order(steps, reverse):
-            new = self.cell(x[t], state, params)
+        for step, t in enumerate(self.step_order(steps, reverse)):
+            new = self.cell(x[t], self.carry(state, step), params)
             if lengths is not None:
                 live = self.live_mask(t, lengths, x)
                 new = [torch.where(live, n, s) for n, s in zip(new, state)]
@@ -147,6 +153,10 @@ class TorchRecurrent(nn.Module):
                 outputs[t] = new[0]
             state = new
         return self.collect_outputs(outputs, reverse), state
+
+    def carry(self, state, step):
+        """The state a step starts from (autograd must see it unchanged)."""
+        return state
 
     def live_mask(self, t, lengths, x):
         return (t < lengths).to(x.device).unsqueeze(1)
