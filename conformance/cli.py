@@ -26,10 +26,13 @@ def build_parser():
 
 
 def list_checks():
+    checks = list(CHECKS_BY_NAME.values())
+    family_width, name_width = max(len(c.family) for c in checks), max(len(c.name) for c in checks)
     lines = []
-    for check in CHECKS_BY_NAME.values():
+    for check in checks:
         needs = f"  (needs {', '.join(check.requires)})" if check.requires else ""
-        lines.append(f"{check.family:9s} {check.name:38s} {'/'.join(check.kinds):13s} {check.doc}{needs}")
+        lines.append(f"{check.family:{family_width}s}  {check.name:{name_width}s}  {'/'.join(check.kinds):12s}  "
+                     f"{check.doc}{needs}")
     return "\n".join(lines)
 
 

@@ -49,8 +49,8 @@ def register(family, strategy, kinds=("rnn", "gru", "lstm"), requires=()):
 
     def decorate(fn):
         name = fn.__name__.removeprefix("check_")
-        CHECKS[name] = Check(name, family, (fn.__doc__ or "").strip().splitlines()[0], strategy, fn,
-                             tuple(kinds), tuple(requires))
+        summary = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
+        CHECKS[name] = Check(name, family, summary, strategy, fn, tuple(kinds), tuple(requires))
         return fn
 
     return decorate

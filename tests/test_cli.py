@@ -109,7 +109,8 @@ def test_list_names_every_check():
     done = cli("--list")
     assert done.returncode == 0
     for name in ("forward_matches_oracle", "pack_padded_unsorted_matches_oracle", "invalid_input_rejected",
-                 "bilstm_classifier_matches_oracle"):
+                 "bilstm_classifier_matches_oracle", "packed_gradients_match_oracle", "hx_none_equals_zeros",
+                 "dropout_one_zeroes_only_between_layers", "gradients", "metamorphic"):
         assert name in done.stdout
 
 

@@ -46,3 +46,5 @@ def test_planted_bug_is_rejected_by_default_profile(bug):
         assert part in message
     if bug in ONLY_SEEN_BY:  # every earlier family passed it: only this one can see the bug
         assert failed[0].family == ONLY_SEEN_BY[bug], message
+    if failed[0].family == "gradients":  # which gradient is wrong, and where
+        assert "worst element: grad " in message
