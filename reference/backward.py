@@ -20,19 +20,9 @@ def rnn_backward(x, weights, mode="LSTM", num_layers=1, bidirectional=False, bat
     Returns a dict: ``"input"`` (shaped like x), ``"h0"`` (like h0, batched or not),
     ``"c0"`` for LSTM, and one entry per weight, keyed like ``weights``.
     """
-    input_size, hidden_size, proj_size, bias = layer_sizes(weights, mode, num_layers, bidirectional)
-    x = np.asarray(x, dtype=np.float64)
-    batched = x.ndim == 3
-    x = (x.transpose(1, 0, 2) if batch_first else x) if batched else x[:, None, :]
-    steps, batch, _ = x.shape
-    directions, out_size = 2 if bidirectional else 1, proj_size or hidden_size
-    state0 = _initial_state(hx, mode, num_layers * directions, batch, out_size, hidden_size, batched)
-    lengths = _check_lengths(lengths, batch, steps)
-    d_out = _upstream(grad_output, (steps, batch, directions * out_size), batched, batch_first)
-    d_final = [_upstream(grad_h_n, state0[0].shape, batched, False, state=True)]
-    if mode == "LSTM":
-        d_final.append(_upstream(grad_c_n, state0[1].shape, batched, False, state=True))
-    w = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()}
+    x, w, state0, lengths, d_out, d_final, batched, shape = _prepare(
+        x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths, grad_output, grad_h_n, grad_c_n)
+    bias, directions, out_size = shape
     grads = {k: np.zeros_like(v) for k, v in w.items()}
     layer_inputs, caches = _forward_with_states(x, w, mode, num_layers, directions, bias, state0, lengths)
     d_state0 = [np.zeros_like(s) for s in state0]
@@ -57,6 +47,27 @@ def _shaped_gradients(grads, d_input, d_state0, batched, batch_first):
     for name, value in zip(("h0", "c0"), d_state0):
         grads[name] = value if batched else value[:, 0]
     return grads
+
+
+def _prepare(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths, grad_output, grad_h_n,
+             grad_c_n):
+    """The arguments of a backward call in the (T, B, .) layout: x, weights, initial
+    states, lengths, d(output), [d(h_n), d(c_n)], whether x was batched, and
+    (bias, directions, out_size)."""
+    _, hidden_size, proj_size, bias = layer_sizes(weights, mode, num_layers, bidirectional)
+    x = np.asarray(x, dtype=np.float64)
+    batched = x.ndim == 3
+    x = (x.transpose(1, 0, 2) if batch_first else x) if batched else x[:, None, :]
+    steps, batch, _ = x.shape
+    directions, out_size = 2 if bidirectional else 1, proj_size or hidden_size
+    state0 = _initial_state(hx, mode, num_layers * directions, batch, out_size, hidden_size, batched)
+    lengths = _check_lengths(lengths, batch, steps)
+    d_out = _upstream(grad_output, (steps, batch, directions * out_size), batched, batch_first)
+    d_final = [_upstream(grad_h_n, state0[0].shape, batched, False, state=True)]
+    if mode == "LSTM":
+        d_final.append(_upstream(grad_c_n, state0[1].shape, batched, False, state=True))
+    w = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()}
+    return x, w, state0, lengths, d_out, d_final, batched, (bias, directions, out_size)
 
 
 def _upstream(grad, shape, batched, batch_first, state=False):

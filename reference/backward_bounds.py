@@ -12,9 +12,9 @@ computed like ``reference.backward`` (the tests check they agree).
 import numpy as np
 
 from . import bounds
-from .backward import _live, _order, _shaped_gradients, _upstream
+from .backward import _live, _order, _prepare, _shaped_gradients
 from .bounds import ELEMENTWISE_ROUNDINGS, _product, _sum, affine_bound
-from .layers import _check_lengths, _initial_state, _step_function, _suffixes, layer_sizes
+from .layers import _step_function, _suffixes
 
 
 def rnn_backward_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirectional=False,
@@ -32,20 +32,9 @@ def rnn_backward_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bi
 
 def _backward(x, weights, prec, mode, num_layers, bidirectional, batch_first, hx, lengths, grad_output,
               grad_h_n, grad_c_n):
-    _, hidden_size, proj_size, bias = layer_sizes(weights, mode, num_layers, bidirectional)
-    x = np.asarray(x, dtype=np.float64)
-    batched = x.ndim == 3
-    x = (x.transpose(1, 0, 2) if batch_first else x) if batched else x[:, None, :]
-    steps, batch, _ = x.shape
-    directions, out_size = 2 if bidirectional else 1, proj_size or hidden_size
-    state0 = _initial_state(hx, mode, num_layers * directions, batch, out_size, hidden_size, batched)
-    lengths = _check_lengths(lengths, batch, steps)
-    w = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()}
-    d_out = _upstream(grad_output, (steps, batch, directions * out_size), batched, batch_first)
+    x, w, state0, lengths, d_out, d_final, batched, (bias, directions, out_size) = _prepare(
+        x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths, grad_output, grad_h_n, grad_c_n)
     e_out = np.zeros_like(d_out)
-    d_final = [_upstream(grad_h_n, state0[0].shape, batched, False, state=True)]
-    if mode == "LSTM":
-        d_final.append(_upstream(grad_c_n, state0[1].shape, batched, False, state=True))
     sums = _WeightGradients(w)
     layer_inputs, caches = _forward_with_bounds(x, w, mode, num_layers, directions, bias, state0, lengths, prec)
     d_state0 = [np.zeros_like(s) for s in state0]
@@ -58,7 +47,7 @@ def _backward(x, weights, prec, mode, num_layers, bidirectional, batch_first, hx
             d_x, e_x, d_start, e_start = _direction_backward(
                 x_l, e_x_l, caches[index], d_out[..., part], e_out[..., part], start, w, sums, suffix, mode,
                 bias, lengths, d == 1, prec)
-            d_in, e_in = (d_x, e_x) if d == 0 else _sum(d_in, e_in, d_x, e_x, prec)
+            d_in, e_in = (d_x, e_x) if d == 0 else _sum(d_in, e_in, d_x, e_x, prec)  # noqa: F821 (set at d=0)
             for target, error, value, value_error in zip(d_state0, e_state0, d_start, e_start):
                 target[index], error[index] = value, value_error
         d_out, e_out = d_in, e_in

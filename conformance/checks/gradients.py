@@ -9,7 +9,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 import reference
 
-from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
+from ..data import as_numpy, make_hx, make_input, make_weights, to_torch
 from ..errors import CheckFailure
 from ..runner import register
 from ..strategies import configs
