@@ -298,12 +298,16 @@ def _build_quietly(ctx, config, weights, train):
 
 @register("metamorphic", strategy=_strategy(change=_with_dropout))
 def check_eval_mode_ignores_dropout(config, ctx):
-    """In eval mode a module built with dropout gives bit for bit what dropout=0 gives in training mode."""
+    """In eval mode a module built with dropout gives bit for bit what dropout=0 gives, and
+    training mode with dropout=0 gives the same within the rounding of another code path."""
     module, weights = _build_quietly(ctx, config, make_weights(config), train=False)
-    plain, _ = _build_quietly(ctx, config.with_(dropout=0.0), weights, train=True)
+    plain, _ = ctx.build(config.with_(dropout=0.0), weights)
+    training, _ = ctx.build(config.with_(dropout=0.0), weights, train=True)
     x, hx = _inputs(config, ctx)
-    return identical("(eval mode, dropout)", run(ctx, module, config, x, hx, config.lengths),
-                     run(ctx, plain, config, x, hx, config.lengths), ctx, config)
+    plain_run = run(ctx, plain, config, x, hx, config.lengths)
+    return (identical("(eval mode, dropout)", run(ctx, module, config, x, hx, config.lengths), plain_run, ctx, config)
+            + within_runs("(training mode, dropout=0)", run(ctx, training, config, x, hx, config.lengths), plain_run,
+                          _bound(config, ctx, x, weights, hx, config.lengths), ctx, config))
 
 
 @register("metamorphic", strategy=_strategy(change=lambda c: c.with_(dropout=1.0)))
