@@ -122,9 +122,17 @@ def test_env_var_sets_an_option():
 
 def test_weight_mapping_hook_loads_other_parameter_names():
     done = cli("--impl", "tests.planted.odd_targets:RenamedGRU", "--kind", "gru",
-               "--checks", "forward_matches_oracle,parameters_named_like_torch", *QUICK)
+               "--checks", "forward_matches_oracle,parameters_named_like_torch,gradients_match_oracle", *QUICK)
     assert done.returncode == 0, done.stdout
-    assert "1 passed, 0 failed, 1 unsupported" in done.stdout and "load_torch_state_dict" in done.stdout
+    assert "2 passed, 0 failed, 1 unsupported" in done.stdout and "load_torch_state_dict" in done.stdout
+
+
+def test_constructor_without_dropout_makes_the_dropout_checks_unsupported():
+    done = cli("--impl", "tests.planted.odd_targets:GRUWithoutDropout", "--checks",
+               "eval_mode_ignores_dropout,dropout_one_zeroes_only_between_layers,hx_none_equals_zeros", *QUICK)
+    assert done.returncode == 0, done.stdout
+    assert "1 passed, 0 failed, 2 unsupported" in done.stdout
+    assert "unsupported: eval_mode_ignores_dropout" in done.stdout and "dropout" in done.stdout
 
 
 def test_kind_cannot_be_guessed_without_torch_names():

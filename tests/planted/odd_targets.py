@@ -46,3 +46,10 @@ class RenamedGRU(torch.nn.Module):
 
     def forward(self, input, hx=None):
         return self.core(input, hx)
+
+
+class GRUWithoutDropout(TorchGRU):
+    """A correct GRU whose constructor has no dropout argument (like many fused kernels)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, bidirectional=False):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, 0.0, bidirectional)
