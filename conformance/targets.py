@@ -22,7 +22,7 @@ DECLARATION = "rnn_conformance_unsupported"
 _PROBE = RNNConfig(mode="LSTM", input_size=2, hidden_size=3)
 _PROBES = {"no_bias": dict(bias=False), "bidirectional": dict(bidirectional=True),
            "multi_layer": dict(num_layers=2), "batch_first": dict(batch_first=True),
-           "proj_size": dict(proj_size=2), "relu": dict(mode="RNN_RELU")}
+           "proj_size": dict(proj_size=2), "relu": dict(mode="RNN_RELU"), "dropout": dict(num_layers=2, dropout=0.5)}
 
 
 @dataclass

@@ -296,7 +296,7 @@ def _build_quietly(ctx, config, weights, train):
         return ctx.build(config, weights, train=train)
 
 
-@register("metamorphic", strategy=_strategy(change=_with_dropout))
+@register("metamorphic", strategy=_strategy(change=_with_dropout), requires=("dropout",))
 def check_eval_mode_ignores_dropout(config, ctx):
     """In eval mode a module built with dropout gives bit for bit what dropout=0 gives, and
     training mode with dropout=0 gives the same within the rounding of another code path."""
@@ -310,7 +310,7 @@ def check_eval_mode_ignores_dropout(config, ctx):
                           _bound(config, ctx, x, weights, hx, config.lengths), ctx, config))
 
 
-@register("metamorphic", strategy=_strategy(change=lambda c: c.with_(dropout=1.0)))
+@register("metamorphic", strategy=_strategy(change=lambda c: c.with_(dropout=1.0)), requires=("dropout",))
 def check_dropout_one_zeroes_only_between_layers(config, ctx):
     """Training with dropout=1 zeroes every layer's input except the first's and nothing
     after the last layer: layer 0 is untouched, each layer above runs on zeros."""
