@@ -118,3 +118,28 @@ def compare_runs(quantity, got, other, bound, dtype, config=None):
 
 def _values(value):
     return value.detach().to("cpu", torch.float64).numpy() if torch.is_tensor(value) else np.asarray(value, np.float64)
+
+
+def compare_either(quantity, got, candidates, dtype, config=None):
+    """Each element must match one of several allowed outcomes (value, bound) pairs, e.g. a
+    unit dropped or kept: the ratio of an element is its smallest error / tolerance."""
+    got_values = _values(got)
+    ratios, errors, tolerances = [], [], []
+    for expected, bound in candidates:
+        expected = np.asarray(expected, dtype=np.float64)
+        if got_values.shape != expected.shape:
+            raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
+                                       f"torch semantics give {tuple(expected.shape)}")
+        tolerance = np.asarray(bound, dtype=np.float64) + absolute_floor(dtype)
+        errors.append(np.abs(got_values - expected))
+        tolerances.append(tolerance)
+        ratios.append(np.where(np.isnan(got_values), np.inf, errors[-1] / tolerance))
+    nearest = np.argmin(np.stack(ratios), axis=0)
+    pick = lambda arrays: np.take_along_axis(np.stack(arrays), nearest[None], axis=0)[0]
+    ratio, error, tolerance = pick(ratios), pick(errors), pick(tolerances)
+    expected = pick([np.asarray(e, dtype=np.float64) for e, _ in candidates])
+    if ratio.size == 0:
+        return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
+    index = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    return Comparison(quantity, float(ratio[index]), tuple(int(i) for i in index), float(got_values[index]),
+                      float(expected[index]), float(error[index]), float(tolerance[index]))

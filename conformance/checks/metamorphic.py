@@ -13,16 +13,22 @@ from hypothesis import strategies as st
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 import reference
+from reference.cells import GATE_COUNT
 
 from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
 from ..errors import CheckFailure
 from ..runner import register
 from ..strategies import configs
-from ..tolerances import compare_exact, compare_runs
+from ..tolerances import compare_either, compare_exact, compare_runs
 from .oracle import features_of, split_result
 
 #: Dropout probabilities drawn for the dropout relations (1 zeroes every layer input above the first).
 DROPOUTS = (0.25, 0.5, 1.0)
+#: Probabilities at which kept units must come out scaled by 1 / (1 - p).
+PARTIAL_DROPOUTS = (0.25, 0.5)
+#: The gate block through which a readout layer sees its input: tanh/ReLU RNN's only
+#: block, GRU's n, LSTM's g (the others get zero weights, so they sit at 0 or sigmoid(0)).
+READOUT_BLOCK = {"RNN_TANH": 0, "RNN_RELU": 0, "GRU": 2, "LSTM": 2}
 
 
 def _strategy(packed=None, drop=(), change=None, min_batch=1):
@@ -344,3 +350,41 @@ def check_dropout_one_zeroes_only_between_layers(config, ctx):
         comparisons.append(within_runs(f"(layer {layer} on zero input, dropout=1)", got_layer, expected, bound,
                                        ctx, config))
     return [c for part in comparisons for c in part]
+
+
+def _readout(config, weights):
+    """Layer 1 turned into a readout of its input: input unit k reaches hidden unit k of the
+    readout block with weight 1; every other weight and bias of layer 1 is zero."""
+    hidden, width = config.hidden_size, config.out_size
+    w_ih = np.zeros((GATE_COUNT[config.mode] * hidden, width))
+    block = READOUT_BLOCK[config.mode] * hidden
+    w_ih[block + np.arange(width), np.arange(width)] = 1.0
+    readout = {k: (np.zeros_like(v) if k.endswith("_l1") and not k.startswith("weight_hr") else v)
+               for k, v in weights.items()}
+    readout["weight_ih_l1"] = w_ih
+    return readout
+
+
+def _scaled_dropout_config(config):
+    return config.with_(num_layers=2, bidirectional=False, steps=1, with_hx=False,
+                        dropout=PARTIAL_DROPOUTS[config.seed % len(PARTIAL_DROPOUTS)])
+
+
+@register("metamorphic", strategy=_strategy(packed=False, drop=("unbatched",), change=_scaled_dropout_config),
+          requires=("dropout", "multi_layer"))
+def check_dropout_scales_kept_units(config, ctx):
+    """Training with 0 < p < 1: the second layer sees each unit of the first layer's output
+    either dropped (0) or kept and scaled by 1 / (1 - p); seen through a readout layer."""
+    module, weights = _build_quietly(ctx, config, _readout(config, make_weights(config)), train=True)
+    x, _ = _inputs(config, ctx)
+    _, h_n, c_n = run(ctx, module, config, x, None)
+    kept = as_numpy(h_n[0]) / (1.0 - config.dropout)
+    layer = {k.replace("_l1", "_l0"): v for k, v in weights.items() if k.endswith("_l1")}
+    candidates = []
+    for given in (np.zeros_like(kept), kept):
+        (_, state), (_, bound) = reference.rnn_with_bound(given[None], layer, ctx.precision, mode=config.mode)
+        candidates.append((state[1][0], bound[1][0]) if config.mode == "LSTM" else (state[0], bound[0]))
+    observed = c_n[1] if config.mode == "LSTM" else h_n[1]
+    name = "c_n" if config.mode == "LSTM" else "h_n"
+    return [compare_either(f"{name}[1] of the readout layer (each unit dropped, or kept and scaled by 1/(1-p))",
+                           observed, candidates, ctx.dtype, config)]

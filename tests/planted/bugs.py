@@ -386,6 +386,15 @@ class RNNDropoutOnRecurrentState(TorchRNN):
         return [torch.nn.functional.dropout(s, self.dropout, self.training) for s in state]
 
 
+class GRUDropoutNotRescaled(TorchGRU):
+    """Dropout between layers zeroes units but forgets to scale the kept ones by 1 / (1 - p)."""
+
+    def between_layers(self, x):
+        if not self.training or not self.dropout:
+            return x
+        return x * torch.bernoulli(torch.full_like(x, 1.0 - self.dropout))
+
+
 #: (class, the kind of mistake) for every planted bug.
 PLANTED = [
     (LSTMGateOrderIFOG, "gate order"), (LSTMGateOrderONNX, "gate order"),
@@ -407,10 +416,12 @@ PLANTED = [
     (LSTMWeightHHGradientGatesSwapped, "weight gradient"), (GRUBackwardAssumesContiguousGradient, "gradient strides"),
     (RNNStatefulAcrossCalls, "batch composition"), (LSTMDropoutAfterLastLayer, "dropout"),
     (GRUDropoutInEvalMode, "dropout"), (RNNDropoutOnRecurrentState, "dropout"),
+    (GRUDropoutNotRescaled, "dropout"),
 ]
 
 #: Bugs that every forward check misses: the family that must be the first to reject each.
 ONLY_SEEN_BY = {LSTMStateDetachedAfterFirstStep: "gradients", GRUNoGradientToH0: "gradients",
                 LSTMWeightHHGradientGatesSwapped: "gradients", GRUBackwardAssumesContiguousGradient: "gradients",
                 RNNStatefulAcrossCalls: "metamorphic", LSTMDropoutAfterLastLayer: "metamorphic",
-                GRUDropoutInEvalMode: "metamorphic", RNNDropoutOnRecurrentState: "metamorphic"}
+                GRUDropoutInEvalMode: "metamorphic", RNNDropoutOnRecurrentState: "metamorphic",
+                GRUDropoutNotRescaled: "metamorphic"}
