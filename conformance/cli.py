@@ -1,7 +1,6 @@
 """``rnn-conformance`` / ``python -m conformance``: run the checks, print the summary, exit 0/1/2."""
 import argparse
 import sys
-import warnings
 
 from . import session
 from .checks import CHECKS_BY_NAME
@@ -52,12 +51,9 @@ def main(argv=None):
     print(f"rnn-conformance: {len(rows)} checks, seed {seed}, targets {', '.join(t.impl for t in targets)}",
           flush=True)
     results = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # torch's oneDNN notices, once per call
-        for row in rows:
-            results.append(row.run())
-            print({"passed": ".", "failed": "F", "unsupported": "u", "skipped": "s"}[results[-1].status],
-                  end="", flush=True)
+    for result in session.run_rows(rows, options.jobs or session.default_jobs(len(rows))):
+        results.append(result)
+        print({"passed": ".", "failed": "F", "unsupported": "u", "skipped": "s"}[result.status], end="", flush=True)
     print("\n" + session.table(results))
     print("\n".join([""] + session.closing_lines(results, targets, seed)))
     if options.report:

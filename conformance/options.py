@@ -93,6 +93,8 @@ OPTIONS = {
     "seed": (_int_in("seed", 0, 2**32 - 1), "N", "seed of the run (default: random, printed)"),
     "report": (str, "PATH.json", "write the JSON report there"),
     "timeout": (parse_timeout, "SECONDS", "time one example may spend in the target before it counts as hung (default 60)"),
+    "jobs": (_int_in("jobs", 1, 256), "N", "worker processes of the command-line run (default: CPU count, at most "
+                                          "4, one per 16 checks; under pytest, use pytest-xdist's -n)"),
 }
 
 
@@ -110,6 +112,7 @@ class RunOptions:
     seed: Optional[int] = None
     report: Optional[str] = None
     timeout: float = 60.0
+    jobs: Optional[int] = None
 
 
 def env_name(name):

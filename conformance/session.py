@@ -1,8 +1,12 @@
 """One conformance run: the plan (check x target x device x dtype), its results, the summary and the report."""
 import json
+import multiprocessing
+import os
 import platform
 import random
 import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import hypothesis
@@ -12,7 +16,7 @@ import torch
 from . import profiles
 from .checks import CHECKS_BY_NAME
 from .runner import CheckResult, run_check
-from .targets import default_targets, load_target
+from .targets import DEFAULT_IMPLS, Target, _resolve, default_targets, load_target
 
 SCHEMA = "rnn-conformance/1"
 
@@ -40,6 +44,49 @@ class PlannedCheck:
                                reason=reason, family=self.check.family)
         return run_check(self.check, self.target, self.device, self.dtype, max_examples=self.max_examples,
                          seed=self.seed, timeout=self.timeout)
+
+
+#: Most worker processes a run starts by default (each imports torch and holds its own memory).
+DEFAULT_MAX_JOBS = 4
+#: Plans shorter than this run in one process: starting a worker costs seconds.
+ROWS_PER_WORKER = 16
+
+
+def default_jobs(rows):
+    return max(1, min(os.cpu_count() or 1, DEFAULT_MAX_JOBS, rows // ROWS_PER_WORKER))
+
+
+def run_rows(rows, jobs):
+    """The results of ``rows`` in plan order, from ``jobs`` worker processes (one torch thread
+    each, so that workers do not fight over the cores) or from this process when jobs is 1.
+    Results do not depend on jobs: every check's examples are seeded by its own name."""
+    if jobs <= 1 or len(rows) <= 1:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch's oneDNN notices, once per call
+            yield from (row.run() for row in rows)
+        return
+    specs = [(r.check.name, r.target.impl, r.target.kind, r.device, r.dtype, r.max_examples, r.seed, r.timeout)
+             for r in rows]
+    with ProcessPoolExecutor(max_workers=min(jobs, len(rows)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker) as pool:
+        yield from pool.map(_run_spec, specs)
+
+
+def _start_worker():
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore", UserWarning)
+
+
+_WORKER_TARGETS = {}
+
+
+def _run_spec(spec):
+    check, impl, kind, device, dtype, max_examples, seed, timeout = spec
+    if impl not in _WORKER_TARGETS:
+        default = impl in DEFAULT_IMPLS.values()
+        _WORKER_TARGETS[impl] = Target(impl, kind, _resolve(impl)) if default else load_target(impl, kind)
+    row = PlannedCheck(CHECKS_BY_NAME[check], _WORKER_TARGETS[impl], device, dtype, max_examples, seed, timeout)
+    return row.run()
 
 
 def device_missing(device):

@@ -47,6 +47,7 @@ def test_planted_bug_exits_1_with_a_replayable_counterexample():
     (["--devices", "tpu"], "unknown device 'tpu'"),
     (["--profile", "huge"], "unknown profile 'huge'"),
     (["--max-examples", "0"], "--max-examples '0'"),
+    (["--jobs", "0"], "--jobs '0'"),
     (["--checks", "no_such_check"], "unknown check 'no_such_check'"),
     (["--kind", "lstm"], "--kind needs --impl"),
     (["--frobnicate"], "unrecognized arguments"),
@@ -139,3 +140,17 @@ def test_constructor_without_dropout_makes_the_dropout_checks_unsupported():
 def test_kind_cannot_be_guessed_without_torch_names():
     done = cli("--impl", "tests.planted.odd_targets:RenamedGRU")
     assert done.returncode == 2 and "pass --kind" in done.stderr
+
+
+def test_worker_processes_find_the_same_failures_as_one_process(tmp_path):
+    """--jobs only spreads the rows over processes: a planted bug fails the same checks on
+    the same shrunk configurations either way."""
+    runs = []
+    for jobs in ("1", "2"):
+        report = tmp_path / f"jobs{jobs}.json"
+        done = cli("--impl", "tests.planted.bugs:GRUNoGradientToH0", "--checks", "gradients,hx_none_equals_zeros",
+                   "--jobs", jobs, "--report", str(report), *QUICK)
+        assert done.returncode == 1, done.stdout
+        rows = json.loads(report.read_text())["checks"]
+        runs.append([(r["check"], r["status"], r["counterexample"]) for r in rows])
+    assert runs[0] == runs[1] and [status for _, status, _ in runs[0]] == ["failed", "failed", "passed"]

@@ -322,6 +322,7 @@ def check_dropout_one_zeroes_only_between_layers(config, ctx):
     after the last layer: layer 0 is untouched, each layer above runs on zeros."""
     module, weights = _build_quietly(ctx, config, make_weights(config), train=True)
     x, hx = _inputs(config, ctx)
+    torch.manual_seed(config.seed)  # the dropout mask, so that a replay draws the same one
     got = run(ctx, module, config, x, hx, config.lengths)
     first_config, first_weights = _layer(config, weights, 0)
     first, _ = ctx.build(first_config, first_weights)
@@ -377,6 +378,7 @@ def check_dropout_scales_kept_units(config, ctx):
     either dropped (0) or kept and scaled by 1 / (1 - p); seen through a readout layer."""
     module, weights = _build_quietly(ctx, config, _readout(config, make_weights(config)), train=True)
     x, _ = _inputs(config, ctx)
+    torch.manual_seed(config.seed)  # the dropout mask, so that a replay draws the same one
     _, h_n, c_n = run(ctx, module, config, x, None)
     kept = as_numpy(h_n[0]) / (1.0 - config.dropout)
     layer = {k.replace("_l1", "_l0"): v for k, v in weights.items() if k.endswith("_l1")}
