@@ -16,7 +16,7 @@ import torch
 from . import profiles
 from .checks import CHECKS_BY_NAME
 from .runner import CheckResult, run_check
-from .targets import DEFAULT_IMPLS, Target, _resolve, default_targets, load_target
+from .targets import default_targets, load_target, target_again
 
 SCHEMA = "rnn-conformance/1"
 
@@ -83,8 +83,7 @@ _WORKER_TARGETS = {}
 def _run_spec(spec):
     check, impl, kind, device, dtype, max_examples, seed, timeout = spec
     if impl not in _WORKER_TARGETS:
-        default = impl in DEFAULT_IMPLS.values()
-        _WORKER_TARGETS[impl] = Target(impl, kind, _resolve(impl)) if default else load_target(impl, kind)
+        _WORKER_TARGETS[impl] = target_again(impl, kind)
     row = PlannedCheck(CHECKS_BY_NAME[check], _WORKER_TARGETS[impl], device, dtype, max_examples, seed, timeout)
     return row.run()
 

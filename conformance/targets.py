@@ -86,6 +86,11 @@ def default_targets():
     return [Target(impl, kind, _resolve(impl)) for kind, impl in DEFAULT_IMPLS.items()]
 
 
+def target_again(impl, kind):
+    """The target a run already loaded as ``impl`` of ``kind``, loaded again (in a worker process)."""
+    return Target(impl, kind, _resolve(impl)) if impl in DEFAULT_IMPLS.values() else load_target(impl, kind)
+
+
 def load_target(impl, kind=None):
     """The target named ``package.module:Attr`` (or a dotted path), its kind given or inferred,
     its unsupported features probed.  Raises UsageError with one line on any problem."""
