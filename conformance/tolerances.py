@@ -66,8 +66,8 @@ class Comparison:
     def describe(self):
         where = f"{self.quantity}[{', '.join(map(str, self.index))}]"
         if self.tolerance == 0.0:
-            return (f"{where}: got {self.got:.8g}, the other run gave {self.expected:.8g}, difference "
-                    f"{self.error:.3g}; identical arithmetic must agree bit for bit")
+            return (f"{where}: got {self.got:.8g}, expected exactly {self.expected:.8g}, difference "
+                    f"{self.error:.3g} (tolerance 0: the arithmetic is identical)")
         return (f"{where}: got {self.got:.8g}, expected {self.expected:.8g}, error {self.error:.3g}, "
                 f"tolerance {self.tolerance:.3g} (error/tolerance {self.ratio:.3g})")
 

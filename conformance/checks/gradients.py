@@ -63,18 +63,24 @@ def _upstream(case, results, ctx):
     return grads
 
 
-def _leaf(array, ctx, contiguous):
+def leaf(array, ctx, contiguous):
     return None if array is None else to_torch(array, ctx.dtype, ctx.device, contiguous).requires_grad_()
+
+
+def leaves(config, ctx):
+    """The config's input and initial state (None, h0 or (h0, c0)) as tensors that require grad."""
+    hx = make_hx(config)
+    if hx is not None:
+        hx = (tuple(leaf(h, ctx, config.contiguous) for h in hx) if isinstance(hx, tuple)
+              else leaf(hx, ctx, config.contiguous))
+    return leaf(make_input(config), ctx, config.contiguous), hx
 
 
 def run_gradients(case, ctx, packed):
     """Forward and backward through the target, then every gradient against the oracle's."""
     config = case.config
     module, weights = ctx.build(config, make_weights(config), train=True)
-    x = _leaf(make_input(config), ctx, config.contiguous)
-    hx = make_hx(config)
-    hx = None if hx is None else (tuple(_leaf(h, ctx, config.contiguous) for h in hx) if isinstance(hx, tuple)
-                                  else _leaf(hx, ctx, config.contiguous))
+    x, hx = leaves(config, ctx)
     given = x
     if packed:
         given = pack_padded_sequence(x, torch.tensor(config.lengths), batch_first=config.batch_first,
@@ -98,11 +104,11 @@ def run_gradients(case, ctx, packed):
         bidirectional=config.bidirectional, batch_first=config.batch_first, hx=as_numpy(hx),
         lengths=config.lengths, grad_output=as_numpy(grad_output), grad_h_n=as_numpy(upstream[1]),
         grad_c_n=as_numpy(upstream[2]))
-    return [compare(f"grad {name}", _gradient_of(tensor), expected[name], bound[name], ctx.dtype, case)
-            for name, tensor in _differentiated(module, x, hx)]
+    return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, case)
+            for name, tensor in differentiated(module, x, hx)]
 
 
-def _differentiated(module, x, hx):
+def differentiated(module, x, hx):
     """(name, leaf) pairs whose .grad is compared: input, h0, c0, and the parameters when
     they carry torch's names (a target with a mapping hook has its own)."""
     leaves = [("input", x)]
@@ -113,9 +119,9 @@ def _differentiated(module, x, hx):
     return leaves
 
 
-def _gradient_of(leaf):
-    """The leaf's gradient; None (nothing reached it) is a zero gradient."""
-    return torch.zeros_like(leaf) if leaf.grad is None else leaf.grad
+def gradient_of(tensor):
+    """A leaf's gradient; None (nothing reached it) is a zero gradient."""
+    return torch.zeros_like(tensor) if tensor.grad is None else tensor.grad
 
 
 @register("gradients", strategy=_cases(packed=False))

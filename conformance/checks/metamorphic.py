@@ -20,6 +20,7 @@ from ..errors import CheckFailure
 from ..runner import register
 from ..strategies import configs
 from ..tolerances import compare_either, compare_exact, compare_runs
+from .gradients import differentiated, gradient_of, leaves
 from .oracle import features_of, split_result
 
 #: Dropout probabilities drawn for the dropout relations (1 zeroes every layer input above the first).
@@ -390,3 +391,39 @@ def check_dropout_scales_kept_units(config, ctx):
     name = "c_n" if config.mode == "LSTM" else "h_n"
     return [compare_either(f"{name}[1] of the readout layer (each unit dropped, or kept and scaled by 1/(1-p))",
                            observed, candidates, ctx.dtype, config)]
+
+
+def _below_layer_one(name):
+    """Whether the gradient ``name`` belongs to the input, layer 0's weights or its h0 (c0) rows."""
+    return name == "input" or "_l0" in name or name in ("h0", "c0")
+
+
+@register("metamorphic", strategy=_strategy(change=lambda c: c.with_(dropout=1.0, num_layers=max(c.num_layers, 2))),
+          requires=("dropout", "multi_layer"))
+def check_dropout_one_stops_gradients_below(config, ctx):
+    """Training with dropout=1: the output does not depend on layer 0, so its gradient reaches
+    neither the input, nor layer 0's weights, nor layer 0's h0 (c0): exactly zero."""
+    module, _ = _build_quietly(ctx, config, make_weights(config), train=True)
+    x, hx = leaves(config, ctx)
+    given = x
+    if config.lengths is not None:
+        given = pack_padded_sequence(x, torch.tensor(config.lengths), batch_first=config.batch_first,
+                                     enforce_sorted=False)
+    torch.manual_seed(config.seed)  # the dropout mask, so that a replay draws the same one
+    args = (module, given) if hx is None else (module, given, hx)
+    output = split_result(config, ctx.call("forward", *args, grad=True), ctx)[0]
+    output = output.data if isinstance(output, PackedSequence) else output
+    upstream = to_torch(np.random.default_rng([config.seed, 11]).standard_normal(tuple(output.shape)), ctx.dtype,
+                        ctx.device)
+    if not output.requires_grad:
+        raise CheckFailure(config, "the output does not require grad although the upper layers' weights do")
+    ctx.call("backward", torch.autograd.backward, [output], [upstream])
+    comparisons = []
+    for name, tensor in differentiated(module, x, hx):
+        if not _below_layer_one(name):
+            continue
+        grad = gradient_of(tensor)
+        grad = grad[:config.directions] if name in ("h0", "c0") else grad
+        comparisons.append(compare_exact(f"grad {name} (dropout=1 above it)", grad, torch.zeros_like(grad),
+                                         ctx.dtype, config))
+    return comparisons

@@ -395,6 +395,25 @@ class GRUDropoutNotRescaled(TorchGRU):
         return x * torch.bernoulli(torch.full_like(x, 1.0 - self.dropout))
 
 
+class _DropoutWithUnmaskedBackward(torch.autograd.Function):
+    """Inverted dropout whose backward lets the gradient through every unit, dropped or not."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        return x * torch.bernoulli(torch.full_like(x, 1.0 - p)) / (1.0 - p) if p < 1.0 else torch.zeros_like(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+class LSTMDropoutBackwardIgnoresMask(TorchLSTM):
+    """Dropout between layers whose backward ignores the mask (forward right in every mode)."""
+
+    def between_layers(self, x):
+        return _DropoutWithUnmaskedBackward.apply(x, self.dropout) if self.training and self.dropout else x
+
+
 #: (class, the kind of mistake) for every planted bug.
 PLANTED = [
     (LSTMGateOrderIFOG, "gate order"), (LSTMGateOrderONNX, "gate order"),
@@ -416,7 +435,7 @@ PLANTED = [
     (LSTMWeightHHGradientGatesSwapped, "weight gradient"), (GRUBackwardAssumesContiguousGradient, "gradient strides"),
     (RNNStatefulAcrossCalls, "batch composition"), (LSTMDropoutAfterLastLayer, "dropout"),
     (GRUDropoutInEvalMode, "dropout"), (RNNDropoutOnRecurrentState, "dropout"),
-    (GRUDropoutNotRescaled, "dropout"),
+    (GRUDropoutNotRescaled, "dropout"), (LSTMDropoutBackwardIgnoresMask, "dropout gradient"),
 ]
 
 #: Bugs that every forward check misses: the family that must be the first to reject each.
@@ -424,4 +443,4 @@ ONLY_SEEN_BY = {LSTMStateDetachedAfterFirstStep: "gradients", GRUNoGradientToH0:
                 LSTMWeightHHGradientGatesSwapped: "gradients", GRUBackwardAssumesContiguousGradient: "gradients",
                 RNNStatefulAcrossCalls: "metamorphic", LSTMDropoutAfterLastLayer: "metamorphic",
                 GRUDropoutInEvalMode: "metamorphic", RNNDropoutOnRecurrentState: "metamorphic",
-                GRUDropoutNotRescaled: "metamorphic"}
+                GRUDropoutNotRescaled: "metamorphic", LSTMDropoutBackwardIgnoresMask: "metamorphic"}
