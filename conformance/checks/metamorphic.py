@@ -16,7 +16,7 @@ import reference
 from reference.cells import GATE_COUNT
 
 from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
-from ..errors import CheckFailure
+from ..errors import CheckFailure, NotRepresentable
 from ..runner import register
 from ..strategies import configs
 from ..tolerances import compare_either, compare_exact, compare_runs
@@ -393,6 +393,24 @@ def check_dropout_scales_kept_units(config, ctx):
                            observed, candidates, ctx.dtype, config)]
 
 
+def _check_dropout_gradient_fits(config, ctx, weights, hx, output, upstream):
+    """Raises NotRepresentable when the exact gradient arriving at the dropout (that of layer
+    1's input, from the oracle) overflows the dtype: dropping an infinite gradient gives
+    inf * 0 = NaN, which is no bug."""
+    if isinstance(output, PackedSequence):
+        upstream, _ = pad_packed_sequence(output._replace(data=upstream), batch_first=config.batch_first,
+                                          total_length=config.steps)
+        output, _ = pad_packed_sequence(output, batch_first=config.batch_first, total_length=config.steps)
+    upper_config, upper_weights = _layer(config, weights, 1, config.num_layers - 1)
+    grads = reference.rnn_backward(np.zeros(tuple(output.shape)), upper_weights, mode=config.mode,
+                                   num_layers=upper_config.num_layers, bidirectional=config.bidirectional,
+                                   batch_first=config.batch_first, hx=as_numpy(_layer_states(
+                                       hx, config, range(1, config.num_layers))),
+                                   lengths=config.lengths, grad_output=as_numpy(upstream))
+    if not np.max(np.abs(grads["input"]), initial=0.0) <= torch.finfo(ctx.dtype).max / 4:
+        raise NotRepresentable("the gradient reaching the dropout overflows the dtype")
+
+
 def _below_layer_one(name):
     """Whether the gradient ``name`` belongs to the input, layer 0's weights or its h0 (c0) rows."""
     return name == "input" or "_l0" in name or name in ("h0", "c0")
@@ -403,7 +421,7 @@ def _below_layer_one(name):
 def check_dropout_one_stops_gradients_below(config, ctx):
     """Training with dropout=1: the output does not depend on layer 0, so its gradient reaches
     neither the input, nor layer 0's weights, nor layer 0's h0 (c0): exactly zero."""
-    module, _ = _build_quietly(ctx, config, make_weights(config), train=True)
+    module, weights = _build_quietly(ctx, config, make_weights(config), train=True)
     x, hx = leaves(config, ctx)
     given = x
     if config.lengths is not None:
@@ -412,12 +430,13 @@ def check_dropout_one_stops_gradients_below(config, ctx):
     torch.manual_seed(config.seed)  # the dropout mask, so that a replay draws the same one
     args = (module, given) if hx is None else (module, given, hx)
     output = split_result(config, ctx.call("forward", *args, grad=True), ctx)[0]
-    output = output.data if isinstance(output, PackedSequence) else output
-    upstream = to_torch(np.random.default_rng([config.seed, 11]).standard_normal(tuple(output.shape)), ctx.dtype,
+    data = output.data if isinstance(output, PackedSequence) else output
+    upstream = to_torch(np.random.default_rng([config.seed, 11]).standard_normal(tuple(data.shape)), ctx.dtype,
                         ctx.device)
-    if not output.requires_grad:
+    if not data.requires_grad:
         raise CheckFailure(config, "the output does not require grad although the upper layers' weights do")
-    ctx.call("backward", torch.autograd.backward, [output], [upstream])
+    _check_dropout_gradient_fits(config, ctx, weights, hx, output, upstream)
+    ctx.call("backward", torch.autograd.backward, [data], [upstream])
     comparisons = []
     for name, tensor in differentiated(module, x, hx):
         if not _below_layer_one(name):
