@@ -5,7 +5,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from hypothesis import strategies as st
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 import reference
 
@@ -14,7 +14,7 @@ from ..errors import CheckFailure
 from ..runner import register
 from ..strategies import configs
 from ..tolerances import compare
-from .oracle import features_of, split_result
+from .oracle import features_of, pack, split_result
 
 #: Where the upstream gradient enters: everywhere at once, or through one result only.
 UPSTREAM = ("random", "output", "h_n", "c_n")
@@ -81,10 +81,7 @@ def run_gradients(case, ctx, packed):
     config = case.config
     module, weights = ctx.build(config, make_weights(config), train=True)
     x, hx = leaves(config, ctx)
-    given = x
-    if packed:
-        given = pack_padded_sequence(x, torch.tensor(config.lengths), batch_first=config.batch_first,
-                                     enforce_sorted=False)
+    given = pack(x, config) if packed else x
     args = (module, given) if hx is None else (module, given, hx)
     output, h_n, c_n = split_result(config, ctx.call("forward", *args, grad=True), ctx)
     if packed and not isinstance(output, PackedSequence):

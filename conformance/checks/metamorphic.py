@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import torch
 from hypothesis import strategies as st
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 import reference
 from reference.cells import GATE_COUNT
@@ -21,7 +21,7 @@ from ..runner import register
 from ..strategies import configs
 from ..tolerances import compare_either, compare_exact, compare_runs
 from .gradients import differentiated, gradient_of, leaves
-from .oracle import features_of, split_result
+from .oracle import features_of, pack, split_result
 
 #: Dropout probabilities drawn for the dropout relations (1 zeroes every layer input above the first).
 DROPOUTS = (0.25, 0.5, 1.0)
@@ -69,9 +69,7 @@ def _states(hx, fn):
 def run(ctx, module, config, x, hx, lengths=None):
     """(output, h_n, c_n) of module on x, packed with ``lengths`` (enforce_sorted=False) when
     given and then padded back to x's length with zeros."""
-    given = x
-    if lengths is not None:
-        given = pack_padded_sequence(x, torch.tensor(lengths), batch_first=config.batch_first, enforce_sorted=False)
+    given = x if lengths is None else pack(x, config, lengths)
     result = ctx.call("forward", module, given) if hx is None else ctx.call("forward", module, given, hx)
     output, h_n, c_n = split_result(config, result, ctx)
     if lengths is not None:
@@ -423,10 +421,7 @@ def check_dropout_one_stops_gradients_below(config, ctx):
     neither the input, nor layer 0's weights, nor layer 0's h0 (c0): exactly zero."""
     module, weights = _build_quietly(ctx, config, make_weights(config), train=True)
     x, hx = leaves(config, ctx)
-    given = x
-    if config.lengths is not None:
-        given = pack_padded_sequence(x, torch.tensor(config.lengths), batch_first=config.batch_first,
-                                     enforce_sorted=False)
+    given = x if config.lengths is None else pack(x, config)
     torch.manual_seed(config.seed)  # the dropout mask, so that a replay draws the same one
     args = (module, given) if hx is None else (module, given, hx)
     output = split_result(config, ctx.call("forward", *args, grad=True), ctx)[0]

@@ -1,5 +1,6 @@
 """Comparing a target's forward result with ``reference.rnn_with_bound``: shared by the checks."""
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence
 
 import reference
 
@@ -11,6 +12,12 @@ from ..tolerances import compare
 def features_of(target):
     """The strategy features a target can build."""
     return tuple(f for f in FEATURES if target.supports(f))
+
+
+def pack(x, config, lengths=None, enforce_sorted=False):
+    """``pack_padded_sequence`` of x in the config's layout with ``lengths`` (default: the config's)."""
+    lengths = torch.tensor(config.lengths if lengths is None else lengths, dtype=torch.int64)
+    return pack_padded_sequence(x, lengths, batch_first=config.batch_first, enforce_sorted=enforce_sorted)
 
 
 def split_result(config, result, ctx):

@@ -1,12 +1,12 @@
 """Family 2, packing: packed input gives each sequence's oracle rows and final state, in the caller's order."""
 import torch
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_sequence, pad_packed_sequence
 
 from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
 from ..errors import CheckFailure
 from ..runner import register
 from ..strategies import configs
-from .oracle import features_of, oracle_comparisons, split_result
+from .oracle import features_of, oracle_comparisons, pack, split_result
 
 
 def _packed_configs(sorted_lengths):
@@ -14,11 +14,6 @@ def _packed_configs(sorted_lengths):
         features = tuple(f for f in features_of(target) if f != "unbatched")
         return configs(modes=target.modes, features=features, packed=True, sorted_lengths=sorted_lengths)
     return strategy
-
-
-def _pad_packed(x, config, enforce_sorted):
-    lengths = torch.tensor(config.lengths, dtype=torch.int64)
-    return pack_padded_sequence(x, lengths, batch_first=config.batch_first, enforce_sorted=enforce_sorted)
 
 
 def _sequence_list(x, config):
@@ -48,13 +43,13 @@ def run_packed(config, ctx, pack):
 @register("packing", strategy=_packed_configs(sorted_lengths=True), requires=("packed",))
 def check_pack_padded_sorted_matches_oracle(config, ctx):
     """pack_padded_sequence with lengths sorted (enforce_sorted=True) matches the oracle per sequence."""
-    return run_packed(config, ctx, lambda x, c: _pad_packed(x, c, enforce_sorted=True))
+    return run_packed(config, ctx, lambda x, c: pack(x, c, enforce_sorted=True))
 
 
 @register("packing", strategy=_packed_configs(sorted_lengths=False), requires=("packed",))
 def check_pack_padded_unsorted_matches_oracle(config, ctx):
     """pack_padded_sequence(enforce_sorted=False): rows and states come back in the caller's order."""
-    return run_packed(config, ctx, lambda x, c: _pad_packed(x, c, enforce_sorted=False))
+    return run_packed(config, ctx, pack)
 
 
 @register("packing", strategy=_packed_configs(sorted_lengths=False), requires=("packed",))
