@@ -4,6 +4,7 @@ The oracle bounds the error a correct implementation can make (``reference.bound
 here we choose the unit roundoffs that bound is computed with, add the oracle's own
 float64 roundoff, and measure every comparison as ``error / tolerance``.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,7 +65,7 @@ class Comparison:
         return self.ratio <= 1.0
 
     def describe(self):
-        where = f"{self.quantity}[{', '.join(map(str, self.index))}]"
+        where = f"{self.quantity}[{', '.join(map(str, self.index))}]" if self.index else self.quantity
         if self.tolerance == 0.0:
             return (f"{where}: got {self.got:.8g}, expected exactly {self.expected:.8g}, difference "
                     f"{self.error:.3g} (tolerance 0: the arithmetic is identical)")
@@ -143,3 +144,14 @@ def compare_either(quantity, got, candidates, dtype, config=None):
     index = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
     return Comparison(quantity, float(ratio[index]), tuple(int(i) for i in index), float(got_values[index]),
                       float(expected[index]), float(error[index]), float(tolerance[index]))
+
+
+def compare_rate(quantity, hits, trials, probability, false_alarm):
+    """A count of independent events of the given probability: by Hoeffding's inequality the
+    observed fraction strays from it by more than sqrt(ln(2 / false_alarm) / (2 trials)) with
+    chance below false_alarm.  That distance is the tolerance."""
+    if trials == 0:
+        return Comparison(quantity, 0.0, (), 0.0, probability, 0.0, 1.0)
+    fraction, allowed = hits / trials, math.sqrt(math.log(2.0 / false_alarm) / (2.0 * trials))
+    error = abs(fraction - probability)
+    return Comparison(f"{quantity} ({hits} of {trials})", error / allowed, (), fraction, probability, error, allowed)

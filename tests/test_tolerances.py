@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from conformance.tolerances import compare, compare_exact, compare_runs
+from conformance.tolerances import compare, compare_exact, compare_rate, compare_runs
 
 
 def test_identical_runs_must_agree_to_the_last_bit():
@@ -23,3 +23,10 @@ def test_rearranged_runs_get_twice_the_bound():
 
 def test_nan_fails_any_tolerance():
     assert not compare("output", torch.tensor([float("nan")]), np.array([0.0]), np.array([1e9]), torch.float32).passed
+
+
+def test_rate_tolerance_is_hoeffdings_distance():
+    """10,000 trials at one false alarm in 10^9: the allowed distance is sqrt(ln(2e9) / 2e4) = 0.0327."""
+    assert compare_rate("dropped", 2300, 10000, 0.2, 1e-9).passed
+    assert not compare_rate("dropped", 2400, 10000, 0.2, 1e-9).passed
+    assert compare_rate("dropped", 0, 0, 0.2, 1e-9).passed

@@ -19,7 +19,7 @@ from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_
 from ..errors import CheckFailure, NotRepresentable
 from ..runner import register
 from ..strategies import configs
-from ..tolerances import compare_either, compare_exact, compare_runs
+from ..tolerances import absolute_floor, compare_either, compare_exact, compare_rate, compare_runs
 from .gradients import differentiated, gradient_of, leaves
 from .oracle import features_of, pack, split_result
 
@@ -27,6 +27,11 @@ from .oracle import features_of, pack, split_result
 DROPOUTS = (0.25, 0.5, 1.0)
 #: Probabilities at which kept units must come out scaled by 1 / (1 - p).
 PARTIAL_DROPOUTS = (0.25, 0.5)
+#: Probabilities and batch of the dropout-rate relation (away from 1/2, so p and 1 - p differ).
+RATE_DROPOUTS = (0.2, 0.35)
+WIDE_BATCH = 64
+#: Chance that a correct dropout fails the rate relation on one example.
+RATE_FALSE_ALARM = 1e-9
 #: The gate block through which a readout layer sees its input: tanh/ReLU RNN's only
 #: block, GRU's n, LSTM's g (the others get zero weights, so they sit at 0 or sigmoid(0)).
 READOUT_BLOCK = {"RNN_TANH": 0, "RNN_RELU": 0, "GRU": 2, "LSTM": 2}
@@ -375,6 +380,14 @@ def _scaled_dropout_config(config):
 def check_dropout_scales_kept_units(config, ctx):
     """Training with 0 < p < 1: the second layer sees each unit of the first layer's output
     either dropped (0) or kept and scaled by 1 / (1 - p); seen through a readout layer."""
+    name, observed, candidates = _readout_run(config, ctx)
+    return [compare_either(f"{name}[1] of the readout layer (each unit dropped, or kept and scaled by 1/(1-p))",
+                           observed, candidates, ctx.dtype, config)]
+
+
+def _readout_run(config, ctx):
+    """Runs the readout configuration in training mode: returns the observed quantity's name,
+    its value (B, H), and its (value, bound) were every unit dropped, and were every unit kept."""
     module, weights = _build_quietly(ctx, config, _readout(config, make_weights(config)), train=True)
     x, _ = _inputs(config, ctx)
     torch.manual_seed(config.seed)  # the dropout mask, so that a replay draws the same one
@@ -385,10 +398,31 @@ def check_dropout_scales_kept_units(config, ctx):
     for given in (np.zeros_like(kept), kept):
         (_, state), (_, bound) = reference.rnn_with_bound(given[None], layer, ctx.precision, mode=config.mode)
         candidates.append((state[1][0], bound[1][0]) if config.mode == "LSTM" else (state[0], bound[0]))
-    observed = c_n[1] if config.mode == "LSTM" else h_n[1]
-    name = "c_n" if config.mode == "LSTM" else "h_n"
-    return [compare_either(f"{name}[1] of the readout layer (each unit dropped, or kept and scaled by 1/(1-p))",
-                           observed, candidates, ctx.dtype, config)]
+    if config.mode == "LSTM":
+        return "c_n", c_n[1], candidates
+    return "h_n", h_n[1], candidates
+
+
+def _wide_dropout_config(config):
+    return _scaled_dropout_config(config).with_(
+        batch=WIDE_BATCH, hidden_size=max(config.hidden_size, 24), input_size=max(config.input_size, 8),
+        dropout=RATE_DROPOUTS[config.seed % len(RATE_DROPOUTS)])
+
+
+@register("metamorphic", strategy=_strategy(packed=False, drop=("unbatched",), change=_wide_dropout_config),
+          requires=("dropout", "multi_layer"))
+def check_dropout_drops_units_at_rate_p(config, ctx):
+    """Training with p = 0.2 or 0.35 on a batch of 64: among the units whose dropped and kept
+    outcomes cannot be confused, the fraction dropped is p within Hoeffding's bound for one
+    false alarm in 10^9 examples."""
+    _, observed, ((dropped, e_dropped), (kept, e_kept)) = _readout_run(config, ctx)
+    got = as_numpy(observed)
+    floor = absolute_floor(ctx.dtype)
+    apart = np.abs(dropped - kept) > e_dropped + e_kept + 2.0 * floor  # chosen before looking at the mask
+    was_dropped = apart & (np.abs(got - dropped) <= e_dropped + floor)
+    was_kept = apart & (np.abs(got - kept) <= e_kept + floor)
+    return [compare_rate(f"fraction of units dropped at p={config.dropout:g}", int(was_dropped.sum()),
+                         int(was_dropped.sum() + was_kept.sum()), config.dropout, RATE_FALSE_ALARM)]
 
 
 def _check_dropout_gradient_fits(config, ctx, weights, hx, output, upstream):

@@ -395,6 +395,18 @@ class GRUDropoutNotRescaled(TorchGRU):
         return x * torch.bernoulli(torch.full_like(x, 1.0 - self.dropout))
 
 
+class RNNDropoutRateSquared(TorchRNN):
+    """Drops units with probability p * p (a probability applied twice) while scaling the kept
+    ones by 1 / (1 - p): right at p = 0 and p = 1, every single unit looks right, the rate does not."""
+
+    def between_layers(self, x):
+        if not self.training or not self.dropout:
+            return x
+        if self.dropout == 1.0:
+            return torch.zeros_like(x)
+        return x * torch.bernoulli(torch.full_like(x, 1.0 - self.dropout ** 2)) / (1.0 - self.dropout)
+
+
 class _DropoutWithUnmaskedBackward(torch.autograd.Function):
     """Inverted dropout whose backward lets the gradient through every unit, dropped or not."""
 
@@ -436,6 +448,7 @@ PLANTED = [
     (RNNStatefulAcrossCalls, "batch composition"), (LSTMDropoutAfterLastLayer, "dropout"),
     (GRUDropoutInEvalMode, "dropout"), (RNNDropoutOnRecurrentState, "dropout"),
     (GRUDropoutNotRescaled, "dropout"), (LSTMDropoutBackwardIgnoresMask, "dropout gradient"),
+    (RNNDropoutRateSquared, "dropout rate"),
 ]
 
 #: Bugs that every forward check misses: the family that must be the first to reject each.
@@ -443,4 +456,5 @@ ONLY_SEEN_BY = {LSTMStateDetachedAfterFirstStep: "gradients", GRUNoGradientToH0:
                 LSTMWeightHHGradientGatesSwapped: "gradients", GRUBackwardAssumesContiguousGradient: "gradients",
                 RNNStatefulAcrossCalls: "metamorphic", LSTMDropoutAfterLastLayer: "metamorphic",
                 GRUDropoutInEvalMode: "metamorphic", RNNDropoutOnRecurrentState: "metamorphic",
-                GRUDropoutNotRescaled: "metamorphic", LSTMDropoutBackwardIgnoresMask: "metamorphic"}
+                GRUDropoutNotRescaled: "metamorphic", LSTMDropoutBackwardIgnoresMask: "metamorphic",
+                RNNDropoutRateSquared: "metamorphic"}
