@@ -41,16 +41,17 @@ def _backward(x, weights, prec, mode, num_layers, bidirectional, batch_first, hx
     e_state0 = [np.zeros_like(s) for s in state0]
     for layer in reversed(range(num_layers)):
         x_l, e_x_l = layer_inputs[layer]
+        to_input = []  # (gradient, bound) of the layer input from each direction
         for d, suffix in enumerate(_suffixes(layer, directions)):
             index, part = layer * directions + d, slice(d * out_size, (d + 1) * out_size)
             start = [f[index] for f in d_final]
             d_x, e_x, d_start, e_start = _direction_backward(
                 x_l, e_x_l, caches[index], d_out[..., part], e_out[..., part], start, w, sums, suffix, mode,
                 bias, lengths, d == 1, prec)
-            d_in, e_in = (d_x, e_x) if d == 0 else _sum(d_in, e_in, d_x, e_x, prec)  # noqa: F821 (set at d=0)
+            to_input.append((d_x, e_x))
             for target, error, value, value_error in zip(d_state0, e_state0, d_start, e_start):
                 target[index], error[index] = value, value_error
-        d_out, e_out = d_in, e_in
+        d_out, e_out = to_input[0] if directions == 1 else _sum(*to_input[0], *to_input[1], prec)
     grads = _shaped_gradients(dict(sums.value), d_out, d_state0, batched, batch_first)
     errors = _shaped_gradients(sums.bounds(prec), e_out, e_state0, batched, batch_first)
     return grads, errors
