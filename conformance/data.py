@@ -86,12 +86,13 @@ def to_torch(array, dtype, device, contiguous=True):
 
 
 def as_numpy(value):
-    """float64 numpy copy of a tensor, a tuple of tensors, or None."""
+    """float64 numpy copy of a tensor, a tuple of tensors, or None (a copy even where the tensor
+    is float64 on the CPU already: a target may write into its inputs afterwards)."""
     if value is None:
         return None
     if isinstance(value, (tuple, list)):
         return tuple(as_numpy(v) for v in value)
-    return value.detach().to("cpu", torch.float64).numpy()
+    return value.detach().to("cpu", torch.float64, copy=True).numpy()
 
 
 def hx_to_torch(hx, dtype, device, contiguous=True):

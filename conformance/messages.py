@@ -1,5 +1,13 @@
-"""The one builder of everything a user reads about a check: failure messages and replay commands."""
+"""The one builder of everything a user reads about a run: failure and error messages, replay
+commands, the compact summary and the full table, the closing lines and the progress line."""
 import shlex
+import sys
+import time
+
+#: What a row's cell in the compact summary says, by status (passed rows show their headroom).
+CELL = {"failed": "FAIL", "error": "ERROR", "unsupported": "unsup", "skipped": "skip"}
+#: Seconds between progress lines when the output is not a terminal.
+PROGRESS_EVERY = 30.0
 
 
 def replay_command(check, target, device, dtype, seed, max_examples, kind=None):
@@ -22,3 +30,135 @@ def failure_message(check, target, device, dtype, failure, replay):
         lines.append(f"  what went wrong: {failure.summary}")
     lines.append(f"  replay: {replay}")
     return "\n".join(lines)
+
+
+def error_message(result):
+    """An ``error`` row: the suite's own exception, where to find its traceback, how to replay."""
+    lines = [f"ERROR {result.check}  target={result.target}  device={result.device}  dtype={result.dtype}",
+             f"  {result.reason}: a bug of rnn-conformance, please report it (traceback in the report)"]
+    if result.counterexample:
+        lines.append(f"  configuration: {result.counterexample}")
+    lines.append(f"  replay: {result.replay}")
+    return "\n".join(lines)
+
+
+def _cell(result):
+    if result.status == "passed":
+        return f"{result.worst_ratio:.2g}" if result.examples else "ok"
+    return CELL[result.status]
+
+
+def summary(results):
+    """One line per check and target; a column per device and dtype that ran (a device skipped
+    throughout gets no column: the closing lines say why once).  Passed cells show the worst
+    error / tolerance."""
+    ran = [r for r in results if r.status != "skipped"]
+    columns = list(dict.fromkeys((r.device, r.dtype) for r in ran))
+    if not columns:
+        return "(no check ran)"
+    lines, cells = {}, {}
+    for r in results:
+        lines.setdefault((r.check, r.target), None)
+        cells[(r.check, r.target, r.device, r.dtype)] = _cell(r)
+    headers = ["check", "target"] + [f"{d} {t}" for d, t in columns]
+    rows = [[check, target] + [cells.get((check, target, d, t), "-") for d, t in columns] for check, target in lines]
+    return _aligned(headers, rows)
+
+
+def table(results):
+    """The full table (``--verbose``): one line per check x target x device x dtype."""
+    headers = ["check", "target", "device", "dtype", "status", "examples", "worst err/tol", "seconds"]
+    rows = [[r.check, r.target, r.device, r.dtype, r.status.upper() if r.status in ("failed", "error") else r.status,
+             str(r.examples), f"{r.worst_ratio:.3g}" if r.examples or r.status == "failed" else "-",
+             f"{r.seconds:.1f}"] for r in results]
+    return _aligned(headers, rows)
+
+
+def _aligned(headers, rows):
+    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(row) for row in rows])
+
+
+def counts_line(counts, seed, versions):
+    """'304 passed, 0 failed, 0 error, 0 unsupported, 304 skipped  (seed 5, torch ..., python ...)'."""
+    return ", ".join(f"{n} {status}" for status, n in counts.items()) + f"  (seed {seed}, {versions})"
+
+
+def closing_lines(results, targets, counts, seed, versions, planned=None):
+    """Failures and errors in full, what each target declared or could not build, unsupported
+    rows grouped by reason, skipped devices once each, and the totals line."""
+    lines = [r.message for r in results if r.status in ("failed", "error")]
+    for target in targets:
+        lines += _declaration_lines(target)
+    grouped = {}
+    for r in results:
+        if r.status == "unsupported":
+            grouped.setdefault((r.target, r.reason), []).append(r)
+    for (target, reason), rows in grouped.items():
+        checks = list(dict.fromkeys(r.check for r in rows))
+        shown = ", ".join(checks[:4]) + (f" and {len(checks) - 4} more" if len(checks) > 4 else "")
+        lines.append(f"unsupported ({len(rows)} rows) {target}: {reason} [{shown}]")
+    skipped = {}
+    for r in results:
+        if r.status == "skipped":
+            skipped.setdefault((r.device, r.reason), 0)
+            skipped[(r.device, r.reason)] += 1
+    lines += [f"skipped {n} checks on {device}: {why}" for (device, why), n in skipped.items()]
+    if planned is not None and planned != len(results):
+        lines.append(f"interrupted: {len(results)} of {planned} checks finished; the others did not run")
+    lines.append(counts_line(counts, seed, versions))
+    return lines
+
+
+def _declaration_lines(target):
+    lines = [f"unsupported feature of {target.impl}: {feature} ({reason})"
+             for feature, reason in target.unsupported.items() if feature not in target.declarations.get("unsupported", {})]
+    declared = target.declarations.get("unsupported", {})
+    by_source = {}
+    for name, source in declared.items():
+        by_source.setdefault(source, []).append(name)
+    lines += [f"{target.impl} {source}: unsupported {', '.join(names)}" for source, names in by_source.items()]
+    activation = target.declarations.get("activation_error")
+    if activation:
+        lines.append(f"{target.impl} declares sigmoid/tanh accurate to {activation['value']:g} absolute "
+                     f"({activation['source']}): charged in every bound")
+    return lines
+
+
+class Progress:
+    """Rows done of the total, failures so far, time spent and left: rewritten in place on a
+    terminal, one line every PROGRESS_EVERY seconds otherwise."""
+
+    def __init__(self, total, stream=None):
+        self.total, self.done, self.failed = total, 0, 0
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty()
+        self.started = self.last = time.monotonic()
+
+    def update(self, result):
+        self.done += 1
+        self.failed += result.status in ("failed", "error")
+        now = time.monotonic()
+        if self.tty:
+            self.stream.write("\r" + self.line(now) + " " * 4)
+            self.stream.flush()
+        elif now - self.last >= PROGRESS_EVERY:
+            self.last = now
+            print(self.line(now), file=self.stream, flush=True)
+
+    def line(self, now):
+        spent = now - self.started
+        left = spent / self.done * (self.total - self.done) if self.done else 0.0
+        return (f"  {self.done}/{self.total} checks  {self.failed} failed  {_clock(spent)} spent"
+                f"  ~{_clock(left)} left")
+
+    def finish(self):
+        if self.tty:
+            self.stream.write("\r" + " " * (len(self.line(time.monotonic())) + 4) + "\r")
+            self.stream.flush()
+
+
+def _clock(seconds):
+    minutes, seconds = divmod(int(seconds + 0.5), 60)
+    return f"{minutes}:{seconds:02d}"

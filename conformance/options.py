@@ -81,6 +81,26 @@ def parse_checks(value):
     return tuple(names)
 
 
+def parse_unsupported(value):
+    from .targets import DECLARABLE
+    names = _items(value)
+    bad = [n for n in names if n not in DECLARABLE]
+    if bad:
+        raise UsageError(f"--unsupported {bad[0]!r}: expected a comma-separated list of {', '.join(DECLARABLE)}")
+    return tuple(dict.fromkeys(names))
+
+
+def parse_activation_error(value):
+    try:
+        error = float(value)
+    except (TypeError, ValueError):
+        error = -1.0
+    if not 0.0 <= error < 1.0:
+        raise UsageError(f"--activation-error {value!r}: expected the absolute error of one sigmoid/tanh "
+                         f"evaluation, in [0, 1) (e.g. 1e-6)")
+    return error
+
+
 #: name -> (parser, metavar, help).  Defaults live on RunOptions.
 OPTIONS = {
     "impl": (str, "PKG.MOD:ATTR", "the recurrent class to check (default: torch.nn.RNN, GRU and LSTM)"),
@@ -95,6 +115,11 @@ OPTIONS = {
     "timeout": (parse_timeout, "SECONDS", "time one example may spend in the target before it counts as hung (default 60)"),
     "jobs": (_int_in("jobs", 1, 256), "N", "worker processes of the command-line run (default: CPU count, at most "
                                           "4, one per 16 checks; under pytest, use pytest-xdist's -n)"),
+    "unsupported": (parse_unsupported, "NAMES", "declare what the target does not support: features (packed, "
+                                                "backward, ...), dtypes, devices; adds to its class declaration"),
+    "activation-error": (parse_activation_error, "ERROR", "declare the absolute error of one sigmoid/tanh "
+                                                          "evaluation of the target (default: its class "
+                                                          "declaration, or 0)"),
 }
 
 
@@ -113,6 +138,13 @@ class RunOptions:
     report: Optional[str] = None
     timeout: float = 60.0
     jobs: Optional[int] = None
+    unsupported: tuple = ()
+    activation_error: Optional[float] = None
+
+    @property
+    def declared(self):
+        """What the user declared for the targets (``targets.declare``)."""
+        return {"unsupported": self.unsupported, "activation_error": self.activation_error}
 
 
 def env_name(name):

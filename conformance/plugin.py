@@ -1,19 +1,20 @@
 """The pytest plugin (entry point ``pytest11``): ``pytest --pyargs conformance --rnn-impl pkg.mod:Cls``.
 
 Every option lives in the ``rnn-conformance`` group as ``--rnn-<name>``; each planned
-check becomes one test; results travel to the controller through ``user_properties`` so
-that the summary table and ``--rnn-report`` also work under pytest-xdist.
+check becomes one test, run in a supervised worker process of this pytest process (a
+target that crashes or hangs fails its test, never the session); results travel to the
+controller through ``user_properties`` so that the summary and ``--rnn-report`` also work
+under pytest-xdist.
 """
-import json
 import os
-import warnings
 
 import pytest
 
-from . import session
+from . import messages, session
 from .errors import UsageError
 from .options import OPTIONS, env_name, resolve
 from .runner import CheckResult
+from .supervisor import Supervisor
 
 RESULT_PROPERTY = "rnn_conformance_result"
 
@@ -47,11 +48,30 @@ def _run_state(config):
             given["seed"] = workerinput.get("rnn_conformance_seed")
         try:
             options = resolve(given)
-            targets = session.targets_for(options)
+            targets = session.targets_for(options, _supervisor(config, options))
         except UsageError as exc:
             raise pytest.UsageError(f"rnn-conformance: {exc}") from None
         state = config._rnn_conformance = (options, targets, session.resolve_seed(options))
     return state
+
+
+def _supervisor(config, options=None):
+    """This pytest process's supervisor: one reusable worker (pytest-xdist's -n spreads the
+    tests), with the cores shared among xdist's workers."""
+    supervisor = getattr(config, "_rnn_conformance_supervisor", None)
+    if supervisor is None:
+        options = options or _run_state(config)[0]
+        xdist_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+        supervisor = Supervisor(jobs=1, timeout=options.timeout,
+                                threads=max(1, (os.cpu_count() or 1) // xdist_workers))
+        config._rnn_conformance_supervisor = supervisor
+    return supervisor
+
+
+def pytest_unconfigure(config):
+    supervisor = getattr(config, "_rnn_conformance_supervisor", None)
+    if supervisor is not None:
+        supervisor.close()
 
 
 def pytest_configure_node(node):
@@ -68,10 +88,9 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture
 def rnn_check_result(rnn_planned_check, request):
-    """Runs the planned check; the result is recorded for the summary and the report."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        result = rnn_planned_check.run()
+    """Runs the planned check in this process's supervised worker; the result is recorded
+    for the summary and the report."""
+    (_, result), = session.run_rows([rnn_planned_check], _supervisor(request.config))
     request.node.user_properties.append((RESULT_PROPERTY, result.as_dict()))
     return result
 
@@ -86,16 +105,22 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_terminal_summary(terminalreporter, config):
+    """The compact summary, the closing lines (failures are pytest's to show) and the report."""
     if not _RESULT_ROWS or hasattr(config, "workerinput"):
         return
     options, targets, seed = _run_state(config)
-    results = [CheckResult(**{k: (float("inf") if k == "worst_ratio" and v is None else v) for k, v in row.items()})
-               for row in _RESULT_ROWS]
+    results = [CheckResult.from_dict(row) for row in _RESULT_ROWS]
+    counts = session.summarize(results)
     terminalreporter.write_sep("=", "rnn-conformance summary")
-    terminalreporter.write_line(session.table(results))
-    for line in session.closing_lines([r for r in results if r.status != "failed"], targets, seed):
+    terminalreporter.write_line(messages.summary(results))
+    closing = messages.closing_lines([r for r in results if r.status not in ("failed", "error")], targets, counts,
+                                     seed, session.versions())
+    for line in closing:
         terminalreporter.write_line(line)
     if options.report:
-        with open(options.report, "w") as handle:
-            json.dump(session.report(results, targets, seed), handle, indent=2)
+        try:
+            session.write_report(options.report, results, targets, seed)
+        except UsageError as exc:
+            terminalreporter.write_line(f"rnn-conformance: error: {exc}")
+            return
         terminalreporter.write_line(f"rnn-conformance report: {options.report}")

@@ -4,26 +4,24 @@ Checks register here with the family they belong to; ``run_check`` is usable wit
 pytest (the CLI and the pytest plugin both call it).
 """
 import math
-import signal
-import threading
 import time
+import traceback
 import zlib
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
-import torch
 from hypothesis import given, reject, seed as hypothesis_seed, settings
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import FlakyFailure, Unsatisfiable
 
-from . import messages, profiles
-from .errors import CheckFailure, NotRepresentable, TargetCrashed, TargetHung, Unsupported
-from .targets import load_weights, one_line
-from .tolerances import DTYPES, precision_for
+from . import messages, profiles, watch
+from .boundary import DEFAULT_TIMEOUT, Context
+from .errors import CheckFailure, NotRepresentable, TargetHung, Unsupported
+from .targets import one_line
+from .tolerances import DTYPES
 
 FAMILIES = ("parity", "packing", "gradients", "metamorphic", "contract", "models")
 
-#: Seconds one example may spend inside the target before it counts as hung.
-DEFAULT_TIMEOUT = 60.0
+#: Every status a row can have, in the order summaries count them.
+STATUSES = ("passed", "failed", "error", "unsupported", "skipped")
 
 
 @dataclass(frozen=True)
@@ -57,65 +55,6 @@ def register(family, strategy, kinds=("rnn", "gru", "lstm"), requires=()):
 
 
 @dataclass
-class Context:
-    """What a check body needs: the target, where and how to run it, the tolerance model."""
-
-    target: object
-    device: str
-    dtype: torch.dtype
-    timeout: float = DEFAULT_TIMEOUT
-    config: object = None
-
-    @property
-    def precision(self):
-        return precision_for(self.device, self.dtype)
-
-    def build(self, config, weights, train=False):
-        """The target module for config holding ``weights`` rounded to the dtype, in eval mode
-        (training mode with ``train``: cuDNN runs backward only there); returns (module, the
-        rounded weights as float64 numpy, which the oracle uses)."""
-        with time_limit(self.timeout):
-            module = self.target.build(config, self.device, self.dtype)
-        return module, self.load(module, weights, load_weights, train)
-
-    def load(self, module, weights, loader, train=False):
-        """Loads float64 ``weights`` rounded to the dtype with ``loader(module, tensors)``, sets
-        eval (or training) mode, and returns the rounded weights as float64 numpy."""
-        tensors = {k: torch.as_tensor(v).to(self.dtype).to(self.device) for k, v in weights.items()}
-        self.call("load_state_dict", loader, module, tensors)
-        module.train(train)
-        return {k: t.to("cpu", torch.float64).numpy() for k, t in tensors.items()}
-
-    def call(self, what, fn, *args, grad=False):
-        """fn(*args) inside the time limit, recording autograd only with ``grad``; any
-        exception becomes a TargetCrashed failure."""
-        try:
-            with time_limit(self.timeout), torch.set_grad_enabled(grad):
-                return fn(*args)
-        except Exception as exc:
-            raise TargetCrashed(self.config, f"{what} raised {one_line(exc)}") from exc
-
-
-@contextmanager
-def time_limit(seconds):
-    """Raises TargetHung in the main thread after ``seconds`` (no limit elsewhere)."""
-    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
-        yield
-        return
-
-    def expire(signum, frame):
-        raise TargetHung(f"the target did not return within {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-@dataclass
 class CheckResult:
     """The verdict of one check on one target, device and dtype (a report row)."""
 
@@ -131,12 +70,22 @@ class CheckResult:
     message: str = None
     reason: str = None
     seconds: float = 0.0
+    traceback: str = None
     family: str = field(default="", repr=False)
 
     def as_dict(self):
         row = asdict(self)
         row["worst_ratio"] = None if math.isinf(self.worst_ratio) else self.worst_ratio
         return row
+
+    @classmethod
+    def from_dict(cls, row):
+        """The result ``as_dict`` wrote (unknown keys ignored)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in row.items() if k in known}
+        if values.get("worst_ratio") is None:
+            values["worst_ratio"] = float("inf") if values.get("status") == "failed" else 0.0
+        return cls(**values)
 
 
 def check_seed(seed, check, target, device, dtype):
@@ -145,15 +94,14 @@ def check_seed(seed, check, target, device, dtype):
 
 
 def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAULT_TIMEOUT):
-    """Runs ``check`` (a Check or its name) and returns a CheckResult; never raises for a
-    target's misbehaviour, only for the suite's own bugs."""
+    """Runs ``check`` (a Check or its name) and returns a CheckResult; never raises.  A target's
+    misbehaviour is a failed row; an exception of the suite's own is an ``error`` row that
+    keeps its traceback."""
     from .checks import CHECKS_BY_NAME
     check = CHECKS_BY_NAME[check] if isinstance(check, str) else check
     dtype_name = dtype if isinstance(dtype, str) else str(dtype).removeprefix("torch.")
-    result = CheckResult(check.name, target.impl, device, dtype_name, "passed", family=check.family)
-    result.replay = messages.replay_command(check.name, target.impl, device, dtype_name, seed, max_examples,
-                                            None if target.impl.startswith("torch.nn.") else target.kind)
-    missing = [f for f in check.requires if not target.supports(f)]
+    result = planned_result(check, target, device, dtype_name, seed, max_examples)
+    missing = [f for f in check.requires + (dtype_name, device.partition(":")[0]) if not target.supports(f)]
     if missing:
         result.status, result.reason = "unsupported", f"{missing[0]}: {target.unsupported[missing[0]]}"
         return result
@@ -168,11 +116,42 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
         _fail(result, check, failure)
     except TargetHung as hung:
         _fail(result, check, CheckFailure(ctx.config, str(hung)))
+    except FlakyFailure as flaky:
+        _fail(result, check, _flaky_failure(flaky, ctx.config))
     except Unsatisfiable:
         result.status = "unsupported"
         result.reason = refusals[0] if refusals else "no example could be drawn for this target"
+    except Exception as exc:  # the suite's own bug: keep the row, the traceback and the run
+        suite_error(result, ctx.config, exc)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def planned_result(check, target, device, dtype_name, seed, max_examples):
+    """The row of ``check`` before it runs: passed, with its replay command."""
+    result = CheckResult(check.name, target.impl, device, dtype_name, "passed", family=check.family)
+    result.replay = messages.replay_command(check.name, target.impl, device, dtype_name, seed, max_examples,
+                                            None if target.impl.startswith("torch.nn.") else target.kind)
+    return result
+
+
+def suite_error(result, config, exc):
+    """Marks ``result`` as the suite's own error, with the traceback of ``exc``."""
+    result.status = "error"
+    result.counterexample = None if config is None else str(config)
+    result.reason = f"the suite itself raised {one_line(exc)}"
+    result.traceback = "".join(traceback.format_exception(exc))
+    result.message = messages.error_message(result)
+
+
+def _flaky_failure(flaky, config):
+    """A failure that did not happen again when Hypothesis reran its example: the target is
+    not deterministic (or keeps state between calls)."""
+    first = next((e for e in getattr(flaky, "exceptions", ()) if isinstance(e, CheckFailure)), None)
+    what = f": first {first.summary}" if first is not None else ""
+    return CheckFailure(first.config if first is not None else config,
+                        f"the target is not deterministic: an example failed, then passed when rerun{what}",
+                        None if first is None else first.comparison)
 
 
 def _fail(result, check, failure):
@@ -192,6 +171,7 @@ def _property(check, ctx, result, refusals, max_examples, derived_seed):
     @given(check.strategy(ctx.target))
     def run(case):
         ctx.config = case
+        watch.example(case)
         try:
             comparisons = check.body(case, ctx)
         except Unsupported as refusal:

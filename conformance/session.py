@@ -1,22 +1,21 @@
 """One conformance run: the plan (check x target x device x dtype), its results, the summary and the report."""
 import json
-import multiprocessing
 import os
 import platform
 import random
-import sys
-import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import hypothesis
 import numpy as np
 import torch
 
-from . import profiles
+from . import messages, profiles
 from .checks import CHECKS_BY_NAME
-from .runner import CheckResult, run_check
-from .targets import default_targets, load_target, target_again
+from .errors import CheckFailure, UsageError
+from .runner import STATUSES, CheckResult, planned_result, run_check, suite_error
+from .supervisor import Task
+from .targets import Target, default_targets, describe, load_target, target_again
 
 SCHEMA = "rnn-conformance/1"
 
@@ -37,18 +36,22 @@ class PlannedCheck:
     def id(self):
         return f"{self.check.name}-{self.target.impl}-{self.device}-{self.dtype}"
 
+    def skipped(self, reason):
+        return CheckResult(self.check.name, self.target.impl, self.device, self.dtype, "skipped", reason=reason,
+                           family=self.check.family)
+
     def run(self):
+        """The row's result, run in this process."""
         reason = device_missing(self.device)
         if reason:
-            return CheckResult(self.check.name, self.target.impl, self.device, self.dtype, "skipped",
-                               reason=reason, family=self.check.family)
+            return self.skipped(reason)
         return run_check(self.check, self.target, self.device, self.dtype, max_examples=self.max_examples,
                          seed=self.seed, timeout=self.timeout)
 
 
 #: Most worker processes a run starts by default (each imports torch and holds its own memory).
 DEFAULT_MAX_JOBS = 4
-#: Plans shorter than this run in one process: starting a worker costs seconds.
+#: Rows per worker below which starting another worker (seconds each) does not pay.
 ROWS_PER_WORKER = 16
 
 
@@ -56,36 +59,61 @@ def default_jobs(rows):
     return max(1, min(os.cpu_count() or 1, DEFAULT_MAX_JOBS, rows // ROWS_PER_WORKER))
 
 
-def run_rows(rows, jobs):
-    """The results of ``rows`` in plan order, from ``jobs`` worker processes (one torch thread
-    each, so that workers do not fight over the cores) or from this process when jobs is 1.
-    Results do not depend on jobs: every check's examples are seeded by its own name."""
-    if jobs <= 1 or len(rows) <= 1:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # torch's oneDNN notices, once per call
-            yield from (row.run() for row in rows)
-        return
-    specs = [(r.check.name, r.target.impl, r.target.kind, r.device, r.dtype, r.max_examples, r.seed, r.timeout)
-             for r in rows]
-    with ProcessPoolExecutor(max_workers=min(jobs, len(rows)), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start_worker) as pool:
-        yield from pool.map(_run_spec, specs)
+def row_task(row):
+    """The supervisor's task for ``row``: run in a worker; a crash or hang there fails the row."""
+    spec = (row.check.name, describe(row.target), row.device, row.dtype, row.max_examples, row.seed, row.timeout)
+    return Task(run_spec, (spec,), partial(died_row, row))
 
 
-def _start_worker():
-    torch.set_num_threads(1)
-    warnings.simplefilter("ignore", UserWarning)
+def run_rows(rows, supervisor):
+    """(index, result) of each row as it finishes: rows on a device this machine lacks are
+    skipped at once, every other row runs in a supervised worker."""
+    runnable = []
+    for index, row in enumerate(rows):
+        reason = device_missing(row.device)
+        if reason:
+            yield index, row.skipped(reason)
+        else:
+            runnable.append(index)
+    for position, result in supervisor.map([row_task(rows[i]) for i in runnable]):
+        yield runnable[position], result
+
+
+def died_row(row, what, call, example):
+    """The failed result of a row whose worker died or hung: what happened, in which call
+    into the target, on which example (its replay reruns the same examples)."""
+    result = planned_result(row.check, row.target, row.device, row.dtype, row.seed, row.max_examples)
+    if what.startswith("hung"):
+        summary = f"the target {what}"
+    elif call:
+        summary = f"the target crashed: {what} during {call}"
+    else:
+        summary = f"the worker process {what} outside any call into the target (its last call finished)"
+    result.status, result.counterexample = "failed", example or None
+    result.reason = summary
+    result.message = messages.failure_message(row.check.name, row.target.impl, row.device, row.dtype,
+                                              CheckFailure(example or "(before the first example)", summary),
+                                              result.replay)
+    return result
 
 
 _WORKER_TARGETS = {}
 
 
-def _run_spec(spec):
-    check, impl, kind, device, dtype, max_examples, seed, timeout = spec
-    if impl not in _WORKER_TARGETS:
-        _WORKER_TARGETS[impl] = target_again(impl, kind)
-    row = PlannedCheck(CHECKS_BY_NAME[check], _WORKER_TARGETS[impl], device, dtype, max_examples, seed, timeout)
-    return row.run()
+def run_spec(spec):
+    """In a worker: the result of one planned row; never raises (the suite's own exceptions
+    become an ``error`` row)."""
+    check_name, description, device, dtype, max_examples, seed, timeout = spec
+    check = CHECKS_BY_NAME[check_name]
+    try:
+        if description["impl"] not in _WORKER_TARGETS:
+            _WORKER_TARGETS[description["impl"]] = target_again(description)
+        target = _WORKER_TARGETS[description["impl"]]
+    except Exception as exc:  # the target loaded in the parent's first worker: this is unexpected
+        result = CheckResult(check.name, description["impl"], device, dtype, "passed", family=check.family)
+        suite_error(result, None, exc)
+        return result
+    return PlannedCheck(check, target, device, dtype, max_examples, seed, timeout).run()
 
 
 def device_missing(device):
@@ -104,9 +132,31 @@ def resolve_seed(options):
     return options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
 
 
-def targets_for(options):
-    """The targets of a run: the user's class, or the three torch classes."""
-    return [load_target(options.impl, options.kind)] if options.impl else default_targets()
+def targets_for(options, supervisor=None):
+    """The targets of a run: the user's class, or the three torch classes, with the user's
+    declarations.  A user's class is loaded and probed in a worker of ``supervisor`` when
+    given (its constructor may crash); the parent then holds its description only."""
+    declared = options.declared
+    if not options.impl:
+        return default_targets(declared)
+    if supervisor is None:
+        return [load_target(options.impl, options.kind, declared)]
+    loaded = supervisor.run(load_in_worker, options.impl, options.kind, declared,
+                            died=lambda what, call, example: UsageError(
+                                f"--impl {options.impl}: the target crashed while being loaded: {what}"
+                                + (f" during {call}" if call else "")))
+    if isinstance(loaded, UsageError):
+        raise loaded
+    return [Target(loaded["impl"], loaded["kind"], None, loaded["unsupported"], loaded["activation_error"],
+                   loaded["declarations"])]
+
+
+def load_in_worker(impl, kind, declared):
+    """In a worker: the description of the loaded target, or the UsageError saying why not."""
+    try:
+        return describe(load_target(impl, kind, declared))
+    except UsageError as exc:
+        return exc
 
 
 def plan(options, targets, seed):
@@ -123,8 +173,20 @@ def plan(options, targets, seed):
     return rows
 
 
+def rows_at_most(options):
+    """How many rows a run of these options plans at most (for choosing the worker count
+    before the targets are loaded)."""
+    selected = options.checks or tuple(CHECKS_BY_NAME)
+    checks = [c for c in CHECKS_BY_NAME.values() if c.name in selected or c.family in selected]
+    return len(checks) * len(options.devices) * len(options.dtypes) * (1 if options.impl else 3)
+
+
+def versions():
+    return f"torch {torch.__version__}, python {platform.python_version()}"
+
+
 def summarize(results):
-    counts = {status: 0 for status in ("passed", "failed", "unsupported", "skipped")}
+    counts = {status: 0 for status in STATUSES}
     for result in results:
         counts[result.status] += 1
     return counts
@@ -142,47 +204,28 @@ def environment(seed):
     }
 
 
-def report(results, targets, seed):
-    """The versioned JSON report (DESIGN: schema rnn-conformance/1)."""
-    return {
+def report(results, targets, seed, planned=None):
+    """The versioned JSON report (DESIGN: schema rnn-conformance/1); ``planned`` rows in all
+    when the run was interrupted before it finished them."""
+    data = {
         "schema": SCHEMA,
         "environment": environment(seed),
         "target": {"impl": ",".join(t.impl for t in targets), "kind": ",".join(t.kind for t in targets)},
         "unsupported_features": {t.impl: t.unsupported for t in targets if t.unsupported},
+        "declarations": {t.impl: t.declarations for t in targets if t.declarations},
         "summary": summarize(results),
         "checks": [{k: v for k, v in r.as_dict().items() if k != "family"} for r in results],
     }
+    if planned is not None and planned != len(results):
+        data["interrupted"] = {"planned": planned, "finished": len(results)}
+    return data
 
 
-def write_report(path, results, targets, seed):
-    with open(path, "w") as handle:
-        json.dump(report(results, targets, seed), handle, indent=2)
-        handle.write("\n")
-
-
-def table(results):
-    """The summary table: one line per check x target x device x dtype."""
-    headers = ("check", "target", "device", "dtype", "status", "examples", "worst err/tol", "seconds")
-    rows = [(r.check, r.target, r.device, r.dtype, r.status.upper() if r.status == "failed" else r.status,
-             str(r.examples), f"{r.worst_ratio:.3g}" if r.examples or r.status == "failed" else "-",
-             f"{r.seconds:.1f}") for r in results]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(row) for row in rows])
-
-
-def closing_lines(results, targets, seed):
-    """Failures in full, reasons for unsupported and skipped rows, and the totals line."""
-    lines = [r.message for r in results if r.status == "failed"]
-    for target in targets:
-        for feature, reason in target.unsupported.items():
-            lines.append(f"unsupported feature of {target.impl}: {feature} ({reason})")
-    lines += [f"{r.status}: {r.check} {r.target} {r.device} {r.dtype}: {r.reason}"
-              for r in results if r.status == "unsupported"]
-    skipped = sorted({(r.device, r.reason) for r in results if r.status == "skipped"})
-    lines += [f"skipped {sum(1 for r in results if r.device == d and r.status == 'skipped')} checks on {d}: {why}"
-              for d, why in skipped]
-    counts = summarize(results)
-    lines.append(", ".join(f"{n} {status}" for status, n in counts.items()) + f"  (seed {seed}, "
-                 f"torch {torch.__version__}, python {sys.version.split()[0]})")
-    return lines
+def write_report(path, results, targets, seed, planned=None):
+    """Writes the report; raises UsageError with one line when the file cannot be written."""
+    try:
+        with open(path, "w") as handle:
+            json.dump(report(results, targets, seed, planned), handle, indent=2)
+            handle.write("\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write --report {path}: {exc.strerror}") from None

@@ -8,6 +8,7 @@ import torch
 
 from .config import KIND_MODES, RNNConfig
 from .errors import Unsupported, UsageError
+from .tolerances import DTYPES
 
 DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn.LSTM"}
 TORCH_CLASSES = (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN))
@@ -15,8 +16,15 @@ TORCH_CLASSES = (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.n
 #: Constructor errors that mean "this configuration is not supported", not "this is a bug".
 REFUSALS = (NotImplementedError, TypeError, ValueError)
 
-#: Class attribute through which a target declares features it does not support.
+#: Class attribute through which a target declares features, dtypes and devices it does not support.
 DECLARATION = "rnn_conformance_unsupported"
+#: Class attribute through which a target declares the absolute error of one sigmoid/tanh evaluation.
+ACTIVATION_DECLARATION = "rnn_conformance_activation_error"
+
+#: What a target may declare unsupported: input features, its own options, autograd, dtypes, devices.
+DECLARABLE_FEATURES = ("packed", "no_bias", "bidirectional", "multi_layer", "proj_size", "batch_first", "hx",
+                       "unbatched", "non_contiguous", "relu", "dropout", "backward")
+DECLARABLE = DECLARABLE_FEATURES + tuple(DTYPES) + ("cpu", "cuda")
 
 #: Probe configuration per feature the constructor may refuse.
 _PROBE = RNNConfig(mode="LSTM", input_size=2, hidden_size=3)
@@ -27,12 +35,19 @@ _PROBES = {"no_bias": dict(bias=False), "bidirectional": dict(bidirectional=True
 
 @dataclass
 class Target:
-    """A recurrent class or factory with torch's constructor and forward contract."""
+    """A recurrent class or factory with torch's constructor and forward contract.
+
+    unsupported: feature, dtype or device -> why (declared or probed); activation_error: the
+    absolute error of one sigmoid/tanh evaluation it declares (0: as exact as torch's);
+    declarations: what it declared and where (recorded in the report).
+    """
 
     impl: str
     kind: str
     factory: object
     unsupported: dict = field(default_factory=dict)
+    activation_error: float = 0.0
+    declarations: dict = field(default_factory=dict)
 
     def __str__(self):
         return self.impl
@@ -82,24 +97,65 @@ def load_weights(module, tensors):
         module.load_state_dict(tensors, strict=True)
 
 
-def default_targets():
-    return [Target(impl, kind, _resolve(impl)) for kind, impl in DEFAULT_IMPLS.items()]
+def default_targets(declared=None):
+    """torch.nn.RNN, GRU and LSTM, with what the user declared for every target (see ``declare``)."""
+    return [declare(Target(impl, kind, _resolve(impl)), declared) for kind, impl in DEFAULT_IMPLS.items()]
 
 
-def target_again(impl, kind):
-    """The target a run already loaded as ``impl`` of ``kind``, loaded again (in a worker process)."""
-    return Target(impl, kind, _resolve(impl)) if impl in DEFAULT_IMPLS.values() else load_target(impl, kind)
+def target_again(description):
+    """A target from its ``describe()`` (in a worker process): the class is imported again,
+    nothing is probed again."""
+    target = Target(description["impl"], description["kind"], _resolve(description["impl"]))
+    target.unsupported = dict(description["unsupported"])
+    target.activation_error = description["activation_error"]
+    target.declarations = dict(description["declarations"])
+    return target
 
 
-def load_target(impl, kind=None):
+def describe(target):
+    """What a worker needs to rebuild ``target`` (plain data, picklable)."""
+    return {"impl": target.impl, "kind": target.kind, "unsupported": dict(target.unsupported),
+            "activation_error": target.activation_error, "declarations": dict(target.declarations)}
+
+
+def load_target(impl, kind=None, declared=None):
     """The target named ``package.module:Attr`` (or a dotted path), its kind given or inferred,
-    its unsupported features probed.  Raises UsageError with one line on any problem."""
+    its declarations read, its unsupported features probed.  Raises UsageError with one line
+    on any problem."""
     if kind is not None and kind not in KIND_MODES:
         raise UsageError(f"--kind {kind!r} is not a kind: expected one of {', '.join(KIND_MODES)}")
     factory = _resolve(impl)
     kind = _infer_kind(impl, factory, kind)
-    target = Target(impl, kind, factory)
-    target.unsupported = _probe_features(target)
+    target = declare(Target(impl, kind, factory), declared)
+    target.unsupported.update(_probe_features(target))
+    return target
+
+
+def declare(target, declared=None):
+    """Reads the target's class declarations and the user's (``declared``: {"unsupported":
+    names, "activation_error": float}, from the command line); the user's add to the class's
+    and override its activation error.  Raises UsageError naming an unknown declaration."""
+    declared = declared or {}
+    in_class = getattr(target.factory, DECLARATION, ())
+    if isinstance(in_class, str) or not all(isinstance(name, str) for name in in_class):
+        raise UsageError(f"{target.impl}.{DECLARATION} = {in_class!r}: expected a tuple of names")
+    for source, names in (("declared by the target", in_class),
+                          ("declared with --unsupported", declared.get("unsupported", ()))):
+        for name in names:
+            if name not in DECLARABLE:
+                raise UsageError(f"{target.impl}: cannot declare {name!r} unsupported ({source}): expected "
+                                 f"one of {', '.join(DECLARABLE)}")
+            target.unsupported.setdefault(name, source)
+            target.declarations.setdefault("unsupported", {})[name] = source
+    error = declared.get("activation_error")
+    source = "--activation-error"
+    if error is None:
+        error, source = getattr(target.factory, ACTIVATION_DECLARATION, 0.0), f"{target.impl}.{ACTIVATION_DECLARATION}"
+    if isinstance(error, bool) or not isinstance(error, (int, float)) or not 0.0 <= error < 1.0:
+        raise UsageError(f"{source} = {error!r}: expected the absolute error of one sigmoid/tanh in [0, 1)")
+    target.activation_error = float(error)
+    if error:
+        target.declarations["activation_error"] = {"value": float(error), "source": source}
     return target
 
 
@@ -151,17 +207,18 @@ def _infer_kind(impl, factory, kind):
 
 
 def _probe_features(target):
+    """Features whose probe configuration the constructor refuses, on the first dtype and
+    device the target supports."""
     unsupported = {}
-    declared = getattr(target.factory, DECLARATION, ())
-    for feature in declared:
-        unsupported[feature] = "declared unsupported by the target"
+    dtype = next((DTYPES[d] for d in DTYPES if target.supports(d)), torch.float32)
+    device = "cpu" if target.supports("cpu") or not torch.cuda.is_available() else "cuda"
     for feature, changes in _PROBES.items():
-        if feature in unsupported or (feature == "proj_size" and target.kind != "lstm") or (
+        if feature in target.unsupported or (feature == "proj_size" and target.kind != "lstm") or (
                 feature == "relu" and target.kind != "rnn"):
             continue
         mode = "RNN_RELU" if feature == "relu" else KIND_MODES[target.kind][0]
         try:
-            target.build(_PROBE.with_(**{**changes, "mode": mode}), "cpu", torch.float64)
+            target.build(_PROBE.with_(**{**changes, "mode": mode}), device, dtype)
         except Unsupported as exc:
             unsupported[feature] = str(exc)
     return unsupported

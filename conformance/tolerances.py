@@ -33,13 +33,14 @@ def uses_tf32(device, dtype):
             and torch.backends.cudnn.enabled and torch.backends.cudnn.allow_tf32)
 
 
-def precision_for(device, dtype):
+def precision_for(device, dtype, activation_error=0.0):
     """The ``reference.Precision`` of a correct implementation on device/dtype, oracle included.
-    Half-precision matmuls accumulate in float32; stored results keep the dtype's roundoff."""
+    Half-precision matmuls accumulate in float32; stored results keep the dtype's roundoff;
+    ``activation_error`` is what a target declares for its sigmoid/tanh (0 for torch's)."""
     u = unit_roundoff(dtype)
     operand = TF32_ROUNDOFF if uses_tf32(device, dtype) else 0.0
     target = reference.Precision(storage=u, accumulate=min(u, unit_roundoff(torch.float32)),
-                                 operand=operand, underflow=absolute_floor(dtype))
+                                 operand=operand, underflow=absolute_floor(dtype), activation=activation_error)
     return target.plus(ORACLE_PRECISION)
 
 

@@ -28,6 +28,8 @@ class Precision:
     function_ulps: how many storage roundoffs tanh/exp implementations may be off.
     underflow: absolute error of one stored result that underflows: the smallest normal
         number, since a correct implementation may flush subnormals to zero.
+    activation: absolute error of one sigmoid or tanh evaluation beyond that, declared by an
+        implementation that approximates them (fast kernels); 0 for torch's.
     """
 
     storage: float
@@ -35,12 +37,13 @@ class Precision:
     operand: float = 0.0
     function_ulps: float = 4.0
     underflow: float = 0.0
+    activation: float = 0.0
 
     def __post_init__(self):
         for name in ("storage", "accumulate", "operand"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"Precision.{name}={getattr(self, name)!r}: expected a unit roundoff in [0, 1)")
-        for name in ("function_ulps", "underflow"):
+        for name in ("function_ulps", "underflow", "activation"):
             if not getattr(self, name) >= 0.0:
                 raise ValueError(f"Precision.{name}={getattr(self, name)!r}: expected >= 0")
 
@@ -54,7 +57,7 @@ class Precision:
         """The precision whose errors cover both: used to add the oracle's own float64 roundoff."""
         return Precision(self.storage + other.storage, self.accumulate + other.accumulate,
                          self.operand + other.operand, max(self.function_ulps, other.function_ulps),
-                         self.underflow + other.underflow)
+                         self.underflow + other.underflow, self.activation + other.activation)
 
     def rounding(self, value, roundings=1.0):
         """Error of storing ``value`` after ``roundings`` roundings, underflow included."""
@@ -82,10 +85,11 @@ def _product(a, e_a, b, e_b, prec):
 
 
 def _smooth(fn, slope, a, e_a, prec):
-    """fn(a) and its error: the steepest slope of fn within [a - e_a, a + e_a] times e_a."""
+    """fn(a) and its error: the steepest slope of fn within [a - e_a, a + e_a] times e_a, the
+    function's own error and the stored rounding."""
     out = fn(a)
     steepest = slope(np.maximum(np.abs(a) - e_a, 0.0))
-    return out, steepest * e_a + prec.rounding(out, prec.function_ulps)
+    return out, steepest * e_a + prec.rounding(out, prec.function_ulps) + prec.activation
 
 
 def _tanh_slope(m):

@@ -21,8 +21,16 @@ def cli(*args, timeout=300):
 def test_torch_class_passes_and_prints_the_summary():
     done = cli("--impl", "torch.nn.GRU", "--checks", "parity,contract", *QUICK)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "forward_matches_oracle" in done.stdout and "worst err/tol" in done.stdout
-    assert "0 failed" in done.stdout
+    summary = next(line for line in done.stdout.splitlines() if line.startswith("forward_matches_oracle"))
+    assert summary.split()[1] == "torch.nn.GRU" and 0 <= float(summary.split()[2]) <= 1, summary
+    assert "cpu float64" in done.stdout and "6 passed, 0 failed, 0 error" in done.stdout
+
+
+def test_verbose_prints_one_line_per_row():
+    done = cli("--impl", "torch.nn.GRU", "--checks", "small_shapes_match_oracle", "--verbose", *QUICK)
+    assert done.returncode == 0 and "worst err/tol" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith("small_shapes_match_oracle"))
+    assert row.split()[1:5] == ["torch.nn.GRU", "cpu", "float64", "passed"]
 
 
 def test_planted_bug_exits_1_with_a_replayable_counterexample():
@@ -125,15 +133,16 @@ def test_weight_mapping_hook_loads_other_parameter_names():
     done = cli("--impl", "tests.planted.odd_targets:RenamedGRU", "--kind", "gru",
                "--checks", "forward_matches_oracle,parameters_named_like_torch,gradients_match_oracle", *QUICK)
     assert done.returncode == 0, done.stdout
-    assert "2 passed, 0 failed, 1 unsupported" in done.stdout and "load_torch_state_dict" in done.stdout
+    assert "2 passed, 0 failed, 0 error, 1 unsupported" in done.stdout and "load_torch_state_dict" in done.stdout
 
 
 def test_constructor_without_dropout_makes_the_dropout_checks_unsupported():
     done = cli("--impl", "tests.planted.odd_targets:GRUWithoutDropout", "--checks",
                "eval_mode_ignores_dropout,dropout_one_zeroes_only_between_layers,hx_none_equals_zeros", *QUICK)
     assert done.returncode == 0, done.stdout
-    assert "1 passed, 0 failed, 2 unsupported" in done.stdout
-    assert "unsupported: eval_mode_ignores_dropout" in done.stdout
+    assert "1 passed, 0 failed, 0 error, 2 unsupported" in done.stdout
+    assert "unsupported (2 rows) tests.planted.odd_targets:GRUWithoutDropout: dropout: " in done.stdout
+    assert "[eval_mode_ignores_dropout, dropout_one_zeroes_only_between_layers]" in done.stdout
     assert "unsupported feature of tests.planted.odd_targets:GRUWithoutDropout: dropout" in done.stdout
 
 

@@ -20,9 +20,9 @@ def test_plugin_under_xdist_passes_torch_and_writes_the_report(tmp_path):
     done = pytest_run("-n", "2", "--rnn-impl", "torch.nn.GRU", "--rnn-checks", "parity,contract",
                       "--rnn-report", str(report))
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "rnn-conformance summary" in done.stdout and "5 passed" in done.stdout
+    assert "rnn-conformance summary" in done.stdout and "6 passed" in done.stdout
     data = json.loads(report.read_text())
-    assert data["summary"] == {"passed": 5, "failed": 0, "unsupported": 0, "skipped": 0}
+    assert data["summary"] == {"passed": 6, "failed": 0, "error": 0, "unsupported": 0, "skipped": 0}
     assert data["environment"]["seed"] == 3
 
 

@@ -3,12 +3,13 @@ from typing import NamedTuple
 
 import torch
 from hypothesis import strategies as st
+from torch.nn.utils.rnn import PackedSequence
 
 from ..data import hx_to_torch, make_hx, make_input, make_weights, parameter_shapes, to_torch
 from ..errors import CheckFailure, Unsupported
-from ..runner import register, time_limit
+from ..runner import register
 from ..strategies import configs
-from .oracle import features_of, split_result
+from .oracle import features_of, pack
 
 #: Inputs torch rejects with an error, and how to make each from a valid configuration.
 INVALID_INPUTS = ("wrong input size, no hx", "wrong input size, with hx", "h0 of the wrong batch size",
@@ -20,7 +21,7 @@ INVALID_INPUTS = ("wrong input size, no hx", "wrong input size, with hx", "h0 of
                                                        max_size=40, max_steps=3, long_steps=0))
 def check_parameters_named_like_torch(config, ctx):
     """state_dict keys and shapes are torch's (weight_ih_l0, bias_hh_l1_reverse, weight_hr_l0, ...)."""
-    module = ctx.target.build(config, ctx.device, ctx.dtype)
+    module = ctx.construct(config)
     if callable(getattr(module, "load_torch_state_dict", None)):
         raise Unsupported(f"{ctx.target.impl} maps torch's parameter names through load_torch_state_dict")
     got = {name: tuple(t.shape) for name, t in module.state_dict().items()}
@@ -42,16 +43,10 @@ def check_parameters_named_like_torch(config, ctx):
 @register("contract", strategy=lambda target: configs(modes=target.modes, features=features_of(target),
                                                        max_size=40, max_steps=5, long_steps=0))
 def check_outputs_have_torch_shapes(config, ctx):
-    """output, h_n and c_n have torch's shapes, dtype and device for every layout."""
+    """output, h_n and c_n have torch's structure, shapes, dtype and device for every layout
+    (what the boundary validates on every call, here on its own)."""
     module, _ = ctx.build(config, make_weights(config))
-    x = to_torch(make_input(config), ctx.dtype, ctx.device)
-    output, h_n, c_n = split_result(config, ctx.call("forward", module, x), ctx)
-    lead = (config.num_layers * config.directions,) + (() if config.batch is None else (config.batch,))
-    out_shape = (tuple(x.shape[:-1]) + (config.directions * config.out_size,))
-    for name, tensor, shape in (("output", output, out_shape), ("h_n", h_n, lead + (config.out_size,)),
-                                ("c_n", c_n, lead + (config.hidden_size,))):
-        if tensor is not None and tuple(tensor.shape) != shape:
-            raise CheckFailure(config, f"{name} has shape {tuple(tensor.shape)}, torch gives {shape}")
+    ctx.forward(module, config, to_torch(make_input(config), ctx.dtype, ctx.device))
     return []
 
 
@@ -110,11 +105,51 @@ def check_invalid_input_rejected(case, ctx):
     module, _ = ctx.build(config, make_weights(config))
     x, hx = _make_invalid(config, violation)
     x, hx = to_torch(x, ctx.dtype, ctx.device), hx_to_torch(hx, ctx.dtype, ctx.device)
-    try:
-        with time_limit(ctx.timeout), torch.no_grad():
-            module(x) if hx is None else module(x, hx)
-    except Exception:
+    if ctx.raises("forward", module, *((x,) if hx is None else (x, hx))):
         return []
     raise CheckFailure(case, f"accepted {violation} (input {tuple(x.shape)}) and returned a result; "
                              f"torch raises an error")
 
+
+
+def _snapshot(value):
+    """Copies of the tensors a forward call is given: the input (or the PackedSequence's
+    fields) and h0 (c0), keyed by what a message calls them."""
+    if isinstance(value, PackedSequence):
+        return {f"input.{name}": getattr(value, name).clone() for name in value._fields
+                if getattr(value, name) is not None}
+    return {"input": value.clone()}
+
+
+def _changed(before, after):
+    """The first (name, index, was, is now) where ``after`` differs from ``before`` bit for bit."""
+    for name, old in before.items():
+        new = after[name]
+        same = (old == new) | (torch.isnan(old) & torch.isnan(new)) if old.is_floating_point() else old == new
+        if not bool(same.all()):
+            index = tuple(int(i) for i in torch.nonzero(~same)[0])
+            return name, index, old[index].item(), new[index].item()
+    return None
+
+
+@register("contract", strategy=lambda target: st.one_of(
+    [configs(modes=target.modes, features=features_of(target), max_size=20, max_steps=5, long_steps=0)]
+    + ([configs(modes=target.modes, features=tuple(f for f in features_of(target) if f != "unbatched"),
+                max_size=20, max_steps=5, long_steps=0, packed=True)] if target.supports("packed") else [])))
+def check_forward_leaves_inputs_unchanged(config, ctx):
+    """forward does not write into what it is given: the input (or the PackedSequence's data
+    and indices), h0 and c0 hold the same bits after the call as before."""
+    module, _ = ctx.build(config, make_weights(config))
+    x = to_torch(make_input(config), ctx.dtype, ctx.device, config.contiguous)
+    given = x if config.lengths is None else pack(x, config)
+    hx = hx_to_torch(make_hx(config), ctx.dtype, ctx.device, config.contiguous)
+    parts = lambda: {**_snapshot(given), **{name: h.clone() for name, h in zip(("h0", "c0"), (
+        () if hx is None else hx if isinstance(hx, tuple) else (hx,)))}}
+    before = parts()
+    ctx.forward(module, config, given, hx)
+    changed = _changed(before, parts())
+    if changed is not None:
+        name, index, was, now = changed
+        raise CheckFailure(config, f"forward modified its argument {name}: element {list(index)} was {was:.8g}, "
+                                   f"is now {now:.8g}; torch never writes into its inputs")
+    return []

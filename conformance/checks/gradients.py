@@ -5,7 +5,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from hypothesis import strategies as st
-from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+from torch.nn.utils.rnn import pad_packed_sequence
 
 import reference
 
@@ -14,7 +14,7 @@ from ..errors import CheckFailure
 from ..runner import register
 from ..strategies import configs
 from ..tolerances import compare
-from .oracle import features_of, pack, split_result
+from .oracle import features_of, pack
 
 #: Where the upstream gradient enters: everywhere at once, or through one result only.
 UPSTREAM = ("random", "output", "h_n", "c_n")
@@ -81,16 +81,14 @@ def run_gradients(case, ctx, packed):
     config = case.config
     module, weights = ctx.build(config, make_weights(config), train=True)
     x, hx = leaves(config, ctx)
-    given = pack(x, config) if packed else x
-    args = (module, given) if hx is None else (module, given, hx)
-    output, h_n, c_n = split_result(config, ctx.call("forward", *args, grad=True), ctx)
-    if packed and not isinstance(output, PackedSequence):
-        raise CheckFailure(case, f"output is a {type(output).__name__}; packed input must give a PackedSequence")
-    results = (output.data if packed else output, h_n, c_n)
+    forward = ctx.forward(module, config, pack(x, config) if packed else x, hx, grad=True)
+    output = forward.output
+    results = (forward.output_data, forward.h_n, forward.c_n)
     upstream = _upstream(case, results, ctx)
     chosen = [(r, g) for r, g in zip(results, upstream) if g is not None]
     if any(not r.requires_grad for r, _ in chosen):
-        raise CheckFailure(case, "a result does not require grad although its inputs and weights do")
+        raise CheckFailure(case, "a result does not require grad although its inputs and weights do "
+                                 "(an inference-only target declares backward unsupported)")
     ctx.call("backward", torch.autograd.backward, [r for r, _ in chosen], [g for _, g in chosen])
     grad_output = upstream[0]
     if packed and grad_output is not None:
@@ -121,14 +119,14 @@ def gradient_of(tensor):
     return torch.zeros_like(tensor) if tensor.grad is None else tensor.grad
 
 
-@register("gradients", strategy=_cases(packed=False))
+@register("gradients", strategy=_cases(packed=False), requires=("backward",))
 def check_gradients_match_oracle(case, ctx):
     """d input, d h0, d c0 and every weight gradient equal the BPTT oracle, the upstream
     gradient through output, h_n, c_n or all, contiguous or not."""
     return run_gradients(case, ctx, packed=False)
 
 
-@register("gradients", strategy=_cases(packed=True), requires=("packed",))
+@register("gradients", strategy=_cases(packed=True), requires=("backward", "packed"))
 def check_packed_gradients_match_oracle(case, ctx):
     """The same through pack_padded_sequence(enforce_sorted=False): padding gets zero gradient."""
     return run_gradients(case, ctx, packed=True)

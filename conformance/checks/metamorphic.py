@@ -21,7 +21,7 @@ from ..runner import register
 from ..strategies import configs
 from ..tolerances import absolute_floor, compare_either, compare_exact, compare_rate, compare_runs
 from .gradients import differentiated, gradient_of, leaves
-from .oracle import features_of, pack, split_result
+from .oracle import features_of, pack
 
 #: Dropout probabilities drawn for the dropout relations (1 zeroes every layer input above the first).
 DROPOUTS = (0.25, 0.5, 1.0)
@@ -74,14 +74,8 @@ def _states(hx, fn):
 def run(ctx, module, config, x, hx, lengths=None):
     """(output, h_n, c_n) of module on x, packed with ``lengths`` (enforce_sorted=False) when
     given and then padded back to x's length with zeros."""
-    given = x if lengths is None else pack(x, config, lengths)
-    result = ctx.call("forward", module, given) if hx is None else ctx.call("forward", module, given, hx)
-    output, h_n, c_n = split_result(config, result, ctx)
-    if lengths is not None:
-        if not isinstance(output, PackedSequence):
-            raise CheckFailure(config, f"output is a {type(output).__name__}; packed input must give a PackedSequence")
-        output, _ = pad_packed_sequence(output, batch_first=config.batch_first, total_length=x.shape[_time_dim(config)])
-    return output, h_n, c_n
+    result = ctx.forward(module, config, x if lengths is None else pack(x, config, lengths), hx)
+    return (result.padded(config, x.shape[_time_dim(config)]),) + result[1:]
 
 
 def _time_dim(config):
@@ -449,7 +443,7 @@ def _below_layer_one(name):
 
 
 @register("metamorphic", strategy=_strategy(change=lambda c: c.with_(dropout=1.0, num_layers=max(c.num_layers, 2))),
-          requires=("dropout", "multi_layer"))
+          requires=("dropout", "multi_layer", "backward"))
 def check_dropout_one_stops_gradients_below(config, ctx):
     """Training with dropout=1: the output does not depend on layer 0, so its gradient reaches
     neither the input, nor layer 0's weights, nor layer 0's h0 (c0): exactly zero."""
@@ -457,9 +451,8 @@ def check_dropout_one_stops_gradients_below(config, ctx):
     x, hx = leaves(config, ctx)
     given = x if config.lengths is None else pack(x, config)
     torch.manual_seed(config.seed)  # the dropout mask, so that a replay draws the same one
-    args = (module, given) if hx is None else (module, given, hx)
-    output = split_result(config, ctx.call("forward", *args, grad=True), ctx)[0]
-    data = output.data if isinstance(output, PackedSequence) else output
+    forward = ctx.forward(module, config, given, hx, grad=True)
+    output, data = forward.output, forward.output_data
     upstream = to_torch(np.random.default_rng([config.seed, 11]).standard_normal(tuple(data.shape)), ctx.dtype,
                         ctx.device)
     if not data.requires_grad:

@@ -1,12 +1,10 @@
 """Family 2, packing: packed input gives each sequence's oracle rows and final state, in the caller's order."""
-import torch
-from torch.nn.utils.rnn import PackedSequence, pack_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import pack_sequence
 
 from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
-from ..errors import CheckFailure
 from ..runner import register
 from ..strategies import configs
-from .oracle import features_of, oracle_comparisons, pack, split_result
+from .oracle import features_of, oracle_comparisons, pack
 
 
 def _packed_configs(sorted_lengths):
@@ -26,18 +24,11 @@ def run_packed(config, ctx, pack):
     its padded rows and the final states with the oracle over each sequence's length."""
     module, weights = ctx.build(config, make_weights(config))
     x = to_torch(make_input(config), ctx.dtype, ctx.device, config.contiguous)
-    packed = pack(x, config)
     hx = hx_to_torch(make_hx(config), ctx.dtype, ctx.device, config.contiguous)
-    result = ctx.call("forward", module, packed) if hx is None else ctx.call("forward", module, packed, hx)
-    output, h_n, c_n = split_result(config, result, ctx)
-    if not isinstance(output, PackedSequence):
-        raise CheckFailure(config, f"output is a {type(output).__name__}; packed input must give a PackedSequence")
-    for name in ("batch_sizes", "sorted_indices", "unsorted_indices"):
-        expected, got = getattr(packed, name), getattr(output, name)
-        if (expected is None) != (got is None) or (expected is not None and not torch.equal(expected.cpu(), got.cpu())):
-            raise CheckFailure(config, f"output.{name} is {got}, expected the input's {expected}")
-    padded, _ = pad_packed_sequence(output, batch_first=config.batch_first, total_length=config.steps)
-    return oracle_comparisons(config, ctx, padded, h_n, c_n, as_numpy(x), weights, as_numpy(hx))
+    x_np, hx_np = as_numpy(x), as_numpy(hx)
+    result = ctx.forward(module, config, pack(x, config), hx)  # the boundary checks the packed fields
+    return oracle_comparisons(config, ctx, result.padded(config, config.steps), result.h_n, result.c_n, x_np,
+                              weights, hx_np)
 
 
 @register("packing", strategy=_packed_configs(sorted_lengths=True), requires=("packed",))

@@ -2,7 +2,7 @@
 from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
 from ..runner import register
 from ..strategies import configs
-from .oracle import features_of, oracle_comparisons, split_result
+from .oracle import features_of, oracle_comparisons
 
 
 def run_forward(config, ctx):
@@ -11,9 +11,9 @@ def run_forward(config, ctx):
     module, weights = ctx.build(config, make_weights(config))
     x = to_torch(make_input(config), ctx.dtype, ctx.device, config.contiguous)
     hx = hx_to_torch(make_hx(config), ctx.dtype, ctx.device, config.contiguous)
-    result = ctx.call("forward", module, x) if hx is None else ctx.call("forward", module, x, hx)
-    output, h_n, c_n = split_result(config, result, ctx)
-    return oracle_comparisons(config, ctx, output, h_n, c_n, as_numpy(x), weights, as_numpy(hx))
+    given = as_numpy(x), as_numpy(hx)  # what the target received, whatever it does to it
+    output, h_n, c_n = ctx.forward(module, config, x, hx)
+    return oracle_comparisons(config, ctx, output, h_n, c_n, given[0], weights, given[1])
 
 
 @register("parity", strategy=lambda target: configs(modes=target.modes, features=features_of(target)))

@@ -1,0 +1,194 @@
+"""The one boundary between the suite and a target: every call into it (construct, load weights,
+forward, backward) goes through ``Context``, and every forward result is validated here against
+torch's contract for the input it was given before any check or the oracle reads it.
+"""
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+
+from . import watch
+from .errors import CheckFailure, TargetCrashed, TargetHung, Unsupported
+from .targets import load_weights, one_line
+from .tolerances import precision_for
+
+#: Seconds one example may spend inside the target before it counts as hung.
+DEFAULT_TIMEOUT = 60.0
+
+
+@contextmanager
+def time_limit(seconds):
+    """Raises TargetHung in the main thread after ``seconds`` (no limit elsewhere).  Python
+    code only: a native call that never returns is killed from outside by the supervisor."""
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TargetHung(f"the target did not return within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass
+class Context:
+    """What a check body needs: the target, where and how to run it, the tolerance model."""
+
+    target: object
+    device: str
+    dtype: torch.dtype
+    timeout: float = DEFAULT_TIMEOUT
+    config: object = None
+
+    @property
+    def precision(self):
+        return precision_for(self.device, self.dtype, self.target.activation_error)
+
+    def construct(self, config):
+        """The target module for config on the device and dtype (Unsupported if refused)."""
+        return self.call("the constructor", self.target.build, config, self.device, self.dtype)
+
+    def build(self, config, weights, train=False):
+        """The target module for config holding ``weights`` rounded to the dtype, in eval mode
+        (training mode with ``train``: cuDNN runs backward only there); returns (module, the
+        rounded weights as float64 numpy, which the oracle uses)."""
+        module = self.construct(config)
+        return module, self.load(module, weights, load_weights, train)
+
+    def load(self, module, weights, loader, train=False):
+        """Loads float64 ``weights`` rounded to the dtype with ``loader(module, tensors)``, sets
+        eval (or training) mode, and returns the rounded weights as float64 numpy."""
+        tensors = {k: torch.as_tensor(v).to(self.dtype).to(self.device) for k, v in weights.items()}
+        self.call("load_state_dict", loader, module, tensors)
+        self.call("train" if train else "eval", module.train, train)
+        return {k: t.to("cpu", torch.float64).numpy() for k, t in tensors.items()}
+
+    def call(self, what, fn, *args, grad=False):
+        """fn(*args) inside the time limit, watched by the supervisor, recording autograd only
+        with ``grad``; an exception (sys.exit included) becomes a TargetCrashed failure, except
+        Unsupported (a constructor's refusal)."""
+        try:
+            with watch.calling(what), time_limit(self.timeout), torch.set_grad_enabled(grad):
+                return fn(*args)
+        except Unsupported:
+            raise
+        except SystemExit as exc:
+            raise TargetCrashed(self.config, f"the target crashed: {what} called sys.exit({exc.code!r}) "
+                                             f"(exit code {exc.code!r})") from None
+        except Exception as exc:
+            raise TargetCrashed(self.config, f"{what} raised {one_line(exc)}") from exc
+
+    def raises(self, what, fn, *args):
+        """Whether fn(*args) raised an exception (inside the time limit, watched)."""
+        try:
+            self.call(what, fn, *args)
+        except TargetCrashed:
+            return True
+        return False
+
+    def forward(self, module, config, given, hx=None, grad=False):
+        """module(given[, hx]) validated against torch's contract for ``given``: (output, h_n, c_n)."""
+        args = (given,) if hx is None else (given, hx)
+        return validated(self.call("forward", module, *args, grad=grad), config, given, self)
+
+
+class Forward(NamedTuple):
+    """A forward result that passed the boundary: output (a PackedSequence for packed input),
+    h_n, and c_n (None except for LSTM)."""
+
+    output: object
+    h_n: torch.Tensor
+    c_n: object
+
+    @property
+    def output_data(self):
+        return self.output.data if isinstance(self.output, PackedSequence) else self.output
+
+    def padded(self, config, total_length):
+        """The output as a padded tensor of ``total_length`` steps in config's layout."""
+        if not isinstance(self.output, PackedSequence):
+            return self.output
+        return pad_packed_sequence(self.output, batch_first=config.batch_first, total_length=total_length)[0]
+
+
+def torch_shapes(config, given):
+    """What torch returns for module ``config`` given ``given`` (a tensor (T, B, I), (B, T, I) or
+    (T, I), or a PackedSequence): name -> shape of output (the packed data for packed input),
+    h_n and c_n."""
+    if isinstance(given, PackedSequence):
+        lead, out_rows = (int(given.batch_sizes[0]) if len(given.batch_sizes) else 0,), tuple(given.data.shape[:1])
+    else:
+        lead, out_rows = (() if given.dim() == 2 else (given.shape[0 if config.batch_first else 1],)), tuple(given.shape[:-1])
+    layers = (config.num_layers * config.directions,)
+    shapes = {"output": out_rows + (config.directions * config.out_size,), "h_n": layers + lead + (config.out_size,)}
+    if config.mode == "LSTM":
+        shapes["c_n"] = layers + lead + (config.hidden_size,)
+    return shapes
+
+
+def validated(result, config, given, ctx):
+    """The Forward of ``result``, or a CheckFailure (on the example in flight) naming the first
+    way it departs from what torch returns for ``given``: structure, types, PackedSequence
+    fields, dtype, device, shape."""
+    fail = lambda what: CheckFailure(ctx.config, what)
+    lstm = config.mode == "LSTM"
+    expected = "(output, (h_n, c_n))" if lstm else "(output, h_n)"
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise fail(f"forward returned {_describe(result)}; torch returns the tuple {expected}")
+    output, state = result
+    if lstm and not (isinstance(state, tuple) and len(state) == 2):
+        raise fail(f"the LSTM state is {_describe(state)}; torch returns the tuple (h_n, c_n)")
+    h_n, c_n = state if lstm else (state, None)
+    packed = isinstance(given, PackedSequence)
+    if packed != isinstance(output, PackedSequence):
+        raise fail(f"output is {_describe(output)}; torch returns "
+                                   f"{'a PackedSequence for packed input' if packed else 'a tensor for a tensor input'}")
+    if packed:
+        _check_packed_fields(output, given, fail)
+    values = {"output": output.data if packed else output, "h_n": h_n, "c_n": c_n}
+    for name, shape in torch_shapes(config, given).items():
+        _check_tensor(name, values[name], shape, ctx, fail)
+    return Forward(output, h_n, c_n)
+
+
+def _check_packed_fields(output, given, fail):
+    for name in ("batch_sizes", "sorted_indices", "unsorted_indices"):
+        expected, got = getattr(given, name), getattr(output, name)
+        if expected is None and got is None:
+            continue
+        if (expected is None) != (got is None) or not torch.is_tensor(got) or not torch.equal(expected.cpu(), got.cpu()):
+            raise fail(f"output.{name} is {_short(got)}; torch returns the input's {_short(expected)}")
+
+
+def _check_tensor(name, value, shape, ctx, fail):
+    if not torch.is_tensor(value):
+        raise fail(f"{name} is {_describe(value)}; torch returns a tensor")
+    device = torch.device(ctx.device)
+    if value.device.type != device.type or (device.index is not None and value.device.index != device.index):
+        raise fail(f"{name} is on {value.device}; torch returns it on {ctx.device}")
+    if value.dtype != ctx.dtype:
+        raise fail(f"{name} is {value.dtype}; torch returns {ctx.dtype}")
+    if tuple(value.shape) != shape:
+        raise fail(f"{name} has shape {tuple(value.shape)}; torch returns {shape}")
+
+
+def _describe(value):
+    if value is None:
+        return "None"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def _short(value):
+    return "None" if value is None else " ".join(str(value).split())[:120]

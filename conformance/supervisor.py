@@ -1,0 +1,186 @@
+"""Supervised worker processes: every call into a target runs in one, so that a segfault, an exit
+or a native call that never returns costs one task (a failed row), never the run.
+
+The parent hands tasks to reusable workers over pipes and watches each worker's shared
+``watch.Watched`` fields: a worker that dies is replaced, one stuck in a call into the
+target past the time limit plus ``GRACE`` is killed, and in both cases the task's
+``died`` callback turns what happened into the task's value.
+"""
+import multiprocessing
+import os
+import signal
+import traceback
+import warnings
+from collections import deque
+from multiprocessing.connection import wait
+from typing import Callable, NamedTuple
+
+from . import watch
+
+#: Seconds past the per-call time limit before a stuck worker is killed: in Python code the
+#: worker's own alarm fires first and reports the hang itself, with the worker kept.
+GRACE = 5.0
+#: How often the parent looks at the workers' clocks when no result arrives.
+POLL_SECONDS = 0.2
+
+
+class Task(NamedTuple):
+    """``fn(*args)`` in a worker (fn importable by name); ``died(what, call, example)`` gives
+    the task's value when the worker dies or hangs in it (what happened; the call into the
+    target in flight, or "" outside any; the configuration of the example in flight)."""
+
+    fn: Callable
+    args: tuple
+    died: Callable
+
+
+def describe_exit(exitcode):
+    """'killed by signal 11 (SIGSEGV)' or 'exited with code 3'."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "unknown signal"
+        return f"killed by signal {-exitcode} ({name})"
+    return f"exited with code {exitcode}"
+
+
+class WorkerRaised(RuntimeError):
+    """A task function raised in the worker (a bug of the suite): its traceback, re-raised in
+    the parent."""
+
+
+class _Worker:
+    def __init__(self, context, threads):
+        self.watched = watch.Watched(context)
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, self.watched, threads), daemon=True,
+                                       name="rnn-conformance-worker")
+        self.process.start()
+        child.close()
+        self.task = None  # (index, Task) in flight
+
+    def stop(self, kill=False):
+        if kill or self.task is not None:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                self.process.kill()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+class Supervisor:
+    """Up to ``jobs`` reusable worker processes with ``threads`` torch threads each, running
+    tasks whose calls into the target may last ``timeout`` seconds each."""
+
+    def __init__(self, jobs=1, timeout=60.0, threads=None):
+        self.jobs, self.timeout = max(1, jobs), timeout
+        self.threads = threads or max(1, (os.cpu_count() or 1) // self.jobs)
+        self._context = multiprocessing.get_context("spawn")
+        self._workers = []
+
+    def map(self, tasks):
+        """Runs ``tasks`` and yields (index, value) as each finishes.  Stopping early (an
+        exception such as KeyboardInterrupt, or closing the generator) kills the busy workers."""
+        pending = deque(enumerate(tasks))
+        try:
+            while pending or any(w.task for w in self._workers):
+                self._assign(pending)
+                busy = [w for w in self._workers if w.task is not None]
+                wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=POLL_SECONDS)
+                for worker in busy:
+                    finished = self._collect(worker)
+                    if finished is not None:
+                        yield finished
+        finally:
+            for worker in [w for w in self._workers if w.task is not None]:
+                self._retire(worker, kill=True)
+
+    def run(self, fn, *args, died):
+        """The value of one task, run in a worker."""
+        return next(self.map([Task(fn, args, died)]))[1]
+
+    def close(self):
+        for worker in list(self._workers):
+            self._retire(worker)
+
+    def _assign(self, pending):
+        for worker in self._workers:
+            if worker.task is None and pending:
+                self._send(worker, pending.popleft())
+        while pending and len(self._workers) < self.jobs:
+            worker = _Worker(self._context, self.threads)
+            self._workers.append(worker)
+            self._send(worker, pending.popleft())
+
+    def _send(self, worker, item):
+        worker.task = item
+        _, task = item
+        try:
+            worker.conn.send((task.fn, task.args))
+        except OSError:
+            pass  # the worker is dead already: _collect sees it
+
+    def _collect(self, worker):
+        """(index, value) when the worker finished, died or hung; None while it runs."""
+        index, task = worker.task
+        if worker.conn.poll():
+            try:
+                value = worker.conn.recv()
+            except (EOFError, OSError):
+                value = None
+            else:
+                worker.task = None
+                if isinstance(value, WorkerRaised):
+                    raise value
+                return index, value
+        if not worker.process.is_alive():
+            worker.process.join()
+            call, example = worker.watched.read()
+            in_call = worker.watched.in_call_for() is not None
+            value = task.died(describe_exit(worker.process.exitcode), call if in_call else "", example)
+            self._retire(worker, kill=True)
+            return index, value
+        lasted = worker.watched.in_call_for()
+        if lasted is not None and lasted > self.timeout + GRACE:
+            call, example = worker.watched.read()
+            value = task.died(f"hung: {call} did not return within {self.timeout:g} s (the worker was killed "
+                              f"after {lasted:.0f} s)", call, example)
+            self._retire(worker, kill=True)
+            return index, value
+        return None
+
+    def _retire(self, worker, kill=False):
+        worker.stop(kill=kill)
+        worker.task = None
+        self._workers.remove(worker)
+
+
+def _serve(conn, watched, threads):
+    """A worker's loop: run each (fn, args) received and send back its value, until None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    import torch
+    torch.set_num_threads(threads)
+    warnings.simplefilter("ignore", UserWarning)  # torch's notices, once per call
+    watch.install(watched)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        watched.clear()
+        fn, args = task
+        try:
+            value = fn(*args)
+            conn.send(value)
+        except Exception:  # task functions return their own errors: this is the suite's bug
+            conn.send(WorkerRaised(traceback.format_exc()))
+
