@@ -88,6 +88,11 @@ def _run(options, supervisor, verbose):
     if options.report:
         session.write_report(options.report, results, targets, seed, len(rows))
         print(f"report: {options.report}")
+    return exit_code(counts, interrupted)
+
+
+def exit_code(counts, interrupted):
+    """130 after Ctrl-C; else 1 when a check failed, 3 when only the suite itself raised, 0."""
     if interrupted:
         return EXIT_INTERRUPTED
     if counts["failed"]:

@@ -150,7 +150,7 @@ def declare(target, declared=None):
     error = declared.get("activation_error")
     source = "--activation-error"
     if error is None:
-        error, source = getattr(target.factory, ACTIVATION_DECLARATION, 0.0), f"{target.impl}.{ACTIVATION_DECLARATION}"
+        error, source = getattr(target.factory, ACTIVATION_DECLARATION, 0.0), f"class attribute {ACTIVATION_DECLARATION}"
     if isinstance(error, bool) or not isinstance(error, (int, float)) or not 0.0 <= error < 1.0:
         raise UsageError(f"{source} = {error!r}: expected the absolute error of one sigmoid/tanh in [0, 1)")
     target.activation_error = float(error)

@@ -11,8 +11,13 @@ from tests.planted.bugs import ONLY_SEEN_BY, PLANTED
 SEED = "0"
 
 
-def run(impl, dtypes, stop_at_failure):
-    options = resolve({"impl": impl, "devices": "cpu", "dtypes": dtypes, "seed": SEED})
+#: An activation error declared far above float64's roundoff: it must not hide bugs of ordinary size.
+DECLARED_ACTIVATION_ERROR = "1e-6"
+
+
+def run(impl, dtypes, stop_at_failure, activation_error=None):
+    options = resolve({"impl": impl, "devices": "cpu", "dtypes": dtypes, "seed": SEED,
+                       "activation-error": activation_error})
     targets = session.targets_for(options)
     results = []
     with warnings.catch_warnings():
@@ -48,3 +53,12 @@ def test_planted_bug_is_rejected_by_default_profile(bug):
         assert failed[0].family == ONLY_SEEN_BY[bug], message
     if failed[0].family == "gradients":  # which gradient is wrong, and where
         assert "worst element: grad " in message
+
+
+@pytest.mark.parametrize("bug", [cls for cls, _ in PLANTED], ids=lambda cls: cls.__name__)
+def test_planted_bug_is_rejected_under_a_declared_activation_error(bug):
+    """A target declaring sigmoid/tanh accurate to 1e-6 only is still checked sharply enough
+    that every planted bug fails some check in float64."""
+    results = run(f"tests.planted.bugs:{bug.__name__}", "float64", stop_at_failure=True,
+                  activation_error=DECLARED_ACTIVATION_ERROR)
+    assert any(r.status == "failed" for r in results), f"{bug.__name__} passed under the declaration"

@@ -35,3 +35,11 @@ def test_plugin_reports_a_planted_bug_with_its_message():
 def test_plugin_bad_option_is_a_usage_error():
     done = pytest_run("--rnn-dtypes", "float7")
     assert done.returncode == 4 and "unknown dtype 'float7'" in done.stderr
+
+
+def test_plugin_survives_a_crashing_target_and_counts_every_row():
+    done = pytest_run("--rnn-impl", "tests.planted.hostile:SegfaultingLSTM",
+                      "--rnn-checks", "small_shapes_match_oracle,parameters_named_like_torch")
+    assert done.returncode == 1
+    assert "the target crashed: killed by signal 11 (SIGSEGV) during forward" in done.stdout
+    assert "rnn-conformance summary" in done.stdout and "1 passed, 1 failed, 0 error" in done.stdout

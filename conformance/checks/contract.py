@@ -24,7 +24,8 @@ def check_parameters_named_like_torch(config, ctx):
     module = ctx.construct(config)
     if callable(getattr(module, "load_torch_state_dict", None)):
         raise Unsupported(f"{ctx.target.impl} maps torch's parameter names through load_torch_state_dict")
-    got = {name: tuple(t.shape) for name, t in module.state_dict().items()}
+    parameters = dict(ctx.call("named_parameters", lambda: list(module.named_parameters())))
+    got = {name: tuple(t.shape) for name, t in ctx.call("state_dict", module.state_dict).items()}
     expected = parameter_shapes(config)
     if got != expected:
         missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
@@ -33,10 +34,10 @@ def check_parameters_named_like_torch(config, ctx):
             f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else "",
             ", ".join(f"{k} is {got[k]} not {expected[k]}" for k in wrong)) if part)
         raise CheckFailure(config, f"state_dict differs from torch's: {detail}")
-    frozen = [n for n, p in module.named_parameters() if not p.requires_grad]
-    if frozen or set(dict(module.named_parameters())) != set(expected):
+    frozen = [n for n, p in parameters.items() if not p.requires_grad]
+    if frozen or set(parameters) != set(expected):
         raise CheckFailure(config, f"every state_dict entry must be a trainable parameter; not: "
-                                   f"{frozen or sorted(set(expected) - set(dict(module.named_parameters())))}")
+                                   f"{frozen or sorted(set(expected) - set(parameters))}")
     return []
 
 

@@ -1,0 +1,174 @@
+"""Hostile targets (tests/planted/hostile.py): every run ends with its summary and its report,
+names what went wrong, and exits 0 or 1 as deserved; never a traceback, never a lost row."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conformance.boundary import Context
+from conformance.cli import exit_code
+from conformance.runner import Check, run_check
+from conformance.strategies import configs
+from conformance.targets import default_targets
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUICK = ["--devices", "cpu", "--dtypes", "float64", "--profile", "quick", "--seed", "1"]
+
+
+def run_hostile(tmp_path, target, *args):
+    """The CLI on tests.planted.hostile:<target>; returns (completed process, report, planned rows)."""
+    report = tmp_path / f"{target}.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RNN_CONFORMANCE_")}
+    done = subprocess.run([sys.executable, "-m", "conformance", "--impl", f"tests.planted.hostile:{target}",
+                           "--report", str(report), *args], cwd=REPO, capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+    planned = int(done.stdout.split(" checks, seed")[0].rsplit(" ", 1)[1])
+    data = json.loads(report.read_text())
+    assert len(data["checks"]) == planned and sum(data["summary"].values()) == planned
+    assert f"{data['summary']['passed']} passed, {data['summary']['failed']} failed" in done.stdout
+    return done, data
+
+
+@pytest.mark.parametrize("target, checks, says", [
+    ("SegfaultingLSTM", "forward_matches_oracle,hx_none_equals_zeros",
+     "the target crashed: killed by signal 11 (SIGSEGV) during forward"),
+    ("ExitingGRU", "forward_matches_oracle", "the target crashed: forward called sys.exit(3) (exit code 3)"),
+    ("HardExitingGRU", "forward_matches_oracle,small_shapes_match_oracle",
+     "the target crashed: exited with code 3 during forward"),
+    ("StateWithBatchAxisWhenUnbatchedLSTM", "unbatched_equals_batch_of_one,gradients", "; torch returns ("),
+    ("StateWithoutLayerAxisGRU", "forward_matches_oracle,gradients,batch_split_matches_whole",
+     "h_n has shape (1, 1); torch returns (1, 1, 1)"),
+    ("ReturnsNoneRNN", "forward_matches_oracle,gradients_match_oracle",
+     "forward returned None; torch returns the tuple (output, h_n)"),
+    ("ReturnsListGRU", "forward_matches_oracle", "forward returned a list of 2; torch returns the tuple (output, h_n)"),
+    ("OutputInFloat32LSTM", "forward_matches_oracle,stacked_equals_composed_layers",
+     "output is torch.float32; torch returns torch.float64"),
+    ("StateOnMetaDeviceGRU", "forward_matches_oracle,packing", "h_n is on meta; torch returns it on cpu"),
+    ("NaNOutputRNN", "forward_matches_oracle", "got nan"),
+    ("BackwardRaisesGRU", "gradients_match_oracle", "backward raised RuntimeError: planted failure in backward"),
+    ("MutatesInputLSTM", "forward_leaves_inputs_unchanged", "forward modified its argument input"),
+])
+def test_hostile_target_fails_its_rows_and_the_run_goes_on(tmp_path, target, checks, says):
+    done, data = run_hostile(tmp_path, target, "--checks", checks, *QUICK)
+    assert done.returncode == 1, done.stdout
+    failed = [row for row in data["checks"] if row["status"] == "failed"]
+    assert failed and data["summary"]["error"] == 0
+    assert any(says in row["message"] for row in failed), [row["message"] for row in failed]
+    for row in failed:  # every failed row is named in full, with a configuration and a replay
+        assert row["message"] in done.stdout and row["counterexample"] and row["replay"].startswith("rnn-conformance")
+
+
+def test_every_row_of_a_crashing_target_fails_on_a_fresh_worker(tmp_path):
+    done, data = run_hostile(tmp_path, "HardExitingGRU", "--checks", "parity,hx_none_equals_zeros", "--jobs", "1",
+                             *QUICK)
+    assert [row["status"] for row in data["checks"]] == ["failed"] * 3
+
+
+def test_crash_replay_reproduces_the_crash(tmp_path):
+    _, data = run_hostile(tmp_path, "SegfaultingLSTM", "--checks", "small_shapes_match_oracle", *QUICK)
+    replay = data["checks"][0]["replay"].split()
+    again = subprocess.run([sys.executable, "-m", "conformance", *replay[1:]], cwd=REPO, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 1 and "killed by signal 11 (SIGSEGV) during forward" in again.stdout
+
+
+def test_native_call_that_never_returns_is_killed_after_the_time_limit(tmp_path):
+    started = time.monotonic()
+    done, data = run_hostile(tmp_path, "NativeHangRNN", "--checks", "forward_matches_oracle,hx_none_equals_zeros",
+                             "--timeout", "2", "--jobs", "1", *QUICK)
+    spent = time.monotonic() - started
+    assert done.returncode == 1
+    assert [row["status"] for row in data["checks"]] == ["failed", "failed"]
+    assert all("the target hung: forward did not return within 2 s" in row["message"] for row in data["checks"])
+    assert spent < 2 * (2 + 5) + 30, spent  # two hung rows, each killed at the limit plus the grace
+
+
+def test_ctrl_c_ends_with_the_summary_and_a_partial_report(tmp_path):
+    report = tmp_path / "partial.json"
+    process = subprocess.Popen([sys.executable, "-m", "conformance", "--impl", "tests.planted.hostile:NativeHangRNN",
+                                "--checks", "parity,contract", "--timeout", "120", "--report", str(report), *QUICK],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdout.readline()  # the plan is printed: the rows are running
+    time.sleep(15)  # the first rows fail fast (parameter names) before the hang
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stdout + stderr and "interrupted: " in stdout
+    data = json.loads(report.read_text())
+    assert data["interrupted"]["planned"] == 6 and data["interrupted"]["finished"] == len(data["checks"]) < 6
+
+
+def test_inference_only_float32_target_with_approximate_activations_passes_when_declared(tmp_path):
+    done, data = run_hostile(tmp_path, "InferenceOnlyLSTM", "--devices", "cpu", "--dtypes", "float64,float32",
+                             "--seed", "3")
+    assert done.returncode == 0, done.stdout
+    rows = data["checks"]
+    backward = {"gradients_match_oracle", "packed_gradients_match_oracle", "dropout_one_stops_gradients_below"}
+    assert all(row["status"] == "passed" for row in rows if row["dtype"] == "float32" and row["check"] not in backward)
+    assert all(row["status"] == "unsupported" and row["reason"].startswith(
+        "backward: declared" if row["check"] in backward else "float64: declared")
+        for row in rows if row["dtype"] == "float64")
+    assert {row["check"] for row in rows if row["reason"] and row["reason"].startswith("backward")} == backward
+    declared = data["declarations"]["tests.planted.hostile:InferenceOnlyLSTM"]
+    assert declared["activation_error"]["value"] == 2.0 ** -24 and "backward" in declared["unsupported"]
+
+
+def test_the_same_target_declaring_nothing_fails(tmp_path):
+    done, data = run_hostile(tmp_path, "InferenceOnlyLSTMUndeclared", "--checks", "forward_matches_oracle,gradients",
+                             "--devices", "cpu", "--dtypes", "float32", "--seed", "3")
+    assert done.returncode == 1
+    assert {row["check"] for row in data["checks"] if row["status"] == "failed"} >= {
+        "forward_matches_oracle", "gradients_match_oracle"}
+
+
+def test_declarations_from_the_command_line_for_a_class_one_cannot_edit(tmp_path):
+    done, data = run_hostile(tmp_path, "InferenceOnlyLSTMUndeclared", "--checks", "parity,gradients",
+                             "--unsupported", "backward,float64", "--activation-error", str(2.0 ** -24),
+                             "--devices", "cpu", "--dtypes", "float64,float32", "--seed", "3")
+    assert done.returncode == 0, done.stdout
+    assert data["summary"]["passed"] == 2 and data["summary"]["unsupported"] == 6
+    declared = data["declarations"]["tests.planted.hostile:InferenceOnlyLSTMUndeclared"]
+    assert declared["activation_error"]["source"] == "--activation-error"
+    assert declared["unsupported"]["backward"] == "declared with --unsupported"
+
+
+def test_a_declared_target_with_a_planted_bug_is_rejected(tmp_path):
+    done, data = run_hostile(tmp_path, "InferenceOnlyLSTMForgetGateIgnored", "--checks", "parity",
+                             "--devices", "cpu", "--dtypes", "float32", "--profile", "quick", "--seed", "3")
+    assert done.returncode == 1 and data["summary"]["failed"] == 2
+
+
+def test_suite_exception_is_an_error_row_with_its_traceback():
+    def body(config, ctx):
+        return 1 / 0
+
+    check = Check("divides_by_zero", "parity", "a check with a bug of its own",
+                  lambda target: configs(max_size=2, max_steps=2, long_steps=0), body)
+    result = run_check(check, default_targets()[0], "cpu", "float64", max_examples=2, seed=0)
+    assert result.status == "error" and "ZeroDivisionError" in result.traceback
+    assert "the suite itself raised ZeroDivisionError" in result.message and "please report it" in result.message
+
+
+def test_exit_codes_say_who_failed():
+    counts = {"passed": 3, "failed": 0, "error": 0, "unsupported": 1, "skipped": 2}
+    assert exit_code(counts, interrupted=False) == 0
+    assert exit_code({**counts, "error": 1}, interrupted=False) == 3
+    assert exit_code({**counts, "error": 1, "failed": 1}, interrupted=False) == 1
+    assert exit_code({**counts, "failed": 1}, interrupted=True) == 130
+
+
+def test_unknown_declaration_is_one_line_and_exit_2():
+    done = subprocess.run([sys.executable, "-m", "conformance", "--unsupported", "float8"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--unsupported 'float8'" in done.stderr
+
+
+def test_context_precision_charges_the_declared_activation_error():
+    target = default_targets({"activation_error": 1e-6})[0]
+    assert Context(target, "cpu", torch.float32).precision.activation == 1e-6
