@@ -9,6 +9,7 @@ target past the time limit plus ``GRACE`` is killed, and in both cases the task'
 import multiprocessing
 import os
 import signal
+import sys
 import traceback
 import warnings
 from collections import deque
@@ -165,6 +166,8 @@ class Supervisor:
 def _serve(conn, watched, threads):
     """A worker's loop: run each (fn, args) received and send back its value, until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    os.dup2(2, 1)  # what a target prints (native code included) goes to stderr, not into the summary
+    sys.stdout = sys.stderr
     import torch
     torch.set_num_threads(threads)
     warnings.simplefilter("ignore", UserWarning)  # torch's notices, once per call

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from . import watch
 from .config import KIND_MODES, RNNConfig
 from .errors import Unsupported, UsageError
 from .tolerances import DTYPES
@@ -150,7 +151,8 @@ def declare(target, declared=None):
     error = declared.get("activation_error")
     source = "--activation-error"
     if error is None:
-        error, source = getattr(target.factory, ACTIVATION_DECLARATION, 0.0), f"class attribute {ACTIVATION_DECLARATION}"
+        error = getattr(target.factory, ACTIVATION_DECLARATION, 0.0)
+        source = f"class attribute {ACTIVATION_DECLARATION}"
     if isinstance(error, bool) or not isinstance(error, (int, float)) or not 0.0 <= error < 1.0:
         raise UsageError(f"{source} = {error!r}: expected the absolute error of one sigmoid/tanh in [0, 1)")
     target.activation_error = float(error)
@@ -190,7 +192,8 @@ def _infer_kind(impl, factory, kind):
     if kind is not None and declared is not None and declared != kind:
         raise UsageError(f"--kind {kind} but {impl} subclasses {DEFAULT_IMPLS[declared]}")
     try:
-        module = factory(3, 5)
+        with watch.calling(f"the constructor {impl}(3, 5)"):
+            module = factory(3, 5)
     except Exception as exc:
         raise UsageError(f"--impl {impl}: building it as {impl}(input_size=3, hidden_size=5) "
                          f"raised {one_line(exc)}") from None
@@ -218,7 +221,8 @@ def _probe_features(target):
             continue
         mode = "RNN_RELU" if feature == "relu" else KIND_MODES[target.kind][0]
         try:
-            target.build(_PROBE.with_(**{**changes, "mode": mode}), device, dtype)
+            with watch.calling(f"the constructor (probing {feature})"):
+                target.build(_PROBE.with_(**{**changes, "mode": mode}), device, dtype)
         except Unsupported as exc:
             unsupported[feature] = str(exc)
     return unsupported

@@ -163,6 +163,15 @@ def test_exit_codes_say_who_failed():
     assert exit_code({**counts, "failed": 1}, interrupted=True) == 130
 
 
+def test_constructor_crashing_while_loaded_is_one_line_and_exit_2():
+    done = subprocess.run([sys.executable, "-m", "conformance", "--impl",
+                           "tests.planted.hostile:SegfaultsWhenBidirectionalGRU", *QUICK], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and done.stdout == ""
+    assert ("the target crashed while being loaded: killed by signal 11 (SIGSEGV) during the constructor "
+            "(probing bidirectional)") in done.stderr
+
+
 def test_unknown_declaration_is_one_line_and_exit_2():
     done = subprocess.run([sys.executable, "-m", "conformance", "--unsupported", "float8"], cwd=REPO,
                           capture_output=True, text=True)

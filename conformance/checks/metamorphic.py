@@ -19,7 +19,7 @@ from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_
 from ..errors import CheckFailure, NotRepresentable
 from ..runner import register
 from ..strategies import configs
-from ..tolerances import absolute_floor, compare_either, compare_exact, compare_rate, compare_runs
+from ..tolerances import absolute_floor, compare_either, compare_exact, compare_rate, compare_runs, representable
 from .gradients import differentiated, gradient_of, leaves
 from .oracle import features_of, pack
 
@@ -83,11 +83,21 @@ def _time_dim(config):
 
 
 def _bound(config, ctx, x, weights, hx, lengths=None):
-    """The forward error bound of (output, h_n, c_n) for this run (c_n's None without LSTM)."""
-    _, bound = reference.rnn_with_bound(as_numpy(x), weights, ctx.precision, mode=config.mode,
-                                        num_layers=config.num_layers, bidirectional=config.bidirectional,
-                                        batch_first=config.batch_first, hx=as_numpy(hx), lengths=lengths)
-    output, state = bound
+    """The forward error bound of (output, h_n, c_n) for this run (c_n's None without LSTM).
+    Raises NotRepresentable when the exact results overflow the dtype: then even a correct
+    target may return inf or NaN, and the example says nothing; otherwise the relations
+    fail any non-finite value (``compare_runs``)."""
+    values, bound = reference.rnn_with_bound(as_numpy(x), weights, ctx.precision, mode=config.mode,
+                                             num_layers=config.num_layers, bidirectional=config.bidirectional,
+                                             batch_first=config.batch_first, hx=as_numpy(hx), lengths=lengths)
+    for value, error in zip(_triple(values, config), _triple(bound, config)):
+        if value is not None and not representable(value, error, ctx.dtype):
+            raise NotRepresentable(f"the exact results overflow {ctx.dtype}")
+    return _triple(bound, config)
+
+
+def _triple(result, config):
+    output, state = result
     return (output,) + (tuple(state) if config.mode == "LSTM" else (state, None))
 
 

@@ -19,6 +19,16 @@ class SegfaultingLSTM(TorchLSTM):
         ctypes.string_at(0)
 
 
+class SegfaultsWhenBidirectionalGRU(TorchGRU):
+    """The constructor crashes in native code for bidirectional=True (seen while the suite probes
+    which features the target supports)."""
+
+    def __init__(self, *args, bidirectional=False, **kwargs):
+        if bidirectional:
+            ctypes.string_at(0)
+        super().__init__(*args, **kwargs)
+
+
 class ExitingGRU(TorchGRU):
     """forward calls sys.exit(3)."""
 
