@@ -13,6 +13,9 @@ SEED = "0"
 
 #: An activation error declared far above float64's roundoff: it must not hide bugs of ordinary size.
 DECLARED_ACTIVATION_ERROR = "1e-6"
+#: Planted bugs whose whole error is below that declaration: LSTMComputesInFloat32 is off by
+#: float32 roundings (~1e-7), which an implementation declaring 1e-6 per activation may make.
+BELOW_THE_DECLARATION = ("LSTMComputesInFloat32",)
 
 
 def run(impl, dtypes, stop_at_failure, activation_error=None):
@@ -55,7 +58,8 @@ def test_planted_bug_is_rejected_by_default_profile(bug):
         assert "worst element: grad " in message
 
 
-@pytest.mark.parametrize("bug", [cls for cls, _ in PLANTED], ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("bug", [cls for cls, _ in PLANTED if cls.__name__ not in BELOW_THE_DECLARATION],
+                         ids=lambda cls: cls.__name__)
 def test_planted_bug_is_rejected_under_a_declared_activation_error(bug):
     """A target declaring sigmoid/tanh accurate to 1e-6 only is still checked sharply enough
     that every planted bug fails some check in float64."""
