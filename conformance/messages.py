@@ -137,6 +137,9 @@ class Progress:
         self.started = self.last = time.monotonic()
 
     def update(self, result):
+        if result.status == "skipped":  # decided before anything runs: not work done, nor left
+            self.total -= 1
+            return
         self.done += 1
         self.failed += result.status in ("failed", "error")
         now = time.monotonic()

@@ -46,8 +46,9 @@ def test_progress_rewrites_one_line_on_a_terminal_and_stays_quiet_elsewhere():
     terminal, log = Terminal(), io.StringIO()
     for stream in (terminal, log):
         progress = Progress(3, stream)
+        progress.update(RESULTS[2])  # a skipped device: neither done nor left
         progress.update(RESULTS[0])
         progress.update(RESULTS[1])
         progress.finish()
-    assert "\r  1/3 checks  0 failed" in terminal.getvalue() and "\r  2/3 checks  1 failed" in terminal.getvalue()
+    assert "\r  1/2 checks  0 failed" in terminal.getvalue() and "\r  2/2 checks  1 failed" in terminal.getvalue()
     assert terminal.getvalue().endswith("\r") and log.getvalue() == ""
