@@ -163,3 +163,15 @@ def test_worker_processes_find_the_same_failures_as_one_process(tmp_path):
         rows = json.loads(report.read_text())["checks"]
         runs.append([(r["check"], r["status"], r["counterexample"]) for r in rows])
     assert runs[0] == runs[1] and [status for _, status, _ in runs[0]] == ["failed", "failed", "passed"]
+
+
+def test_third_party_lstm_with_its_own_names_and_no_packing_passes_every_family(tmp_path):
+    """Every family on a target with a mapping hook, packing declared from the command line:
+    no row errors (the suite's own exceptions), none fails."""
+    report = tmp_path / "third_party.json"
+    done = cli("--impl", "tests.planted.odd_targets:ThirdPartyLSTM", "--kind", "lstm", "--unsupported", "packed",
+               "--devices", "cpu", "--dtypes", "float64,float32", "--profile", "quick", "--seed", "4",
+               "--report", str(report))
+    assert done.returncode == 0, done.stdout
+    summary = json.loads(report.read_text())["summary"]
+    assert summary["failed"] == summary["error"] == 0 and summary["passed"] >= 40

@@ -8,10 +8,12 @@ from hypothesis import strategies as st
 
 import reference
 
-from ..data import to_torch
+from ..config import RNNConfig
+from ..data import parameter_shapes, to_torch
 from ..models import BiLSTMClassifier, StackedRegressor
 from ..runner import register
 from ..strategies import WEIGHT_SCALES, sequence_lengths, sizes
+from ..targets import load_weights
 from ..tolerances import compare
 
 
@@ -53,18 +55,38 @@ def _model_configs(draw, modes, classifier):
                           "vocab": draw(st.integers(2, 50)), "fc_hidden": draw(sizes(max_value=20))})
 
 
-def _random_state(model, config):
+def _state_shapes(model, rnn_config):
+    """name -> shape of the model's state under torch's names: the heads' own entries, and
+    the recurrent layer's as torch names them (a target with a mapping hook has its own)."""
+    shapes, rnn_added = {}, False
+    for name, tensor in model.state_dict().items():
+        if not name.startswith("rnn."):
+            shapes[name] = tuple(tensor.shape)
+        elif not rnn_added:
+            shapes.update({f"rnn.{k}": v for k, v in parameter_shapes(rnn_config).items()})
+            rnn_added = True
+    return shapes
+
+
+def _random_state(model, config, rnn_config):
     """Every parameter drawn uniform in +-scale/sqrt(fan_in); the embedding's padding row stays zero."""
     rng = np.random.default_rng([config.seed, 4])
     state = {}
-    for name, tensor in model.state_dict().items():
-        fan_in = tensor.shape[-1] if tensor.dim() > 1 else max(config.hidden_size, 1)
-        values = rng.uniform(-1.0, 1.0, size=tuple(tensor.shape)) * config.weight_scale / np.sqrt(fan_in)
+    for name, shape in _state_shapes(model, rnn_config).items():
+        fan_in = shape[-1] if len(shape) > 1 else max(config.hidden_size, 1)
+        values = rng.uniform(-1.0, 1.0, size=shape) * config.weight_scale / np.sqrt(fan_in)
         if name == "embedding.weight":
-            values = rng.standard_normal(tuple(tensor.shape))
+            values = rng.standard_normal(shape)
             values[0] = 0.0
         state[name] = values
     return state
+
+
+def _load_model(model, tensors):
+    """The recurrent layer's weights through the target's loader (its mapping hook, if any),
+    the heads' with load_state_dict."""
+    load_weights(model.rnn, {k[len("rnn."):]: v for k, v in tensors.items() if k.startswith("rnn.")})
+    model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("rnn.")}, strict=False)
 
 
 def _rnn_class(ctx, mode):
@@ -79,7 +101,8 @@ def check_stacked_regressor_matches_oracle(config, ctx):
     """The notes' 2-layer regressor fc(h_n[-1]) built on the target equals its numpy reference."""
     model = ctx.call("StackedRegressor(...)", StackedRegressor, config.input_size, config.hidden_size,
                      _rnn_class(ctx, config.mode)).to(device=ctx.device, dtype=ctx.dtype)
-    state = ctx.load(model, _random_state(model, config), type(model).load_state_dict)
+    rnn_config = RNNConfig(config.mode, config.input_size, config.hidden_size, num_layers=2, batch_first=True)
+    state = ctx.load(model, _random_state(model, config, rnn_config), _load_model)
     x_np = np.random.default_rng([config.seed, 5]).standard_normal((config.batch, config.steps, config.input_size))
     x = to_torch(x_np, ctx.dtype, ctx.device)
     got = ctx.call("forward", model, x)
@@ -94,7 +117,8 @@ def check_bilstm_classifier_matches_oracle(config, ctx):
     """The corrected BiLSTM classifier (packed, unsorted lengths) built on the target equals its reference."""
     model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size,
                      config.hidden_size, config.fc_hidden, ctx.target.factory).to(device=ctx.device, dtype=ctx.dtype)
-    state = ctx.load(model, _random_state(model, config), type(model).load_state_dict)
+    rnn_config = RNNConfig("LSTM", config.input_size, config.hidden_size, bidirectional=True, batch_first=True)
+    state = ctx.load(model, _random_state(model, config, rnn_config), _load_model)
     rng = np.random.default_rng([config.seed, 6])
     text = rng.integers(1, config.vocab, size=(config.batch, config.steps))
     for b, length in enumerate(config.lengths):

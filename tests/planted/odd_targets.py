@@ -53,3 +53,20 @@ class GRUWithoutDropout(TorchGRU):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, bidirectional=False):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, 0.0, bidirectional)
+
+
+class ThirdPartyLSTM(torch.nn.Module):
+    """Like a real third-party LSTM: its own parameter names (loaded through the mapping hook),
+    no PackedSequence input.  Correct otherwise."""
+
+    def __init__(self, input_size, hidden_size, **options):
+        super().__init__()
+        self.stack = TorchLSTM(input_size, hidden_size, **options)
+
+    def load_torch_state_dict(self, state_dict):
+        self.stack.load_state_dict(state_dict)
+
+    def forward(self, input, hx=None):
+        if isinstance(input, torch.nn.utils.rnn.PackedSequence):
+            raise TypeError("ThirdPartyLSTM takes padded tensors only")
+        return self.stack(input, hx)
