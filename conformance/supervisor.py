@@ -13,6 +13,7 @@ import sys
 import traceback
 import warnings
 from collections import deque
+from contextlib import contextmanager
 from multiprocessing.connection import wait
 from typing import Callable, NamedTuple
 
@@ -20,7 +21,7 @@ from . import watch
 
 #: Seconds past the per-call time limit before a stuck worker is killed: in Python code the
 #: worker's own alarm fires first and reports the hang itself, with the worker kept.
-GRACE = 5.0
+GRACE = 2.0
 #: How often the parent looks at the workers' clocks when no result arrives.
 POLL_SECONDS = 0.2
 
@@ -46,6 +47,19 @@ def describe_exit(exitcode):
     return f"exited with code {exitcode}"
 
 
+@contextmanager
+def _sigint_ignored():
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: nothing to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class WorkerRaised(RuntimeError):
     """A task function raised in the worker (a bug of the suite): its traceback, re-raised in
     the parent."""
@@ -57,7 +71,8 @@ class _Worker:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, self.watched, threads), daemon=True,
                                        name="rnn-conformance-worker")
-        self.process.start()
+        with _sigint_ignored():  # inherited through exec: Ctrl-C is the parent's from the first instant
+            self.process.start()
         child.close()
         self.task = None  # (index, Task) in flight
 
@@ -165,7 +180,7 @@ class Supervisor:
 
 def _serve(conn, watched, threads):
     """A worker's loop: run each (fn, args) received and send back its value, until None."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # already inherited; kept should the start change
     os.dup2(2, 1)  # what a target prints (native code included) goes to stderr, not into the summary
     sys.stdout = sys.stderr
     import torch

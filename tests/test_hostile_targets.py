@@ -13,6 +13,7 @@ import torch
 from conformance.boundary import Context
 from conformance.cli import exit_code
 from conformance.runner import Check, run_check
+from conformance.supervisor import GRACE
 from conformance.strategies import configs
 from conformance.targets import default_targets
 
@@ -86,7 +87,7 @@ def test_native_call_that_never_returns_is_killed_after_the_time_limit(tmp_path)
     assert done.returncode == 1
     assert [row["status"] for row in data["checks"]] == ["failed", "failed"]
     assert all("the target hung: forward did not return within 2 s" in row["message"] for row in data["checks"])
-    assert spent < 2 * (2 + 5) + 30, spent  # two hung rows, each killed at the limit plus the grace
+    assert spent < 2 * (2 + GRACE) + 30, spent  # two hung rows, each killed at the limit plus the grace
 
 
 def test_ctrl_c_ends_with_the_summary_and_a_partial_report(tmp_path):
