@@ -159,6 +159,13 @@ def _through_hidden(d_gh, e_d_gh, h, e_h, params, sums, suffix, prec):
     return d_gh @ w_hh, affine_bound(d_gh, e_d_gh, w_hh.T, None, prec, w_hh.shape[0])
 
 
+def _relu_may_flip(a, e_a):
+    """Where a pre-activation known to within e_a may lie on the other side of ReLU's kink
+    (derivative 1 for a > 0, 0 for a <= 0, as torch takes it): a > 0 down to 0, or a <= 0
+    up past 0.  At a = 0 known exactly nothing flips."""
+    return np.where(a > 0.0, a <= e_a, -a < e_a)
+
+
 def _tanh_derivative(t, e_t, prec):
     """1 - t**2 from the stored t = tanh(a) and its error."""
     square, e_square = _product(t, e_t, t, e_t, prec)
@@ -178,7 +185,7 @@ def _rnn_step(nonlinearity):
         if nonlinearity == "tanh":
             slope = _tanh_derivative(*bounds.tanh_with_bound(a, e_a, prec), prec)
         else:
-            slope = (a > 0.0).astype(np.float64), (np.abs(a) <= e_a).astype(np.float64)
+            slope = (a > 0.0).astype(np.float64), _relu_may_flip(a, e_a).astype(np.float64)
         d_a, e_d_a = _product(d_new[0], e_new[0], *slope, prec)
         d_h, e_d_h = _through_hidden(d_a, e_d_a, h, e_h, params, sums, suffix, prec)
         return (d_a, e_d_a), [d_h], [e_d_h]
