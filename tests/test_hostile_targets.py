@@ -12,6 +12,7 @@ import torch
 
 from conformance.boundary import Context
 from conformance.cli import exit_code
+from conformance.errors import CheckFailure
 from conformance.runner import Check, run_check
 from conformance.supervisor import GRACE
 from conformance.strategies import configs
@@ -182,3 +183,19 @@ def test_unknown_declaration_is_one_line_and_exit_2():
 def test_context_precision_charges_the_declared_activation_error():
     target = default_targets({"activation_error": 1e-6})[0]
     assert Context(target, "cpu", torch.float32).precision.activation == 1e-6
+
+
+def test_a_failure_that_does_not_happen_again_is_named_not_deterministic():
+    calls = []
+
+    def body(config, ctx):
+        calls.append(config)
+        if len(calls) == 2:  # one example fails once, never when rerun
+            raise CheckFailure(config, "wrong once")
+        return []
+
+    check = Check("fails_once", "parity", "a target that is wrong only once",
+                  lambda target: configs(max_size=4, max_steps=3, long_steps=0), body)
+    result = run_check(check, default_targets()[0], "cpu", "float64", max_examples=10, seed=0)
+    assert result.status == "failed"
+    assert "the target is not deterministic: an example failed, then passed when rerun: first wrong once" in result.message
