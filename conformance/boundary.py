@@ -85,6 +85,10 @@ class Context:
         except SystemExit as exc:
             raise TargetCrashed(self.config, f"the target crashed: {what} called sys.exit({exc.code!r}) "
                                              f"(exit code {exc.code!r})") from None
+        except KeyboardInterrupt:
+            if not watch.supervised():  # a user's Ctrl-C in a run without workers
+                raise
+            raise TargetCrashed(self.config, f"{what} raised KeyboardInterrupt") from None
         except Exception as exc:
             raise TargetCrashed(self.config, f"{what} raised {one_line(exc)}") from exc
 

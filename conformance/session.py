@@ -109,11 +109,12 @@ def run_spec(spec):
         if description["impl"] not in _WORKER_TARGETS:
             _WORKER_TARGETS[description["impl"]] = target_again(description)
         target = _WORKER_TARGETS[description["impl"]]
-    except Exception as exc:  # the target loaded in the parent's first worker: this is unexpected
-        result = CheckResult(check.name, description["impl"], device, dtype, "passed", family=check.family)
+        return PlannedCheck(check, target, device, dtype, max_examples, seed, timeout).run()
+    except BaseException as exc:  # run_check keeps the Exceptions; this is whatever escaped it
+        result = planned_result(check, Target(description["impl"], description["kind"], None), device, dtype, seed,
+                                max_examples)
         suite_error(result, None, exc)
         return result
-    return PlannedCheck(check, target, device, dtype, max_examples, seed, timeout).run()
 
 
 def device_missing(device):

@@ -46,6 +46,12 @@ def install(watched):
     _WATCHED = watched
 
 
+def supervised():
+    """Whether this process is a supervised worker (where Ctrl-C is ignored: only the target
+    can raise KeyboardInterrupt here)."""
+    return _WATCHED is not None
+
+
 def _text(value, chars):
     return str(value).encode(errors="replace")[:chars - 1]
 

@@ -54,6 +54,7 @@ def run_hostile(tmp_path, target, *args):
     ("StateOnMetaDeviceGRU", "forward_matches_oracle,packing", "h_n is on meta; torch returns it on cpu"),
     ("NaNOutputRNN", "forward_matches_oracle", "got nan"),
     ("BackwardRaisesGRU", "gradients_match_oracle", "backward raised RuntimeError: planted failure in backward"),
+    ("RaisesKeyboardInterruptGRU", "forward_matches_oracle", "forward raised KeyboardInterrupt"),
     ("MutatesInputLSTM", "forward_leaves_inputs_unchanged", "forward modified its argument input"),
 ])
 def test_hostile_target_fails_its_rows_and_the_run_goes_on(tmp_path, target, checks, says):

@@ -43,6 +43,13 @@ class HardExitingGRU(TorchGRU):
         os._exit(3)
 
 
+class RaisesKeyboardInterruptGRU(TorchGRU):
+    """forward raises KeyboardInterrupt (a BaseException: it must not pass for the user's Ctrl-C)."""
+
+    def forward(self, input, hx=None):
+        raise KeyboardInterrupt
+
+
 class NativeHangRNN(TorchRNN):
     """forward enters one native call that never returns to Python (the alarm signal is blocked,
     as in a C++ kernel spinning on a lock)."""
