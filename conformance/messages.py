@@ -85,10 +85,11 @@ def counts_line(counts, seed, versions):
     return ", ".join(f"{n} {status}" for status, n in counts.items()) + f"  (seed {seed}, {versions})"
 
 
-def closing_lines(results, targets, counts, seed, versions, planned=None):
-    """Failures and errors in full, what each target declared or could not build, unsupported
-    rows grouped by reason, skipped devices once each, and the totals line."""
-    lines = [r.message for r in results if r.status in ("failed", "error")]
+def closing_lines(results, targets, counts, seed, versions, planned=None, failures=True):
+    """Failures and errors in full (unless ``failures`` is False: pytest shows its own), what
+    each target declared or could not build, unsupported rows grouped by reason, skipped
+    devices once each, and the totals line."""
+    lines = [r.message for r in results if r.status in ("failed", "error")] if failures else []
     for target in targets:
         lines += _declaration_lines(target)
     grouped = {}

@@ -112,7 +112,8 @@ OPTIONS = {
     "max-examples": (_int_in("max-examples", 1, 100000), "N", "examples per check, overriding the profile"),
     "seed": (_int_in("seed", 0, 2**32 - 1), "N", "seed of the run (default: random, printed)"),
     "report": (str, "PATH.json", "write the JSON report there"),
-    "timeout": (parse_timeout, "SECONDS", "time one example may spend in the target before it counts as hung (default 60)"),
+    "timeout": (parse_timeout, "SECONDS", "time one call into the target may take before it counts as hung (default 60); "
+                                             "a native call is killed 2 s later"),
     "jobs": (_int_in("jobs", 1, 256), "N", "worker processes of the command-line run (default: CPU count, at most "
                                           "4, one per 16 checks; under pytest, use pytest-xdist's -n)"),
     "unsupported": (parse_unsupported, "NAMES", "declare what the target does not support: features (packed, "

@@ -113,9 +113,7 @@ def pytest_terminal_summary(terminalreporter, config):
     counts = session.summarize(results)
     terminalreporter.write_sep("=", "rnn-conformance summary")
     terminalreporter.write_line(messages.summary(results))
-    closing = messages.closing_lines([r for r in results if r.status not in ("failed", "error")], targets, counts,
-                                     seed, session.versions())
-    for line in closing:
+    for line in messages.closing_lines(results, targets, counts, seed, session.versions(), failures=False):
         terminalreporter.write_line(line)
     if options.report:
         try:

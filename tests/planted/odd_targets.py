@@ -37,9 +37,11 @@ NOT_A_CLASS = 42
 class RenamedGRU(torch.nn.Module):
     """A correct GRU whose parameters live under other names, loaded through the mapping hook."""
 
+    inner = TorchGRU
+
     def __init__(self, input_size, hidden_size, **options):
         super().__init__()
-        self.core = TorchGRU(input_size, hidden_size, **options)
+        self.core = self.inner(input_size, hidden_size, **options)
 
     def load_torch_state_dict(self, state_dict):
         self.core.load_state_dict(state_dict)
@@ -55,18 +57,13 @@ class GRUWithoutDropout(TorchGRU):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, 0.0, bidirectional)
 
 
-class ThirdPartyLSTM(torch.nn.Module):
+class ThirdPartyLSTM(RenamedGRU):
     """Like a real third-party LSTM: its own parameter names (loaded through the mapping hook),
     no PackedSequence input.  Correct otherwise."""
 
-    def __init__(self, input_size, hidden_size, **options):
-        super().__init__()
-        self.stack = TorchLSTM(input_size, hidden_size, **options)
-
-    def load_torch_state_dict(self, state_dict):
-        self.stack.load_state_dict(state_dict)
+    inner = TorchLSTM
 
     def forward(self, input, hx=None):
         if isinstance(input, torch.nn.utils.rnn.PackedSequence):
             raise TypeError("ThirdPartyLSTM takes padded tensors only")
-        return self.stack(input, hx)
+        return super().forward(input, hx)
