@@ -1,7 +1,18 @@
-"""rnn-conformance: property-based checks of recurrent layers against the numpy oracle in ``reference``."""
-from .checks import CHECKS_BY_NAME
-from .config import RNNConfig
-from .runner import CheckResult, run_check
-from .targets import Target, default_targets, load_target
+"""rnn-conformance: property-based checks of recurrent layers against the numpy oracle in ``reference``.
 
-__all__ = ["CHECKS_BY_NAME", "CheckResult", "RNNConfig", "Target", "default_targets", "load_target", "run_check"]
+The public names load on first use (PEP 562), so that importing a submodule, as the pytest
+plugin does in every session of an environment that has us installed, imports no torch.
+"""
+import importlib
+
+_PUBLIC = {"CHECKS_BY_NAME": "checks", "CheckResult": "runner", "RNNConfig": "config", "Target": "targets",
+           "default_targets": "targets", "load_target": "targets", "run_check": "runner",
+           "compare_reports": "compare"}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'conformance' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)

@@ -1,15 +1,16 @@
-"""``rnn-conformance`` / ``python -m conformance``: run the checks, print the summary, exit 0/1/2/3."""
+"""``rnn-conformance`` / ``python -m conformance``: run the checks, print the summary, exit 0/1/2/3;
+``rnn-conformance compare OLD.json NEW.json``: the upgrade gate between two reports."""
 import argparse
 import sys
 
-from . import messages, session
-from .checks import CHECKS_BY_NAME
+from . import messages
 from .errors import UsageError
-from .options import OPTIONS, env_name, resolve
-from .supervisor import Supervisor
+from .options import OPTIONS, env_name, resolve, resolve_seed
 
-#: 0 every check passed; 1 a check failed; 2 bad usage or a target that cannot be loaded;
-#: 3 the suite itself raised (an ``error`` row, traceback in the report); 130 Ctrl-C.
+#: 0 every check passed (or failed only where a known difference accepts it); 1 a check
+#: failed (or a stale known difference under --strict-known); 2 bad usage, a target that
+#: cannot be loaded, a device named that is not there; 3 the suite itself raised (an
+#: ``error`` row, traceback in the report); 130 Ctrl-C.
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_SUITE_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
@@ -20,15 +21,21 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser():
     parser = _Parser(prog="rnn-conformance",
-                     description="Checks torch.nn.RNN/GRU/LSTM, or a drop-in replacement, against a numpy oracle.")
+                     description="Checks torch.nn.RNN/GRU/LSTM, or a drop-in replacement, against a numpy oracle. "
+                                 "'rnn-conformance compare OLD.json NEW.json' compares two reports.")
     for name, (_, metavar, help_text) in OPTIONS.items():
-        parser.add_argument(f"--{name}", metavar=metavar, help=f"{help_text} [env {env_name(name)}]")
+        if metavar is None:
+            parser.add_argument(f"--{name}", action="store_const", const="1", default=None,
+                                help=f"{help_text} [env {env_name(name)}=1]")
+        else:
+            parser.add_argument(f"--{name}", metavar=metavar, help=f"{help_text} [env {env_name(name)}]")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument("--verbose", action="store_true", help="print one line per check, target, device and dtype")
     return parser
 
 
 def list_checks():
+    from .checks import CHECKS_BY_NAME
     checks = list(CHECKS_BY_NAME.values())
     family_width, name_width = max(len(c.family) for c in checks), max(len(c.name) for c in checks)
     lines = []
@@ -40,6 +47,10 @@ def list_checks():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["compare"]:
+        from .compare import main as compare
+        return compare(argv[1:])
     try:
         args = build_parser().parse_args(argv)
         if args.list:
@@ -48,6 +59,8 @@ def main(argv=None):
         options = resolve({name: getattr(args, name.replace("-", "_")) for name in OPTIONS})
     except UsageError as exc:
         return usage_error(exc)
+    from . import session
+    from .supervisor import Supervisor
     supervisor = Supervisor(jobs=options.jobs or session.default_jobs(session.rows_at_most(options)),
                             timeout=options.timeout)
     try:
@@ -65,16 +78,20 @@ def usage_error(exc):
 
 def _run(options, supervisor, verbose):
     """Loads the targets, runs the plan in the supervisor's workers, prints the summary and
-    writes the report; Ctrl-C stops the run and keeps what finished."""
+    writes the reports; Ctrl-C stops the run and keeps what finished."""
+    from . import session
+    from .known import unmatched
+    session.check_devices(options)
+    known = session.load_known(options)
     targets = session.targets_for(options, supervisor)
-    seed = session.resolve_seed(options)
+    seed = resolve_seed(options)
     rows = session.plan(options, targets, seed)
     print(f"rnn-conformance: {len(rows)} checks, seed {seed}, targets {', '.join(t.impl for t in targets)}",
           flush=True)
     finished, progress = {}, messages.Progress(len(rows))
     interrupted = False
     try:
-        for index, result in session.run_rows(rows, supervisor):
+        for index, result in session.run_rows(rows, supervisor, known):
             finished[index] = result
             progress.update(result)
     except KeyboardInterrupt:
@@ -84,17 +101,17 @@ def _run(options, supervisor, verbose):
     results = [finished[i] for i in sorted(finished)]
     counts = session.summarize(results)
     print(messages.table(results) if verbose else messages.summary(results))
-    print("\n".join([""] + messages.closing_lines(results, targets, counts, seed, session.versions(), len(rows))))
-    if options.report:
-        session.write_report(options.report, results, targets, seed, len(rows))
-        print(f"report: {options.report}")
-    return exit_code(counts, interrupted)
+    print("\n".join([""] + messages.closing_lines(results, targets, counts, seed, session.versions(), len(rows),
+                                                  unmatched=unmatched(known, results))))
+    session.write_outputs(options, results, targets, seed, known, len(rows), print)
+    return exit_code(counts, interrupted, options.strict_known)
 
 
-def exit_code(counts, interrupted):
-    """130 after Ctrl-C; else 1 when a check failed, 3 when only the suite itself raised, 0."""
+def exit_code(counts, interrupted, strict_known=False):
+    """130 after Ctrl-C; else 1 when a check failed (or a known difference went stale under
+    --strict-known), 3 when only the suite itself raised, 0."""
     if interrupted:
         return EXIT_INTERRUPTED
-    if counts["failed"]:
+    if counts["failed"] or (strict_known and counts["stale"]):
         return EXIT_FAILED
     return EXIT_SUITE_ERROR if counts["error"] else EXIT_PASSED

@@ -4,6 +4,8 @@ from typing import Optional, Tuple
 
 #: The recurrent kinds a target can be, and the reference modes each covers.
 KIND_MODES = {"rnn": ("RNN_TANH", "RNN_RELU"), "gru": ("GRU",), "lstm": ("LSTM",)}
+#: The dtypes the suite checks, by torch's name (``tolerances.DTYPES`` maps them to torch dtypes).
+DTYPE_NAMES = ("float64", "float32", "bfloat16", "float16")
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,18 @@ import sys
 import time
 
 #: What a row's cell in the compact summary says, by status (passed rows show their headroom).
-CELL = {"failed": "FAIL", "error": "ERROR", "unsupported": "unsup", "skipped": "skip"}
+CELL = {"failed": "FAIL", "known": "known", "stale": "STALE", "error": "ERROR", "unsupported": "unsup",
+        "skipped": "skip"}
 #: Seconds between progress lines when the output is not a terminal.
 PROGRESS_EVERY = 30.0
 
 
-def replay_command(check, target, device, dtype, seed, max_examples, kind=None):
+def replay_command(check, target, device, dtype, seed, max_examples, kind=None, backend="default"):
     """A command line that reruns exactly this check and finds the same counterexample."""
     parts = ["rnn-conformance", "--impl", target, "--checks", check, "--devices", device,
              "--dtypes", dtype, "--max-examples", str(max_examples), "--seed", str(seed)]
+    if backend != "default":
+        parts += ["--backends", backend]
     if kind:
         parts[3:3] = ["--kind", kind]
     return " ".join(shlex.quote(p) for p in parts)
@@ -53,23 +56,29 @@ def summary(results):
     throughout gets no column: the closing lines say why once).  Passed cells show the worst
     error / tolerance."""
     ran = [r for r in results if r.status != "skipped"]
-    columns = list(dict.fromkeys((r.device, r.dtype) for r in ran))
+    columns = list(dict.fromkeys((column(r), r.dtype) for r in ran))
     if not columns:
         return "(no check ran)"
     lines, cells = {}, {}
     for r in results:
         lines.setdefault((r.check, r.target), None)
-        cells[(r.check, r.target, r.device, r.dtype)] = _cell(r)
+        cells[(r.check, r.target, column(r), r.dtype)] = _cell(r)
     headers = ["check", "target"] + [f"{d} {t}" for d, t in columns]
     rows = [[check, target] + [cells.get((check, target, d, t), "-") for d, t in columns] for check, target in lines]
     return _aligned(headers, rows)
 
 
+def column(result):
+    """Where a row ran: its device, with the CUDA backend when not torch's default
+    (``cuda/native``)."""
+    return result.device if result.backend == "default" else f"{result.device}/{result.backend}"
+
+
 def table(results):
     """The full table (``--verbose``): one line per check x target x device x dtype."""
     headers = ["check", "target", "device", "dtype", "status", "examples", "worst err/tol", "seconds"]
-    rows = [[r.check, r.target, r.device, r.dtype, r.status.upper() if r.status in ("failed", "error") else r.status,
-             str(r.examples), f"{r.worst_ratio:.3g}" if r.examples or r.status == "failed" else "-",
+    rows = [[r.check, r.target, column(r), r.dtype, r.status.upper() if r.status in ("failed", "error") else r.status,
+             str(r.examples), f"{r.worst_ratio:.3g}" if r.examples or r.status in ("failed", "known") else "-",
              f"{r.seconds:.1f}"] for r in results]
     return _aligned(headers, rows)
 
@@ -81,35 +90,53 @@ def _aligned(headers, rows):
 
 
 def counts_line(counts, seed, versions):
-    """'304 passed, 0 failed, 0 error, 0 unsupported, 304 skipped  (seed 5, torch ..., python ...)'."""
-    return ", ".join(f"{n} {status}" for status, n in counts.items()) + f"  (seed {seed}, {versions})"
+    """'304 passed, 0 failed, 0 error, 0 unsupported, 304 skipped  (seed 5, torch ..., python ...)';
+    known and stale rows are counted when there are any."""
+    shown = [f"{n} {status}" for status, n in counts.items() if n or status not in ("known", "stale")]
+    return ", ".join(shown) + f"  (seed {seed}, {versions})"
 
 
-def closing_lines(results, targets, counts, seed, versions, planned=None, failures=True):
+def closing_lines(results, targets, counts, seed, versions, planned=None, failures=True, unmatched=()):
     """Failures and errors in full (unless ``failures`` is False: pytest shows its own), what
-    each target declared or could not build, unsupported rows grouped by reason, skipped
+    each target declared or could not build, unsupported rows grouped by reason, known
+    differences by entry (stale ones and entries that matched nothing warned about), skipped
     devices once each, and the totals line."""
     lines = [r.message for r in results if r.status in ("failed", "error")] if failures else []
     for target in targets:
         lines += _declaration_lines(target)
-    grouped = {}
-    for r in results:
-        if r.status == "unsupported":
-            grouped.setdefault((r.target, r.reason), []).append(r)
-    for (target, reason), rows in grouped.items():
-        checks = list(dict.fromkeys(r.check for r in rows))
-        shown = ", ".join(checks[:4]) + (f" and {len(checks) - 4} more" if len(checks) > 4 else "")
-        lines.append(f"unsupported ({len(rows)} rows) {target}: {reason} [{shown}]")
-    skipped = {}
-    for r in results:
-        if r.status == "skipped":
-            skipped.setdefault((r.device, r.reason), 0)
-            skipped[(r.device, r.reason)] += 1
-    lines += [f"skipped {n} checks on {device}: {why}" for (device, why), n in skipped.items()]
+    for (target, reason), rows in _grouped(results, "unsupported", lambda r: (r.target, r.reason)).items():
+        lines.append(f"unsupported ({_rows(len(rows))}) {target}: {reason} [{_checks(rows)}]")
+    for (entry, reason), rows in _grouped(results, "known", lambda r: (r.known, r.reason)).items():
+        lines.append(f"known ({_rows(len(rows))}): {reason.removeprefix(f'known difference [{entry}]: ')} "
+                     f"[{entry}: {_checks(rows)}]")
+    for entry, rows in _grouped(results, "stale", lambda r: r.known).items():
+        lines.append(f"STALE known difference [{entry}]: {_rows(len(rows))} it expects to fail passed "
+                     f"[{_checks(rows)}]; remove or narrow the entry")
+    lines += [f"warning: known difference [{entry}] matches no row of this run" for entry in unmatched]
+    skipped = _grouped(results, "skipped", lambda r: (r.device, r.reason))
+    lines += [f"skipped {len(rows)} checks on {device}: {why}" for (device, why), rows in skipped.items()]
     if planned is not None and planned != len(results):
         lines.append(f"interrupted: {len(results)} of {planned} checks finished; the others did not run")
     lines.append(counts_line(counts, seed, versions))
     return lines
+
+
+def _rows(n):
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
+def _grouped(results, status, key):
+    grouped = {}
+    for r in results:
+        if r.status == status:
+            grouped.setdefault(key(r), []).append(r)
+    return grouped
+
+
+def _checks(rows):
+    """The checks of ``rows``, the first four named."""
+    checks = list(dict.fromkeys(r.check for r in rows))
+    return ", ".join(checks[:4]) + (f" and {len(checks) - 4} more" if len(checks) > 4 else "")
 
 
 def _declaration_lines(target):

@@ -1,5 +1,7 @@
 """The run options shared by the CLI and the pytest plugin: names, defaults, validation, env vars.
 
+Imports neither torch nor Hypothesis (the pytest plugin reads it in every session).
+
 Each option is ``--<name>`` on the CLI, ``--rnn-<name>`` in pytest and
 ``RNN_CONFORMANCE_<NAME>`` in the environment; every value is validated here, once.
 """
@@ -8,13 +10,12 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from .config import KIND_MODES
+from .config import DTYPE_NAMES, KIND_MODES
 from .errors import UsageError
 from .profiles import PROFILES
-from .tolerances import DTYPES
 
 DEVICES_DEFAULT = "cpu,cuda"
-DTYPES_DEFAULT = ",".join(DTYPES)
+DTYPES_DEFAULT = ",".join(DTYPE_NAMES)
 
 
 def _items(value):
@@ -31,9 +32,9 @@ def parse_devices(value):
 
 def parse_dtypes(value):
     dtypes = _items(value)
-    bad = [d for d in dtypes if d not in DTYPES]
+    bad = [d for d in dtypes if d not in DTYPE_NAMES]
     if not dtypes or bad:
-        raise UsageError(f"unknown dtype {bad[0] if bad else value!r}: expected a comma-separated list of {', '.join(DTYPES)}")
+        raise UsageError(f"unknown dtype {bad[0] if bad else value!r}: expected a comma-separated list of {', '.join(DTYPE_NAMES)}")
     return tuple(dict.fromkeys(dtypes))
 
 
@@ -101,7 +102,35 @@ def parse_activation_error(value):
     return error
 
 
-#: name -> (parser, metavar, help).  Defaults live on RunOptions.
+def parse_backends(value):
+    from .backends import BACKENDS
+    names = _items(value)
+    bad = [n for n in names if n not in BACKENDS]
+    if not names or bad:
+        raise UsageError(f"--backends {bad[0] if bad else value!r}: expected a comma-separated list of "
+                         f"{', '.join(BACKENDS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def parse_flag(name):
+    def parse(value):
+        text = str(value).strip().lower()
+        if text not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise UsageError(f"{env_name(name)}={value!r}: expected 1 or 0")
+        return text in ("1", "true", "yes", "on")
+    return parse
+
+
+def _path_to_write(name):
+    def parse(value):
+        if not value.strip():
+            raise UsageError(f"--{name}: expected a file path")
+        return value
+    return parse
+
+
+#: name -> (parser, metavar, help); a metavar of None makes a flag (no value on the command
+#: line; 1 or 0 in the environment).  Defaults live on RunOptions.
 OPTIONS = {
     "impl": (str, "PKG.MOD:ATTR", "the recurrent class to check (default: torch.nn.RNN, GRU and LSTM)"),
     "kind": (parse_kind, "KIND", "rnn, gru or lstm (default: inferred from the class)"),
@@ -111,7 +140,16 @@ OPTIONS = {
     "profile": (parse_profile, "NAME", f"example budget: {', '.join(f'{k}={v}' for k, v in PROFILES.items())} per check"),
     "max-examples": (_int_in("max-examples", 1, 100000), "N", "examples per check, overriding the profile"),
     "seed": (_int_in("seed", 0, 2**32 - 1), "N", "seed of the run (default: random, printed)"),
-    "report": (str, "PATH.json", "write the JSON report there"),
+    "report": (_path_to_write("report"), "PATH.json", "write the JSON report there"),
+    "junit-xml": (_path_to_write("junit-xml"), "PATH.xml", "write a JUnit XML file there: one test case per row"),
+    "known-differences": (str, "FILE", "INI file of accepted differences: a failing row that an entry matches is "
+                                       "'known' and does not fail the run"),
+    "strict-known": (parse_flag("strict-known"), None, "a known difference that no longer happens (a 'stale' row) "
+                                                       "fails the run"),
+    "backends": (parse_backends, "LIST", "CUDA backends to run each CUDA row under: default (torch's flags as "
+                                         "found), cudnn-tf32, cudnn (TF32 off), native (cuDNN disabled)"),
+    "skip-missing-devices": (parse_flag("skip-missing-devices"), None, "report a device named in --devices that "
+                                                                       "is not there as skipped instead of an error"),
     "timeout": (parse_timeout, "SECONDS", "time one call into the target may take before it counts as hung (default 60); "
                                              "a native call is killed 2 s later"),
     "jobs": (_int_in("jobs", 1, 256), "N", "worker processes of the command-line run (default: CPU count, at most "
@@ -132,11 +170,18 @@ class RunOptions:
     kind: Optional[str] = None
     checks: Optional[tuple] = None
     devices: tuple = parse_devices(DEVICES_DEFAULT)
+    #: whether the user named the devices (then a missing one is an error, not a skip)
+    devices_named: bool = False
     dtypes: tuple = parse_dtypes(DTYPES_DEFAULT)
     profile: str = "default"
     max_examples: Optional[int] = None
     seed: Optional[int] = None
     report: Optional[str] = None
+    junit_xml: Optional[str] = None
+    known_differences: Optional[str] = None
+    strict_known: bool = False
+    backends: tuple = ("default",)
+    skip_missing_devices: bool = False
     timeout: float = 60.0
     jobs: Optional[int] = None
     unsupported: tuple = ()
@@ -162,6 +207,13 @@ def resolve(given):
             raw = os.environ.get(env_name(name)) or None
         if raw is not None:
             values[name.replace("-", "_")] = parse(str(raw))
+    values["devices_named"] = "devices" in values
     if values.get("kind") and not values.get("impl"):
         raise UsageError("--kind needs --impl: the default targets' kinds are known")
     return RunOptions(**values)
+
+
+def resolve_seed(options):
+    """The run's seed: the one given, or a fresh random one (printed by the run)."""
+    import random
+    return options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)

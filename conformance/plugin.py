@@ -5,16 +5,18 @@ check becomes one test, run in a supervised worker process of this pytest proces
 target that crashes or hangs fails its test, never the session); results travel to the
 controller through ``user_properties`` so that the summary and ``--rnn-report`` also work
 under pytest-xdist.
+
+Installed, this module is loaded by every pytest session of the environment: it imports
+torch, Hypothesis and the checks only when the session uses an ``--rnn-*`` option or
+collects the suite's tests.
 """
 import os
 
 import pytest
 
-from . import messages, session
+from . import messages
 from .errors import UsageError
-from .options import OPTIONS, env_name, resolve
-from .runner import CheckResult
-from .supervisor import Supervisor
+from .options import OPTIONS, env_name, resolve, resolve_seed
 
 RESULT_PROPERTY = "rnn_conformance_result"
 
@@ -22,25 +24,35 @@ RESULT_PROPERTY = "rnn_conformance_result"
 def pytest_addoption(parser):
     group = parser.getgroup("rnn-conformance", "recurrent-layer conformance checks")
     for name, (_, metavar, help_text) in OPTIONS.items():
-        group.addoption(f"--rnn-{name}", dest=f"rnn_{name.replace('-', '_')}", metavar=metavar, default=None,
-                        help=f"{help_text} [env {env_name(name)}]")
+        dest = f"rnn_{name.replace('-', '_')}"
+        if metavar is None:
+            group.addoption(f"--rnn-{name}", dest=dest, action="store_const", const="1", default=None,
+                            help=f"{help_text} [env {env_name(name)}=1]")
+        else:
+            group.addoption(f"--rnn-{name}", dest=dest, metavar=metavar, default=None,
+                            help=f"{help_text} [env {env_name(name)}]")
 
 
 def _given(config):
     return {name: config.getoption(f"rnn_{name.replace('-', '_')}") for name in OPTIONS}
 
 
+def _used(config):
+    return any(v is not None for v in _given(config).values()) or any(os.environ.get(env_name(n)) for n in OPTIONS)
+
+
 def pytest_configure(config):
-    """Bad --rnn-* options or an --rnn-impl that does not load stop the session at once
-    with one line (checked only when the user gave an rnn-conformance option)."""
-    if any(v is not None for v in _given(config).values()) or any(os.environ.get(env_name(n)) for n in OPTIONS):
+    """Bad --rnn-* options, an --rnn-impl that does not load or a device named that is not
+    there stop the session at once with one line (checked only when the user gave an
+    rnn-conformance option: otherwise nothing heavy is imported)."""
+    if _used(config):
         _run_state(config)
 
 
-def _run_state(config):
-    """Options, targets and seed of this session, resolved once (and identically on every
-    xdist worker: the controller fixes the seed and passes it on)."""
-    state = getattr(config, "_rnn_conformance", None)
+def _options(config):
+    """Options and seed of this session, light to resolve (no torch): the same on every xdist
+    worker, since the controller fixes the seed and passes it on."""
+    state = getattr(config, "_rnn_conformance_options", None)
     if state is None:
         given = _given(config)
         workerinput = getattr(config, "workerinput", None)
@@ -48,10 +60,25 @@ def _run_state(config):
             given["seed"] = workerinput.get("rnn_conformance_seed")
         try:
             options = resolve(given)
+        except UsageError as exc:
+            raise pytest.UsageError(f"rnn-conformance: {exc}") from None
+        state = config._rnn_conformance_options = (options, resolve_seed(options))
+    return state
+
+
+def _run_state(config):
+    """(options, targets, seed, known entries) of this session, resolved once."""
+    state = getattr(config, "_rnn_conformance", None)
+    if state is None:
+        from . import session
+        options, seed = _options(config)
+        try:
+            session.check_devices(options)
+            known = session.load_known(options)
             targets = session.targets_for(options, _supervisor(config, options))
         except UsageError as exc:
             raise pytest.UsageError(f"rnn-conformance: {exc}") from None
-        state = config._rnn_conformance = (options, targets, session.resolve_seed(options))
+        state = config._rnn_conformance = (options, targets, seed, known)
     return state
 
 
@@ -60,7 +87,8 @@ def _supervisor(config, options=None):
     tests), with the cores shared among xdist's workers."""
     supervisor = getattr(config, "_rnn_conformance_supervisor", None)
     if supervisor is None:
-        options = options or _run_state(config)[0]
+        from .supervisor import Supervisor
+        options = options or _options(config)[0]
         xdist_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
         supervisor = Supervisor(jobs=1, timeout=options.timeout,
                                 threads=max(1, (os.cpu_count() or 1) // xdist_workers))
@@ -75,24 +103,32 @@ def pytest_unconfigure(config):
 
 
 def pytest_configure_node(node):
-    """pytest-xdist hook: every worker uses the controller's seed."""
-    node.workerinput["rnn_conformance_seed"] = str(_run_state(node.config)[2])
+    """pytest-xdist hook: every worker uses the controller's seed (resolved without torch)."""
+    node.workerinput["rnn_conformance_seed"] = str(_options(node.config)[1])
 
 
 def pytest_generate_tests(metafunc):
     if "rnn_planned_check" in metafunc.fixturenames:
-        options, targets, seed = _run_state(metafunc.config)
+        from . import session
+        options, targets, seed, _ = _run_state(metafunc.config)
         rows = session.plan(options, targets, seed)
         metafunc.parametrize("rnn_planned_check", rows, ids=[row.id for row in rows])
 
 
 @pytest.fixture
 def rnn_check_result(rnn_planned_check, request):
-    """Runs the planned check in this process's supervised worker; the result is recorded
-    for the summary and the report."""
-    (_, result), = session.run_rows([rnn_planned_check], _supervisor(request.config))
+    """Runs the planned check in this process's supervised worker (known differences
+    applied); the result is recorded for the summary and the reports."""
+    from . import session
+    known = _run_state(request.config)[3]
+    (_, result), = session.run_rows([rnn_planned_check], _supervisor(request.config), known)
     request.node.user_properties.append((RESULT_PROPERTY, result.as_dict()))
     return result
+
+
+def strict_known(config):
+    """Whether a stale known difference fails its test (``--rnn-strict-known``)."""
+    return _options(config)[0].strict_known
 
 
 #: Result rows seen by this process's reporter (the controller's, under xdist).
@@ -105,20 +141,22 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    """The compact summary, the closing lines (failures are pytest's to show) and the report."""
+    """The compact summary, the closing lines (failures are pytest's to show) and the reports."""
     if not _RESULT_ROWS or hasattr(config, "workerinput"):
         return
-    options, targets, seed = _run_state(config)
+    from . import session
+    from .known import unmatched
+    from .runner import CheckResult
+    options, targets, seed, known = _run_state(config)
     results = [CheckResult.from_dict(row) for row in _RESULT_ROWS]
     counts = session.summarize(results)
     terminalreporter.write_sep("=", "rnn-conformance summary")
     terminalreporter.write_line(messages.summary(results))
-    for line in messages.closing_lines(results, targets, counts, seed, session.versions(), failures=False):
+    for line in messages.closing_lines(results, targets, counts, seed, session.versions(), failures=False,
+                                       unmatched=unmatched(known, results)):
         terminalreporter.write_line(line)
-    if options.report:
-        try:
-            session.write_report(options.report, results, targets, seed)
-        except UsageError as exc:
-            terminalreporter.write_line(f"rnn-conformance: error: {exc}")
-            return
-        terminalreporter.write_line(f"rnn-conformance report: {options.report}")
+    try:
+        session.write_outputs(options, results, targets, seed, known,
+                              say=lambda line: terminalreporter.write_line(f"rnn-conformance {line}"))
+    except UsageError as exc:
+        terminalreporter.write_line(f"rnn-conformance: error: {exc}")

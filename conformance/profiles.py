@@ -1,12 +1,18 @@
-"""Run profiles: how many examples each check draws.  The only place example counts live."""
-from hypothesis import HealthCheck, settings
+"""Run profiles: how many examples each check draws.  The only place example counts live.
+
+Imports nothing heavy: the options (and so the pytest plugin) read PROFILES without
+importing Hypothesis.
+"""
 
 #: max_examples per check and profile.
 PROFILES = {"quick": 8, "default": 25, "thorough": 200}
 
-#: Settings shared by every property the suite runs (seeded per check by the runner).
-BASE_SETTINGS = dict(deadline=None, database=None, report_multiple_bugs=False, print_blob=False,
-                     suppress_health_check=list(HealthCheck))
+
+def base_settings():
+    """Settings shared by every property the suite runs (seeded per check by the runner)."""
+    from hypothesis import HealthCheck
+    return dict(deadline=None, database=None, report_multiple_bugs=False, print_blob=False,
+                suppress_health_check=list(HealthCheck))
 
 
 def max_examples(profile, override=None):
@@ -15,5 +21,6 @@ def max_examples(profile, override=None):
 
 def register_hypothesis_profiles():
     """Hypothesis profiles for the project's own tests, named like the suite's."""
+    from hypothesis import settings
     for name, count in PROFILES.items():
-        settings.register_profile(name, max_examples=count, **BASE_SETTINGS)
+        settings.register_profile(name, max_examples=count, **base_settings())

@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field, fields
 
 from hypothesis import given, reject, seed as hypothesis_seed, settings
 from hypothesis.errors import FlakyFailure, Unsatisfiable
+import torch
 
-from . import messages, profiles, watch
+from . import backends, messages, profiles, watch
 from .boundary import DEFAULT_TIMEOUT, Context
 from .errors import CheckFailure, NotRepresentable, TargetHung, Unsupported
 from .targets import one_line
@@ -21,7 +22,9 @@ from .tolerances import DTYPES
 FAMILIES = ("parity", "packing", "gradients", "metamorphic", "contract", "models")
 
 #: Every status a row can have, in the order summaries count them.
-STATUSES = ("passed", "failed", "error", "unsupported", "skipped")
+#: ``known``: failed, and accepted by a known-differences entry; ``stale``: passed, though an
+#: entry expects it to fail.
+STATUSES = ("passed", "failed", "known", "stale", "error", "unsupported", "skipped")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,11 @@ class CheckResult:
     reason: str = None
     seconds: float = 0.0
     traceback: str = None
+    backend: str = "default"
+    #: the torch flags in force while the row ran (CUDA rows), and the GPU it ran on
+    flags: dict = None
+    #: the known-differences entry that matched the row
+    known: str = None
     family: str = field(default="", repr=False)
 
     def as_dict(self):
@@ -93,14 +101,14 @@ def check_seed(seed, check, target, device, dtype):
     return zlib.crc32(f"{seed}/{check}/{target}/{device}/{dtype}".encode())
 
 
-def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAULT_TIMEOUT):
+def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAULT_TIMEOUT, backend="default"):
     """Runs ``check`` (a Check or its name) and returns a CheckResult; never raises.  A target's
     misbehaviour is a failed row; an exception of the suite's own is an ``error`` row that
-    keeps its traceback."""
+    keeps its traceback.  A CUDA row runs under ``backend``'s flags (``backends``)."""
     from .checks import CHECKS_BY_NAME
     check = CHECKS_BY_NAME[check] if isinstance(check, str) else check
     dtype_name = dtype if isinstance(dtype, str) else str(dtype).removeprefix("torch.")
-    result = planned_result(check, target, device, dtype_name, seed, max_examples)
+    result = planned_result(check, target, device, dtype_name, seed, max_examples, backend)
     missing = [f for f in check.requires + (dtype_name, device.partition(":")[0]) if not target.supports(f)]
     if missing:
         result.status, result.reason = "unsupported", f"{missing[0]}: {target.unsupported[missing[0]]}"
@@ -109,7 +117,11 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
     started = time.perf_counter()
     refusals = []
     try:
-        _property(check, ctx, result, refusals, max_examples, check_seed(seed, check.name, target.impl, device, dtype_name))()
+        with backends.selected(backend):
+            if device.startswith("cuda"):
+                result.flags = dict(backends.in_force(), gpu=torch.cuda.current_device())
+            _property(check, ctx, result, refusals, max_examples,
+                      check_seed(seed, check.name, target.impl, device, dtype_name))()
         if refusals:
             result.status, result.reason = "unsupported", f"{len(refusals)} configurations refused: {refusals[0]}"
     except CheckFailure as failure:
@@ -127,11 +139,11 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
     return result
 
 
-def planned_result(check, target, device, dtype_name, seed, max_examples):
+def planned_result(check, target, device, dtype_name, seed, max_examples, backend="default"):
     """The row of ``check`` before it runs: passed, with its replay command."""
-    result = CheckResult(check.name, target.impl, device, dtype_name, "passed", family=check.family)
+    result = CheckResult(check.name, target.impl, device, dtype_name, "passed", backend=backend, family=check.family)
     result.replay = messages.replay_command(check.name, target.impl, device, dtype_name, seed, max_examples,
-                                            None if target.impl.startswith("torch.nn.") else target.kind)
+                                            None if target.impl.startswith("torch.nn.") else target.kind, backend)
     return result
 
 
@@ -167,7 +179,7 @@ def _property(check, ctx, result, refusals, max_examples, derived_seed):
     failing = []
 
     @hypothesis_seed(derived_seed)
-    @settings(max_examples=max_examples, **profiles.BASE_SETTINGS)
+    @settings(max_examples=max_examples, **profiles.base_settings())
     @given(check.strategy(ctx.target))
     def run(case):
         ctx.config = case

@@ -2,7 +2,6 @@
 import json
 import os
 import platform
-import random
 from dataclasses import dataclass
 from functools import partial
 
@@ -10,10 +9,12 @@ import hypothesis
 import numpy as np
 import torch
 
+from . import known as known_differences
 from . import messages, profiles
 from .checks import CHECKS_BY_NAME
 from .errors import CheckFailure, UsageError
-from .runner import STATUSES, CheckResult, planned_result, run_check, suite_error
+from .junit import junit_xml
+from .runner import FAMILIES, STATUSES, CheckResult, planned_result, run_check, suite_error
 from .supervisor import Task
 from .targets import Target, default_targets, describe, load_target, target_again
 
@@ -31,14 +32,16 @@ class PlannedCheck:
     max_examples: int
     seed: int
     timeout: float
+    backend: str = "default"
 
     @property
     def id(self):
-        return f"{self.check.name}-{self.target.impl}-{self.device}-{self.dtype}"
+        device = self.device if self.backend == "default" else f"{self.device}/{self.backend}"
+        return f"{self.check.name}-{self.target.impl}-{device}-{self.dtype}"
 
     def skipped(self, reason):
         return CheckResult(self.check.name, self.target.impl, self.device, self.dtype, "skipped", reason=reason,
-                           family=self.check.family)
+                           backend=self.backend, family=self.check.family)
 
     def run(self):
         """The row's result, run in this process."""
@@ -46,7 +49,7 @@ class PlannedCheck:
         if reason:
             return self.skipped(reason)
         return run_check(self.check, self.target, self.device, self.dtype, max_examples=self.max_examples,
-                         seed=self.seed, timeout=self.timeout)
+                         seed=self.seed, timeout=self.timeout, backend=self.backend)
 
 
 #: Most worker processes a run starts by default (each imports torch and holds its own memory).
@@ -61,28 +64,31 @@ def default_jobs(rows):
 
 def row_task(row):
     """The supervisor's task for ``row``: run in a worker; a crash or hang there fails the row."""
-    spec = (row.check.name, describe(row.target), row.device, row.dtype, row.max_examples, row.seed, row.timeout)
+    spec = (row.check.name, describe(row.target), row.device, row.dtype, row.max_examples, row.seed, row.timeout,
+            row.backend)
     return Task(run_spec, (spec,), partial(died_row, row))
 
 
-def run_rows(rows, supervisor):
+def run_rows(rows, supervisor, known=()):
     """(index, result) of each row as it finishes: rows on a device this machine lacks are
-    skipped at once, every other row runs in a supervised worker."""
+    skipped at once, every other row runs in a supervised worker; ``known`` entries
+    (``known.load``) then mark accepted failures ``known`` and passes they expected to fail
+    ``stale``."""
     runnable = []
     for index, row in enumerate(rows):
         reason = device_missing(row.device)
         if reason:
-            yield index, row.skipped(reason)
+            yield index, known_differences.classify(row.skipped(reason), known, torch.__version__)
         else:
             runnable.append(index)
     for position, result in supervisor.map([row_task(rows[i]) for i in runnable]):
-        yield runnable[position], result
+        yield runnable[position], known_differences.classify(result, known, torch.__version__)
 
 
 def died_row(row, what, call, example):
     """The failed result of a row whose worker died or hung: what happened, in which call
     into the target, on which example (its replay reruns the same examples)."""
-    result = planned_result(row.check, row.target, row.device, row.dtype, row.seed, row.max_examples)
+    result = planned_result(row.check, row.target, row.device, row.dtype, row.seed, row.max_examples, row.backend)
     if what.startswith("hung"):
         summary = f"the target {what}"
     elif call:
@@ -103,16 +109,16 @@ _WORKER_TARGETS = {}
 def run_spec(spec):
     """In a worker: the result of one planned row; never raises (the suite's own exceptions
     become an ``error`` row)."""
-    check_name, description, device, dtype, max_examples, seed, timeout = spec
+    check_name, description, device, dtype, max_examples, seed, timeout, backend = spec
     check = CHECKS_BY_NAME[check_name]
     try:
         if description["impl"] not in _WORKER_TARGETS:
             _WORKER_TARGETS[description["impl"]] = target_again(description)
         target = _WORKER_TARGETS[description["impl"]]
-        return PlannedCheck(check, target, device, dtype, max_examples, seed, timeout).run()
+        return PlannedCheck(check, target, device, dtype, max_examples, seed, timeout, backend).run()
     except BaseException as exc:  # run_check keeps the Exceptions; this is whatever escaped it
         result = planned_result(check, Target(description["impl"], description["kind"], None), device, dtype, seed,
-                                max_examples)
+                                max_examples, backend)
         suite_error(result, None, exc)
         return result
 
@@ -129,8 +135,24 @@ def device_missing(device):
     return None
 
 
-def resolve_seed(options):
-    return options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
+def check_devices(options):
+    """Raises UsageError when the user named a device that is not there (a GPU job whose
+    driver broke must not pass having run nothing), unless they chose to skip it; the
+    default ``cpu,cuda`` skips a missing GPU and says why."""
+    if not options.devices_named or options.skip_missing_devices:
+        return
+    for device in options.devices:
+        reason = device_missing(device)
+        if reason:
+            raise UsageError(f"--devices {device}: {reason}; to report its rows as skipped instead, add "
+                             f"--skip-missing-devices")
+
+
+def load_known(options):
+    """The known-differences entries of the run (none without ``--known-differences``)."""
+    if not options.known_differences:
+        return []
+    return known_differences.load(options.known_differences, CHECKS_BY_NAME, FAMILIES)
 
 
 def targets_for(options, supervisor=None):
@@ -169,9 +191,17 @@ def plan(options, targets, seed):
             if target.kind not in check.kinds or not (check.name in selected or check.family in selected):
                 continue
             for device in options.devices:
-                for dtype in options.dtypes:
-                    rows.append(PlannedCheck(check, target, device, dtype, examples, seed, options.timeout))
+                for backend in backends_for(device, options.backends):
+                    for dtype in options.dtypes:
+                        rows.append(PlannedCheck(check, target, device, dtype, examples, seed, options.timeout,
+                                                 backend))
     return rows
+
+
+def backends_for(device, selected):
+    """The backends a row on ``device`` runs under: each selected one on CUDA, ``default`` on
+    the CPU (it has one)."""
+    return list(selected) if device.startswith("cuda") else ["default"]
 
 
 def rows_at_most(options):
@@ -179,7 +209,8 @@ def rows_at_most(options):
     before the targets are loaded)."""
     selected = options.checks or tuple(CHECKS_BY_NAME)
     checks = [c for c in CHECKS_BY_NAME.values() if c.name in selected or c.family in selected]
-    return len(checks) * len(options.devices) * len(options.dtypes) * (1 if options.impl else 3)
+    combinations = sum(len(backends_for(device, options.backends)) for device in options.devices)
+    return len(checks) * combinations * len(options.dtypes) * (1 if options.impl else 3)
 
 
 def versions():
@@ -205,28 +236,59 @@ def environment(seed):
     }
 
 
-def report(results, targets, seed, planned=None):
+def run_settings(options, seed):
+    """What decides which examples a run draws, and what it ran: compare warns when two
+    reports differ here (their examples are not the same)."""
+    return {"seed": seed, "profile": options.profile,
+            "max_examples": profiles.max_examples(options.profile, options.max_examples),
+            "checks": list(options.checks) if options.checks else None, "devices": list(options.devices),
+            "dtypes": list(options.dtypes), "backends": list(options.backends)}
+
+
+def report(results, targets, options, seed, known=(), planned=None):
     """The versioned JSON report (DESIGN: schema rnn-conformance/1); ``planned`` rows in all
-    when the run was interrupted before it finished them."""
+    when the run was interrupted before it finished them; which known-differences entry
+    matched which row."""
     data = {
         "schema": SCHEMA,
         "environment": environment(seed),
+        "run": run_settings(options, seed),
         "target": {"impl": ",".join(t.impl for t in targets), "kind": ",".join(t.kind for t in targets)},
         "unsupported_features": {t.impl: t.unsupported for t in targets if t.unsupported},
         "declarations": {t.impl: t.declarations for t in targets if t.declarations},
         "summary": summarize(results),
         "checks": [{k: v for k, v in r.as_dict().items() if k != "family"} for r in results],
     }
+    if options.known_differences:
+        data["known_differences"] = {
+            "file": options.known_differences, "strict": options.strict_known,
+            "entries": {e.name: {"reason": e.reason, "rows": sum(r.known == e.name for r in results)} for e in known},
+            "unmatched": known_differences.unmatched(known, results)}
     if planned is not None and planned != len(results):
         data["interrupted"] = {"planned": planned, "finished": len(results)}
     return data
 
 
-def write_report(path, results, targets, seed, planned=None):
-    """Writes the report; raises UsageError with one line when the file cannot be written."""
+def write_report(path, data):
+    """Writes a report; raises UsageError with one line when the file cannot be written."""
+    write_text(path, json.dumps(data, indent=2) + "\n", "--report")
+
+
+def write_text(path, text, option):
+    """Writes ``text`` to ``path`` (its folder made when missing)."""
     try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as handle:
-            json.dump(report(results, targets, seed, planned), handle, indent=2)
-            handle.write("\n")
+            handle.write(text)
     except OSError as exc:
-        raise UsageError(f"cannot write --report {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from None
+
+
+def write_outputs(options, results, targets, seed, known, planned=None, say=print):
+    """Writes the JSON report and the JUnit XML the options ask for, and says where."""
+    if options.report:
+        write_report(options.report, report(results, targets, options, seed, known, planned))
+        say(f"report: {options.report}")
+    if options.junit_xml:
+        write_text(options.junit_xml, junit_xml(results, environment(seed), options.strict_known), "--junit-xml")
+        say(f"junit xml: {options.junit_xml}")

@@ -66,10 +66,10 @@ class WorkerRaised(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, context, threads):
-        self.watched = watch.Watched(context)
+    def __init__(self, context, threads, slot, jobs):
+        self.watched, self.slot = watch.Watched(context), slot
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, self.watched, threads), daemon=True,
+        self.process = context.Process(target=_serve, args=(child, self.watched, threads, slot, jobs), daemon=True,
                                        name="rnn-conformance-worker")
         with _sigint_ignored():  # inherited through exec: Ctrl-C is the parent's from the first instant
             self.process.start()
@@ -131,7 +131,8 @@ class Supervisor:
             if worker.task is None and pending:
                 self._send(worker, pending.popleft())
         while pending and len(self._workers) < self.jobs:
-            worker = _Worker(self._context, self.threads)
+            slot = min(set(range(self.jobs)) - {w.slot for w in self._workers})
+            worker = _Worker(self._context, self.threads, slot, self.jobs)
             self._workers.append(worker)
             self._send(worker, pending.popleft())
 
@@ -178,13 +179,22 @@ class Supervisor:
         self._workers.remove(worker)
 
 
-def _serve(conn, watched, threads):
+def gpu_for(slot, jobs, count, xdist_worker=None):
+    """The GPU a worker uses for ``cuda`` rows: the workers of a run (and of every pytest-xdist
+    process, ``gw0``, ``gw1``, ...) spread round-robin over the ``count`` GPUs."""
+    xdist_index = int((xdist_worker or "gw0").removeprefix("gw") or 0)
+    return (xdist_index * jobs + slot) % count
+
+
+def _serve(conn, watched, threads, slot, jobs):
     """A worker's loop: run each (fn, args) received and send back its value, until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # already inherited; kept should the start change
     os.dup2(2, 1)  # what a target prints (native code included) goes to stderr, not into the summary
     sys.stdout = sys.stderr
     import torch
     torch.set_num_threads(threads)
+    if torch.cuda.is_available() and torch.cuda.device_count() > 1:
+        torch.cuda.set_device(gpu_for(slot, jobs, torch.cuda.device_count(), os.environ.get("PYTEST_XDIST_WORKER")))
     warnings.simplefilter("ignore", UserWarning)  # torch's notices, once per call
     watch.install(watched)
     while True:

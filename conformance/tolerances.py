@@ -12,10 +12,10 @@ import torch
 
 import reference
 
+from .config import DTYPE_NAMES
 from .errors import CheckFailure, NotRepresentable
 
-DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16,
-          "float16": torch.float16}
+DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 
 #: Unit roundoff of the TF32 format cuDNN uses for float32 matmuls when allowed.
 TF32_ROUNDOFF = 2.0 ** -11

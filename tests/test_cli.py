@@ -99,7 +99,7 @@ def test_unsupported_features_are_counted_not_skipped(tmp_path):
 
 def test_report_follows_the_schema(tmp_path):
     report = tmp_path / "report.json"
-    done = cli("--impl", "torch.nn.RNN", "--checks", "small_shapes_match_oracle", "--devices", "cpu,cuda",
+    done = cli("--impl", "torch.nn.RNN", "--checks", "small_shapes_match_oracle",  # default devices: cpu,cuda
                "--dtypes", "float32", "--profile", "quick", "--report", str(report))
     assert done.returncode == 0
     data = json.loads(report.read_text())
@@ -111,7 +111,9 @@ def test_report_follows_the_schema(tmp_path):
     expected_cuda = "passed" if data["environment"]["gpu"] else "skipped"
     assert rows["cuda"]["status"] == expected_cuda
     assert set(rows["cpu"]) >= {"check", "target", "device", "dtype", "status", "examples", "worst_ratio",
-                                "counterexample", "replay"}
+                                "counterexample", "replay", "backend", "flags", "known"}
+    assert data["run"]["profile"] == "quick" and data["run"]["max_examples"] == 8
+    assert data["run"]["seed"] == data["environment"]["seed"]
 
 
 def test_list_names_every_check():

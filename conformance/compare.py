@@ -1,0 +1,294 @@
+"""``rnn-conformance compare OLD.json NEW.json``: the upgrade gate between two reports.
+
+Rows are matched by check, target, device, dtype and CUDA backend.  What it says, in this
+order: new failures (passed before, failing now), headroom regressions (a passed row whose
+worst error / tolerance grew past ``factor`` times and above ``floor``), rows fixed, still
+failing, rows whose unsupported or skipped state changed, rows added or gone, and the
+environment difference.  Two runs are like for like only when they drew the same examples
+(same seed, profile and example count): compare warns loudly when they did not.
+
+Imports neither torch nor numpy: a CI step that only compares needs neither.
+"""
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+
+from .errors import UsageError
+
+SCHEMA = "rnn-conformance/1"
+#: A passed row regresses in headroom when its worst error / tolerance grew more than
+#: FACTOR-fold and is now above FLOOR: a correct backend's ratios wander by a factor of two or
+#: three between torch builds (seen between 2.13 and 2.14 on the CPU), and a ratio below a
+#: quarter of the tolerance is no threat to the gate whatever it was before.
+FACTOR, FLOOR = 4.0, 0.25
+#: Statuses that fail a run; ``known`` rows are failures a known-differences file accepts.
+FAILING = ("failed", "error")
+PASSING = ("passed", "stale")
+#: The environment entries whose difference compare prints.
+ENVIRONMENT = ("torch", "cuda", "cudnn", "gpu", "numpy", "hypothesis", "python")
+
+
+@dataclass
+class Change:
+    """One row as it was and as it is (either side None for a row added or gone)."""
+
+    key: tuple
+    old: dict = None
+    new: dict = None
+
+    @property
+    def name(self):
+        check, target, device, dtype, backend = self.key
+        where = device if backend == "default" else f"{device}/{backend}"
+        return f"{check}  {target}  {where}  {dtype}"
+
+
+@dataclass
+class Comparison:
+    """What changed between two reports, section by section (each a list of Change)."""
+
+    new_failures: list = field(default_factory=list)
+    headroom_regressions: list = field(default_factory=list)
+    fixed: list = field(default_factory=list)
+    still_failing: list = field(default_factory=list)
+    newly_known: list = field(default_factory=list)
+    availability_changed: list = field(default_factory=list)
+    added: list = field(default_factory=list)
+    gone: list = field(default_factory=list)
+    environment: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    factor: float = FACTOR
+    floor: float = FLOOR
+
+    @property
+    def regressed(self):
+        return bool(self.new_failures or self.headroom_regressions)
+
+
+def load_report(path):
+    """The report at ``path``; a UsageError of one line when it is not one this version reads."""
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not a JSON report ({exc})") from None
+    if not isinstance(data, dict) or "schema" not in data or not isinstance(data.get("checks"), list):
+        raise UsageError(f"{path}: not an rnn-conformance report (no schema and checks)")
+    if data["schema"] != SCHEMA:
+        raise UsageError(f"{path}: report schema {data['schema']!r}; this rnn-conformance reads {SCHEMA!r}")
+    for index, row in enumerate(data["checks"]):
+        if not isinstance(row, dict) or not all(k in row for k in ("check", "target", "device", "dtype", "status")):
+            raise UsageError(f"{path}: checks[{index}] is not a report row (check, target, device, dtype, status)")
+    return data
+
+
+def row_key(row):
+    return (row["check"], row["target"], row["device"], row["dtype"], row.get("backend") or "default")
+
+
+def compare_reports(old, new, factor=FACTOR, floor=FLOOR):
+    """The Comparison of two reports, each a path or a loaded report (``load_report``)."""
+    old, new = (load_report(r) if isinstance(r, str) else r for r in (old, new))
+    result = Comparison(factor=factor, floor=floor)
+    old_rows = {row_key(r): r for r in old["checks"]}
+    new_rows = {row_key(r): r for r in new["checks"]}
+    for key, row in new_rows.items():
+        before = old_rows.get(key)
+        if before is None:
+            result.added.append(Change(key, None, row))
+            continue
+        section = _section(before, row, factor, floor)
+        if section:
+            getattr(result, section).append(Change(key, before, row))
+    result.gone = [Change(key, row, None) for key, row in old_rows.items() if key not in new_rows]
+    result.headroom_regressions.sort(key=lambda c: -_growth(c.old, c.new))
+    result.environment = environment_difference(old, new)
+    result.warnings = like_for_like(old, new)
+    return result
+
+
+def _section(old, new, factor, floor):
+    was, now = old["status"], new["status"]
+    if now in FAILING:
+        return "new_failures" if was in PASSING else "still_failing" if was in FAILING + ("known",) else None
+    if now == "known":
+        return "newly_known" if was != "known" else None
+    if now in PASSING:
+        if was in FAILING + ("known",):
+            return "fixed"
+        if was in PASSING and _ratio(new) > floor and _ratio(new) > factor * _ratio(old):
+            return "headroom_regressions"
+        return None if was in PASSING else "availability_changed"
+    return "availability_changed" if was != now else None
+
+
+def _ratio(row):
+    ratio = row.get("worst_ratio")
+    return float("inf") if ratio is None else float(ratio)
+
+
+def _growth(old, new):
+    return _ratio(new) / max(_ratio(old), 1e-300)
+
+
+def environment_difference(old, new):
+    """name -> (old, new) for each environment entry that differs (TF32 flags included)."""
+    differ = {}
+    for side, report in (("old", old), ("new", new)):
+        env = report.get("environment", {})
+        flags = env.get("tf32") or {}
+        for name in ENVIRONMENT:
+            differ.setdefault(name, {})[side] = env.get(name)
+        for name, value in flags.items():
+            differ.setdefault(name, {})[side] = value
+    return {name: (v.get("old"), v.get("new")) for name, v in differ.items() if v.get("old") != v.get("new")}
+
+
+def like_for_like(old, new):
+    """Warnings when the two runs did not draw the same examples, or did not finish."""
+    warnings = []
+    old_run, new_run = _run(old), _run(new)
+    for name in ("seed", "profile", "max_examples"):
+        if old_run.get(name) != new_run.get(name):
+            warnings.append(f"the runs used different {name.replace('_', ' ')}s ({old_run.get(name)} and "
+                            f"{new_run.get(name)}): they did not draw the same examples, so a row's change may be "
+                            f"the examples', not torch's. Rerun both with the same --seed and --profile")
+    for side, report in (("old", old), ("new", new)):
+        if report.get("interrupted"):
+            done = report["interrupted"]
+            warnings.append(f"the {side} run was interrupted ({done.get('finished')} of {done.get('planned')} "
+                            f"checks finished)")
+    return warnings
+
+
+def _run(report):
+    """The run settings of a report (older reports have only the seed, in the environment)."""
+    run = dict(report.get("run") or {})
+    run.setdefault("seed", (report.get("environment") or {}).get("seed"))
+    if "max_examples" not in run:
+        counts = {r.get("replay", "").partition("--max-examples ")[2].split(" ")[0] for r in report["checks"]}
+        run["max_examples"] = counts.pop() if len(counts) == 1 else None
+    return run
+
+
+SECTIONS = (
+    ("new_failures", "new failures (passed before, failing now)"),
+    ("headroom_regressions", "headroom regressions (worst error/tolerance grew more than {factor:g}x, now above "
+                             "{floor:g})"),
+    ("fixed", "fixed (failing before, passing now)"),
+    ("still_failing", "still failing"),
+    ("newly_known", "failing now, accepted by a known difference"),
+    ("availability_changed", "unsupported or skipped, changed"),
+    ("added", "rows added"),
+    ("gone", "rows gone"),
+)
+
+
+def describe(change):
+    """'passed 0.12 -> failed 3.4e+05' for a row that exists on both sides."""
+    return f"{_state(change.old)} -> {_state(change.new)}"
+
+
+def _state(row):
+    if row is None:
+        return "absent"
+    ratio = row.get("worst_ratio")
+    if row["status"] in PASSING + FAILING + ("known",) and ratio is not None and row.get("examples", 1):
+        return f"{row['status']} {ratio:.3g}"
+    reason = f" ({row['reason']})" if row["status"] in ("unsupported", "skipped") and row.get("reason") else ""
+    return row["status"] + reason
+
+
+def text(comparison, old_path, new_path, limit=20):
+    """The comparison for a terminal."""
+    lines = [f"rnn-conformance compare: {old_path} -> {new_path}"]
+    lines += [f"WARNING: {w}" for w in comparison.warnings]
+    for name, title in SECTIONS:
+        changes = getattr(comparison, name)
+        if not changes:
+            continue
+        lines += ["", f"{title.format(factor=comparison.factor, floor=comparison.floor)}: {len(changes)}"]
+        lines += [f"  {c.name}  {describe(c)}" for c in changes[:limit]]
+        lines += [f"  ... and {len(changes) - limit} more"] if len(changes) > limit else []
+    lines += ["", "environment:" if comparison.environment else "environment: the same"]
+    lines += [f"  {name}: {old} -> {new}" for name, (old, new) in comparison.environment.items()]
+    lines += ["", verdict(comparison)]
+    return "\n".join(lines)
+
+
+def markdown(comparison, old_path, new_path, limit=50):
+    """The comparison as GitHub-flavoured Markdown, for a CI step summary."""
+    lines = [f"## rnn-conformance: {verdict(comparison)}", "", f"`{old_path}` → `{new_path}`", ""]
+    lines += [f"> **Warning:** {w}" for w in comparison.warnings] + ([""] if comparison.warnings else [])
+    for name, title in SECTIONS:
+        changes = getattr(comparison, name)
+        if not changes:
+            continue
+        lines += [f"### {title.format(factor=comparison.factor, floor=comparison.floor)}: {len(changes)}", "",
+                  "| check | target | device | dtype | before -> now |", "| --- | --- | --- | --- | --- |"]
+        for c in changes[:limit]:
+            check, target, device, dtype, backend = c.key
+            where = device if backend == "default" else f"{device} ({backend})"
+            lines.append(f"| `{check}` | `{target}` | {where} | {dtype} | {describe(c)} |")
+        lines += [f"| ... and {len(changes) - limit} more | | | | |"] if len(changes) > limit else []
+        lines.append("")
+    if comparison.environment:
+        lines += ["### environment", "", "| | before | now |", "| --- | --- | --- |"]
+        lines += [f"| {name} | {old} | {new} |" for name, (old, new) in comparison.environment.items()]
+    else:
+        lines.append("environment: the same")
+    return "\n".join(lines) + "\n"
+
+
+def verdict(comparison):
+    if comparison.regressed:
+        return (f"REGRESSED: {len(comparison.new_failures)} new failures, "
+                f"{len(comparison.headroom_regressions)} headroom regressions")
+    return "no regression" + (" (but see the warnings above)" if comparison.warnings else "")
+
+
+def _positive(name):
+    def parse(value):
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not number > 0:
+            raise UsageError(f"--{name} {value!r}: expected a positive number")
+        return number
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser():
+    parser = _Parser(prog="rnn-conformance compare",
+                     description="Compares two reports: exit 1 on a new failure or a headroom regression.")
+    parser.add_argument("old", metavar="OLD.json", help="the report of the run to compare against (pinned torch)")
+    parser.add_argument("new", metavar="NEW.json", help="the report of the candidate run")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown (for a CI step summary)")
+    parser.add_argument("--headroom-factor", type=_positive("headroom-factor"), default=FACTOR, metavar="X",
+                        help=f"a passed row regresses when its worst error/tolerance grew more than X-fold "
+                             f"(default {FACTOR:g}) ...")
+    parser.add_argument("--headroom-floor", type=_positive("headroom-floor"), default=FLOOR, metavar="R",
+                        help=f"... and is now above R (default {FLOOR:g})")
+    return parser
+
+
+def main(argv):
+    """Exit 1 on a regression, 0 otherwise, 2 on bad input (one line, no traceback)."""
+    try:
+        args = build_parser().parse_args(argv)
+        old, new = load_report(args.old), load_report(args.new)
+    except UsageError as exc:
+        print(f"rnn-conformance compare: error: {exc}", file=sys.stderr)
+        return 2
+    comparison = compare_reports(old, new, args.headroom_factor, args.headroom_floor)
+    print((markdown if args.markdown else text)(comparison, args.old, args.new))
+    return 1 if comparison.regressed else 0

@@ -1,0 +1,134 @@
+"""Known differences: a hand-edited file of accepted failures, matched against a run's rows.
+
+The file is INI (``configparser``: comments, no new dependency on any Python we support).
+Each section is one entry, named by its header; every key but ``reason`` is optional and
+narrows what the entry matches::
+
+    [gru-bf16-gradients-on-cudnn]
+    checks = gradients              # check names or families, comma-separated
+    targets = torch.nn.GRU
+    devices = cuda                  # cuda also matches cuda:N
+    dtypes = bfloat16
+    backends = cudnn-tf32
+    torch = >=2.11, <2.15           # a PEP 440 range of torch.__version__
+    reason = cuDNN's bf16 GRU backward ... https://github.com/pytorch/pytorch/issues/NNN
+
+A failed row that an entry matches becomes ``known`` (counted, not failing the run); a
+passed row that an entry matches becomes ``stale`` (a warning, a failure with
+``--strict-known``).  Imports neither torch nor Hypothesis.
+"""
+import configparser
+from dataclasses import dataclass
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from .backends import BACKENDS
+from .config import DTYPE_NAMES
+from .errors import UsageError
+
+#: The keys an entry may have; ``reason`` is required.
+KEYS = ("checks", "targets", "devices", "dtypes", "backends", "torch", "reason")
+
+
+@dataclass(frozen=True)
+class KnownDifference:
+    """One entry: the rows it selects (an empty tuple selects all) and why they are accepted."""
+
+    name: str
+    reason: str
+    checks: tuple = ()
+    targets: tuple = ()
+    devices: tuple = ()
+    dtypes: tuple = ()
+    backends: tuple = ()
+    torch: str = ""
+
+    def matches(self, row, torch_version, family=None):
+        """Whether this entry selects ``row`` (a CheckResult) on ``torch_version``."""
+        return ((not self.checks or row.check in self.checks or (family or row.family) in self.checks)
+                and (not self.targets or row.target in self.targets)
+                and (not self.devices or row.device in self.devices or row.device.partition(":")[0] in self.devices)
+                and (not self.dtypes or row.dtype in self.dtypes)
+                and (not self.backends or row.backend in self.backends)
+                and (not self.torch or SpecifierSet(self.torch).contains(torch_version, prereleases=True)))
+
+
+def load(path, check_names, families):
+    """The entries of the file at ``path``; a UsageError of one line naming the entry and the
+    key for anything wrong (the names a key may hold are validated: a typo would otherwise
+    make an entry that silently matches nothing)."""
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"),
+                                       default_section="\0no defaults")
+    try:
+        with open(path) as handle:
+            parser.read_file(handle)
+    except OSError as exc:
+        raise UsageError(f"--known-differences {path}: {exc.strerror}") from None
+    except configparser.Error as exc:
+        raise UsageError(f"--known-differences {path}: not an INI file of entries: "
+                         f"{' '.join(str(exc).split())}") from None
+    if not parser.sections():
+        raise UsageError(f"--known-differences {path}: no entries (an entry is a [name] section with a reason)")
+    allowed = {"checks": set(check_names) | set(families), "devices": None, "dtypes": set(DTYPE_NAMES),
+               "backends": set(BACKENDS)}
+    return [_entry(path, name, dict(parser[name]), allowed) for name in parser.sections()]
+
+
+def _entry(path, name, values, allowed):
+    where = f"--known-differences {path}: entry [{name}]"
+    unknown = [key for key in values if key not in KEYS]
+    if unknown:
+        raise UsageError(f"{where}: unknown key {unknown[0]!r} (expected {', '.join(KEYS)})")
+    reason = " ".join(values.get("reason", "").split())
+    if not reason:
+        raise UsageError(f"{where}: needs a reason (why the difference is accepted; a link is welcome)")
+    fields = {}
+    for key in ("checks", "targets", "devices", "dtypes", "backends"):
+        if key not in values:
+            continue
+        items = tuple(v.strip() for v in values[key].split(",") if v.strip())
+        if not items:
+            raise UsageError(f"{where}: {key} is empty (leave the key out to match every {key[:-1]})")
+        bad = [v for v in items if (key == "devices" and not _is_device(v))
+               or (allowed.get(key) is not None and v not in allowed[key])]
+        if bad:
+            expected = {"devices": "cpu, cuda, cuda:N", "checks": "see --list for check names and families"}.get(
+                key) or ", ".join(sorted(allowed[key]))
+            raise UsageError(f"{where}: {key} has unknown {bad[0]!r} (expected {expected})")
+        fields[key] = items
+    if "torch" in values:
+        try:
+            SpecifierSet(values["torch"])
+        except InvalidSpecifier:
+            raise UsageError(f"{where}: torch {values['torch']!r} is not a version range "
+                             f"(e.g. >=2.11, <2.15)") from None
+        fields["torch"] = values["torch"].strip()
+    return KnownDifference(name, reason, **fields)
+
+
+def _is_device(value):
+    kind, _, index = value.partition(":")
+    return value == "cpu" or (kind == "cuda" and (not index or index.isdigit()))
+
+
+def classify(result, entries, torch_version):
+    """Marks ``result`` ``known`` (failed) or ``stale`` (passed) when the first matching entry
+    selects it, recording the entry; other statuses are left as they are (an ``error`` is the
+    suite's own bug, never an accepted difference)."""
+    entry = next((e for e in entries if e.matches(result, torch_version)), None)
+    if entry is None:
+        return result
+    result.known = entry.name
+    if result.status == "failed":
+        result.status = "known"
+        result.reason = f"known difference [{entry.name}]: {entry.reason}"
+    elif result.status == "passed":
+        result.status = "stale"
+        result.reason = f"known difference [{entry.name}] no longer happens: remove or narrow the entry"
+    return result
+
+
+def unmatched(entries, results):
+    """The names of the entries that selected no row of the run."""
+    used = {r.known for r in results if getattr(r, "known", None)}
+    return [e.name for e in entries if e.name not in used]
