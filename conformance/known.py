@@ -54,9 +54,9 @@ class KnownDifference:
 
 
 def load(path, check_names, families):
-    """The entries of the file at ``path``; a UsageError of one line naming the entry and the
-    key for anything wrong (the names a key may hold are validated: a typo would otherwise
-    make an entry that silently matches nothing)."""
+    """The entries of the file at ``path`` (a file of comments only has none); a UsageError of
+    one line naming the entry and the key for anything wrong (the names a key may hold are
+    validated: a typo would otherwise make an entry that silently matches nothing)."""
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"),
                                        default_section="\0no defaults")
     try:
@@ -67,8 +67,6 @@ def load(path, check_names, families):
     except configparser.Error as exc:
         raise UsageError(f"--known-differences {path}: not an INI file of entries: "
                          f"{' '.join(str(exc).split())}") from None
-    if not parser.sections():
-        raise UsageError(f"--known-differences {path}: no entries (an entry is a [name] section with a reason)")
     allowed = {"checks": set(check_names) | set(families), "devices": None, "dtypes": set(DTYPE_NAMES),
                "backends": set(BACKENDS)}
     return [_entry(path, name, dict(parser[name]), allowed) for name in parser.sections()]

@@ -92,7 +92,7 @@ class CheckResult:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in row.items() if k in known}
         if values.get("worst_ratio") is None:
-            values["worst_ratio"] = float("inf") if values.get("status") == "failed" else 0.0
+            values["worst_ratio"] = float("inf") if values.get("status") in ("failed", "known") else 0.0
         return cls(**values)
 
 

@@ -28,9 +28,13 @@ def unit_roundoff(dtype):
 
 
 def uses_tf32(device, dtype):
-    """True where float32 RNN matmuls may run in TF32: cuDNN on CUDA with allow_tf32."""
-    return (dtype == torch.float32 and str(device).startswith("cuda")
-            and torch.backends.cudnn.enabled and torch.backends.cudnn.allow_tf32)
+    """True where float32 RNN matmuls may run in TF32 under the flags in force: cuDNN on CUDA
+    with its allow_tf32, or torch's own kernels through cuBLAS (cuDNN disabled, the ``native``
+    backend, or a configuration cuDNN does not take) with ``cuda.matmul.allow_tf32``."""
+    if dtype != torch.float32 or not str(device).startswith("cuda"):
+        return False
+    cudnn = torch.backends.cudnn.enabled and torch.backends.cudnn.allow_tf32
+    return cudnn or torch.backends.cuda.matmul.allow_tf32
 
 
 def precision_for(device, dtype, activation_error=0.0):

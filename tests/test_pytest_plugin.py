@@ -22,7 +22,8 @@ def test_plugin_under_xdist_passes_torch_and_writes_the_report(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:]
     assert "rnn-conformance summary" in done.stdout and "6 passed" in done.stdout
     data = json.loads(report.read_text())
-    assert data["summary"] == {"passed": 6, "failed": 0, "error": 0, "unsupported": 0, "skipped": 0}
+    assert data["summary"] == {"passed": 6, "failed": 0, "known": 0, "stale": 0, "error": 0, "unsupported": 0,
+                               "skipped": 0}
     assert data["environment"]["seed"] == 3
 
 
