@@ -119,7 +119,8 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
     try:
         with backends.selected(backend):
             if device.startswith("cuda"):
-                result.flags = dict(backends.in_force(), gpu=torch.cuda.current_device())
+                gpu = int(device.partition(":")[2] or torch.cuda.current_device())
+                result.flags = dict(backends.in_force(), gpu=gpu)
             _property(check, ctx, result, refusals, max_examples,
                       check_seed(seed, check.name, target.impl, device, dtype_name))()
         if refusals:
