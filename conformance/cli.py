@@ -1,11 +1,10 @@
 """``rnn-conformance`` / ``python -m conformance``: run the checks, print the summary, exit 0/1/2/3;
 ``rnn-conformance compare OLD.json NEW.json``: the upgrade gate between two reports."""
-import argparse
 import sys
 
 from . import messages
 from .errors import UsageError
-from .options import OPTIONS, env_name, resolve, resolve_seed
+from .options import OPTIONS, ArgumentParser, env_name, resolve, resolve_seed
 
 #: 0 every check passed (or failed only where a known difference accepts it); 1 a check
 #: failed (or a stale known difference under --strict-known); 2 bad usage, a target that
@@ -14,13 +13,8 @@ from .options import OPTIONS, env_name, resolve, resolve_seed
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_SUITE_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
-
-
 def build_parser():
-    parser = _Parser(prog="rnn-conformance",
+    parser = ArgumentParser(prog="rnn-conformance",
                      description="Checks torch.nn.RNN/GRU/LSTM, or a drop-in replacement, against a numpy oracle. "
                                  "'rnn-conformance compare OLD.json NEW.json' compares two reports.")
     for name, (_, metavar, help_text) in OPTIONS.items():

@@ -9,12 +9,12 @@ environment difference.  Two runs are like for like only when they drew the same
 
 Imports neither torch nor numpy: a CI step that only compares needs neither.
 """
-import argparse
 import json
 import sys
 from dataclasses import dataclass, field
 
 from .errors import UsageError
+from .options import ArgumentParser
 
 SCHEMA = "rnn-conformance/1"
 #: A passed row regresses in headroom when its worst error / tolerance grew more than
@@ -262,13 +262,8 @@ def _positive(name):
     return parse
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
-
-
 def build_parser():
-    parser = _Parser(prog="rnn-conformance compare",
+    parser = ArgumentParser(prog="rnn-conformance compare",
                      description="Compares two reports: exit 1 on a new failure or a headroom regression.")
     parser.add_argument("old", metavar="OLD.json", help="the report of the run to compare against (pinned torch)")
     parser.add_argument("new", metavar="NEW.json", help="the report of the candidate run")

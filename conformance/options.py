@@ -5,6 +5,7 @@ Imports neither torch nor Hypothesis (the pytest plugin reads it in every sessio
 Each option is ``--<name>`` on the CLI, ``--rnn-<name>`` in pytest and
 ``RNN_CONFORMANCE_<NAME>`` in the environment; every value is validated here, once.
 """
+import argparse
 import os
 import re
 from dataclasses import dataclass
@@ -16,6 +17,13 @@ from .profiles import PROFILES
 
 DEVICES_DEFAULT = "cpu,cuda"
 DTYPES_DEFAULT = ",".join(DTYPE_NAMES)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose errors are UsageErrors (one line, exit 2) instead of its own exit."""
+
+    def error(self, message):
+        raise UsageError(message)
 
 
 def _items(value):
