@@ -5,7 +5,7 @@ plugin does in every session of an environment that has us installed, imports no
 """
 import importlib
 
-_PUBLIC = {"CHECKS_BY_NAME": "checks", "CheckResult": "runner", "RNNConfig": "config", "Target": "targets",
+_PUBLIC = {"CHECKS_BY_NAME": "registry", "CheckResult": "runner", "RNNConfig": "config", "Target": "targets",
            "default_targets": "targets", "load_target": "targets", "run_check": "runner",
            "compare_reports": "compare"}
 
@@ -15,4 +15,5 @@ __all__ = sorted(_PUBLIC)
 def __getattr__(name):
     if name not in _PUBLIC:
         raise AttributeError(f"module 'conformance' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+    module = importlib.import_module(f".{_PUBLIC[name]}", __name__)
+    return module.checks() if name == "CHECKS_BY_NAME" else getattr(module, name)

@@ -29,8 +29,8 @@ def build_parser():
 
 
 def list_checks():
-    from .checks import CHECKS_BY_NAME
-    checks = list(CHECKS_BY_NAME.values())
+    from .registry import checks as registered
+    checks = list(registered().values())
     family_width, name_width = max(len(c.family) for c in checks), max(len(c.name) for c in checks)
     lines = []
     for check in checks:

@@ -81,10 +81,9 @@ def parse_timeout(value):
 
 
 def parse_checks(value):
-    from .checks import CHECKS_BY_NAME
-    from .runner import FAMILIES
+    from .registry import FAMILIES, checks
     names = _items(value)
-    bad = [n for n in names if n not in CHECKS_BY_NAME and n not in FAMILIES]
+    bad = [n for n in names if n not in FAMILIES and n not in checks()]
     if not names or bad:
         raise UsageError(f"unknown check {bad[0] if bad else value!r}: see --list for check names and families")
     return tuple(names)

@@ -1,7 +1,7 @@
 """Runs one check on one target, device and dtype under Hypothesis and returns a structured result.
 
-Checks register here with the family they belong to; ``run_check`` is usable without
-pytest (the CLI and the pytest plugin both call it).
+``run_check`` is usable without pytest (the CLI and the pytest plugin both call it); the
+checks themselves are in ``registry.checks()``.
 """
 import math
 import time
@@ -16,45 +16,14 @@ import torch
 from . import backends, messages, profiles, watch
 from .boundary import DEFAULT_TIMEOUT, Context
 from .errors import CheckFailure, NotRepresentable, TargetHung, Unsupported
+from .registry import checks
 from .targets import one_line
 from .tolerances import DTYPES
-
-FAMILIES = ("parity", "packing", "gradients", "metamorphic", "contract", "models")
 
 #: Every status a row can have, in the order summaries count them.
 #: ``known``: failed, and accepted by a known-differences entry; ``stale``: passed, though an
 #: entry expects it to fail.
 STATUSES = ("passed", "failed", "known", "stale", "error", "unsupported", "skipped")
-
-
-@dataclass(frozen=True)
-class Check:
-    """A property: ``strategy(target)`` draws cases, ``body(case, ctx)`` returns comparisons
-    (or raises CheckFailure).  ``kinds`` it applies to; target features it ``requires``."""
-
-    name: str
-    family: str
-    doc: str
-    strategy: object
-    body: object
-    kinds: tuple = ("rnn", "gru", "lstm")
-    requires: tuple = ()
-
-
-CHECKS = {}
-
-
-def register(family, strategy, kinds=("rnn", "gru", "lstm"), requires=()):
-    """Decorator: registers ``check_<name>(case, ctx)`` as the check ``<name>``."""
-    assert family in FAMILIES, family
-
-    def decorate(fn):
-        name = fn.__name__.removeprefix("check_")
-        summary = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
-        CHECKS[name] = Check(name, family, summary, strategy, fn, tuple(kinds), tuple(requires))
-        return fn
-
-    return decorate
 
 
 @dataclass
@@ -105,8 +74,7 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
     """Runs ``check`` (a Check or its name) and returns a CheckResult; never raises.  A target's
     misbehaviour is a failed row; an exception of the suite's own is an ``error`` row that
     keeps its traceback.  A CUDA row runs under ``backend``'s flags (``backends``)."""
-    from .checks import CHECKS_BY_NAME
-    check = CHECKS_BY_NAME[check] if isinstance(check, str) else check
+    check = checks()[check] if isinstance(check, str) else check
     dtype_name = dtype if isinstance(dtype, str) else str(dtype).removeprefix("torch.")
     result = planned_result(check, target, device, dtype_name, seed, max_examples, backend)
     missing = [f for f in check.requires + (dtype_name, device.partition(":")[0]) if not target.supports(f)]

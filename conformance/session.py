@@ -11,10 +11,10 @@ import torch
 
 from . import known as known_differences
 from . import messages, profiles
-from .checks import CHECKS_BY_NAME
 from .errors import CheckFailure, UsageError
 from .junit import junit_xml
-from .runner import FAMILIES, STATUSES, CheckResult, planned_result, run_check, suite_error
+from .registry import FAMILIES, checks
+from .runner import STATUSES, CheckResult, planned_result, run_check, suite_error
 from .supervisor import Task
 from .targets import Target, default_targets, describe, load_target, target_again
 
@@ -110,7 +110,7 @@ def run_spec(spec):
     """In a worker: the result of one planned row; never raises (the suite's own exceptions
     become an ``error`` row)."""
     check_name, description, device, dtype, max_examples, seed, timeout, backend = spec
-    check = CHECKS_BY_NAME[check_name]
+    check = checks()[check_name]
     try:
         if description["impl"] not in _WORKER_TARGETS:
             _WORKER_TARGETS[description["impl"]] = target_again(description)
@@ -152,7 +152,7 @@ def load_known(options):
     """The known-differences entries of the run (none without ``--known-differences``)."""
     if not options.known_differences:
         return []
-    return known_differences.load(options.known_differences, CHECKS_BY_NAME, FAMILIES)
+    return known_differences.load(options.known_differences, checks(), FAMILIES)
 
 
 def targets_for(options, supervisor=None):
@@ -183,11 +183,11 @@ def load_in_worker(impl, kind, declared):
 
 
 def plan(options, targets, seed):
-    selected = options.checks or tuple(CHECKS_BY_NAME)
+    selected = options.checks or tuple(checks())
     examples = profiles.max_examples(options.profile, options.max_examples)
     rows = []
     for target in targets:
-        for check in CHECKS_BY_NAME.values():
+        for check in checks().values():
             if target.kind not in check.kinds or not (check.name in selected or check.family in selected):
                 continue
             for device in options.devices:
@@ -207,10 +207,10 @@ def backends_for(device, selected):
 def rows_at_most(options):
     """How many rows a run of these options plans at most (for choosing the worker count
     before the targets are loaded)."""
-    selected = options.checks or tuple(CHECKS_BY_NAME)
-    checks = [c for c in CHECKS_BY_NAME.values() if c.name in selected or c.family in selected]
+    selected = options.checks or tuple(checks())
+    chosen = [c for c in checks().values() if c.name in selected or c.family in selected]
     combinations = sum(len(backends_for(device, options.backends)) for device in options.devices)
-    return len(checks) * combinations * len(options.dtypes) * (1 if options.impl else 3)
+    return len(chosen) * combinations * len(options.dtypes) * (1 if options.impl else 3)
 
 
 def versions():

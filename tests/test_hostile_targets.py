@@ -13,7 +13,8 @@ import torch
 from conformance.boundary import Context
 from conformance.cli import exit_code
 from conformance.errors import CheckFailure
-from conformance.runner import Check, run_check
+from conformance.registry import Check
+from conformance.runner import run_check
 from conformance.supervisor import GRACE
 from conformance.strategies import configs
 from conformance.targets import default_targets

@@ -7,7 +7,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from ..data import hx_to_torch, make_hx, make_input, make_weights, parameter_shapes, to_torch
 from ..errors import CheckFailure, Unsupported
-from ..runner import register
+from ..registry import register
 from ..strategies import configs
 from .oracle import features_of, pack
 

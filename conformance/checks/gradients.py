@@ -11,7 +11,7 @@ import reference
 
 from ..data import as_numpy, make_hx, make_input, make_weights, to_torch
 from ..errors import CheckFailure
-from ..runner import register
+from ..registry import register
 from ..strategies import configs
 from ..tolerances import compare
 from .oracle import features_of, pack

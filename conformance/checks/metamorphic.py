@@ -17,7 +17,7 @@ from reference.cells import GATE_COUNT
 
 from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
 from ..errors import CheckFailure, NotRepresentable
-from ..runner import register
+from ..registry import register
 from ..strategies import configs
 from ..tolerances import absolute_floor, compare_either, compare_exact, compare_rate, compare_runs, representable
 from .gradients import differentiated, gradient_of, leaves

@@ -2,7 +2,7 @@
 from torch.nn.utils.rnn import pack_sequence
 
 from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
-from ..runner import register
+from ..registry import register
 from ..strategies import configs
 from .oracle import features_of, oracle_comparisons, pack
 

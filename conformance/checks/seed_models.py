@@ -11,7 +11,7 @@ import reference
 from ..config import RNNConfig
 from ..data import parameter_shapes, to_torch
 from ..models import BiLSTMClassifier, StackedRegressor
-from ..runner import register
+from ..registry import register
 from ..strategies import WEIGHT_SCALES, sequence_lengths, sizes
 from ..targets import load_weights
 from ..tolerances import compare
