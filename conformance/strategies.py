@@ -1,10 +1,13 @@
 """Hypothesis strategies for recurrent configurations; public so users can reuse them.
 
-Every strategy validates its arguments up front and shrinks toward the smallest
-configuration: one layer, forward only, batch 1, length 1, size 1, default weight scale.
-Array data is not drawn element by element: a drawn seed feeds ``conformance.data``.
+Every strategy validates its arguments up front (``hypothesis.errors.InvalidArgument``
+naming the argument, its value and what is allowed; no argument is ever ignored) and
+shrinks toward the smallest configuration: one layer, forward only, batch 1, length 1,
+size 1, default weight scale.  Array data is not drawn element by element: a drawn seed
+feeds ``conformance.data``.
 """
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from .config import KIND_MODES, RNNConfig
 
@@ -26,12 +29,12 @@ RELU_WEIGHT_SCALES = (1.0, 0.01, 0.5)
 def _check_int(name, value, low, high=None):
     if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
         allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name}={value!r}: expected an int {allowed}")
+        raise InvalidArgument(f"{name}={value!r}: expected an int {allowed}")
 
 
 def sizes(*, max_value=130):
     """Layer widths in [1, max_value]: mostly small, sometimes an edge size from EDGE_SIZES
-    or any value up to max_value.  Shrinks toward 1."""
+    or any value up to max_value.  Shrinks toward 1 (an edge size shrinks to a small one)."""
     _check_int("max_value", max_value, 1)
     edges = [s for s in EDGE_SIZES if s <= max_value]
     choices = [st.integers(1, min(8, max_value)), st.integers(1, max_value)]
@@ -40,10 +43,14 @@ def sizes(*, max_value=130):
 
 def steps(*, max_steps=12, long_steps=300, long_chance=8):
     """Sequence lengths: mostly in [1, max_steps]; one draw in ``long_chance`` is long,
-    in [long_steps // 3, long_steps].  Shrinks toward 1."""
+    in [max(max_steps + 1, long_steps // 3), long_steps]; ``long_steps=0`` draws no long
+    ones.  Shrinks toward 1 (a long draw shrinks to a short one first)."""
     _check_int("max_steps", max_steps, 1)
     _check_int("long_steps", long_steps, 0)
     _check_int("long_chance", long_chance, 1)
+    if 0 < long_steps <= max_steps:
+        raise InvalidArgument(f"long_steps={long_steps!r}: expected 0 (no long sequences) or more than "
+                              f"max_steps={max_steps!r}")
 
     @st.composite
     def draw_steps(draw):
@@ -57,7 +64,8 @@ def steps(*, max_steps=12, long_steps=300, long_chance=8):
 def sequence_lengths(batch, total_steps, *, sorted_descending=False):
     """A tuple of ``batch`` lengths in [1, total_steps] following one of the patterns that
     break packing code: arbitrary, all equal, containing 1, longest not first.  Sorted
-    in decreasing order when ``sorted_descending``.  Shrinks toward all lengths 1."""
+    in decreasing order when ``sorted_descending``.  Shrinks toward all lengths 1 and the
+    arbitrary pattern."""
     _check_int("batch", batch, 1)
     _check_int("total_steps", total_steps, 1)
 
@@ -81,19 +89,32 @@ def configs(*, modes=ALL_MODES, features=FEATURES, max_size=130, max_layers=4, m
     """``RNNConfig`` examples over ``modes`` using only the options in ``features``.
 
     Batches have min_batch..max_batch sequences (unbatched input, when drawn, has none).
-    packed=True draws per-sequence lengths (batched input only), sorted in decreasing
-    order with sorted_lengths=True; the padded length is the longest sequence, or more.
+    packed=True draws per-sequence lengths (a PackedSequence is always batched, so
+    ``features`` must not contain "unbatched"), sorted in decreasing order with
+    sorted_lengths=True (which needs packed=True); the padded length is the longest
+    sequence, or more.
+
+    Shrinks toward the first mode, input and hidden size 1, one layer, one step, batch 1
+    (then unbatched, when allowed), every flag off, weight scale 1 and data seed 0; packed
+    lengths shrink toward all 1 with no extra padding.
     """
     unknown_modes = set(modes) - set(ALL_MODES)
     if not modes or unknown_modes:
-        raise ValueError(f"modes={modes!r}: expected a non-empty subset of {ALL_MODES}")
+        raise InvalidArgument(f"modes={modes!r}: expected a non-empty subset of {ALL_MODES}")
     unknown = set(features) - set(FEATURES)
     if unknown:
-        raise ValueError(f"features contains {sorted(unknown)}: expected a subset of {FEATURES}")
+        raise InvalidArgument(f"features={tuple(features)!r} contains {sorted(unknown)}: expected a subset of "
+                              f"{FEATURES}")
     _check_int("max_size", max_size, 1)
     _check_int("max_layers", max_layers, 1)
     _check_int("min_batch", min_batch, 1)
     _check_int("max_batch", max_batch, min_batch)
+    if sorted_lengths and not packed:
+        raise InvalidArgument("sorted_lengths=True: needs packed=True (only packed input has lengths)")
+    if packed and "unbatched" in features:
+        raise InvalidArgument("features contains 'unbatched' with packed=True: a PackedSequence is always batched")
+    if min_batch > 1 and "unbatched" in features:
+        raise InvalidArgument(f"min_batch={min_batch!r} with 'unbatched' in features: unbatched input has no batch")
     parts = dict(mode=st.sampled_from(tuple(modes)), size=sizes(max_value=max_size),
                  layers=st.integers(1, max_layers), steps=steps(max_steps=max_steps, long_steps=long_steps),
                  batch=st.integers(min_batch, max_batch), seed=st.integers(0, 2**32 - 1),

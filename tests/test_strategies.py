@@ -1,18 +1,29 @@
 """The public strategies: arguments validated up front, shrinking toward the smallest configuration."""
+import re
+
 import pytest
 from hypothesis import given, settings
+from hypothesis.errors import InvalidArgument
 
 
 from conformance import strategies
 from conformance.config import RNNConfig
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: strategies.configs(max_layers=0), "max_layers"), (lambda: strategies.configs(modes=("LSTM2",)), "modes"),
-    (lambda: strategies.configs(features=("wings",)), "features"), (lambda: strategies.sizes(max_value=0), "max_value"),
-    (lambda: strategies.steps(max_steps=-1), "max_steps"), (lambda: strategies.sequence_lengths(0, 3), "batch")])
-def test_bad_arguments_raise_naming_the_argument(call, name):
-    with pytest.raises(ValueError, match=name):
+@pytest.mark.parametrize("call, says", [
+    (lambda: strategies.configs(max_layers=0), "max_layers=0: expected an int >= 1"),
+    (lambda: strategies.configs(modes=("LSTM2",)), "modes=('LSTM2',)"),
+    (lambda: strategies.configs(features=("wings",)), "features=('wings',) contains ['wings']"),
+    (lambda: strategies.sizes(max_value=0), "max_value=0"),
+    (lambda: strategies.steps(max_steps=-1), "max_steps=-1"),
+    (lambda: strategies.steps(max_steps=12, long_steps=5), "long_steps=5: expected 0 (no long sequences) or more than max_steps=12"),
+    (lambda: strategies.sequence_lengths(0, 3), "batch=0"),
+    (lambda: strategies.configs(max_batch=2, min_batch=3), "max_batch=2: expected an int >= 3"),
+    (lambda: strategies.configs(sorted_lengths=True), "sorted_lengths=True: needs packed=True"),
+    (lambda: strategies.configs(packed=True), "'unbatched' with packed=True"),
+    (lambda: strategies.configs(min_batch=2), "min_batch=2 with 'unbatched'")])
+def test_bad_arguments_raise_invalid_argument_naming_the_argument_and_value(call, says):
+    with pytest.raises(InvalidArgument, match=re.escape(says)):
         call()
 
 
@@ -36,7 +47,13 @@ def test_shrinks_to_the_smallest_configuration():
     smallest = minimal(strategies.configs(modes=("GRU",)), lambda c: True)
     assert (smallest.input_size, smallest.hidden_size, smallest.num_layers, smallest.steps, smallest.batch) == (1, 1, 1, 1, 1)
     assert not (smallest.bidirectional or smallest.batch_first or smallest.with_hx or smallest.proj_size)
-    assert smallest.bias and smallest.contiguous and smallest.weight_scale == 1.0
+    assert smallest.bias and smallest.contiguous and smallest.weight_scale == 1.0 and smallest.seed == 0
+    assert minimal(strategies.configs(), lambda c: True).mode == strategies.ALL_MODES[0]
+
+
+def test_packed_configurations_shrink_to_one_sequence_of_one_step():
+    smallest = minimal(strategies.configs(features=(), packed=True), lambda c: True)
+    assert (smallest.lengths, smallest.steps, smallest.batch) == ((1,), 1, 1)
 
 
 def test_shrinks_only_what_a_property_needs():
@@ -44,7 +61,7 @@ def test_shrinks_only_what_a_property_needs():
     assert (found.num_layers, found.hidden_size, found.steps) == (3, 1, 1)
 
 
-@given(strategies.configs(packed=True, sorted_lengths=True))
+@given(strategies.configs(features=("hx", "bidirectional"), packed=True, sorted_lengths=True))
 def test_packed_lengths_fit_the_padded_length_and_are_sorted(config):
     assert len(config.lengths) == config.batch and max(config.lengths) <= config.steps
     assert list(config.lengths) == sorted(config.lengths, reverse=True) and min(config.lengths) >= 1
