@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from reference.cells import GATE_COUNT
 
@@ -101,3 +102,9 @@ def hx_to_torch(hx, dtype, device, contiguous=True):
     if isinstance(hx, tuple):
         return tuple(to_torch(part, dtype, device, contiguous) for part in hx)
     return to_torch(hx, dtype, device, contiguous)
+
+
+def pack(x, config, lengths=None, enforce_sorted=False):
+    """``pack_padded_sequence`` of x in the config's layout with ``lengths`` (default: the config's)."""
+    lengths = torch.tensor(config.lengths if lengths is None else lengths, dtype=torch.int64)
+    return pack_padded_sequence(x, lengths, batch_first=config.batch_first, enforce_sorted=enforce_sorted)

@@ -246,7 +246,7 @@ def run_settings(options, seed):
 
 
 def report(results, targets, options, seed, known=(), planned=None):
-    """The versioned JSON report (DESIGN: schema rnn-conformance/1); ``planned`` rows in all
+    """The versioned JSON report (README, "Options": schema rnn-conformance/1); ``planned`` rows in all
     when the run was interrupted before it finished them; which known-differences entry
     matched which row."""
     data = {

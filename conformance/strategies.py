@@ -84,9 +84,11 @@ def sequence_lengths(batch, total_steps, *, sorted_descending=False):
     return draw_lengths()
 
 
-def configs(*, modes=ALL_MODES, features=FEATURES, max_size=130, max_layers=4, max_steps=12,
+def configs(*, modes=ALL_MODES, features=None, max_size=130, max_layers=4, max_steps=12,
             long_steps=300, min_batch=1, max_batch=8, packed=False, sorted_lengths=False):
-    """``RNNConfig`` examples over ``modes`` using only the options in ``features``.
+    """``RNNConfig`` examples over ``modes`` using only the options in ``features`` (default:
+    every one of FEATURES that the input can have: all but "unbatched" when packed or when
+    min_batch > 1).
 
     Batches have min_batch..max_batch sequences (unbatched input, when drawn, has none).
     packed=True draws per-sequence lengths (a PackedSequence is always batched, so
@@ -98,6 +100,8 @@ def configs(*, modes=ALL_MODES, features=FEATURES, max_size=130, max_layers=4, m
     (then unbatched, when allowed), every flag off, weight scale 1 and data seed 0; packed
     lengths shrink toward all 1 with no extra padding.
     """
+    if features is None:
+        features = tuple(f for f in FEATURES if not ((packed or min_batch > 1) and f == "unbatched"))
     unknown_modes = set(modes) - set(ALL_MODES)
     if not modes or unknown_modes:
         raise InvalidArgument(f"modes={modes!r}: expected a non-empty subset of {ALL_MODES}")
@@ -156,3 +160,8 @@ def _configs(draw, parts, features, packed, sorted_lengths):
 
 def _flag(draw, features, name):
     return name in features and draw(_BOOLEANS)
+
+
+def features_of(target):
+    """The strategy features a target can build."""
+    return tuple(f for f in FEATURES if target.supports(f))

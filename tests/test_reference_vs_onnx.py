@@ -11,7 +11,7 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 
-#: Torch gate blocks in ONNX's order (DESIGN): LSTM i,f,g,o -> i,o,f,c; GRU r,z,n -> z,r,h.
+#: Torch gate blocks in ONNX's order: LSTM i,f,g,o -> i,o,f,c; GRU r,z,n -> z,r,h.
 GATE_SLICES = {"LSTM": [(0, 1), (3, 4), (1, 3)], "GRU": [(1, 2), (0, 1), (2, 3)], "RNN_TANH": [(0, 1)]}
 OPS = {"LSTM": "LSTM", "GRU": "GRU", "RNN_TANH": "RNN"}
 GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1}

@@ -20,8 +20,8 @@ from conformance.config import RNNConfig
     (lambda: strategies.sequence_lengths(0, 3), "batch=0"),
     (lambda: strategies.configs(max_batch=2, min_batch=3), "max_batch=2: expected an int >= 3"),
     (lambda: strategies.configs(sorted_lengths=True), "sorted_lengths=True: needs packed=True"),
-    (lambda: strategies.configs(packed=True), "'unbatched' with packed=True"),
-    (lambda: strategies.configs(min_batch=2), "min_batch=2 with 'unbatched'")])
+    (lambda: strategies.configs(packed=True, features=("unbatched",)), "'unbatched' with packed=True"),
+    (lambda: strategies.configs(min_batch=2, features=("unbatched",)), "min_batch=2 with 'unbatched'")])
 def test_bad_arguments_raise_invalid_argument_naming_the_argument_and_value(call, says):
     with pytest.raises(InvalidArgument, match=re.escape(says)):
         call()
@@ -49,6 +49,11 @@ def test_shrinks_to_the_smallest_configuration():
     assert not (smallest.bidirectional or smallest.batch_first or smallest.with_hx or smallest.proj_size)
     assert smallest.bias and smallest.contiguous and smallest.weight_scale == 1.0 and smallest.seed == 0
     assert minimal(strategies.configs(), lambda c: True).mode == strategies.ALL_MODES[0]
+
+
+@given(strategies.configs(packed=True) | strategies.configs(min_batch=2))
+def test_default_features_are_those_the_input_can_have(config):
+    assert config.batch is not None and config.batch >= 1
 
 
 def test_packed_configurations_shrink_to_one_sequence_of_one_step():

@@ -5,11 +5,10 @@ import torch
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import PackedSequence
 
-from ..data import hx_to_torch, make_hx, make_input, make_weights, parameter_shapes, to_torch
+from ..data import hx_to_torch, make_hx, make_input, make_weights, pack, parameter_shapes, to_torch
 from ..errors import CheckFailure, Unsupported
 from ..registry import register
-from ..strategies import configs
-from .oracle import features_of, pack
+from ..strategies import configs, features_of
 
 #: Inputs torch rejects with an error, and how to make each from a valid configuration.
 INVALID_INPUTS = ("wrong input size, no hx", "wrong input size, with hx", "h0 of the wrong batch size",

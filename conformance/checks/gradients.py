@@ -9,12 +9,12 @@ from torch.nn.utils.rnn import pad_packed_sequence
 
 import reference
 
-from ..data import as_numpy, make_hx, make_input, make_weights, to_torch
+from ..data import as_numpy, make_weights, pack, to_torch
 from ..errors import CheckFailure
 from ..registry import register
-from ..strategies import configs
+from ..strategies import configs, features_of
 from ..tolerances import compare
-from .oracle import features_of, pack
+from .backprop import differentiated, gradient_of, leaves
 
 #: Where the upstream gradient enters: everywhere at once, or through one result only.
 UPSTREAM = ("random", "output", "h_n", "c_n")
@@ -63,19 +63,6 @@ def _upstream(case, results, ctx):
     return grads
 
 
-def leaf(array, ctx, contiguous):
-    return None if array is None else to_torch(array, ctx.dtype, ctx.device, contiguous).requires_grad_()
-
-
-def leaves(config, ctx):
-    """The config's input and initial state (None, h0 or (h0, c0)) as tensors that require grad."""
-    hx = make_hx(config)
-    if hx is not None:
-        hx = (tuple(leaf(h, ctx, config.contiguous) for h in hx) if isinstance(hx, tuple)
-              else leaf(hx, ctx, config.contiguous))
-    return leaf(make_input(config), ctx, config.contiguous), hx
-
-
 def run_gradients(case, ctx, packed):
     """Forward and backward through the target, then every gradient against the oracle's."""
     config = case.config
@@ -101,22 +88,6 @@ def run_gradients(case, ctx, packed):
         grad_c_n=as_numpy(upstream[2]))
     return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, case)
             for name, tensor in differentiated(module, x, hx) if name in expected]  # extra parameters: contract's
-
-
-def differentiated(module, x, hx):
-    """(name, leaf) pairs whose .grad is compared: input, h0, c0, and the parameters when
-    they carry torch's names (a target with a mapping hook has its own)."""
-    pairs = [("input", x)]
-    if hx is not None:
-        pairs += list(zip(("h0", "c0"), hx if isinstance(hx, tuple) else (hx,)))
-    if not callable(getattr(module, "load_torch_state_dict", None)):
-        pairs += list(module.named_parameters())
-    return pairs
-
-
-def gradient_of(tensor):
-    """A leaf's gradient; None (nothing reached it) is a zero gradient."""
-    return torch.zeros_like(tensor) if tensor.grad is None else tensor.grad
 
 
 @register("gradients", strategy=_cases(packed=False), requires=("backward",))

@@ -1,22 +1,7 @@
 """Comparing a target's forward result with ``reference.rnn_with_bound``: shared by the checks."""
-import torch
-from torch.nn.utils.rnn import pack_padded_sequence
-
 import reference
 
-from ..strategies import FEATURES
 from ..tolerances import compare
-
-
-def features_of(target):
-    """The strategy features a target can build."""
-    return tuple(f for f in FEATURES if target.supports(f))
-
-
-def pack(x, config, lengths=None, enforce_sorted=False):
-    """``pack_padded_sequence`` of x in the config's layout with ``lengths`` (default: the config's)."""
-    lengths = torch.tensor(config.lengths if lengths is None else lengths, dtype=torch.int64)
-    return pack_padded_sequence(x, lengths, batch_first=config.batch_first, enforce_sorted=enforce_sorted)
 
 
 def oracle_comparisons(config, ctx, output, h_n, c_n, x, weights, hx):

@@ -1,4 +1,4 @@
-"""Family 6, seed models: the notes' stacked regressor and corrected BiLSTM classifier, built on
+"""Family 6, models: the origin notes' stacked regressor and corrected BiLSTM classifier, built on
 the target, equal their numpy references."""
 from dataclasses import dataclass
 
