@@ -93,11 +93,11 @@ def _run(options, supervisor, verbose):
     finally:
         progress.finish()
     results = [finished[i] for i in sorted(finished)]
-    counts = session.summarize(results)
+    counts = messages.summarize(results)
     print(messages.table(results) if verbose else messages.summary(results))
     print("\n".join([""] + messages.closing_lines(results, targets, counts, seed, session.versions(), len(rows),
                                                   unmatched=unmatched(known, results))))
-    session.write_outputs(options, results, targets, seed, known, len(rows), print)
+    messages.write_outputs(options, results, targets, seed, known, len(rows), print)
     return exit_code(counts, interrupted, options.strict_known)
 
 

@@ -14,9 +14,9 @@ import sys
 from dataclasses import dataclass, field
 
 from .errors import UsageError
+from .messages import SCHEMA
 from .options import ArgumentParser
 
-SCHEMA = "rnn-conformance/1"
 #: A passed row regresses in headroom when its worst error / tolerance grew more than
 #: FACTOR-fold (two bits of accuracy lost on the same examples) and is now above FLOOR (a row
 #: still within a quarter of its tolerance keeps a 4x margin, whatever it was before).  Same

@@ -1,8 +1,27 @@
-"""The one builder of everything a user reads about a run: failure and error messages, replay
-commands, the compact summary and the full table, the closing lines and the progress line."""
+"""The one builder of everything a user reads about a run, for the CLI and the pytest plugin alike:
+failure and error messages, replay commands, the compact summary and the full table, the
+closing lines, the progress line, the JSON report (README, "Options") and the JUnit XML.
+
+Imports neither torch nor Hypothesis at the top: the plugin loads it in every session.
+"""
+import datetime
+import json
+import os
+import platform
 import shlex
 import sys
 import time
+import xml.etree.ElementTree as ET
+
+from .errors import UsageError
+from .profiles import PROFILES
+
+#: The report's schema: ``rnn-conformance compare`` reads this one only.
+SCHEMA = "rnn-conformance/1"
+#: Every status a row can have, in the order summaries count them.
+#: ``known``: failed, and accepted by a known-differences entry; ``stale``: passed, though an
+#: entry expects it to fail.
+STATUSES = ("passed", "failed", "known", "stale", "error", "unsupported", "skipped")
 
 #: What a row's cell in the compact summary says, by status (passed rows show their headroom).
 CELL = {"failed": "FAIL", "known": "known", "stale": "STALE", "error": "ERROR", "unsupported": "unsup",
@@ -193,3 +212,131 @@ class Progress:
 def _clock(seconds):
     minutes, seconds = divmod(int(seconds + 0.5), 60)
     return f"{minutes}:{seconds:02d}"
+
+
+# --- The JSON report --------------------------------------------------------------------------
+
+def summarize(results):
+    counts = {status: 0 for status in STATUSES}
+    for result in results:
+        counts[result.status] += 1
+    return counts
+
+
+def environment(seed):
+    """Versions and flags of what ran, for the report and the JUnit properties."""
+    import hypothesis
+    import numpy as np
+    import torch
+    cuda = torch.cuda.is_available()
+    return {
+        "torch": torch.__version__, "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "gpu": torch.cuda.get_device_name(0) if cuda else None, "numpy": np.__version__,
+        "hypothesis": hypothesis.__version__, "python": platform.python_version(), "seed": seed,
+        "tf32": {"cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
+                 "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32},
+    }
+
+
+def run_settings(options, seed):
+    """What decides which examples a run draws, and what it ran: compare warns when two
+    reports differ here (their examples are not the same)."""
+    return {"seed": seed, "profile": options.profile,
+            "max_examples": options.max_examples or PROFILES[options.profile],
+            "checks": list(options.checks) if options.checks else None, "devices": list(options.devices),
+            "dtypes": list(options.dtypes), "backends": list(options.backends)}
+
+
+def report(results, targets, options, seed, known=(), planned=None):
+    """The versioned JSON report (README, "Options": schema rnn-conformance/1); ``planned`` rows in all
+    when the run was interrupted before it finished them; which known-differences entry
+    matched which row."""
+    data = {
+        "schema": SCHEMA,
+        "environment": environment(seed),
+        "run": run_settings(options, seed),
+        "target": {"impl": ",".join(t.impl for t in targets), "kind": ",".join(t.kind for t in targets)},
+        "unsupported_features": {t.impl: t.unsupported for t in targets if t.unsupported},
+        "declarations": {t.impl: t.declarations for t in targets if t.declarations},
+        "summary": summarize(results),
+        "checks": [{k: v for k, v in r.as_dict().items() if k != "family"} for r in results],
+    }
+    if options.known_differences:
+        data["known_differences"] = {
+            "file": options.known_differences, "strict": options.strict_known,
+            "entries": {e.name: {"reason": e.reason, "rows": sum(r.known == e.name for r in results)} for e in known},
+            "unmatched": [e.name for e in known if not any(r.known == e.name for r in results)]}
+    if planned is not None and planned != len(results):
+        data["interrupted"] = {"planned": planned, "finished": len(results)}
+    return data
+
+
+def write_report(path, data):
+    """Writes a report; raises UsageError with one line when the file cannot be written."""
+    write_text(path, json.dumps(data, indent=2) + "\n", "--report")
+
+
+def write_text(path, text, option):
+    """Writes ``text`` to ``path`` (its folder made when missing)."""
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from None
+
+
+def write_outputs(options, results, targets, seed, known, planned=None, say=print):
+    """Writes the JSON report and the JUnit XML the options ask for, and says where."""
+    if options.report:
+        write_report(options.report, report(results, targets, options, seed, known, planned))
+        say(f"report: {options.report}")
+    if options.junit_xml:
+        write_text(options.junit_xml, junit_xml(results, environment(seed), options.strict_known), "--junit-xml")
+        say(f"junit xml: {options.junit_xml}")
+
+
+# --- JUnit XML (``--junit-xml``): one test case per row; failed rows are <failure> with the full
+# message, the suite's own errors <error> with the traceback, unsupported, skipped and known rows
+# <skipped> with the reason (as pytest writes an xfail), a stale row a <failure> under --strict-known.
+
+def junit_xml(results, environment, strict_known=False):
+    """The XML text of one ``<testsuites>`` holding one ``<testsuite name="rnn-conformance">``."""
+    failing = {"failed"} | ({"stale"} if strict_known else set())
+    counts = {"tests": len(results), "failures": sum(r.status in failing for r in results),
+              "errors": sum(r.status == "error" for r in results),
+              "skipped": sum(r.status in ("skipped", "unsupported", "known") for r in results)}
+    seconds = sum(r.seconds for r in results)
+    suites = ET.Element("testsuites", {k: str(v) for k, v in counts.items()}, time=f"{seconds:.3f}")
+    suite = ET.SubElement(suites, "testsuite", {k: str(v) for k, v in counts.items()}, name="rnn-conformance",
+                          time=f"{seconds:.3f}", timestamp=datetime.datetime.now().isoformat(timespec="seconds"))
+    properties = ET.SubElement(suite, "properties")
+    for name in ("torch", "cuda", "cudnn", "numpy", "hypothesis", "python", "seed"):
+        ET.SubElement(properties, "property", name=name, value=str(environment.get(name)))
+    for r in results:
+        suite.append(_case(r, failing))
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _case(r, failing):
+    case = ET.Element("testcase", classname=f"rnn-conformance.{r.target}",
+                      name=f"{r.check}[{column(r)}-{r.dtype}]", time=f"{r.seconds:.3f}")
+    if r.status in failing:
+        text = r.message or f"{r.check}: {r.reason}"
+        ET.SubElement(case, "failure", message=_headline(text) if r.status == "failed" else r.reason,
+                      type=r.status).text = text
+    elif r.status == "error":
+        ET.SubElement(case, "error", message=r.reason or "the suite itself raised",
+                      type="error").text = "\n".join(filter(None, [r.message, r.traceback]))
+    elif r.status in ("skipped", "unsupported", "known"):
+        ET.SubElement(case, "skipped", message=f"{r.status}: {r.reason}", type=r.status).text = r.message
+    return case
+
+
+def _headline(message):
+    """The line of a failure message that says what was wrong (the worst element, or what
+    went wrong), for the ``message`` attribute a CI page shows."""
+    lines = [line.strip() for line in message.splitlines()]
+    return next((line for line in lines if line.startswith(("worst element:", "what went wrong:"))), lines[0])

@@ -149,14 +149,14 @@ def pytest_terminal_summary(terminalreporter, config):
     from .runner import CheckResult
     options, targets, seed, known = _run_state(config)
     results = [CheckResult.from_dict(row) for row in _RESULT_ROWS]
-    counts = session.summarize(results)
+    counts = messages.summarize(results)
     terminalreporter.write_sep("=", "rnn-conformance summary")
     terminalreporter.write_line(messages.summary(results))
     for line in messages.closing_lines(results, targets, counts, seed, session.versions(), failures=False,
                                        unmatched=unmatched(known, results)):
         terminalreporter.write_line(line)
     try:
-        session.write_outputs(options, results, targets, seed, known,
+        messages.write_outputs(options, results, targets, seed, known,
                               say=lambda line: terminalreporter.write_line(f"rnn-conformance {line}"))
     except UsageError as exc:
         terminalreporter.write_line(f"rnn-conformance: error: {exc}")

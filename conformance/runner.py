@@ -20,11 +20,6 @@ from .registry import checks
 from .targets import one_line
 from .tolerances import DTYPES
 
-#: Every status a row can have, in the order summaries count them.
-#: ``known``: failed, and accepted by a known-differences entry; ``stale``: passed, though an
-#: entry expects it to fail.
-STATUSES = ("passed", "failed", "known", "stale", "error", "unsupported", "skipped")
-
 
 @dataclass
 class CheckResult:

@@ -1,24 +1,20 @@
-"""One conformance run: the plan (check x target x device x dtype), its results, the summary and the report."""
-import json
+"""One conformance run: the plan (check x target x device x backend x dtype), the targets, the
+devices and known differences it needs, and its rows run in supervised workers (what a user
+reads about it is built by ``messages``)."""
 import os
 import platform
 from dataclasses import dataclass
 from functools import partial
 
-import hypothesis
-import numpy as np
 import torch
 
 from . import known as known_differences
 from . import messages, profiles
 from .errors import CheckFailure, UsageError
-from .junit import junit_xml
 from .registry import FAMILIES, checks
-from .runner import STATUSES, CheckResult, planned_result, run_check, suite_error
+from .runner import CheckResult, planned_result, run_check, suite_error
 from .supervisor import Task
 from .targets import Target, default_targets, describe, load_target, target_again
-
-SCHEMA = "rnn-conformance/1"
 
 
 @dataclass(frozen=True)
@@ -215,80 +211,3 @@ def rows_at_most(options):
 
 def versions():
     return f"torch {torch.__version__}, python {platform.python_version()}"
-
-
-def summarize(results):
-    counts = {status: 0 for status in STATUSES}
-    for result in results:
-        counts[result.status] += 1
-    return counts
-
-
-def environment(seed):
-    cuda = torch.cuda.is_available()
-    return {
-        "torch": torch.__version__, "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
-        "gpu": torch.cuda.get_device_name(0) if cuda else None, "numpy": np.__version__,
-        "hypothesis": hypothesis.__version__, "python": platform.python_version(), "seed": seed,
-        "tf32": {"cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
-                 "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32},
-    }
-
-
-def run_settings(options, seed):
-    """What decides which examples a run draws, and what it ran: compare warns when two
-    reports differ here (their examples are not the same)."""
-    return {"seed": seed, "profile": options.profile,
-            "max_examples": profiles.max_examples(options.profile, options.max_examples),
-            "checks": list(options.checks) if options.checks else None, "devices": list(options.devices),
-            "dtypes": list(options.dtypes), "backends": list(options.backends)}
-
-
-def report(results, targets, options, seed, known=(), planned=None):
-    """The versioned JSON report (README, "Options": schema rnn-conformance/1); ``planned`` rows in all
-    when the run was interrupted before it finished them; which known-differences entry
-    matched which row."""
-    data = {
-        "schema": SCHEMA,
-        "environment": environment(seed),
-        "run": run_settings(options, seed),
-        "target": {"impl": ",".join(t.impl for t in targets), "kind": ",".join(t.kind for t in targets)},
-        "unsupported_features": {t.impl: t.unsupported for t in targets if t.unsupported},
-        "declarations": {t.impl: t.declarations for t in targets if t.declarations},
-        "summary": summarize(results),
-        "checks": [{k: v for k, v in r.as_dict().items() if k != "family"} for r in results],
-    }
-    if options.known_differences:
-        data["known_differences"] = {
-            "file": options.known_differences, "strict": options.strict_known,
-            "entries": {e.name: {"reason": e.reason, "rows": sum(r.known == e.name for r in results)} for e in known},
-            "unmatched": known_differences.unmatched(known, results)}
-    if planned is not None and planned != len(results):
-        data["interrupted"] = {"planned": planned, "finished": len(results)}
-    return data
-
-
-def write_report(path, data):
-    """Writes a report; raises UsageError with one line when the file cannot be written."""
-    write_text(path, json.dumps(data, indent=2) + "\n", "--report")
-
-
-def write_text(path, text, option):
-    """Writes ``text`` to ``path`` (its folder made when missing)."""
-    try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from None
-
-
-def write_outputs(options, results, targets, seed, known, planned=None, say=print):
-    """Writes the JSON report and the JUnit XML the options ask for, and says where."""
-    if options.report:
-        write_report(options.report, report(results, targets, options, seed, known, planned))
-        say(f"report: {options.report}")
-    if options.junit_xml:
-        write_text(options.junit_xml, junit_xml(results, environment(seed), options.strict_known), "--junit-xml")
-        say(f"junit xml: {options.junit_xml}")
