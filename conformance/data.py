@@ -11,6 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from reference.cells import GATE_COUNT
 
+from . import streams
 from .config import RNNConfig
 
 
@@ -37,7 +38,7 @@ def parameter_shapes(config: RNNConfig):
 
 def make_weights(config: RNNConfig):
     """Uniform weights in +-weight_scale/sqrt(H), torch's init scaled."""
-    rng = np.random.default_rng([config.seed, 1])
+    rng = streams.rng(config.seed, "weights")
     bound = config.weight_scale / math.sqrt(config.hidden_size)
     return {name: rng.uniform(-bound, bound, size=shape) for name, shape in parameter_shapes(config).items()}
 
@@ -53,7 +54,7 @@ def input_shape(config: RNNConfig):
 
 def make_input(config: RNNConfig):
     """Standard-normal input; positions past a sequence's length hold PADDING_VALUE."""
-    x = np.random.default_rng([config.seed, 2]).standard_normal(input_shape(config))
+    x = streams.rng(config.seed, "input").standard_normal(input_shape(config))
     if config.lengths is not None:
         for b, length in enumerate(config.lengths):
             index = (b, slice(length, None)) if config.batch_first else (slice(length, None), b)
@@ -66,7 +67,7 @@ def make_hx(config: RNNConfig):
     every layer and direction gets different values."""
     if not config.with_hx:
         return None
-    rng = np.random.default_rng([config.seed, 3])
+    rng = streams.rng(config.seed, "initial_state")
     lead = (config.num_layers * config.directions,) + (() if config.batch is None else (config.batch,))
     h0 = rng.uniform(-1.0, 1.0, size=lead + (config.out_size,))
     if config.mode != "LSTM":

@@ -81,3 +81,14 @@ def test_config_prints_compactly():
     text = str(RNNConfig(mode="LSTM", input_size=3, hidden_size=5, proj_size=2, num_layers=2, bidirectional=True,
                          steps=4, batch=None, with_hx=True, lengths=None, seed=7))
     assert text == "LSTM(I=3,H=5,P=2,L=2,bi) T=4 unbatched hx scale=1 seed=7"
+
+
+def test_named_random_streams_are_distinct_repeatable_and_closed():
+    from conformance import streams
+    keys = [streams.key(name) for name in streams.STREAMS]
+    assert len(set(keys)) == len(keys)
+    first = [streams.rng(7, name).standard_normal(4) for name in streams.STREAMS]
+    assert all((a == b).all() for a, b in zip(first, [streams.rng(7, n).standard_normal(4) for n in streams.STREAMS]))
+    assert len({tuple(a) for a in first}) == len(first)
+    with pytest.raises(KeyError, match="not in streams.STREAMS"):
+        streams.rng(7, "wieghts")

@@ -14,6 +14,7 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 import reference
 from reference.cells import GATE_COUNT
 
+from .. import streams
 from ..data import as_numpy, make_weights, pack, to_torch
 from ..errors import CheckFailure, NotRepresentable
 from ..registry import register
@@ -65,7 +66,7 @@ def check_dropout_one_zeroes_only_between_layers(config, ctx):
     after the last layer: layer 0 is untouched, each layer above runs on zeros."""
     module, weights = _build_quietly(ctx, config, make_weights(config), train=True)
     x, hx = inputs(config, ctx)
-    torch.manual_seed(config.seed)  # the dropout mask, so that a replay draws the same one
+    torch.manual_seed(streams.torch_seed(config.seed, "dropout_mask"))  # a replay draws the same mask
     got = run(ctx, module, config, x, hx, config.lengths)
     first_config, first_weights = cut_layers(config, weights, 0)
     first, _ = ctx.build(first_config, first_weights)
@@ -129,7 +130,7 @@ def _readout_run(config, ctx):
     its value (B, H), and its (value, bound) were every unit dropped, and were every unit kept."""
     module, weights = _build_quietly(ctx, config, _readout(config, make_weights(config)), train=True)
     x, _ = inputs(config, ctx)
-    torch.manual_seed(config.seed)  # the dropout mask, so that a replay draws the same one
+    torch.manual_seed(streams.torch_seed(config.seed, "dropout_mask"))  # a replay draws the same mask
     _, h_n, c_n = run(ctx, module, config, x, None)
     kept = as_numpy(h_n[0]) / (1.0 - config.dropout)
     layer = {k.replace("_l1", "_l0"): v for k, v in weights.items() if k.endswith("_l1")}
@@ -195,10 +196,10 @@ def check_dropout_one_stops_gradients_below(config, ctx):
     module, weights = _build_quietly(ctx, config, make_weights(config), train=True)
     x, hx = leaves(config, ctx)
     given = x if config.lengths is None else pack(x, config)
-    torch.manual_seed(config.seed)  # the dropout mask, so that a replay draws the same one
+    torch.manual_seed(streams.torch_seed(config.seed, "dropout_mask"))  # a replay draws the same mask
     forward = ctx.forward(module, config, given, hx, grad=True)
     output, data = forward.output, forward.output_data
-    upstream = to_torch(np.random.default_rng([config.seed, 11]).standard_normal(tuple(data.shape)), ctx.dtype,
+    upstream = to_torch(streams.rng(config.seed, "dropout_upstream_gradient").standard_normal(tuple(data.shape)), ctx.dtype,
                         ctx.device)
     if not data.requires_grad:
         raise CheckFailure(config, "the output does not require grad although the upper layers' weights do")

@@ -2,13 +2,13 @@
 the input, h0, c0 and every weight, within the backward error bound."""
 from typing import NamedTuple
 
-import numpy as np
 import torch
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import pad_packed_sequence
 
 import reference
 
+from .. import streams
 from ..data import as_numpy, make_weights, pack, to_torch
 from ..errors import CheckFailure
 from ..registry import register
@@ -52,7 +52,7 @@ def _cases(packed):
 def _upstream(case, results, ctx):
     """One upstream gradient per result the case differentiates through, rounded to the
     dtype (None elsewhere); standard normal, non-contiguous on request."""
-    rng = np.random.default_rng([case.config.seed, 7])
+    rng = streams.rng(case.config.seed, "upstream_gradient")
     grads = []
     for name, value in zip(("output", "h_n", "c_n"), results):
         if value is None or case.through not in ("random", name):

@@ -5,9 +5,9 @@ They need no oracle values, so they stay sharp where the oracle's tolerance is w
 must agree bit for bit; runs that rearrange the work (batch order, splits, layouts,
 separate modules) may round differently and are allowed twice the forward error bound.
 """
-import numpy as np
 import torch
 
+from .. import streams
 from ..data import make_hx, make_weights
 from ..registry import register
 from .relations import (batch_dim, cut_layers, forward_bound, identical, inputs, layer_states, map_states,
@@ -19,7 +19,7 @@ def check_batch_permutation_permutes_results(config, ctx):
     """Permuting the batch (input, h0, c0, lengths) permutes output, h_n and c_n the same way."""
     module, weights = ctx.build(config, make_weights(config))
     x, hx = inputs(config, ctx)
-    order = np.random.default_rng([config.seed, 8]).permutation(config.batch).tolist()
+    order = streams.rng(config.seed, "batch_permutation").permutation(config.batch).tolist()
     whole = run(ctx, module, config, x, hx, config.lengths)
     permuted_x = x[(slice(None),) * batch_dim(config) + (order,)]
     lengths = None if config.lengths is None else [config.lengths[b] for b in order]
@@ -33,7 +33,7 @@ def check_batch_split_matches_whole(config, ctx):
     """Running the batch in two parts gives each part's rows of running it whole."""
     module, weights = ctx.build(config, make_weights(config))
     x, hx = inputs(config, ctx)
-    cut = int(np.random.default_rng([config.seed, 9]).integers(1, config.batch))
+    cut = int(streams.rng(config.seed, "batch_split").integers(1, config.batch))
     whole = run(ctx, module, config, x, hx, config.lengths)
     bound = forward_bound(config, ctx, x, weights, hx, config.lengths)
     comparisons = []
@@ -73,7 +73,7 @@ def check_state_continuation_equals_one_run(config, ctx):
     """x[:k] and then x[k:] from the carried state equal one run over x (unidirectional)."""
     module, weights = ctx.build(config, make_weights(config))
     x, hx = inputs(config, ctx)
-    k = int(np.random.default_rng([config.seed, 10]).integers(1, config.steps))
+    k = int(streams.rng(config.seed, "continuation_cut").integers(1, config.steps))
     whole = run(ctx, module, config, x, hx)
     time = time_dim(config)
     first = run(ctx, module, config, x.narrow(time, 0, k), hx)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import reference
 
+from .. import streams
 from ..config import RNNConfig
 from ..data import parameter_shapes, to_torch
 from ..models import BiLSTMClassifier, StackedRegressor
@@ -70,7 +71,7 @@ def _state_shapes(model, rnn_config):
 
 def _random_state(model, config, rnn_config):
     """Every parameter drawn uniform in +-scale/sqrt(fan_in); the embedding's padding row stays zero."""
-    rng = np.random.default_rng([config.seed, 4])
+    rng = streams.rng(config.seed, "model_parameters")
     state = {}
     for name, shape in _state_shapes(model, rnn_config).items():
         fan_in = shape[-1] if len(shape) > 1 else max(config.hidden_size, 1)
@@ -103,7 +104,7 @@ def check_stacked_regressor_matches_oracle(config, ctx):
                      _rnn_class(ctx, config.mode)).to(device=ctx.device, dtype=ctx.dtype)
     rnn_config = RNNConfig(config.mode, config.input_size, config.hidden_size, num_layers=2, batch_first=True)
     state = ctx.load(model, _random_state(model, config, rnn_config), _load_model)
-    x_np = np.random.default_rng([config.seed, 5]).standard_normal((config.batch, config.steps, config.input_size))
+    x_np = streams.rng(config.seed, "regressor_input").standard_normal((config.batch, config.steps, config.input_size))
     x = to_torch(x_np, ctx.dtype, ctx.device)
     got = ctx.call("forward", model, x)
     expected, bound = reference.stacked_regressor(x.to("cpu", torch.float64).numpy(), state, mode=config.mode,
@@ -119,7 +120,7 @@ def check_bilstm_classifier_matches_oracle(config, ctx):
                      config.hidden_size, config.fc_hidden, ctx.target.factory).to(device=ctx.device, dtype=ctx.dtype)
     rnn_config = RNNConfig("LSTM", config.input_size, config.hidden_size, bidirectional=True, batch_first=True)
     state = ctx.load(model, _random_state(model, config, rnn_config), _load_model)
-    rng = np.random.default_rng([config.seed, 6])
+    rng = streams.rng(config.seed, "classifier_tokens")
     text = rng.integers(1, config.vocab, size=(config.batch, config.steps))
     for b, length in enumerate(config.lengths):
         text[b, length:] = 0
