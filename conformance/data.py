@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from reference import names
 from reference.cells import GATE_COUNT
 
 from . import streams
@@ -25,7 +26,7 @@ def parameter_shapes(config: RNNConfig):
     shapes = {}
     for layer in range(config.num_layers):
         in_size = config.input_size if layer == 0 else config.out_size * config.directions
-        for suffix in [f"_l{layer}", f"_l{layer}_reverse"][:config.directions]:
+        for suffix in names.suffixes(layer, config.directions):
             shapes["weight_ih" + suffix] = (gates, in_size)
             shapes["weight_hh" + suffix] = (gates, config.out_size)
             if config.bias:

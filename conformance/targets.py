@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from reference import names
+
 from . import watch
 from .config import KIND_MODES, RNNConfig
 from .errors import Unsupported, UsageError
@@ -140,9 +142,9 @@ def declare(target, declared=None):
     in_class = getattr(target.factory, DECLARATION, ())
     if isinstance(in_class, str) or not all(isinstance(name, str) for name in in_class):
         raise UsageError(f"{target.impl}.{DECLARATION} = {in_class!r}: expected a tuple of names")
-    for source, names in (("declared by the target", in_class),
-                          ("declared with --unsupported", declared.get("unsupported", ()))):
-        for name in names:
+    for source, declarations in (("declared by the target", in_class),
+                                 ("declared with --unsupported", declared.get("unsupported", ()))):
+        for name in declarations:
             if name not in DECLARABLE:
                 raise UsageError(f"{target.impl}: cannot declare {name!r} unsupported ({source}): expected "
                                  f"one of {', '.join(DECLARABLE)}")
@@ -197,7 +199,7 @@ def _infer_kind(impl, factory, kind):
     except Exception as exc:
         raise UsageError(f"--impl {impl}: building it as {impl}(input_size=3, hidden_size=5) "
                          f"raised {one_line(exc)}") from None
-    weight = dict(module.named_parameters()).get("weight_ih_l0") if isinstance(module, torch.nn.Module) else None
+    weight = dict(module.named_parameters()).get(names.name("weight_ih", 0)) if isinstance(module, torch.nn.Module) else None
     if weight is None and not callable(getattr(module, "load_torch_state_dict", None)):
         raise UsageError(f"--impl {impl} is not a recurrent module: {impl}(3, 5) has no parameter "
                          f"'weight_ih_l0' (torch's names) and no load_torch_state_dict hook")

@@ -8,7 +8,8 @@ keeps each direction's states.
 import numpy as np
 
 from .cells import gru_cell, gru_gates, hidden_projection, lstm_cell, lstm_gates, sigmoid
-from .layers import _check_lengths, _initial_state, _suffixes, layer_sizes
+from .layers import _check_lengths, _initial_state, layer_sizes
+from .names import suffixes
 
 
 def rnn_backward(x, weights, mode="LSTM", num_layers=1, bidirectional=False, batch_first=False, hx=None,
@@ -28,7 +29,7 @@ def rnn_backward(x, weights, mode="LSTM", num_layers=1, bidirectional=False, bat
     d_state0 = [np.zeros_like(s) for s in state0]
     for layer in reversed(range(num_layers)):
         d_in = np.zeros_like(layer_inputs[layer])
-        for d, suffix in enumerate(_suffixes(layer, directions)):
+        for d, suffix in enumerate(suffixes(layer, directions)):
             index = layer * directions + d
             d_here = d_out[..., d * out_size:(d + 1) * out_size]
             start = [part[index] for part in d_final]
@@ -86,7 +87,7 @@ def _forward_with_states(x, w, mode, num_layers, directions, bias, state0, lengt
     for layer in range(num_layers):
         layer_inputs.append(layer_in)
         outs = []
-        for d, suffix in enumerate(_suffixes(layer, directions)):
+        for d, suffix in enumerate(suffixes(layer, directions)):
             gx = layer_in @ w["weight_ih" + suffix].T + (w["bias_ih" + suffix] if bias else 0.0)
             state = tuple(s[layer * directions + d] for s in state0)
             before, out = [None] * x.shape[0], np.zeros(x.shape[:2] + (state[0].shape[1],))

@@ -14,7 +14,8 @@ import numpy as np
 from . import bounds
 from .backward import _live, _order, _prepare, _shaped_gradients
 from .bounds import ELEMENTWISE_ROUNDINGS, _product, _sum, affine_bound
-from .layers import _step_function, _suffixes
+from .layers import _step_function
+from .names import suffixes
 
 
 def rnn_backward_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirectional=False,
@@ -42,7 +43,7 @@ def _backward(x, weights, prec, mode, num_layers, bidirectional, batch_first, hx
     for layer in reversed(range(num_layers)):
         x_l, e_x_l = layer_inputs[layer]
         to_input = []  # (gradient, bound) of the layer input from each direction
-        for d, suffix in enumerate(_suffixes(layer, directions)):
+        for d, suffix in enumerate(suffixes(layer, directions)):
             index, part = layer * directions + d, slice(d * out_size, (d + 1) * out_size)
             start = [f[index] for f in d_final]
             d_x, e_x, d_start, e_start = _direction_backward(
@@ -95,7 +96,7 @@ def _forward_with_bounds(x, w, mode, num_layers, directions, bias, state0, lengt
     for layer in range(num_layers):
         layer_inputs.append((layer_in, layer_err))
         outs, errs = [], []
-        for d, suffix in enumerate(_suffixes(layer, directions)):
+        for d, suffix in enumerate(suffixes(layer, directions)):
             w_ih, w_hh, b_ih, b_hh, w_hr = _parameters(w, suffix, bias)
             gx = layer_in @ w_ih.T + (0.0 if b_ih is None else b_ih)
             step, e_gx = _step_function(mode, w_hh, b_hh, w_hr, prec, layer_in, layer_err, w_ih, b_ih)

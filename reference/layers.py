@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import bounds, cells
+from .names import suffixes
 
 MODES = ("RNN_TANH", "RNN_RELU", "GRU", "LSTM")
 
@@ -57,7 +58,7 @@ def layer_sizes(weights, mode, num_layers, bidirectional):
     directions = 2 if bidirectional else 1
     for layer in range(num_layers):
         in_size = input_size if layer == 0 else out_size * directions
-        for suffix in _suffixes(layer, directions):
+        for suffix in suffixes(layer, directions):
             _expect_shape(weights, "weight_ih" + suffix, (gate_rows, in_size))
             _expect_shape(weights, "weight_hh" + suffix, (gate_rows, out_size))
             if bias:
@@ -66,10 +67,6 @@ def layer_sizes(weights, mode, num_layers, bidirectional):
             if proj_size:
                 _expect_shape(weights, "weight_hr" + suffix, (proj_size, hidden_size))
     return input_size, hidden_size, proj_size, bias
-
-
-def _suffixes(layer, directions):
-    return [f"_l{layer}", f"_l{layer}_reverse"][:directions]
 
 
 def _weight(weights, key):
@@ -143,7 +140,7 @@ def _stack(x, weights, mode, num_layers, directions, bias, state0, lengths, prec
     finals, final_errs = [], []
     for layer in range(num_layers):
         outs, errs = [], []
-        for d, suffix in enumerate(_suffixes(layer, directions)):
+        for d, suffix in enumerate(suffixes(layer, directions)):
             index = layer * directions + d
             start = tuple(s[index] for s in state0)
             out, err, final, final_err = _direction(layer_in, layer_err, weights, suffix, mode, bias,

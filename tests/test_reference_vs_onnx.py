@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import reference
+from reference import names
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper  # noqa: E402
@@ -26,7 +27,7 @@ def onnx_rnn(x, weights, mode, num_layers, bidirectional, hidden, hx):
     directions = 2 if bidirectional else 1
     layer_in, h_parts, c_parts = x, [], []
     for layer in range(num_layers):
-        suffixes = [f"_l{layer}", f"_l{layer}_reverse"][:directions]
+        suffixes = names.suffixes(layer, directions)
         feeds = {
             "X": layer_in,
             "W": np.stack([_reorder(mode, weights["weight_ih" + s], hidden) for s in suffixes]),
@@ -68,7 +69,7 @@ def onnx_cases(draw):
     weights = {}
     for layer in range(num_layers):
         in_size = input_size if layer == 0 else directions * hidden
-        for s in [f"_l{layer}", f"_l{layer}_reverse"][:directions]:
+        for s in names.suffixes(layer, directions):
             weights["weight_ih" + s] = rng.uniform(-scale, scale, (gates, in_size)) / np.sqrt(hidden)
             weights["weight_hh" + s] = rng.uniform(-scale, scale, (gates, hidden)) / np.sqrt(hidden)
             weights["bias_ih" + s] = rng.uniform(-scale, scale, gates)

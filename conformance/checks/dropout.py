@@ -12,6 +12,7 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 import reference
+from reference import names
 from reference.cells import GATE_COUNT
 
 from .. import streams
@@ -104,9 +105,9 @@ def _readout(config, weights):
     w_ih = np.zeros((GATE_COUNT[config.mode] * hidden, width))
     block = READOUT_BLOCK[config.mode] * hidden
     w_ih[block + np.arange(width), np.arange(width)] = 1.0
-    readout = {k: (np.zeros_like(v) if k.endswith("_l1") and not k.startswith("weight_hr") else v)
+    readout = {k: (np.zeros_like(v) if names.parse(k)[1] == 1 and not k.startswith("weight_hr") else v)
                for k, v in weights.items()}
-    readout["weight_ih_l1"] = w_ih
+    readout[names.name("weight_ih", 1)] = w_ih
     return readout
 
 
@@ -133,7 +134,7 @@ def _readout_run(config, ctx):
     torch.manual_seed(streams.torch_seed(config.seed, "dropout_mask"))  # a replay draws the same mask
     _, h_n, c_n = run(ctx, module, config, x, None)
     kept = as_numpy(h_n[0]) / (1.0 - config.dropout)
-    layer = {k.replace("_l1", "_l0"): v for k, v in weights.items() if k.endswith("_l1")}
+    layer = names.layer_weights(weights, 1)
     candidates = []
     for given in (np.zeros_like(kept), kept):
         (_, state), (_, bound) = reference.rnn_with_bound(given[None], layer, ctx.precision, mode=config.mode)
@@ -185,7 +186,12 @@ def _check_dropout_gradient_fits(config, ctx, weights, hx, output, upstream):
 
 def _below_layer_one(name):
     """Whether the gradient ``name`` belongs to the input, layer 0's weights or its h0 (c0) rows."""
-    return name == "input" or "_l0" in name or name in ("h0", "c0")
+    if name in ("input", "h0", "c0"):
+        return True
+    try:
+        return names.parse(name)[1] == 0
+    except ValueError:  # a parameter of the target's own beside torch's
+        return False
 
 
 @register("metamorphic", strategy=relation_strategy(change=lambda c: c.with_(dropout=1.0, num_layers=max(c.num_layers, 2))),

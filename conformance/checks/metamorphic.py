@@ -7,6 +7,8 @@ separate modules) may round differently and are allowed twice the forward error 
 """
 import torch
 
+from reference import names
+
 from .. import streams
 from ..data import make_hx, make_weights
 from ..registry import register
@@ -161,9 +163,8 @@ def check_bidirectional_equals_forward_and_reversed(config, ctx):
     lengths = config.lengths or (config.steps,) * config.batch
     single = config.with_(bidirectional=False)
     halves = []
-    for d, suffix in enumerate(("_l0", "_l0_reverse")):
-        one_way = {k.replace(suffix, "_l0"): v for k, v in weights.items() if k.endswith(suffix)}
-        direction_module, _ = ctx.build(single, one_way)
+    for d in range(2):
+        direction_module, _ = ctx.build(single, names.layer_weights(weights, 0, direction=d))
         given = x if d == 0 else _reverse_each(x, config, lengths)
         halves.append(run(ctx, direction_module, single, given, map_states(hx, lambda h: h[d:d + 1]), config.lengths))
     backward_output = _reverse_each(halves[1][0], config, lengths)

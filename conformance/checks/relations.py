@@ -5,6 +5,7 @@ stack)."""
 from hypothesis import strategies as st
 
 import reference
+from reference import names
 
 from ..data import as_numpy, hx_to_torch, make_hx, make_input, pack, to_torch
 from ..errors import NotRepresentable
@@ -101,13 +102,8 @@ def select(triple, config, index):
 def cut_layers(config, weights, first, count=1):
     """The config and weights of layers first..first+count-1 as a module of their own."""
     input_size = config.input_size if first == 0 else config.out_size * config.directions
-    renamed = {}
-    for name, value in weights.items():
-        stem, _, rest = name.partition("_l")
-        layer, _, reverse = rest.partition("_")
-        if first <= int(layer) < first + count:
-            renamed[f"{stem}_l{int(layer) - first}" + (f"_{reverse}" if reverse else "")] = value
-    return config.with_(num_layers=count, input_size=input_size, dropout=0.0), renamed
+    return (config.with_(num_layers=count, input_size=input_size, dropout=0.0),
+            names.layer_weights(weights, first, count))
 
 
 def layer_states(hx, config, layers):
