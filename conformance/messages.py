@@ -13,8 +13,8 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
+from . import profiles
 from .errors import UsageError
-from .profiles import PROFILES
 
 #: The report's schema: ``rnn-conformance compare`` reads this one only.
 SCHEMA = "rnn-conformance/1"
@@ -243,7 +243,7 @@ def run_settings(options, seed):
     """What decides which examples a run draws, and what it ran: compare warns when two
     reports differ here (their examples are not the same)."""
     return {"seed": seed, "profile": options.profile,
-            "max_examples": options.max_examples or PROFILES[options.profile],
+            "max_examples": profiles.max_examples(options.profile, options.max_examples),
             "checks": list(options.checks) if options.checks else None, "devices": list(options.devices),
             "dtypes": list(options.dtypes), "backends": list(options.backends)}
 
