@@ -1,7 +1,8 @@
 """Does another checkout's oracle compute the same numbers as this one?  A tool for changing
 ``reference/`` without changing what it computes: values and error bounds of the forward and
 backward oracle, on configurations drawn by the suite's own strategy, with the largest
-relative difference of each.
+relative difference of each (bounds element by element; values relative to the largest
+element of their array, since a sum that cancels may round differently).
 
     python benchmarks/oracle_versions.py /path/to/other/checkout [--examples 300] [--seed 0]
 
@@ -57,6 +58,16 @@ def relative_difference(a, b):
     return float(np.nanmax(np.where(np.isnan(rel), np.inf, rel), initial=0.0))
 
 
+def normwise_difference(a, b):
+    """max |a - b| / max(|a|, |b|) over the whole array: values may differ by the rounding of
+    a sum that cancels, which is large relative to the small result but not to its terms."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return np.inf
+    scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
+    return 0.0 if scale == 0.0 else float(np.max(np.abs(a - b), initial=0.0) / scale)
+
+
 def calls(module, config, x, weights, hx, upstream, precision):
     """The four oracle entry points on one configuration: name -> result tree."""
     options = dict(mode=config.mode, num_layers=config.num_layers, bidirectional=config.bidirectional,
@@ -72,38 +83,60 @@ def calls(module, config, x, weights, hx, upstream, precision):
 
 
 def drawn_cases(examples, seed):
-    """(config, x, weights, hx, upstream) drawn by the suite's configs strategy, reproducibly."""
-    from hypothesis import strategies as st
+    """(index, config, x, weights, hx) drawn by the suite's configs strategy, reproducibly for a seed."""
+    from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+    from hypothesis import seed as hypothesis_seed
 
     from conformance import strategies
     from conformance.data import make_hx, make_input, make_weights
 
     strategy = st.one_of(strategies.configs(max_size=12, max_layers=3, max_steps=6, max_batch=4),
                          strategies.configs(max_size=12, max_layers=3, max_steps=6, max_batch=4, packed=True))
-    rng = np.random.default_rng(seed)
-    cases = []
-    for index in range(examples):
-        config = _example(strategy, int(rng.integers(2**32)))
-        x, weights, hx = make_input(config), make_weights(config), make_hx(config)
-        cases.append((index, config, x, weights, hx))
-    return cases
-
-
-def _example(strategy, seed):
-    """One example of ``strategy`` for a seed, without Hypothesis' example() warning."""
-    from hypothesis import given, settings, HealthCheck, Phase, seed as hypothesis_seed
-
     found = []
 
     @hypothesis_seed(seed)
-    @settings(max_examples=1, phases=[Phase.generate], database=None, deadline=None,
+    @settings(max_examples=examples, phases=[Phase.generate], database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(strategy)
-    def pick(value):
-        found.append(value)
+    def collect(config):
+        found.append(config)
 
-    pick()
-    return found[0]
+    collect()
+    return [(index, config, make_input(config), make_weights(config), make_hx(config))
+            for index, config in enumerate(found)]
+
+
+def model_results(module, other, index, precisions):
+    """(name, ours, theirs) for the two seed models' references on random weights."""
+    rng = np.random.default_rng(index)
+    precision = list(precisions.values())[index % len(precisions)]
+    other_precision = other.Precision(**vars(precision))
+    mode = ("RNN_TANH", "RNN_RELU", "GRU", "LSTM")[index % 4]
+    gates = {"LSTM": 4, "GRU": 3}.get(mode, 1)
+    size, hidden, batch, steps = 3, 4, 3, 5
+    weights = {"fc.weight": rng.standard_normal((1, hidden)), "fc.bias": rng.standard_normal(1)}
+    for layer, width in ((0, size), (1, hidden)):
+        weights.update({f"rnn.weight_ih_l{layer}": rng.standard_normal((gates * hidden, width)),
+                        f"rnn.weight_hh_l{layer}": rng.standard_normal((gates * hidden, hidden)),
+                        f"rnn.bias_ih_l{layer}": rng.standard_normal(gates * hidden),
+                        f"rnn.bias_hh_l{layer}": rng.standard_normal(gates * hidden)})
+    x = rng.standard_normal((batch, steps, size))
+    yield ("stacked_regressor", module.stacked_regressor(x, weights, mode=mode, precision=precision),
+           other.stacked_regressor(x, weights, mode=mode, precision=other_precision))
+    vocab, embed, fc_hidden = 7, 3, 5
+    weights = {"embedding.weight": rng.standard_normal((vocab, embed)),
+               "fc1.weight": rng.standard_normal((fc_hidden, 2 * hidden)), "fc1.bias": rng.standard_normal(fc_hidden),
+               "fc2.weight": rng.standard_normal((1, fc_hidden)), "fc2.bias": rng.standard_normal(1)}
+    weights["embedding.weight"][0] = 0.0
+    for suffix in ("_l0", "_l0_reverse"):
+        weights.update({f"rnn.weight_ih{suffix}": rng.standard_normal((4 * hidden, embed)),
+                        f"rnn.weight_hh{suffix}": rng.standard_normal((4 * hidden, hidden)),
+                        f"rnn.bias_ih{suffix}": rng.standard_normal(4 * hidden),
+                        f"rnn.bias_hh{suffix}": rng.standard_normal(4 * hidden)})
+    lengths = rng.integers(1, steps + 1, size=batch)
+    text = np.where(np.arange(steps)[None, :] < lengths[:, None], rng.integers(1, vocab, (batch, steps)), 0)
+    yield ("bilstm_classifier", module.bilstm_classifier(text, lengths, weights, precision=precision),
+           other.bilstm_classifier(text, lengths, weights, precision=other_precision))
 
 
 def main(argv=None):
@@ -123,7 +156,9 @@ def main(argv=None):
         "tf32": reference.Precision(storage=2.0**-24, accumulate=2.0**-24, operand=2.0**-11),
     }
     worst = {}
-    for index, config, x, weights, hx in drawn_cases(args.examples, args.seed):
+    cases = drawn_cases(args.examples, args.seed)
+    count = len(cases)
+    for index, config, x, weights, hx in cases:
         rng = np.random.default_rng(index)
         out, state = reference.rnn(x, weights, mode=config.mode, num_layers=config.num_layers,
                                    bidirectional=config.bidirectional, batch_first=config.batch_first, hx=hx,
@@ -136,19 +171,32 @@ def main(argv=None):
         theirs = calls(other, config, x, weights, hx, upstream,
                        other.Precision(**vars(precisions[precision_name])))
         for name in ours:
-            a, b = _leaves(ours[name]()), _leaves(theirs[name]())
-            diff = max((relative_difference(p, q) for p, q in zip(a, b)), default=0.0)
-            if len(a) != len(b):
-                diff = np.inf
-            if diff > worst.get(name, (-1.0, None))[0]:
-                worst[name] = (diff, config)
+            mine, other_result = ours[name](), theirs[name]()
+            parts = [("values", mine, other_result, normwise_difference)]
+            if name.endswith("_with_bound"):
+                parts = [("values", mine[0], other_result[0], normwise_difference),
+                         ("bounds", mine[1], other_result[1], relative_difference)]
+            for part, a, b, measure in parts:
+                a, b = _leaves(a), _leaves(b)
+                diff = np.inf if len(a) != len(b) else max((measure(p, q) for p, q in zip(a, b)), default=0.0)
+                key = f"{name} {part}"
+                if diff > worst.get(key, (-1.0, None))[0]:
+                    worst[key] = (diff, config)
+    for index in range(max(1, args.examples // 10)):
+        for name, mine, other_result in model_results(reference, other, index, precisions):
+            for part, a, b, measure in (("values", mine[0], other_result[0], normwise_difference),
+                                        ("bounds", mine[1], other_result[1], relative_difference)):
+                diff = measure(a, b)
+                key = f"{name} {part}"
+                if diff > worst.get(key, (-1.0, None))[0]:
+                    worst[key] = (diff, f"model example {index}")
     failed = False
     for name, (diff, config) in worst.items():
         mark = "ok" if diff <= args.rtol else "DIFFERS"
         failed |= diff > args.rtol
-        print(f"{name:24s} largest relative difference {diff:.3g}  {mark}" + ("" if diff <= args.rtol else
+        print(f"{name:31s} largest relative difference {diff:.3g}  {mark}" + ("" if diff <= args.rtol else
                                                                                f"  at {config}"))
-    print(f"{args.examples} drawn configurations, precisions {', '.join(precisions)}")
+    print(f"{count} drawn configurations, precisions {', '.join(precisions)}")
     return 1 if failed else 0
 
 

@@ -1,61 +1,33 @@
-"""One time step of each recurrent variant, vectorised over the batch, written like torch's docs.
+"""One time step of each recurrent variant, written once, like torch's docs.
+
+These functions are the only place the equations live: gate order (LSTM: i, f, g, o;
+GRU: r, z, n), the GRU's reset placement, the LSTM's projection.  On float64 arrays they
+compute the oracle's values; on ``reference.arithmetic.Num``s the same lines compute error
+bounds beside the values, and record what backpropagation needs for the gradients and
+their bounds.  To change how a variant computes, edit its function here: values, bounds,
+gradients and gradient bounds all follow.
 
 Every cell takes the input projection ``gx = W_ih x + b_ih`` already computed for the
 step (the layer computes it for all steps at once), the previous state, and the
-hidden-to-hidden weights in torch's layout.  Gate order (LSTM: i, f, g, o; GRU: r, z, n)
-and the GRU reset placement are written here and nowhere else.
+hidden-to-hidden weights as an ``Affine`` (``W_hh h + b_hh``).
 """
-import numpy as np
+from .arithmetic import lerp, linear, relu, sigmoid, split, tanh
 
 #: Number of gate blocks stacked in ``weight_ih``/``weight_hh`` per mode.
 GATE_COUNT = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}
 
 
-def sigmoid(a):
-    """Logistic function 1 / (1 + exp(-a)): accurate to a few ulps relative everywhere,
-    also where it is tiny (a << 0); exp overflows to inf only where the result is below
-    1e-308 and rounds to 0 (callers run under ``np.errstate(over="ignore")``)."""
-    return 1.0 / (1.0 + np.exp(-a))
-
-
-def relu(a):
-    return np.maximum(a, 0.0)
-
-
-def hidden_projection(h, w_hh, b_hh):
-    """``W_hh h + b_hh`` for a batch: h (B, H_in), w_hh (G*H, H_in), b_hh (G*H,) or None."""
-    gh = h @ w_hh.T
-    if b_hh is not None:
-        gh += b_hh
-    return gh
-
-
-def _blocks(stacked, count):
-    size = stacked.shape[-1] // count
-    return [stacked[..., k * size:(k + 1) * size] for k in range(count)]
-
-
-def lstm_gates(gates):
-    """Split stacked LSTM pre-activations (B, 4H) into torch's order: i, f, g, o."""
-    return _blocks(gates, 4)
-
-
-def gru_gates(stacked):
-    """Split stacked GRU projections (B, 3H) into torch's order: r, z, n."""
-    return _blocks(stacked, 3)
-
-
-def rnn_tanh_cell(gx, h, w_hh, b_hh):
+def rnn_tanh_cell(gx, h, hidden):
     """h' = tanh(W_ih x + b_ih + W_hh h + b_hh).  gx (B, H), h (B, H) -> (h',)."""
-    return (np.tanh(gx + hidden_projection(h, w_hh, b_hh)),)
+    return (tanh(gx + linear(h, hidden)),)
 
 
-def rnn_relu_cell(gx, h, w_hh, b_hh):
+def rnn_relu_cell(gx, h, hidden):
     """h' = relu(W_ih x + b_ih + W_hh h + b_hh).  gx (B, H), h (B, H) -> (h',)."""
-    return (relu(gx + hidden_projection(h, w_hh, b_hh)),)
+    return (relu(gx + linear(h, hidden)),)
 
 
-def gru_cell(gx, h, w_hh, b_hh):
+def gru_cell(gx, h, hidden):
     """torch.nn.GRU, with the reset gate applied after the hidden matmul:
 
         r = σ(W_ir x + b_ir + W_hr h + b_hr)
@@ -65,15 +37,14 @@ def gru_cell(gx, h, w_hh, b_hh):
 
     gx (B, 3H), h (B, H) -> (h',).
     """
-    gh = hidden_projection(h, w_hh, b_hh)
-    size = h.shape[-1]
-    r, z = _blocks(sigmoid(gx[..., :2 * size] + gh[..., :2 * size]), 2)  # one sigmoid call for r and z
-    x_n, h_n = gru_gates(gx)[2], gru_gates(gh)[2]
-    n = np.tanh(x_n + r * h_n)
-    return ((1.0 - z) * n + z * h,)
+    x_rz, x_n = split(gx, 2, 1)
+    h_rz, h_n = split(linear(h, hidden), 2, 1)
+    r, z = split(sigmoid(x_rz + h_rz), 1, 1)
+    n = tanh(x_n + r * h_n)
+    return (lerp(n, h, z),)
 
 
-def lstm_cell(gx, h, c, w_hh, b_hh, w_hr=None):
+def lstm_cell(gx, h, c, hidden, projection=None):
     """torch.nn.LSTM:
 
         i = σ(W_ii x + b_ii + W_hi h + b_hi)      f = σ(W_if x + b_if + W_hf h + b_hf)
@@ -83,11 +54,15 @@ def lstm_cell(gx, h, c, w_hh, b_hh, w_hr=None):
 
     gx (B, 4H), h (B, P) with P = proj_size or H, c (B, H) -> (h', c').
     """
-    gates = gx + hidden_projection(h, w_hh, b_hh)
-    i, f, _, o = lstm_gates(sigmoid(gates))  # one sigmoid call for the three sigmoid gates
-    g = np.tanh(lstm_gates(gates)[2])
+    i_f, g, o = split(gx + linear(h, hidden), 2, 1, 1)
+    i, f = split(sigmoid(i_f), 1, 1)
+    g, o = tanh(g), sigmoid(o)
     c_next = f * c + i * g
-    h_next = o * np.tanh(c_next)
-    if w_hr is not None:
-        h_next = h_next @ w_hr.T
+    h_next = o * tanh(c_next)
+    if projection is not None:
+        h_next = linear(h_next, projection)
     return h_next, c_next
+
+
+#: The step function of each mode: cell(gx, *state, hidden[, projection]) -> new state.
+CELLS = {"RNN_TANH": rnn_tanh_cell, "RNN_RELU": rnn_relu_cell, "GRU": gru_cell, "LSTM": lstm_cell}

@@ -1,7 +1,15 @@
-"""``reference.rnn``: stacked, bidirectional, packed recurrent layers with torch's shapes and semantics."""
+"""``reference.rnn``: stacked, bidirectional, packed recurrent layers with torch's shapes and
+semantics, forward and backward, values and error bounds, all through one time loop.
+
+``_run_direction`` steps one direction of one layer forward over time, calling the cell of
+``reference.cells``; ``_backprop_direction`` walks the same steps back.  The loop runs on
+float64 arrays for ``rnn`` and on ``reference.arithmetic.Num``s for the others, whose steps
+are recorded on a tape each when gradients are wanted.
+"""
 import numpy as np
 
-from . import bounds, cells
+from . import cells
+from .arithmetic import Affine, Arithmetic, Precision, concat, error_of, linear, stack, value_of, where
 from .names import suffixes
 
 MODES = ("RNN_TANH", "RNN_RELU", "GRU", "LSTM")
@@ -22,9 +30,11 @@ def rnn(x, weights, mode="LSTM", num_layers=1, bidirectional=False, batch_first=
     Returns (output, h_n), or (output, (h_n, c_n)) for LSTM: output (T, B, D*P)
     (batch-first or unbatched like x), h_n (L*D, B, P), c_n (L*D, B, H).
     """
+    layout, x, state0, lengths = _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx,
+                                            lengths, proj_size)
     with np.errstate(over="ignore"):  # sigmoid's exp(-a) may overflow where sigmoid is 0
-        return _forward(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths,
-                        proj_size, precision=None)[0]
+        output, finals, _ = _run(layout, x, weights, state0, lengths, arith=None)
+    return layout.shaped((output,) + finals)
 
 
 def rnn_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirectional=False,
@@ -32,11 +42,44 @@ def rnn_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirection
     """``rnn(...)`` and, in the same structure, a per-element bound on the error of an
     implementation computing in ``precision`` (a ``reference.Precision``) from exactly
     these inputs and weights.  Returns (result, bound)."""
-    if not isinstance(precision, bounds.Precision):
-        raise TypeError(f"precision={precision!r}: expected a reference.Precision")
+    arith = _bounded(precision)
+    layout, x, state0, lengths = _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx,
+                                            lengths, proj_size)
     with np.errstate(over="ignore", invalid="ignore"):  # a bound may grow to inf: it then says nothing
-        return _forward(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths,
-                        proj_size, precision)
+        output, finals, _ = _run(layout, x, weights, state0, lengths, arith)
+    parts = (output,) + finals
+    return layout.shaped([value_of(p) for p in parts]), layout.shaped([error_of(p) for p in parts])
+
+
+def rnn_backward(x, weights, mode="LSTM", num_layers=1, bidirectional=False, batch_first=False, hx=None,
+                 lengths=None, grad_output=None, grad_h_n=None, grad_c_n=None):
+    """Gradients of ``sum(grad_output * output) + sum(grad_h_n * h_n) + sum(grad_c_n * c_n)``
+    for ``reference.rnn`` called with the same arguments (backpropagation through time).
+    Each upstream gradient has the shape of the value it belongs to and may be None (zero).
+
+    Returns a dict: ``"input"`` (shaped like x), ``"h0"`` (like h0, batched or not),
+    ``"c0"`` for LSTM, and one entry per weight, keyed like ``weights``.
+    """
+    grads, _ = _gradients(x, weights, None, mode, num_layers, bidirectional, batch_first, hx, lengths,
+                          (grad_output, grad_h_n, grad_c_n))
+    return grads
+
+
+def rnn_backward_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirectional=False,
+                            batch_first=False, hx=None, lengths=None, grad_output=None, grad_h_n=None,
+                            grad_c_n=None):
+    """``rnn_backward(...)`` and, keyed the same way, a per-element bound on the error of an
+    implementation computing the gradients in ``precision`` from exactly these inputs,
+    weights and upstream gradients.  Returns (gradients, bounds)."""
+    _bounded(precision)
+    return _gradients(x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths,
+                      (grad_output, grad_h_n, grad_c_n))
+
+
+def _bounded(precision):
+    if not isinstance(precision, Precision):
+        raise TypeError(f"precision={precision!r}: expected a reference.Precision")
+    return Arithmetic(precision)
 
 
 def layer_sizes(weights, mode, num_layers, bidirectional):
@@ -81,8 +124,46 @@ def _expect_shape(weights, key, shape):
         raise ValueError(f"{key} has shape {got}, expected {shape}")
 
 
-def _forward(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths, proj_size,
-             precision):
+# --- arguments ---------------------------------------------------------------------------------
+
+class _Layout:
+    """What the arguments say about the layers and about the caller's layout."""
+
+    def __init__(self, mode, num_layers, directions, bias, hidden_size, out_size, batched, batch_first):
+        self.mode, self.num_layers, self.directions, self.bias = mode, num_layers, directions, bias
+        self.hidden_size, self.out_size = hidden_size, out_size
+        self.batched, self.batch_first = batched, batch_first
+
+    def shaped(self, parts):
+        """(output, h_n) or (output, (h_n, c_n)) in the caller's layout, from (T, B, .) parts."""
+        output, finals = parts[0], tuple(parts[1:])
+        if not self.batched:
+            output, finals = output[:, 0, :], tuple(f[:, 0, :] for f in finals)
+        elif self.batch_first:
+            output = output.transpose(1, 0, 2)
+        return (output, finals) if self.mode == "LSTM" else (output, finals[0])
+
+    def gradients(self, grads, d_input, d_state0):
+        """``grads`` with "input", "h0" (and "c0") added in the caller's layout."""
+        grads["input"] = (d_input.transpose(1, 0, 2) if self.batch_first else d_input) if self.batched \
+            else d_input[:, 0]
+        for name, value in zip(("h0", "c0"), d_state0):
+            grads[name] = value if self.batched else value[:, 0]
+        return grads
+
+    def upstream(self, grad, shape, state=False):
+        """An upstream gradient in the (T, B, .) layout (zeros for None)."""
+        if grad is None:
+            return np.zeros(shape)
+        grad = np.asarray(grad, dtype=np.float64)
+        if not self.batched:
+            return grad[:, None, :]
+        return grad.transpose(1, 0, 2) if self.batch_first and not state else grad
+
+
+def _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths, proj_size):
+    """Checks the arguments; returns the layout, x as (T, B, I), the initial states as
+    (L*D, B, .) arrays and the lengths (None where every sequence is full)."""
     input_size, hidden_size, found_proj, bias = layer_sizes(weights, mode, num_layers, bidirectional)
     if proj_size not in (None, found_proj):
         raise ValueError(f"proj_size={proj_size!r} but the weights have proj_size {found_proj}")
@@ -98,28 +179,26 @@ def _forward(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengt
     if got_input != input_size or steps < 1:
         raise ValueError(f"x has shape {x.shape} (T, B, I): expected T >= 1 and I = {input_size}")
     directions = 2 if bidirectional else 1
-    out_size = found_proj or hidden_size
-    state0 = _initial_state(hx, mode, num_layers * directions, batch, out_size, hidden_size, batched)
-    lengths = _check_lengths(lengths, batch, steps)
-    result, bound = _stack(x, weights, mode, num_layers, directions, bias, state0, lengths, precision)
-    return (_shape_like_input(result, batched, batch_first, mode),
-            None if precision is None else _shape_like_input(bound, batched, batch_first, mode))
+    layout = _Layout(mode, num_layers, directions, bias, hidden_size, found_proj or hidden_size, batched,
+                     batch_first)
+    state0 = _initial_state(hx, layout, num_layers * directions, batch)
+    return layout, x, state0, _check_lengths(lengths, batch, steps)
 
 
-def _initial_state(hx, mode, count, batch, out_size, hidden_size, batched):
-    sizes = (out_size, hidden_size) if mode == "LSTM" else (out_size,)
+def _initial_state(hx, layout, count, batch):
+    sizes = (layout.out_size, layout.hidden_size) if layout.mode == "LSTM" else (layout.out_size,)
     if hx is None:
         return tuple(np.zeros((count, batch, size)) for size in sizes)
-    parts = tuple(hx) if mode == "LSTM" else (hx,)
+    parts = tuple(hx) if layout.mode == "LSTM" else (hx,)
     if len(parts) != len(sizes):
-        raise ValueError(f"hx for {mode} must be {'(h0, c0)' if mode == 'LSTM' else 'h0'}")
+        raise ValueError(f"hx for {layout.mode} must be {'(h0, c0)' if layout.mode == 'LSTM' else 'h0'}")
     state = []
     for name, part, size in zip(("h0", "c0"), parts, sizes):
         part = np.asarray(part, dtype=np.float64)
-        expected = (count, batch, size) if batched else (count, size)
+        expected = (count, batch, size) if layout.batched else (count, size)
         if part.shape != expected:
             raise ValueError(f"{name} has shape {part.shape}, expected {expected}")
-        state.append(part if batched else part[:, None, :])
+        state.append(part if layout.batched else part[:, None, :])
     return tuple(state)
 
 
@@ -134,85 +213,144 @@ def _check_lengths(lengths, batch, steps):
     return None if (lengths == steps).all() else lengths
 
 
-def _stack(x, weights, mode, num_layers, directions, bias, state0, lengths, precision):
-    """Runs the layers; returns ((output, h_n[, c_n]), bounds of the same) in (T, B, .) layout."""
-    layer_in, layer_err = x, None
-    finals, final_errs = [], []
-    for layer in range(num_layers):
-        outs, errs = [], []
-        for d, suffix in enumerate(suffixes(layer, directions)):
-            index = layer * directions + d
-            start = tuple(s[index] for s in state0)
-            out, err, final, final_err = _direction(layer_in, layer_err, weights, suffix, mode, bias,
-                                                   start, lengths, reverse=d == 1, precision=precision)
+# --- the layers, forward and backward ----------------------------------------------------------
+
+class _Parameters:
+    """One direction of one layer: the input projection, the hidden projection and the
+    LSTM's output projection as ``Affine``s (which also collect their gradients)."""
+
+    def __init__(self, weights, suffix, bias):
+        get = lambda name: None if name + suffix not in weights else weights[name + suffix]
+        w_ih, w_hh = get("weight_ih"), get("weight_hh")
+        terms = np.shape(w_ih)[1] + np.shape(w_hh)[1] + 2  # the step as one fused dot product
+        self.input = Affine(w_ih, get("bias_ih") if bias else None, terms, ("weight_ih" + suffix, "bias_ih" + suffix))
+        self.hidden = Affine(w_hh, get("bias_hh") if bias else None, terms,
+                             ("weight_hh" + suffix, "bias_hh" + suffix))
+        w_hr = get("weight_hr")
+        self.projection = None if w_hr is None else Affine(w_hr, names=("weight_hr" + suffix, None))
+
+    def affines(self):
+        return [a for a in (self.input, self.hidden, self.projection) if a is not None]
+
+
+def _run(layout, x, weights, state0, lengths, arith, record=False):
+    """All layers forward.  Returns (output, final states) in the (T, B, .) layout, arrays
+    without ``arith`` and Nums with it, and with ``record`` what backpropagation needs: per
+    layer its input and, per direction, its parameters and its steps' records."""
+    if arith is not None:
+        x, state0 = arith.exact(x), tuple(arith.exact(s) for s in state0)
+    layer_in, finals, records = x, [], []
+    for layer in range(layout.num_layers):
+        outs, directions = [], []
+        for d, suffix in enumerate(suffixes(layer, layout.directions)):
+            params = _Parameters(weights, suffix, layout.bias)
+            start = tuple(s[layer * layout.directions + d] for s in state0)
+            out, final, steps = _run_direction(layout.mode, layer_in, params, start, lengths, d == 1, arith,
+                                               record)
             outs.append(out)
-            errs.append(err)
             finals.append(final)
-            final_errs.append(final_err)
-        layer_in = np.concatenate(outs, axis=-1)
-        layer_err = None if precision is None else np.concatenate(errs, axis=-1)
-    result = (layer_in,) + tuple(np.stack(part) for part in zip(*finals))
+            directions.append((params, steps))
+        records.append((layer_in, directions))
+        layer_in = outs[0] if len(outs) == 1 else concat(outs)
+    return layer_in, tuple(stack(part) for part in zip(*finals)), records
+
+
+def _order(steps, reverse):
+    return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+def _live(t, lengths):
+    """Which sequences step t belongs to, as a (B, 1) mask; None where all do."""
+    return None if lengths is None else (t < lengths)[:, None]
+
+
+def _run_direction(mode, x, params, state, lengths, reverse, arith, record):
+    """One layer in one direction over x (T, B, I): returns its output (T, B, P), its final
+    state, and with ``record`` the records of the input projection and of every step."""
+    cell = cells.CELLS[mode]
+    extra = (params.projection,) if mode == "LSTM" else ()
+    if record:
+        projecting = arith.recording()
+        x_leaf = projecting.adopt(x)
+        gx_recorded = linear(x_leaf, params.input)
+        gx = arith.adopt(gx_recorded)
+    else:
+        gx = linear(x, params.input)
+    steps = np.shape(value_of(x))[0]
+    outs, step_records = [None] * steps, [None] * steps
+    for t in _order(steps, reverse):
+        if record:
+            stepping = arith.recording()
+            leaves = [stepping.adopt(gx[t])] + [stepping.adopt(s) for s in state]
+            new = cell(*leaves, params.hidden, *extra)
+            step_records[t] = (stepping.tape, leaves, new)
+            new = tuple(arith.adopt(n) for n in new)
+        else:
+            new = cell(gx[t], *state, params.hidden, *extra)
+        live = _live(t, lengths)
+        if live is not None:
+            new = tuple(where(live, n, s) for n, s in zip(new, state))
+        outs[t] = new[0] if live is None else where(live, new[0], 0.0)
+        state = new
+    records = (projecting.tape, x_leaf, gx_recorded, step_records) if record else None
+    return stack(outs), state, records
+
+
+def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
+    """Walks one direction's recorded steps back: returns d(layer input) and d(initial
+    state); the weights' gradients are summed into their ``Affine``s."""
+    projection_tape, x_leaf, gx_recorded, step_records = records
+    steps = len(step_records)
+    d_gx = [None] * steps
+    d_state = list(d_state)
+    for t in reversed(_order(steps, reverse)):
+        tape, leaves, outs = step_records[t]
+        live = _live(t, lengths)
+        summed = d_state[0] + d_out[t]
+        d_state[0] = summed if live is None else where(live, summed, d_state[0])
+        d_cell = d_state if live is None else [where(live, d, 0.0) for d in d_state]
+        d_leaves = [arith.zeros(leaf.shape) if d is None else d
+                    for d, leaf in zip(tape.backward(arith, outs, d_cell, leaves), leaves)]
+        d_gx[t] = d_leaves[0]
+        d_state = d_leaves[1:] if live is None else [where(live, dp, d) for dp, d in zip(d_leaves[1:], d_state)]
+    (d_x,) = projection_tape.backward(arith, [gx_recorded], [stack(d_gx)], [x_leaf])
+    return d_x, d_state
+
+
+def _gradients(x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths, upstream):
+    """(gradients, bounds or None) of ``rnn_backward``/``rnn_backward_with_bound``."""
+    arith = Arithmetic(precision)
+    layout, x, state0, lengths = _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx,
+                                            lengths, None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        output, _, records = _run(layout, x, weights, state0, lengths, arith, record=True)
+        grad_output, *grad_finals = upstream
+        d_out = arith.exact(layout.upstream(grad_output, output.shape))
+        d_finals = [arith.exact(layout.upstream(g, s.shape, state=True))
+                    for g, s in zip(grad_finals, state0)]
+        d_state0 = [[None] * len(state0[0]) for _ in state0]
+        out_size = layout.out_size
+        for layer in reversed(range(layout.num_layers)):
+            _, directions = records[layer]
+            to_input = []
+            for d, (_, steps) in enumerate(directions):
+                index = layer * layout.directions + d
+                part = d_out[..., d * out_size:(d + 1) * out_size] if layout.directions > 1 else d_out
+                d_x, d_start = _backprop_direction(arith, steps, part, [f[index] for f in d_finals], lengths,
+                                                   reverse=d == 1)
+                to_input.append(d_x)
+                for target, value in zip(d_state0, d_start):
+                    target[index] = value
+            d_out = to_input[0] if len(to_input) == 1 else to_input[0] + to_input[1]
+        d_state0 = [stack(parts) for parts in d_state0]
+        grads = {k: np.zeros(np.shape(v)) for k, v in weights.items()}
+        bounds = {k: np.zeros(np.shape(v)) for k, v in weights.items()}
+        for _, directions in records:
+            for params, _ in directions:
+                for affine in params.affines():
+                    for name, (value, bound) in affine.gradients(precision).items():
+                        grads[name], bounds[name] = value, bound
+    grads = layout.gradients(grads, value_of(d_out), [value_of(d) for d in d_state0])
     if precision is None:
-        return result, None
-    return result, (layer_err,) + tuple(np.stack(part) for part in zip(*final_errs))
-
-
-def _direction(x, e_x, weights, suffix, mode, bias, state, lengths, reverse, precision):
-    """One layer in one direction over (T, B, I) input; returns output (T, B, P), its bound,
-    the final state tuple and its bound."""
-    w_ih, w_hh = weights["weight_ih" + suffix], weights["weight_hh" + suffix]
-    b_ih = weights["bias_ih" + suffix] if bias else None
-    b_hh = weights["bias_hh" + suffix] if bias else None
-    w_hr = weights.get("weight_hr" + suffix)
-    w_ih, w_hh, b_ih, b_hh, w_hr = (None if w is None else np.asarray(w, dtype=np.float64)
-                                    for w in (w_ih, w_hh, b_ih, b_hh, w_hr))
-    gx = x @ w_ih.T
-    if b_ih is not None:
-        gx = gx + b_ih
-    step, e_gx = _step_function(mode, w_hh, b_hh, w_hr, precision, x, e_x, w_ih, b_ih)
-    err = None if precision is None else tuple(np.zeros_like(s) for s in state)
-    steps = x.shape[0]
-    out = np.zeros((steps, x.shape[1], state[0].shape[1]))
-    out_err = None if precision is None else np.zeros_like(out)
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        new, new_err = step(gx[t], None if e_gx is None else e_gx[t], state, err)
-        if lengths is not None:
-            live = (t < lengths)[:, None]
-            new = tuple(np.where(live, n, s) for n, s in zip(new, state))
-            if precision is not None:
-                new_err = tuple(np.where(live, n, s) for n, s in zip(new_err, err))
-        out[t] = new[0] if lengths is None else np.where(live, new[0], 0.0)
-        if precision is not None:
-            out_err[t] = new_err[0] if lengths is None else np.where(live, new_err[0], 0.0)
-        state, err = new, new_err
-    return out, out_err, state, err
-
-
-def _step_function(mode, w_hh, b_hh, w_hr, precision, x, e_x, w_ih, b_ih):
-    """step(gx_t, e_gx_t, state, err) -> (state, err) for one time step, and the input
-    projection's bound for all steps (None without a precision)."""
-    nonlinearity = {"RNN_TANH": "tanh", "RNN_RELU": "relu"}.get(mode)
-    if precision is None:
-        cell = {"RNN_TANH": cells.rnn_tanh_cell, "RNN_RELU": cells.rnn_relu_cell,
-                "GRU": cells.gru_cell, "LSTM": cells.lstm_cell}[mode]
-        extra = (w_hr,) if mode == "LSTM" else ()
-        return (lambda gx, e_gx, state, err: (cell(gx, *state, w_hh, b_hh, *extra), None)), None
-    terms = w_ih.shape[1] + w_hh.shape[1] + 2
-    e_gx = bounds.affine_bound(x, e_x, w_ih, b_ih, precision, terms)
-    if mode == "LSTM":
-        return (lambda gx, e, state, err: bounds.lstm_cell_bound(
-            gx, e, state, err, w_hh, b_hh, w_hr, precision, terms)), e_gx
-    if mode == "GRU":
-        return (lambda gx, e, state, err: bounds.gru_cell_bound(
-            gx, e, state, err, w_hh, b_hh, precision, terms)), e_gx
-    return (lambda gx, e, state, err: bounds.rnn_cell_bound(
-        gx, e, state, err, w_hh, b_hh, precision, terms, nonlinearity)), e_gx
-
-
-def _shape_like_input(parts, batched, batch_first, mode):
-    output, finals = parts[0], parts[1:]
-    if not batched:
-        output, finals = output[:, 0, :], tuple(f[:, 0, :] for f in finals)
-    elif batch_first:
-        output = output.transpose(1, 0, 2)
-    return (output, finals) if mode == "LSTM" else (output, finals[0])
+        return grads, None
+    return grads, layout.gradients(bounds, error_of(d_out), [error_of(d) for d in d_state0])

@@ -1,0 +1,676 @@
+"""The numbers the oracle computes with: the cell equations are written once, on these.
+
+``reference.cells`` writes each equation once, with ordinary operators and the functions
+here (``tanh``, ``sigmoid``, ``relu``, ``linear``, ``lerp``, ``split``).  The same code runs
+on three kinds of numbers:
+
+* float64 arrays: the oracle's values (``reference.rnn``), at numpy's speed;
+* ``Num``s of an ``Arithmetic`` with a ``Precision``: each primitive computes its value and,
+  beside it, a bound on the error of a correct implementation that computes the same
+  primitive in that precision from inputs known only to within their own bounds
+  (``reference.rnn_with_bound``);
+* ``Num``s of an ``Arithmetic`` that records on a ``Tape``: each primitive also records its
+  vector-Jacobian product, written below with the same primitives, so backpropagating
+  through the tape gives the gradients and, with a precision, their bounds
+  (``reference.rnn_backward``, ``reference.rnn_backward_with_bound``).
+
+So a bound cannot drift from the values it bounds: it is the same equations run on bounded
+numbers.  The bound is worst-case and first-order: a dot product of n terms plus bias is off
+by ``n u (|W| |x| + |b|)`` (``Precision.dot``), an activation by its steepest slope within
+its input's error interval, a product by ``|a| e_b + |b| e_a + e_a e_b``, and every stored
+result adds its own rounding.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Roundoffs charged for one fused elementwise expression, whatever form it is written in.
+ELEMENTWISE_ROUNDINGS = 3.0
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Unit roundoffs of the arithmetic an implementation uses.
+
+    storage: roundoff of every stored elementwise result (the dtype's unit roundoff).
+    accumulate: roundoff of the accumulation inside dot products (float32 for
+        half-precision matmuls that accumulate in float32).
+    operand: roundoff applied to matmul operands before multiplying (TF32: 2**-11).
+    function_ulps: how many storage roundoffs tanh/exp implementations may be off.
+    underflow: absolute error of one stored result that underflows: the smallest normal
+        number, since a correct implementation may flush subnormals to zero.
+    activation: absolute error of one sigmoid or tanh evaluation beyond that, declared by an
+        implementation that approximates them (fast kernels); 0 for torch's.
+    """
+
+    storage: float
+    accumulate: float
+    operand: float = 0.0
+    function_ulps: float = 4.0
+    underflow: float = 0.0
+    activation: float = 0.0
+
+    def __post_init__(self):
+        for name in ("storage", "accumulate", "operand"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"Precision.{name}={getattr(self, name)!r}: expected a unit roundoff in [0, 1)")
+        for name in ("function_ulps", "underflow", "activation"):
+            if not getattr(self, name) >= 0.0:
+                raise ValueError(f"Precision.{name}={getattr(self, name)!r}: expected >= 0")
+
+    def dot(self, n):
+        """Relative error of an n-term dot product plus bias: the accumulation, the operands'
+        rounding, and two stored results (torch's linear may store the product, then add the
+        bias in the dtype: seen in bfloat16 RNNs, whose errors reached 0.9 of one rounding)."""
+        return n * self.accumulate + 2.0 * self.operand + 2.0 * self.storage
+
+    def plus(self, other):
+        """The precision whose errors cover both: used to add the oracle's own float64 roundoff."""
+        return Precision(self.storage + other.storage, self.accumulate + other.accumulate,
+                         self.operand + other.operand, max(self.function_ulps, other.function_ulps),
+                         self.underflow + other.underflow, self.activation + other.activation)
+
+    def rounding(self, value, roundings=1.0):
+        """Error of storing ``value`` after ``roundings`` roundings, underflow included."""
+        return roundings * self.storage * np.abs(value) + self.underflow
+
+
+# --- values: what every primitive computes, on plain arrays and inside Nums alike ---------------
+
+def sigmoid_value(a):
+    """Logistic function 1 / (1 + exp(-a)): accurate to a few ulps relative everywhere,
+    also where it is tiny (a << 0); exp overflows to inf only where the result is below
+    1e-308 and rounds to 0 (callers run under ``np.errstate(over="ignore")``)."""
+    e = np.exp(np.negative(a))
+    if not isinstance(e, np.ndarray):
+        return 1.0 / (1.0 + e)
+    e += 1.0
+    return np.divide(1.0, e, out=e)  # in place: 1 / (1 + e), as fast as numpy goes
+
+
+def _relu_value(a):
+    return np.maximum(a, 0.0)
+
+
+def _lerp_value(start, end, weight):
+    return (1.0 - weight) * start + weight * end
+
+
+def _blocks(a, blocks):
+    """Slices of the last axis in proportion to ``blocks`` (gate blocks of one size each)."""
+    unit = a.shape[-1] // sum(blocks)
+    pieces, start = [], 0
+    for size in blocks:
+        pieces.append(a[..., start * unit:(start + size) * unit])
+        start += size
+    return tuple(pieces)
+
+
+class Affine:
+    """``x @ weight.T + bias`` as an implementation computes it, and the weight gradients
+    summed over every use of it in a backward pass.
+
+    terms: how many products one output's dot product sums, for its bound (default: the
+    input size, plus one with a bias).  A recurrent step passes I + H + 2, since an
+    implementation may compute the whole step as one fused product.
+    names: the state-dict keys of (weight, bias), to report the gradients under.
+    """
+
+    def __init__(self, weight, bias=None, terms=None, names=None):
+        self.weight = np.asarray(weight, dtype=np.float64)
+        self.bias = None if bias is None else np.asarray(bias, dtype=np.float64)
+        self.terms = self.weight.shape[1] + (bias is not None) if terms is None else terms
+        self.names = names
+        self._abs_weight = None
+        self.abs_bias = None if self.bias is None else np.abs(self.bias)
+        self.sums = None  # name -> _GradientSum, filled by backpropagation
+
+    @property
+    def abs_weight(self):
+        if self._abs_weight is None:
+            self._abs_weight = np.abs(self.weight)
+        return self._abs_weight
+
+    def value(self, x):
+        out = x @ self.weight.T
+        if self.bias is not None:
+            out += self.bias
+        return out
+
+    def gradients(self, precision):
+        """{name: (gradient, bound or None)} of what backpropagation accumulated."""
+        return {name: total.result(precision) for name, total in (self.sums or {}).items()}
+
+
+class _GradientSum:
+    """A weight gradient summed over rows and calls (``d.T @ v``, or ``d`` summed for a bias),
+    with what its bound needs: the products' magnitudes, the propagated error, and how many
+    terms and stored partial sums (one per matrix product) it adds up."""
+
+    def __init__(self, shape, bounded):
+        self.value = np.zeros(shape)
+        self.magnitude = np.zeros(shape) if bounded else None
+        self.error = np.zeros(shape) if bounded else None
+        self.terms = self.partials = 0
+
+    def add(self, d, v=None):
+        """d (..., N, G) upstream gradients; v (..., N, K) the inputs, or None for a bias."""
+        shape = np.shape(_value(d))
+        rows, partials = math.prod(shape[:-1]), math.prod(shape[:-2])
+        g = _value(d).reshape(rows, -1)
+        if v is None:
+            self.value += g.sum(axis=0)
+        else:
+            x = _value(v).reshape(rows, -1)
+            self.value += g.T @ x
+        if self.magnitude is not None:
+            e_g = _full(d.error, d.value).reshape(rows, -1)
+            if v is None:
+                self.magnitude += np.abs(g).sum(axis=0)
+                self.error += e_g.sum(axis=0)
+            else:
+                e_x = _full(v.error, v.value).reshape(rows, -1)
+                self.magnitude += np.abs(g).T @ np.abs(x)
+                self.error += e_g.T @ (np.abs(x) + e_x) + np.abs(g).T @ e_x
+        self.terms += rows
+        self.partials += partials
+
+    def result(self, precision):
+        if precision is None:
+            return self.value, None
+        return self.value, ((precision.dot(self.terms) + self.partials * precision.storage) * self.magnitude
+                            + self.error + precision.underflow)
+
+
+def _full(error, value):
+    return np.broadcast_to(error, np.shape(value)) if np.ndim(error) < np.ndim(value) else error
+
+
+# --- Nums and the arithmetic that computes them -------------------------------------------------
+
+class Num:
+    """A float64 array the oracle computed, with (``error``) a per-element bound on a correct
+    implementation's error in it, or None where the arithmetic has no precision."""
+
+    __slots__ = ("value", "error", "arith")
+    __array_ufunc__ = None  # ``array + num`` calls Num.__radd__, not numpy elementwise
+
+    def __init__(self, value, error, arith):
+        self.value, self.error, self.arith = value, error, arith
+
+    @property
+    def shape(self):
+        return np.shape(self.value)
+
+    def __add__(self, other):
+        return self.arith.add(self, other)
+
+    def __radd__(self, other):
+        return self.arith.add(other, self)
+
+    def __sub__(self, other):
+        return self.arith.sub(self, other)
+
+    def __rsub__(self, other):
+        return self.arith.sub(other, self)
+
+    def __mul__(self, other):
+        return self.arith.mul(self, other)
+
+    def __rmul__(self, other):
+        return self.arith.mul(other, self)
+
+    def __neg__(self):
+        return self.arith.neg(self)
+
+    def __getitem__(self, key):
+        return self.arith.index(self, key)
+
+    def __repr__(self):
+        return f"Num(value={self.value!r}, error={self.error!r})"
+
+
+class Tape:
+    """The primitives one computation ran, in order, each with its vector-Jacobian product."""
+
+    def __init__(self):
+        self.nodes = []  # (vjp, inputs, outputs, extra)
+
+    def backward(self, arith, outputs, grads, leaves):
+        """Gradients of ``leaves`` (Nums this tape's computation started from) given ``grads``
+        of ``outputs``, computed in ``arith`` (which has no tape).  Contributions from several
+        uses of one Num are summed in the order the uses ran backwards; a leaf no output
+        depends on gets None."""
+        table = {}
+        for out, grad in zip(outputs, grads):
+            _accumulate(arith, table, out, grad)
+        for vjp, inputs, outs, extra in reversed(self.nodes):
+            if len(outs) == 1:
+                grad = table.pop(id(outs[0]), None)
+                if grad is None:
+                    continue
+                got = (grad,)
+            else:
+                got = [table.pop(id(out), None) for out in outs]
+                if all(g is None for g in got):
+                    continue
+                got = [arith.zeros(np.shape(out.value)) if g is None else g for g, out in zip(got, outs)]
+            for x, grad in zip(inputs, vjp(arith, got, inputs, outs, extra)):
+                if isinstance(x, Num) and grad is not None:
+                    _accumulate(arith, table, x, grad)
+        return [table.get(id(leaf)) for leaf in leaves]
+
+
+def _accumulate(arith, table, num, grad):
+    key = id(num)
+    table[key] = grad if key not in table else arith.add(table[key], grad)
+
+
+class Arithmetic:
+    """How numbers compute: in ``precision`` (None: values only, no bounds), recording each
+    primitive on ``tape`` (None: not recorded).  With neither, results are plain arrays."""
+
+    def __init__(self, precision=None, tape=None):
+        if precision is not None and not isinstance(precision, Precision):
+            raise TypeError(f"precision={precision!r}: expected a reference.Precision")
+        self.precision, self.tape = precision, tape
+        self.plain = precision is None and tape is None
+
+    def recording(self):
+        """The same precision with a new tape."""
+        return Arithmetic(self.precision, Tape())
+
+    def make(self, value, error):
+        """A number of this arithmetic: ``value`` itself when it is plain."""
+        return value if self.plain else Num(value, None if self.precision is None else error, self)
+
+    def exact(self, value):
+        """A value known exactly (an input, an upstream gradient): its error is 0."""
+        return self.make(np.asarray(value, dtype=np.float64), 0.0)
+
+    def adopt(self, x):
+        """``x`` (a Num of any arithmetic, or an array) as a number of this one: on a tape, a
+        leaf of it."""
+        if x.__class__ is Num:
+            return x.value if self.plain else Num(x.value, x.error, self)
+        return self.make(x, 0.0)
+
+    def zeros(self, shape):
+        return self.exact(np.zeros(shape))
+
+    def _num(self, a):
+        if a.__class__ is Num:
+            return a
+        return Num(a, None if self.precision is None else 0.0, self)
+
+    def _emit(self, vjp, inputs, value, error, extra=None):
+        out = Num(value, error, self)
+        if self.tape is not None:
+            self.tape.nodes.append((vjp, inputs, (out,), extra))
+        return out
+
+    def _round(self, value, roundings=1.0):
+        return self.precision.rounding(value, roundings)
+
+    # -- elementwise arithmetic --
+
+    def add(self, a, b):
+        value = _value(a) + _value(b)
+        if self.plain:
+            return value
+        a, b = self._num(a), self._num(b)
+        error = None if self.precision is None else a.error + b.error + self._round(value)
+        return self._emit(_add_vjp, (a, b), value, error)
+
+    def sub(self, a, b):
+        value = _value(a) - _value(b)
+        if self.plain:
+            return value
+        a, b = self._num(a), self._num(b)
+        error = None if self.precision is None else a.error + b.error + self._round(value)
+        return self._emit(_sub_vjp, (a, b), value, error)
+
+    def mul(self, a, b):
+        value = _value(a) * _value(b)
+        if self.plain:
+            return value
+        a, b = self._num(a), self._num(b)
+        error = None if self.precision is None else (np.abs(a.value) * b.error + np.abs(b.value) * a.error
+                                                     + a.error * b.error + self._round(value))
+        return self._emit(_mul_vjp, (a, b), value, error)
+
+    def neg(self, a):
+        """-a: exact."""
+        if self.plain:
+            return -_value(a)
+        a = self._num(a)
+        return self._emit(_neg_vjp, (a,), -a.value, a.error)
+
+    def lerp(self, start, end, weight):
+        """``(1 - weight) * start + weight * end`` (torch.lerp), one fused expression: an
+        implementation may also write ``start + weight * (end - start)``; charged
+        ``ELEMENTWISE_ROUNDINGS`` roundings of the operands' and result's magnitudes."""
+        value = _lerp_value(_value(start), _value(end), _value(weight))
+        if self.plain:
+            return value
+        a, b, w = self._num(start), self._num(end), self._num(weight)
+        error = None
+        if self.precision is not None:
+            error = (np.abs(1.0 - w.value) * a.error + np.abs(w.value) * b.error + np.abs(a.value - b.value) * w.error
+                     + w.error * (a.error + b.error)
+                     + self._round(np.abs(a.value) + np.abs(b.value) + np.abs(value), ELEMENTWISE_ROUNDINGS))
+        return self._emit(_lerp_vjp, (a, b, w), value, error)
+
+    def slack(self, a, of, roundings):
+        """``a`` with ``roundings`` more roundings of ``of``'s magnitude in its error (an
+        implementation's extra stored results that the expression does not show)."""
+        if self.precision is None:
+            return a
+        return Num(a.value, a.error + self._round(of.value, roundings), self)
+
+    # -- activations --
+
+    def tanh(self, a):
+        return self._smooth(np.tanh, _tanh_slope, _tanh_vjp, a)
+
+    def sigmoid(self, a):
+        return self._smooth(sigmoid_value, _sigmoid_slope, _sigmoid_vjp, a)
+
+    def _smooth(self, fn, slope, vjp, a):
+        """fn(a) and its error: the steepest slope of fn within [a - e_a, a + e_a] times e_a,
+        the function's own error and the stored rounding."""
+        value = fn(_value(a))
+        if self.plain:
+            return value
+        a = self._num(a)
+        error = None
+        if self.precision is not None:
+            steepest = slope(np.maximum(np.abs(a.value) - a.error, 0.0))
+            error = (steepest * a.error + self._round(value, self.precision.function_ulps)
+                     + self.precision.activation)
+        return self._emit(vjp, (a,), value, error)
+
+    def relu(self, a):
+        """max(a, 0): exact."""
+        value = _relu_value(_value(a))
+        if self.plain:
+            return value
+        a = self._num(a)
+        return self._emit(_relu_vjp, (a,), value, a.error)
+
+    # -- linear algebra --
+
+    def linear(self, x, affine):
+        """``affine`` applied to x (..., n)."""
+        value = affine.value(_value(x))
+        if self.plain:
+            return value
+        x = self._num(x)
+        error = None
+        if self.precision is not None:
+            magnitude = np.abs(x.value) @ affine.abs_weight.T
+            if affine.bias is not None:
+                magnitude = magnitude + affine.abs_bias
+            error = self.precision.dot(affine.terms) * magnitude + self.precision.underflow
+            if np.ndim(x.error):
+                error = error + x.error @ affine.abs_weight.T
+        return self._emit(_linear_vjp, (x,), value, error, affine)
+
+    def linear_transposed(self, g, affine):
+        """``g @ weight``: how a gradient flows back through ``affine`` (a dot product of
+        ``weight.shape[0]`` terms, no bias)."""
+        value = _value(g) @ affine.weight
+        if self.plain:
+            return value
+        g = self._num(g)
+        error = None
+        if self.precision is not None:
+            error = (self.precision.dot(affine.weight.shape[0]) * (np.abs(g.value) @ affine.abs_weight)
+                     + self.precision.underflow)
+            if np.ndim(g.error):
+                error = error + g.error @ affine.abs_weight
+        return self._emit(_linear_transposed_vjp, (g,), value, error, affine)
+
+    # -- moving values around (exact) --
+
+    def split(self, a, blocks):
+        """The last axis cut into pieces in proportion to ``blocks``."""
+        values = _blocks(_value(a), blocks)
+        if self.plain:
+            return values
+        a = self._num(a)
+        if self.precision is None:
+            outs = tuple([Num(v, None, self) for v in values])
+        else:
+            outs = tuple([Num(v, e, self) for v, e in zip(values, _blocks(_full(a.error, a.value), blocks))])
+        if self.tape is not None:
+            self.tape.nodes.append((_split_vjp, (a,), outs, None))
+        return outs
+
+    def concat(self, parts, axis=-1):
+        value = np.concatenate([_value(p) for p in parts], axis=axis)
+        if self.plain:
+            return value
+        parts = [self._num(p) for p in parts]
+        error = None if self.precision is None else np.concatenate(
+            [_full(p.error, p.value) for p in parts], axis=axis)
+        return self._emit(_concat_vjp, tuple(parts), value, error, axis)
+
+    def stack(self, parts):
+        value = np.stack([_value(p) for p in parts])
+        if self.plain:
+            return value
+        parts = [self._num(p) for p in parts]
+        error = None if self.precision is None else np.stack([_full(p.error, p.value) for p in parts])
+        return self._emit(_stack_vjp, tuple(parts), value, error)
+
+    def index(self, a, key):
+        value = _value(a)[key]
+        if self.plain:
+            return value
+        a = self._num(a)
+        error = None if self.precision is None else _full(a.error, a.value)[key]
+        return self._emit(_index_vjp, (a,), value, error, key)
+
+    def where(self, mask, a, b):
+        """a where mask, else b (mask a boolean array that broadcasts)."""
+        value = np.where(mask, _value(a), _value(b))
+        if self.plain:
+            return value
+        a, b = self._num(a), self._num(b)
+        error = None if self.precision is None else np.where(mask, a.error, b.error)
+        return self._emit(_where_vjp, (a, b), value, error, mask)
+
+
+def _value(x):
+    return x.value if x.__class__ is Num else x
+
+
+def _tanh_slope(m):
+    """1 - tanh(m)**2 for m >= 0, accurate where it is tiny (written 4 e / (1 + e)**2, e = exp(-2m))."""
+    e = np.exp(-2.0 * m)
+    return 4.0 * e / (1.0 + e) ** 2
+
+
+def _sigmoid_slope(m):
+    """sigmoid(m) * (1 - sigmoid(m)) for m >= 0, accurate where it is tiny (written e / (1 + e)**2, e = exp(-m))."""
+    e = np.exp(-m)
+    return e / (1.0 + e) ** 2
+
+
+def _relu_may_flip(a, e_a):
+    """Where a pre-activation known to within e_a may lie on the other side of ReLU's kink
+    (derivative 1 for a > 0, 0 for a <= 0, as torch takes it): a > 0 down to 0, or a <= 0
+    up past 0.  At a = 0 known exactly nothing flips."""
+    return np.where(a > 0.0, a <= e_a, -a < e_a)
+
+
+# --- vector-Jacobian products: vjp(arith, output grads, inputs, outputs, extra) -> input grads -----
+# Written with the primitives, so that in an arithmetic with a precision they carry bounds too:
+# a derivative computed from a stored activation y carries y's error.
+
+def _add_vjp(ar, grads, inputs, outs, extra):
+    return grads[0], grads[0]
+
+
+def _sub_vjp(ar, grads, inputs, outs, extra):
+    return grads[0], ar.neg(grads[0])
+
+
+def _mul_vjp(ar, grads, inputs, outs, extra):
+    (g,), (a, b) = grads, inputs
+    return ar.mul(g, b), ar.mul(g, a)
+
+
+def _neg_vjp(ar, grads, inputs, outs, extra):
+    return (ar.neg(grads[0]),)
+
+
+def _lerp_vjp(ar, grads, inputs, outs, extra):
+    """d start = g (1 - w), d end = g w, d weight = g (end - start); each also one fused
+    expression's roundings of g (an implementation may take either form's gradient)."""
+    (g,), (start, end, weight) = grads, inputs
+    return (ar.slack(ar.mul(g, ar.sub(1.0, weight)), g, ELEMENTWISE_ROUNDINGS),
+            ar.slack(ar.mul(g, weight), g, ELEMENTWISE_ROUNDINGS),
+            ar.slack(ar.mul(g, ar.sub(end, start)), g, ELEMENTWISE_ROUNDINGS))
+
+
+def _tanh_vjp(ar, grads, inputs, outs, extra):
+    """da = g (1 - y**2), from the stored y = tanh(a)."""
+    y = outs[0]
+    return (ar.mul(grads[0], ar.sub(1.0, ar.mul(y, y))),)
+
+
+def _sigmoid_vjp(ar, grads, inputs, outs, extra):
+    """da = g y (1 - y), from the stored y = sigmoid(a)."""
+    y = outs[0]
+    return (ar.mul(grads[0], ar.mul(y, ar.sub(1.0, y))),)
+
+
+def _relu_vjp(ar, grads, inputs, outs, extra):
+    """da = g where a > 0; the slope's error is 1 where a may lie across the kink."""
+    a = inputs[0]
+    slope = (a.value > 0.0).astype(np.float64)
+    flip = None if ar.precision is None else _relu_may_flip(a.value, _full(a.error, a.value)).astype(np.float64)
+    return (ar.mul(grads[0], ar.make(slope, flip)),)
+
+
+def _linear_vjp(ar, grads, inputs, outs, affine):
+    """dx = g @ W; the weight (and bias) gradients are summed into ``affine``."""
+    (g,), (x,) = grads, inputs
+    _sum_weight_gradients(ar, affine, g, x)
+    return (ar.linear_transposed(g, affine),)
+
+
+def _linear_transposed_vjp(ar, grads, inputs, outs, affine):
+    raise NotImplementedError("second derivatives: the oracle backpropagates once")
+
+
+def _sum_weight_gradients(ar, affine, g, x):
+    if affine.sums is None:
+        bounded = ar.precision is not None
+        weight_name, bias_name = affine.names or ("weight", "bias")
+        affine.sums = {weight_name: _GradientSum(affine.weight.shape, bounded)}
+        if affine.bias is not None:
+            affine.sums[bias_name] = _GradientSum(affine.bias.shape, bounded)
+    sums = iter(affine.sums.values())
+    next(sums).add(g, x)
+    for bias in sums:
+        bias.add(g)
+
+
+def _split_vjp(ar, grads, inputs, outs, extra):
+    return (ar.concat(grads),)
+
+
+def _concat_vjp(ar, grads, inputs, outs, axis):
+    sizes = np.cumsum([np.shape(p.value)[axis] for p in inputs])[:-1]
+    g = grads[0]
+    values = np.split(_value(g), sizes, axis=axis)
+    errors = [None] * len(values) if ar.precision is None else np.split(_full(g.error, g.value), sizes, axis=axis)
+    return tuple(ar.make(v, e) for v, e in zip(values, errors))
+
+
+def _stack_vjp(ar, grads, inputs, outs, extra):
+    return tuple(ar.index(grads[0], k) for k in range(len(inputs)))
+
+
+def _index_vjp(ar, grads, inputs, outs, key):
+    g, a = grads[0], inputs[0]
+    value = np.zeros(np.shape(a.value))
+    value[key] = _value(g)
+    error = None
+    if ar.precision is not None:
+        error = np.zeros(np.shape(a.value))
+        error[key] = g.error
+    return (ar.make(value, error),)
+
+
+def _where_vjp(ar, grads, inputs, outs, mask):
+    g = grads[0]
+    return ar.where(mask, g, 0.0), ar.where(mask, 0.0, g)
+
+
+# --- the functions equations are written with: plain arrays in, plain arrays out; Nums in, Nums out --
+
+def tanh(a):
+    return a.arith.tanh(a) if isinstance(a, Num) else np.tanh(a)
+
+
+def sigmoid(a):
+    return a.arith.sigmoid(a) if isinstance(a, Num) else sigmoid_value(a)
+
+
+def relu(a):
+    return a.arith.relu(a) if isinstance(a, Num) else _relu_value(a)
+
+
+def linear(x, affine):
+    """``x @ affine.weight.T + affine.bias``."""
+    return x.arith.linear(x, affine) if isinstance(x, Num) else affine.value(x)
+
+
+def lerp(start, end, weight):
+    """``(1 - weight) * start + weight * end``, as ``torch.lerp``."""
+    for a in (start, end, weight):
+        if isinstance(a, Num):
+            return a.arith.lerp(start, end, weight)
+    return _lerp_value(start, end, weight)
+
+
+def split(a, *blocks):
+    """The last axis of ``a`` cut in proportion to ``blocks``: ``split(gates, 2, 1, 1)`` is
+    (the first two gate blocks, the third, the fourth)."""
+    return a.arith.split(a, blocks) if isinstance(a, Num) else _blocks(a, blocks)
+
+
+def where(mask, a, b):
+    for x in (a, b):
+        if isinstance(x, Num):
+            return x.arith.where(mask, a, b)
+    return np.where(mask, a, b)
+
+
+def concat(parts, axis=-1):
+    for p in parts:
+        if isinstance(p, Num):
+            return p.arith.concat(parts, axis)
+    return np.concatenate(parts, axis=axis)
+
+
+def stack(parts):
+    for p in parts:
+        if isinstance(p, Num):
+            return p.arith.stack(parts)
+    return np.stack(parts)
+
+
+def value_of(x):
+    """The value of a Num, or the array itself."""
+    return x.value if isinstance(x, Num) else x
+
+
+def error_of(x):
+    """The error bound of a Num (zeros where it is exact)."""
+    return _full(x.error, x.value) if isinstance(x, Num) else np.zeros(np.shape(x))
