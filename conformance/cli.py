@@ -30,14 +30,7 @@ def build_parser():
 
 def list_checks():
     from .registry import checks as registered
-    checks = list(registered().values())
-    family_width, name_width = max(len(c.family) for c in checks), max(len(c.name) for c in checks)
-    lines = []
-    for check in checks:
-        needs = f"  (needs {', '.join(check.requires)})" if check.requires else ""
-        lines.append(f"{check.family:{family_width}s}  {check.name:{name_width}s}  {'/'.join(check.kinds):12s}  "
-                     f"{check.doc}{needs}")
-    return "\n".join(lines)
+    return messages.check_list(list(registered().values()))
 
 
 def main(argv=None):
@@ -66,7 +59,7 @@ def main(argv=None):
 
 
 def usage_error(exc):
-    print(f"rnn-conformance: error: {exc}", file=sys.stderr)
+    print(messages.usage_error(exc), file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -80,8 +73,7 @@ def _run(options, supervisor, verbose):
     targets = session.targets_for(options, supervisor)
     seed = resolve_seed(options)
     rows = session.plan(options, targets, seed)
-    print(f"rnn-conformance: {len(rows)} checks, seed {seed}, targets {', '.join(t.impl for t in targets)}",
-          flush=True)
+    print(messages.header(len(rows), seed, targets), flush=True)
     finished, progress = {}, messages.Progress(len(rows))
     interrupted = False
     try:

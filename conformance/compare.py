@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 
 from .errors import UsageError
-from .messages import SCHEMA
+from .messages import PROGRAM, SCHEMA, usage_error
 from .options import ArgumentParser
 
 #: A passed row regresses in headroom when its worst error / tolerance grew more than
@@ -282,7 +282,7 @@ def main(argv):
         args = build_parser().parse_args(argv)
         old, new = load_report(args.old), load_report(args.new)
     except UsageError as exc:
-        print(f"rnn-conformance compare: error: {exc}", file=sys.stderr)
+        print(usage_error(exc, program=f"{PROGRAM} compare"), file=sys.stderr)
         return 2
     comparison = compare_reports(old, new, args.headroom_factor, args.headroom_floor)
     print((markdown if args.markdown else text)(comparison, args.old, args.new))

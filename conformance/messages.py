@@ -1,6 +1,7 @@
 """The one builder of everything a user reads about a run, for the CLI and the pytest plugin alike:
-failure and error messages, replay commands, the compact summary and the full table, the
-closing lines, the progress line, the JSON report (README, "Options") and the JUnit XML.
+the run's header line, usage errors, the check list, failure and error messages, replay
+commands, the compact summary and the full table, the closing lines, the progress line, the
+JSON report (README, "Options") and the JUnit XML.
 
 Imports neither torch nor Hypothesis at the top: the plugin loads it in every session.
 """
@@ -28,6 +29,30 @@ CELL = {"failed": "FAIL", "known": "known", "stale": "STALE", "error": "ERROR", 
         "skipped": "skip"}
 #: Seconds between progress lines when the output is not a terminal.
 PROGRESS_EVERY = 30.0
+#: How every line the suite prints on its own names it.
+PROGRAM = "rnn-conformance"
+
+
+def usage_error(exc, under_pytest=False, program=PROGRAM):
+    """The one line a usage error prints (pytest adds its own ``ERROR:``)."""
+    return f"{program}: {exc}" if under_pytest else f"{program}: error: {exc}"
+
+
+def header(planned, seed, targets):
+    """The first line of a run: how many rows, the seed, the targets."""
+    return f"{PROGRAM}: {planned} checks, seed {seed}, targets {', '.join(t.impl for t in targets)}"
+
+
+def check_list(checks):
+    """``--list``: one line per check: family, name, the kinds it applies to, what it checks
+    and what it needs from a target."""
+    family_width, name_width = max(len(c.family) for c in checks), max(len(c.name) for c in checks)
+    lines = []
+    for check in checks:
+        needs = f"  (needs {', '.join(check.requires)})" if check.requires else ""
+        lines.append(f"{check.family:{family_width}s}  {check.name:{name_width}s}  {'/'.join(check.kinds):12s}  "
+                     f"{check.doc}{needs}")
+    return "\n".join(lines)
 
 
 def replay_command(check, target, device, dtype, seed, max_examples, kind=None, backend="default"):
@@ -287,14 +312,16 @@ def write_text(path, text, option):
         raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from None
 
 
-def write_outputs(options, results, targets, seed, known, planned=None, say=print):
-    """Writes the JSON report and the JUnit XML the options ask for, and says where."""
+def write_outputs(options, results, targets, seed, known, planned=None, say=print, under_pytest=False):
+    """Writes the JSON report and the JUnit XML the options ask for, and says where (under
+    pytest each line names the suite, among pytest's own)."""
+    prefix = f"{PROGRAM} " if under_pytest else ""
     if options.report:
         write_report(options.report, report(results, targets, options, seed, known, planned))
-        say(f"report: {options.report}")
+        say(f"{prefix}report: {options.report}")
     if options.junit_xml:
         write_text(options.junit_xml, junit_xml(results, environment(seed), options.strict_known), "--junit-xml")
-        say(f"junit xml: {options.junit_xml}")
+        say(f"{prefix}junit xml: {options.junit_xml}")
 
 
 # --- JUnit XML (``--junit-xml``): one test case per row; failed rows are <failure> with the full

@@ -61,7 +61,7 @@ def _options(config):
         try:
             options = resolve(given)
         except UsageError as exc:
-            raise pytest.UsageError(f"rnn-conformance: {exc}") from None
+            raise pytest.UsageError(messages.usage_error(exc, under_pytest=True)) from None
         state = config._rnn_conformance_options = (options, resolve_seed(options))
     return state
 
@@ -77,7 +77,7 @@ def _run_state(config):
             known = session.load_known(options)
             targets = session.targets_for(options, _supervisor(config, options))
         except UsageError as exc:
-            raise pytest.UsageError(f"rnn-conformance: {exc}") from None
+            raise pytest.UsageError(messages.usage_error(exc, under_pytest=True)) from None
         state = config._rnn_conformance = (options, targets, seed, known)
     return state
 
@@ -150,13 +150,13 @@ def pytest_terminal_summary(terminalreporter, config):
     options, targets, seed, known = _run_state(config)
     results = [CheckResult.from_dict(row) for row in _RESULT_ROWS]
     counts = messages.summarize(results)
-    terminalreporter.write_sep("=", "rnn-conformance summary")
+    terminalreporter.write_sep("=", f"{messages.PROGRAM} summary")
     terminalreporter.write_line(messages.summary(results))
     for line in messages.closing_lines(results, targets, counts, seed, session.versions(), failures=False,
                                        unmatched=unmatched(known, results)):
         terminalreporter.write_line(line)
     try:
-        messages.write_outputs(options, results, targets, seed, known,
-                              say=lambda line: terminalreporter.write_line(f"rnn-conformance {line}"))
+        messages.write_outputs(options, results, targets, seed, known, say=terminalreporter.write_line,
+                               under_pytest=True)
     except UsageError as exc:
-        terminalreporter.write_line(f"rnn-conformance: error: {exc}")
+        terminalreporter.write_line(messages.usage_error(exc))

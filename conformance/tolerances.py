@@ -1,6 +1,6 @@
 """How close a target must come to the oracle: precisions per device and dtype, and comparisons.
 
-The oracle bounds the error a correct implementation can make (``reference.bounds``);
+The oracle bounds the error a correct implementation can make (``reference.arithmetic``);
 here we choose the unit roundoffs that bound is computed with, add the oracle's own
 float64 roundoff, and measure every comparison as ``error / tolerance``.
 """
