@@ -3,11 +3,11 @@
 ``cells`` holds the equations, written once; ``arithmetic`` the numbers they run on
 (values; values with error bounds; recorded for backpropagation); ``layers`` the time
 loop and the public entry points; ``names`` torch's parameter names."""
-from .arithmetic import Precision, sigmoid
+from .arithmetic import Affine, Precision, sigmoid
 from .cells import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 from .layers import MODES, layer_sizes, rnn, rnn_backward, rnn_backward_with_bound, rnn_with_bound
 from .models import bilstm_classifier, stacked_regressor
 
-__all__ = ["MODES", "Precision", "bilstm_classifier", "gru_cell", "layer_sizes", "lstm_cell", "rnn",
+__all__ = ["MODES", "Affine", "Precision", "bilstm_classifier", "gru_cell", "layer_sizes", "lstm_cell", "rnn",
            "rnn_backward", "rnn_backward_with_bound", "rnn_relu_cell", "rnn_tanh_cell", "rnn_with_bound",
            "sigmoid", "stacked_regressor"]
