@@ -1,7 +1,9 @@
 """torch's names for the parameters of a recurrent layer (``weight_ih_l0``, ``bias_hh_l1_reverse``,
-``weight_hr_l0``): the one place that knows them, for the oracle, the suite and its tests.
+``weight_hr_l0``) and of a cell (``weight_ih``, ``bias_hh``): the one place that knows them,
+for the oracle, the suite and its tests.
 
-A name is ``<kind>_l<layer>`` plus ``_reverse`` for the reverse direction.
+A layer's name is ``<kind>_l<layer>`` plus ``_reverse`` for the reverse direction; a cell's
+is the kind alone.
 """
 import re
 
@@ -49,3 +51,34 @@ def layer_weights(weights, first, count=1, direction=None):
         if first <= layer < first + count and direction in (None, d):
             cut[name(kind, layer - first, d if direction is None else 0)] = value
     return cut
+
+
+#: The parameters of torch's RNNCell, GRUCell and LSTMCell, in ``state_dict`` order.
+CELL_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def cell_parameter_names(bias=True):
+    """Every name of a cell's ``state_dict``, in torch's order."""
+    return [k for k in CELL_KINDS if bias or not k.startswith("bias")]
+
+
+def cell_as_layer(weights):
+    """A cell's parameters renamed as those of a one-layer module (``weight_ih`` -> ``weight_ih_l0``);
+    ValueError for a name a cell does not have."""
+    layer = {}
+    for parameter, value in weights.items():
+        if parameter not in CELL_KINDS:
+            raise ValueError(f"{parameter!r} is not a cell parameter name of torch's "
+                             f"(expected {', '.join(CELL_KINDS)})")
+        layer[name(parameter, 0)] = value
+    return layer
+
+
+def layer_as_cell(weights):
+    """The inverse of ``cell_as_layer``: layer 0's forward parameters under a cell's names."""
+    cell = {}
+    for parameter, value in weights.items():
+        kind, layer, direction = parse(parameter)
+        if (layer, direction) == (0, 0) and kind in CELL_KINDS:
+            cell[kind] = value
+    return cell
