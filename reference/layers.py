@@ -319,38 +319,54 @@ def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
 
 def _gradients(x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths, upstream):
     """(gradients, bounds or None) of ``rnn_backward``/``rnn_backward_with_bound``."""
-    arith = Arithmetic(precision)
-    layout, x, state0, lengths = _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx,
-                                            lengths, None)
-    with np.errstate(over="ignore", invalid="ignore"):
-        output, _, records = _run(layout, x, weights, state0, lengths, arith, record=True)
-        grad_output, *grad_finals = upstream
-        d_out = arith.exact(layout.upstream(grad_output, output.shape))
-        d_finals = [arith.exact(layout.upstream(g, s.shape, state=True))
-                    for g, s in zip(grad_finals, state0)]
-        d_state0 = [[None] * len(state0[0]) for _ in state0]
-        out_size = layout.out_size
-        for layer in reversed(range(layout.num_layers)):
-            _, directions = records[layer]
-            to_input = []
-            for d, (_, steps) in enumerate(directions):
-                index = layer * layout.directions + d
-                part = d_out[..., d * out_size:(d + 1) * out_size] if layout.directions > 1 else d_out
-                d_x, d_start = _backprop_direction(arith, steps, part, [f[index] for f in d_finals], lengths,
-                                                   reverse=d == 1)
-                to_input.append(d_x)
-                for target, value in zip(d_state0, d_start):
-                    target[index] = value
-            d_out = to_input[0] if len(to_input) == 1 else to_input[0] + to_input[1]
-        d_state0 = [stack(parts) for parts in d_state0]
-        grads = {k: np.zeros(np.shape(v)) for k, v in weights.items()}
-        bounds = {k: np.zeros(np.shape(v)) for k, v in weights.items()}
-        for _, directions in records:
-            for params, _ in directions:
-                for affine in params.affines():
-                    for name, (value, bound) in affine.gradients(precision).items():
-                        grads[name], bounds[name] = value, bound
-    grads = layout.gradients(grads, value_of(d_out), [value_of(d) for d in d_state0])
-    if precision is None:
-        return grads, None
-    return grads, layout.gradients(bounds, error_of(d_out), [error_of(d) for d in d_state0])
+    recorded = _Recorded(x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths)
+    arith, layout = recorded.arith, recorded.layout
+    grad_output, *grad_finals = upstream
+    d_out = arith.exact(layout.upstream(grad_output, recorded.output.shape))
+    d_finals = [arith.exact(layout.upstream(g, s.shape, state=True)) for g, s in zip(grad_finals, recorded.state0)]
+    return recorded.backward(d_out, d_finals)
+
+
+class _Recorded:
+    """All layers run forward with every step recorded, ready to be walked back (by
+    ``rnn_backward``, and by the seed models, whose heads feed the final states' gradients)."""
+
+    def __init__(self, x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths):
+        self.arith, self.weights, self.precision = Arithmetic(precision), weights, precision
+        self.layout, x, self.state0, self.lengths = _arguments(x, weights, mode, num_layers, bidirectional,
+                                                               batch_first, hx, lengths, None)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.output, self.finals, self.records = _run(self.layout, x, weights, self.state0, self.lengths,
+                                                          self.arith, record=True)
+
+    def backward(self, d_out, d_finals):
+        """(gradients, bounds or None) given d(output) and d(final states), numbers of this
+        run's arithmetic in the (T, B, .) layout (Nums carry the upstream's own error)."""
+        arith, layout = self.arith, self.layout
+        with np.errstate(over="ignore", invalid="ignore"):
+            d_state0 = [[None] * len(self.state0[0]) for _ in self.state0]
+            out_size = layout.out_size
+            for layer in reversed(range(layout.num_layers)):
+                _, directions = self.records[layer]
+                to_input = []
+                for d, (_, steps) in enumerate(directions):
+                    index = layer * layout.directions + d
+                    part = d_out[..., d * out_size:(d + 1) * out_size] if layout.directions > 1 else d_out
+                    d_x, d_start = _backprop_direction(arith, steps, part, [f[index] for f in d_finals],
+                                                       self.lengths, reverse=d == 1)
+                    to_input.append(d_x)
+                    for target, value in zip(d_state0, d_start):
+                        target[index] = value
+                d_out = to_input[0] if len(to_input) == 1 else to_input[0] + to_input[1]
+            d_state0 = [stack(parts) for parts in d_state0]
+            grads = {k: np.zeros(np.shape(v)) for k, v in self.weights.items()}
+            bounds = {k: np.zeros(np.shape(v)) for k, v in self.weights.items()}
+            for _, directions in self.records:
+                for params, _ in directions:
+                    for affine in params.affines():
+                        for name, (value, bound) in affine.gradients(self.precision).items():
+                            grads[name], bounds[name] = value, bound
+        grads = layout.gradients(grads, value_of(d_out), [value_of(d) for d in d_state0])
+        if self.precision is None:
+            return grads, None
+        return grads, layout.gradients(bounds, error_of(d_out), [error_of(d) for d in d_state0])
