@@ -22,6 +22,7 @@ STREAMS = {
     "model_parameters": "the seed models' parameters (models)",
     "regressor_input": "the stacked regressor's input (stacked_regressor_matches_oracle)",
     "classifier_tokens": "the classifier's token ids (bilstm_classifier_matches_oracle)",
+    "model_upstream_gradient": "the gradient fed to a seed model's backward (models' gradient checks)",
 }
 
 

@@ -1,5 +1,5 @@
 """Family 6, models: the origin notes' stacked regressor and corrected BiLSTM classifier, built on
-the target, equal their numpy references."""
+the target, equal their numpy references, forward and backward."""
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,11 +11,13 @@ import reference
 from .. import streams
 from ..config import RNNConfig
 from ..data import parameter_shapes, to_torch
+from ..errors import CheckFailure
 from ..models import BiLSTMClassifier, StackedRegressor
 from ..registry import register
 from ..strategies import WEIGHT_SCALES, sequence_lengths, sizes
 from ..targets import load_weights
 from ..tolerances import compare
+from .backprop import gradient_of
 
 
 @dataclass(frozen=True)
@@ -97,34 +99,92 @@ def _rnn_class(ctx, mode):
     return factory
 
 
-@register("models", strategy=lambda target: _model_configs(target.modes, classifier=False))
-def check_stacked_regressor_matches_oracle(config, ctx):
-    """The notes' 2-layer regressor fc(h_n[-1]) built on the target equals its numpy reference."""
+def _regressor(config, ctx, grad):
+    """The regressor built on the target with drawn weights, its input (a leaf with ``grad``),
+    its prediction and the weights as loaded (float64)."""
     model = ctx.call("StackedRegressor(...)", StackedRegressor, config.input_size, config.hidden_size,
                      _rnn_class(ctx, config.mode)).to(device=ctx.device, dtype=ctx.dtype)
     rnn_config = RNNConfig(config.mode, config.input_size, config.hidden_size, num_layers=2, batch_first=True)
     state = ctx.load(model, _random_state(model, config, rnn_config), _load_model)
     x_np = streams.rng(config.seed, "regressor_input").standard_normal((config.batch, config.steps, config.input_size))
-    x = to_torch(x_np, ctx.dtype, ctx.device)
-    got = ctx.call("forward", model, x)
+    x = to_torch(x_np, ctx.dtype, ctx.device).requires_grad_(grad)
+    return model, x, ctx.call("forward", model, x, grad=grad), state
+
+
+def _classifier(config, ctx, grad):
+    """The classifier built on the target with drawn weights and tokens (0 past each length,
+    and sometimes inside: its row must still get no gradient): (model, text, probabilities,
+    weights as loaded)."""
+    model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size,
+                     config.hidden_size, config.fc_hidden, ctx.target.factory).to(device=ctx.device, dtype=ctx.dtype)
+    rnn_config = RNNConfig("LSTM", config.input_size, config.hidden_size, bidirectional=True, batch_first=True)
+    state = ctx.load(model, _random_state(model, config, rnn_config), _load_model)
+    rng = streams.rng(config.seed, "classifier_tokens")
+    text = rng.integers(0, config.vocab, size=(config.batch, config.steps))  # 0 inside a sequence too
+    for b, length in enumerate(config.lengths):
+        text[b, length:] = 0
+    lengths = torch.tensor(config.lengths, dtype=torch.int64)
+    got = ctx.call("forward", model, torch.as_tensor(text).to(ctx.device), lengths.to(ctx.device), grad=grad)
+    return model, text, got, state
+
+
+def _backward(config, ctx, result):
+    """Backward from the model's result with a drawn upstream gradient; returns it (float64)."""
+    upstream = streams.rng(config.seed, "model_upstream_gradient").standard_normal(tuple(result.shape))
+    if not result.requires_grad:
+        raise CheckFailure(config, "the model's result does not require grad although its parameters do "
+                                   "(an inference-only target declares backward unsupported)")
+    ctx.call("backward", torch.autograd.backward, [result], [to_torch(upstream, ctx.dtype, ctx.device)])
+    return upstream
+
+
+def _gradient_comparisons(model, leaves, expected, bound, ctx, config):
+    """Every parameter's gradient (the recurrent layer's under torch's names only: a target
+    with a mapping hook has its own) and the named leaves' against the oracle."""
+    hooked = callable(getattr(model.rnn, "load_torch_state_dict", None))
+    pairs = list(leaves) + [(name, p) for name, p in model.named_parameters()
+                            if not (hooked and name.startswith("rnn."))]
+    return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, config)
+            for name, tensor in pairs if name in expected]
+
+
+@register("models", strategy=lambda target: _model_configs(target.modes, classifier=False))
+def check_stacked_regressor_matches_oracle(config, ctx):
+    """The notes' 2-layer regressor fc(h_n[-1]) built on the target equals its numpy reference."""
+    _, x, got, state = _regressor(config, ctx, grad=False)
     expected, bound = reference.stacked_regressor(x.to("cpu", torch.float64).numpy(), state, mode=config.mode,
                                                   precision=ctx.precision)
     return [compare("prediction", got, expected, bound, ctx.dtype, config)]
+
+
+@register("models", strategy=lambda target: _model_configs(target.modes, classifier=False),
+          requires=("backward",))
+def check_stacked_regressor_gradients_match_oracle(config, ctx):
+    """The regressor's gradients (input, every layer's parameters, fc) equal the BPTT oracle
+    composed with its head."""
+    model, x, got, state = _regressor(config, ctx, grad=True)
+    upstream = _backward(config, ctx, got)
+    expected, bound = reference.stacked_regressor_backward(x.detach().to("cpu", torch.float64).numpy(), state,
+                                                           upstream, mode=config.mode, precision=ctx.precision)
+    return _gradient_comparisons(model, [("input", x)], expected, bound, ctx, config)
 
 
 @register("models", strategy=lambda target: _model_configs(("LSTM",), classifier=True), kinds=("lstm",),
           requires=("packed", "bidirectional"))
 def check_bilstm_classifier_matches_oracle(config, ctx):
     """The corrected BiLSTM classifier (packed, unsorted lengths) built on the target equals its reference."""
-    model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size,
-                     config.hidden_size, config.fc_hidden, ctx.target.factory).to(device=ctx.device, dtype=ctx.dtype)
-    rnn_config = RNNConfig("LSTM", config.input_size, config.hidden_size, bidirectional=True, batch_first=True)
-    state = ctx.load(model, _random_state(model, config, rnn_config), _load_model)
-    rng = streams.rng(config.seed, "classifier_tokens")
-    text = rng.integers(1, config.vocab, size=(config.batch, config.steps))
-    for b, length in enumerate(config.lengths):
-        text[b, length:] = 0
-    lengths = torch.tensor(config.lengths, dtype=torch.int64)
-    got = ctx.call("forward", model, torch.as_tensor(text).to(ctx.device), lengths.to(ctx.device))
+    _, text, got, state = _classifier(config, ctx, grad=False)
     expected, bound = reference.bilstm_classifier(text, config.lengths, state, precision=ctx.precision)
     return [compare("probability", got, expected, bound, ctx.dtype, config)]
+
+
+@register("models", strategy=lambda target: _model_configs(("LSTM",), classifier=True), kinds=("lstm",),
+          requires=("packed", "bidirectional", "backward"))
+def check_bilstm_classifier_gradients_match_oracle(config, ctx):
+    """The classifier's gradients equal the oracle's through its heads: embedding rows sum
+    their tokens' uses, unused tokens and the padding index 0 get none."""
+    model, text, got, state = _classifier(config, ctx, grad=True)
+    upstream = _backward(config, ctx, got)
+    expected, bound = reference.bilstm_classifier_backward(text, config.lengths, state, upstream,
+                                                           precision=ctx.precision)
+    return _gradient_comparisons(model, [], expected, bound, ctx, config)
