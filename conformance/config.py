@@ -2,8 +2,12 @@
 from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
-#: The recurrent kinds a target can be, and the reference modes each covers.
-KIND_MODES = {"rnn": ("RNN_TANH", "RNN_RELU"), "gru": ("GRU",), "lstm": ("LSTM",)}
+#: The kinds of recurrent layer a target can be, and the reference modes each covers.
+LAYER_KINDS = {"rnn": ("RNN_TANH", "RNN_RELU"), "gru": ("GRU",), "lstm": ("LSTM",)}
+#: The kinds of single-step cell (torch.nn.RNNCell, GRUCell, LSTMCell).
+CELL_KINDS = {"rnn_cell": ("RNN_TANH", "RNN_RELU"), "gru_cell": ("GRU",), "lstm_cell": ("LSTM",)}
+#: Every kind a target can be.
+KIND_MODES = {**LAYER_KINDS, **CELL_KINDS}
 #: The dtypes the suite checks, by torch's name (``tolerances.DTYPES`` maps them to torch dtypes).
 DTYPE_NAMES = ("float64", "float32", "bfloat16", "float16")
 

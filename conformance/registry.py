@@ -12,9 +12,9 @@ from functools import lru_cache
 
 #: family -> the modules that hold its checks, in the order reports list them.
 FAMILIES = {
-    "parity": ("conformance.checks.parity",),
+    "parity": ("conformance.checks.parity", "conformance.checks.cells"),
     "packing": ("conformance.checks.packing",),
-    "gradients": ("conformance.checks.gradients",),
+    "gradients": ("conformance.checks.gradients", "conformance.checks.cells"),
     "metamorphic": ("conformance.checks.metamorphic", "conformance.checks.dropout"),
     "contract": ("conformance.checks.contract",),
     "models": ("conformance.checks.models",),

@@ -11,7 +11,7 @@ from hypothesis.errors import InvalidArgument
 
 from .config import KIND_MODES, RNNConfig
 
-ALL_MODES = tuple(mode for modes in KIND_MODES.values() for mode in modes)
+ALL_MODES = tuple(dict.fromkeys(mode for modes in KIND_MODES.values() for mode in modes))
 
 #: Options a configuration may use; a target that cannot build one has it removed.
 FEATURES = ("no_bias", "bidirectional", "multi_layer", "proj_size", "batch_first", "hx",

@@ -9,12 +9,16 @@ import torch
 from reference import names
 
 from . import watch
-from .config import KIND_MODES, RNNConfig
+from .config import CELL_KINDS, KIND_MODES, RNNConfig
 from .errors import Unsupported, UsageError
 from .tolerances import DTYPES
 
-DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn.LSTM"}
-TORCH_CLASSES = (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN))
+DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn.LSTM",
+                 "rnn_cell": "torch.nn.RNNCell", "gru_cell": "torch.nn.GRUCell", "lstm_cell": "torch.nn.LSTMCell"}
+TORCH_CLASSES = (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN),
+                 ("lstm_cell", torch.nn.LSTMCell), ("gru_cell", torch.nn.GRUCell), ("rnn_cell", torch.nn.RNNCell))
+#: Gate rows of ``weight_ih`` for hidden size 5, by kind (how a kind is inferred from parameters).
+_GATE_ROWS = {5: "rnn", 15: "gru", 20: "lstm"}
 
 #: Constructor errors that mean "this configuration is not supported", not "this is a bug".
 REFUSALS = (NotImplementedError, TypeError, ValueError)
@@ -62,11 +66,16 @@ class Target:
     def supports(self, feature):
         return feature not in self.unsupported
 
+    @property
+    def is_cell(self):
+        return self.kind in CELL_KINDS
+
     def build(self, config: RNNConfig, device, dtype):
         """A module for ``config`` on device/dtype; raises Unsupported when the constructor
         refuses it (NotImplementedError, TypeError, ValueError)."""
+        options = cell_constructor_options(config) if self.is_cell else constructor_options(config)
         try:
-            module = self.factory(config.input_size, config.hidden_size, **constructor_options(config))
+            module = self.factory(config.input_size, config.hidden_size, **options)
         except REFUSALS as exc:
             raise Unsupported(f"{self.impl}({config}) raised {one_line(exc)}") from None
         return module.to(device=device, dtype=dtype)
@@ -81,6 +90,14 @@ def constructor_options(config):
         options["dropout"] = config.dropout
     if config.proj_size:
         options["proj_size"] = config.proj_size
+    if config.mode == "RNN_RELU":
+        options["nonlinearity"] = "relu"
+    return options
+
+
+def cell_constructor_options(config):
+    """Keyword arguments of torch's cell constructors: bias, and nonlinearity for a ReLU cell."""
+    options = dict(bias=config.bias)
     if config.mode == "RNN_RELU":
         options["nonlinearity"] = "relu"
     return options
@@ -199,15 +216,18 @@ def _infer_kind(impl, factory, kind):
     except Exception as exc:
         raise UsageError(f"--impl {impl}: building it as {impl}(input_size=3, hidden_size=5) "
                          f"raised {one_line(exc)}") from None
-    weight = dict(module.named_parameters()).get(names.name("weight_ih", 0)) if isinstance(module, torch.nn.Module) else None
+    parameters = dict(module.named_parameters()) if isinstance(module, torch.nn.Module) else {}
+    layer_weight, cell_weight = parameters.get(names.name("weight_ih", 0)), parameters.get("weight_ih")
+    weight = layer_weight if layer_weight is not None else cell_weight
     if weight is None and not callable(getattr(module, "load_torch_state_dict", None)):
         raise UsageError(f"--impl {impl} is not a recurrent module: {impl}(3, 5) has no parameter "
-                         f"'weight_ih_l0' (torch's names) and no load_torch_state_dict hook")
+                         f"'weight_ih_l0' or 'weight_ih' (torch's names) and no load_torch_state_dict hook")
     if kind is None and declared is None:
-        gates = {5: "rnn", 15: "gru", 20: "lstm"}.get(None if weight is None else weight.shape[0])
+        gates = None if weight is None else _GATE_ROWS.get(weight.shape[0])
         if gates is None:
-            raise UsageError(f"--impl {impl}: cannot infer its kind from its parameters; pass --kind rnn|gru|lstm")
-        kind = gates
+            raise UsageError(f"--impl {impl}: cannot infer its kind from its parameters; pass --kind "
+                             f"{'|'.join(KIND_MODES)}")
+        kind = gates if layer_weight is not None else f"{gates}_cell"
     return kind or declared
 
 
@@ -219,7 +239,8 @@ def _probe_features(target):
     device = "cpu" if target.supports("cpu") or not torch.cuda.is_available() else "cuda"
     for feature, changes in _PROBES.items():
         if feature in target.unsupported or (feature == "proj_size" and target.kind != "lstm") or (
-                feature == "relu" and target.kind != "rnn"):
+                feature == "relu" and target.kind not in ("rnn", "rnn_cell")) or (
+                target.is_cell and feature not in ("no_bias", "relu")):
             continue
         mode = "RNN_RELU" if feature == "relu" else KIND_MODES[target.kind][0]
         try:

@@ -1,0 +1,106 @@
+"""Planted bugs in single-step cells: each subclasses torch's cell (so its kind is inferred and
+its parameters carry torch's names) and computes the step in plain torch ops with one bug."""
+import torch
+from torch import nn
+
+
+def _unbatched_aware(step):
+    """forward(input, hx=None) with torch's cell contract around ``step(module, x, state)``,
+    x (B, I) and state a tuple of (B, H) tensors; returns h' or (h', c')."""
+    def forward(self, input, hx=None):
+        batched = input.dim() == 2
+        x = input if batched else input.unsqueeze(0)
+        count = 2 if isinstance(self, nn.LSTMCell) else 1
+        if hx is None:
+            state = tuple(x.new_zeros(x.shape[0], self.hidden_size) for _ in range(count))
+        else:
+            state = tuple(hx) if count == 2 else (hx,)
+            state = state if batched else tuple(s.unsqueeze(0) for s in state)
+        new = step(self, x, state)
+        new = new if batched else tuple(n.squeeze(0) for n in new)
+        return new if count == 2 else new[0]
+    return forward
+
+
+def _gates(module, x, h):
+    gates = x @ module.weight_ih.T + h @ module.weight_hh.T
+    if module.bias:
+        gates = gates + module.bias_ih + module.bias_hh
+    return gates
+
+
+def _lstm(module, x, state, order=(0, 1, 2, 3), detach_c=False):
+    h, c = state
+    i, f, g, o = (_gates(module, x, h).chunk(4, dim=-1)[k] for k in order)
+    c = c.detach() if detach_c else c
+    c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c_next), c_next
+
+
+class LSTMCellInputForgetSwapped(nn.LSTMCell):
+    """Reads the forget gate's block as the input gate's and the other way round."""
+
+    forward = _unbatched_aware(lambda self, x, state: _lstm(self, x, state, order=(1, 0, 2, 3)))
+
+
+class LSTMCellNoGradientToCx(nn.LSTMCell):
+    """Detaches the incoming cell state: the same values, no gradient to cx."""
+
+    forward = _unbatched_aware(lambda self, x, state: _lstm(self, x, state, detach_c=True))
+
+
+def _gru(self, x, state, reset_before=False, ignore_hx=False):
+    (h,) = state
+    h = torch.zeros_like(h) if ignore_hx else h
+    x_r, x_z, x_n = (x @ self.weight_ih.T + (self.bias_ih if self.bias else 0)).chunk(3, dim=-1)
+    h_r, h_z, h_n = (h @ self.weight_hh.T + (self.bias_hh if self.bias else 0)).chunk(3, dim=-1)
+    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+    if reset_before:
+        w_hn = self.weight_hh[2 * self.hidden_size:]
+        h_n = (r * h) @ w_hn.T + (self.bias_hh[2 * self.hidden_size:] if self.bias else 0)
+        n = torch.tanh(x_n + h_n)
+    else:
+        n = torch.tanh(x_n + r * h_n)
+    return ((1 - z) * n + z * h,)
+
+
+class GRUCellResetBeforeMatmul(nn.GRUCell):
+    """Applies the reset gate before the hidden matmul (the original GRU paper, not torch)."""
+
+    forward = _unbatched_aware(lambda self, x, state: _gru(self, x, state, reset_before=True))
+
+
+class GRUCellIgnoresHx(nn.GRUCell):
+    """Starts every step from zeros, whatever hx says."""
+
+    forward = _unbatched_aware(lambda self, x, state: _gru(self, x, state, ignore_hx=True))
+
+
+class RNNCellUnbatchedKeepsBatchAxis(nn.RNNCell):
+    """For unbatched input returns h' of shape (1, H) instead of (H,)."""
+
+    def forward(self, input, hx=None):
+        out = super().forward(input, hx)
+        return out.unsqueeze(0) if input.dim() == 1 else out
+
+
+class RNNCellAlwaysTanh(nn.RNNCell):
+    """Ignores nonlinearity='relu'."""
+
+    def forward(self, input, hx=None):
+        batched = input.dim() == 2
+        x = input if batched else input.unsqueeze(0)
+        h = x.new_zeros(x.shape[0], self.hidden_size) if hx is None else (hx if batched else hx.unsqueeze(0))
+        out = torch.tanh(_gates(self, x, h))
+        return out if batched else out.squeeze(0)
+
+
+#: (bug, the check that must reject it)
+PLANTED = [
+    (LSTMCellInputForgetSwapped, "cell_matches_oracle"),
+    (LSTMCellNoGradientToCx, "cell_gradients_match_oracle"),
+    (GRUCellResetBeforeMatmul, "cell_matches_oracle"),
+    (GRUCellIgnoresHx, "cell_matches_oracle"),
+    (RNNCellUnbatchedKeepsBatchAxis, "cell_matches_oracle"),
+    (RNNCellAlwaysTanh, "cell_matches_oracle"),
+]

@@ -1,0 +1,39 @@
+"""The cell checks against torch's own cells (must pass) and planted cell bugs (must fail, in
+float64 and float32, with a full message)."""
+import warnings
+
+import pytest
+
+from conformance import session
+from conformance.options import resolve
+from tests.planted.cells import PLANTED
+
+
+def run(impl, dtypes):
+    options = resolve({"impl": impl, "devices": "cpu", "dtypes": dtypes, "seed": "0"})
+    targets = session.targets_for(options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return targets, [row.run() for row in session.plan(options, targets, 0)]
+
+
+@pytest.mark.parametrize("impl, kind", [("torch.nn.RNNCell", "rnn_cell"), ("torch.nn.GRUCell", "gru_cell"),
+                                        ("torch.nn.LSTMCell", "lstm_cell")])
+def test_torch_cells_pass_and_their_kind_is_inferred(impl, kind):
+    targets, results = run(impl, "float64,float32")
+    assert targets[0].kind == kind
+    assert {r.check for r in results} == {"cell_matches_oracle", "cell_gradients_match_oracle"}
+    assert [(r.check, r.message) for r in results if r.status != "passed"] == []
+    assert all(r.examples > 0 for r in results)
+
+
+@pytest.mark.parametrize("bug, check", PLANTED, ids=lambda value: getattr(value, "__name__", value))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_planted_cell_bug_is_rejected(bug, check, dtype):
+    _, results = run(f"tests.planted.cells:{bug.__name__}", dtype)
+    failed = {r.check: r for r in results if r.status == "failed"}
+    assert check in failed, f"{bug.__name__}: {[(r.check, r.status) for r in results]}"
+    message = failed[check].message
+    for part in (check, f"target=tests.planted.cells:{bug.__name__}", f"dtype={dtype}", "configuration:",
+                 "replay: rnn-conformance"):
+        assert part in message
