@@ -15,8 +15,8 @@ FAMILIES = {
     "parity": ("conformance.checks.parity", "conformance.checks.cells"),
     "packing": ("conformance.checks.packing",),
     "gradients": ("conformance.checks.gradients", "conformance.checks.cells"),
-    "metamorphic": ("conformance.checks.metamorphic", "conformance.checks.dropout"),
-    "contract": ("conformance.checks.contract",),
+    "metamorphic": ("conformance.checks.metamorphic", "conformance.checks.dropout", "conformance.checks.cells"),
+    "contract": ("conformance.checks.contract", "conformance.checks.cells"),
     "models": ("conformance.checks.models",),
 }
 

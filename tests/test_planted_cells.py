@@ -22,7 +22,10 @@ def run(impl, dtypes):
 def test_torch_cells_pass_and_their_kind_is_inferred(impl, kind):
     targets, results = run(impl, "float64,float32")
     assert targets[0].kind == kind
-    assert {r.check for r in results} == {"cell_matches_oracle", "cell_gradients_match_oracle"}
+    assert {r.check for r in results} == {"cell_matches_oracle", "cell_gradients_match_oracle",
+                                          "cell_hx_none_equals_zeros", "cell_unbatched_equals_batch_of_one",
+                                          "cell_loop_equals_sequence", "cell_parameters_named_like_torch",
+                                          "cell_invalid_input_rejected"}
     assert [(r.check, r.message) for r in results if r.status != "passed"] == []
     assert all(r.examples > 0 for r in results)
 

@@ -1,33 +1,37 @@
 """Single-step cells (torch.nn.RNNCell, GRUCell, LSTMCell, or a drop-in replacement): their
 checks, in the families they belong to: parity (``cell_matches_oracle``) and gradients
-(``cell_gradients_match_oracle``) against ``reference.cell`` and its backward.
+(``cell_gradients_match_oracle``) against ``reference.cell`` and its backward, the
+metamorphic relations of a cell (``hx=None`` is zeros, unbatched is a batch of one, a loop
+of the cell is the one-layer sequence with the same weights), and its contract (torch's
+parameter names and shapes; invalid input refused).
 
 A cell's example is an ``RNNConfig`` of one layer and one step: its sizes, bias, scale,
 batch (or unbatched), initial state (or None) and layout; the cell sees the step's input
 (B, I) or (I,) and the state (B, H) or (H,).
 """
 import torch
+from hypothesis import strategies as st
 
 import reference
 from reference import names
 
 from .. import streams
 from ..config import CELL_KINDS
-from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
-from ..errors import CheckFailure
+from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, parameter_shapes, to_torch
+from ..errors import CheckFailure, Unsupported
 from ..registry import register
 from ..strategies import configs, features_of
-from ..tolerances import compare
+from ..tolerances import compare, compare_exact, compare_runs
 from .backprop import gradient_of
 
 #: The options a cell call can have (the others belong to sequences and layers).
 CELL_FEATURES = ("no_bias", "hx", "unbatched", "non_contiguous")
 
 
-def _cases(target):
-    features = tuple(f for f in features_of(target) if f in CELL_FEATURES)
-    return configs(modes=target.modes, features=features, max_size=130, max_layers=1, max_steps=1, long_steps=0,
-                   max_batch=8)
+def _cases(target, max_steps=1, drop=()):
+    features = tuple(f for f in features_of(target) if f in CELL_FEATURES and f not in drop)
+    return configs(modes=target.modes, features=features, max_size=130, max_layers=1, max_steps=max_steps,
+                   long_steps=0, max_batch=8)
 
 
 def _arguments(config, ctx, grad=False):
@@ -102,3 +106,125 @@ def check_cell_gradients_match_oracle(config, ctx):
         pairs += list(module.named_parameters())
     return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, config)
             for name, tensor in pairs if name in expected]
+
+
+def _states(value, mode):
+    return tuple(value) if mode == "LSTM" else (value,)
+
+
+def _call(ctx, module, config, x, hx):
+    """(h', c' or None) of one validated cell call."""
+    return _validated(ctx.call("forward", module, x, hx), config, x, ctx)
+
+
+@register("metamorphic", strategy=lambda target: _cases(target, drop=("hx",)), kinds=tuple(CELL_KINDS))
+def check_cell_hx_none_equals_zeros(config, ctx):
+    """hx=None gives bit for bit what explicit zeros give (called after them: a cell that
+    remembers its last state when given None fails)."""
+    x, _, weights = _arguments(config, ctx)
+    module, _ = ctx.build(config, weights)
+    zeros = torch.zeros(tuple(x.shape[:-1]) + (config.hidden_size,), dtype=ctx.dtype, device=ctx.device)
+    explicit = _call(ctx, module, config, x, (zeros, zeros.clone()) if config.mode == "LSTM" else zeros)
+    implicit = _call(ctx, module, config, x, None)
+    return [compare_exact(f"{name} (hx=None vs zeros)", got, other, ctx.dtype, config)
+            for name, got, other in zip(("h'", "c'"), implicit, explicit) if got is not None]
+
+
+@register("metamorphic", strategy=lambda target: _cases(target, drop=("unbatched",)), kinds=tuple(CELL_KINDS))
+def check_cell_unbatched_equals_batch_of_one(config, ctx):
+    """One unbatched call (I,) equals the same call as a batch of one (1, I), within twice
+    the oracle's bound (the two may take different kernels)."""
+    config = config.with_(batch=None)
+    x, hx, weights = _arguments(config, ctx)
+    module, weights = ctx.build(config, weights)
+    single = _call(ctx, module, config, x, hx)
+    lift = lambda t: t.unsqueeze(0)
+    batched_hx = None if hx is None else (tuple(map(lift, hx)) if isinstance(hx, tuple) else lift(hx))
+    batch = _call(ctx, module, config.with_(batch=1), lift(x), batched_hx)
+    _, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
+    return [compare_runs(f"{name} (unbatched vs batch of one)", got, other[0], b, ctx.dtype, config)
+            for name, got, other, b in zip(("h'", "c'"), single, batch, _states(bound, config.mode))
+            if got is not None]
+
+
+@register("metamorphic", strategy=lambda target: _cases(target, max_steps=8, drop=("unbatched",)),
+          kinds=tuple(CELL_KINDS))
+def check_cell_loop_equals_sequence(config, ctx):
+    """The cell called step after step over a sequence, each state fed to the next call,
+    equals the one-layer sequence with the same weights: every step's h' is the sequence's
+    output there, the last state its h_n (and c_n)."""
+    weights = names.layer_as_cell(make_weights(config))
+    module, weights = ctx.build(config, weights)
+    x = to_torch(make_input(config), ctx.dtype, ctx.device, config.contiguous)
+    hx = make_hx(config)
+    state = None if hx is None else hx_to_torch(tuple(p[0] for p in hx) if isinstance(hx, tuple) else hx[0],
+                                                ctx.dtype, ctx.device)
+    outputs = []
+    for t in range(config.steps):
+        h, c = _call(ctx, module, config, x[t], state)
+        state = (h, c) if c is not None else h
+        outputs.append(h)
+    layer = names.cell_as_layer(weights)
+    expected, bound = reference.rnn_with_bound(as_numpy(x), layer, ctx.precision, mode=config.mode,
+                                               hx=None if hx is None else as_numpy(hx_to_torch(hx, ctx.dtype, "cpu")))
+    (out, finals), (out_bound, final_bounds) = [(r[0], _states(r[1], config.mode)) for r in (expected, bound)]
+    results = [compare("output (the cell's h' at each step)", torch.stack(outputs), out, out_bound, ctx.dtype,
+                       config)]
+    for name, got, value, b in zip(("h_n", "c_n"), _states(state, config.mode), finals, final_bounds):
+        results.append(compare(f"{name} (the cell's last state)", got, value[0], b[0], ctx.dtype, config))
+    return results
+
+
+@register("contract", strategy=_cases, kinds=tuple(CELL_KINDS))
+def check_cell_parameters_named_like_torch(config, ctx):
+    """state_dict keys and shapes are torch's cell's (weight_ih (G*H, I), weight_hh (G*H, H),
+    bias_ih and bias_hh (G*H,) with bias), every one a trainable parameter."""
+    module = ctx.construct(config)
+    if callable(getattr(module, "load_torch_state_dict", None)):
+        raise Unsupported(f"{ctx.target.impl} maps torch's parameter names through load_torch_state_dict")
+    got = {name: tuple(t.shape) for name, t in ctx.call("state_dict", module.state_dict).items()}
+    expected = {name: tuple(np_shape) for name, np_shape in
+                names.layer_as_cell(parameter_shapes(config)).items()}
+    if got != expected:
+        raise CheckFailure(config, f"state_dict is {got}; torch's cell has {expected}")
+    parameters = dict(ctx.call("named_parameters", lambda: list(module.named_parameters())))
+    frozen = sorted(n for n, p in parameters.items() if not p.requires_grad)
+    if frozen or set(parameters) != set(expected):
+        raise CheckFailure(config, f"every state_dict entry must be a trainable parameter; not: "
+                                   f"{frozen or sorted(set(expected) - set(parameters))}")
+    return []
+
+
+#: What a cell must refuse, as torch's cells do.
+VIOLATIONS = ("input size", "hidden size of hx", "3-D input", "unbatched input, batched hx")
+
+
+@register("contract", strategy=lambda target: st.tuples(_cases(target, drop=("unbatched",)),
+                                                        st.sampled_from(VIOLATIONS)),
+          kinds=tuple(CELL_KINDS))
+def check_cell_invalid_input_rejected(case, ctx):
+    """A wrong input size, hx of the wrong hidden size, 3-D input and unbatched input with a
+    batched hx raise an error instead of returning."""
+    config, violation = case
+    if violation == "unbatched input, batched hx" and config.hidden_size == 1:
+        # torch 2.13 does not refuse this at hidden size 1: GRUCell and LSTMCell crash
+        # (SIGSEGV) and RNNCell returns (1, 1); from 2 on it raises (tests/test_torch_bugs.py)
+        config = config.with_(hidden_size=2)
+    module, _ = ctx.build(config, names.layer_as_cell(make_weights(config)))
+    batch, size, hidden = config.batch, config.input_size, config.hidden_size
+    x_shape, h_shape = (batch, size), (batch, hidden)
+    if violation == "input size":
+        x_shape = (batch, size + 1)
+    elif violation == "hidden size of hx":
+        h_shape = (batch, hidden + 1)
+    elif violation == "3-D input":
+        x_shape = (1, batch, size)
+    else:
+        x_shape = (size,)
+    x = torch.zeros(x_shape, dtype=ctx.dtype, device=ctx.device)
+    h = torch.zeros(h_shape, dtype=ctx.dtype, device=ctx.device)
+    hx = (h, h.clone()) if config.mode == "LSTM" else h
+    if ctx.raises("forward", module, x, hx):
+        return []
+    raise CheckFailure(case, f"accepted {violation} (input {x_shape}, hx {h_shape}) and returned a result; "
+                             f"torch raises an error")

@@ -95,6 +95,33 @@ class RNNCellAlwaysTanh(nn.RNNCell):
         return out if batched else out.squeeze(0)
 
 
+class LSTMCellRemembersStateWhenHxNone(nn.LSTMCell):
+    """hx=None continues from the state of the previous call instead of zeros."""
+
+    def forward(self, input, hx=None):
+        if hx is None and getattr(self, "_last", None) is not None and self._last[0].shape[:-1] == input.shape[:-1]:
+            hx = self._last
+        out = super().forward(input, hx)
+        self._last = tuple(o.detach() for o in out)
+        return out
+
+
+class GRUCellTruncatesWideInput(nn.GRUCell):
+    """Silently drops input features past input_size instead of refusing a wrong input size."""
+
+    def forward(self, input, hx=None):
+        return super().forward(input[..., :self.input_size], hx)
+
+
+class RNNCellFrozenHiddenBias(nn.RNNCell):
+    """bias_hh is not trainable (requires_grad=False)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.bias:
+            self.bias_hh.requires_grad_(False)
+
+
 #: (bug, the check that must reject it)
 PLANTED = [
     (LSTMCellInputForgetSwapped, "cell_matches_oracle"),
@@ -103,4 +130,7 @@ PLANTED = [
     (GRUCellIgnoresHx, "cell_matches_oracle"),
     (RNNCellUnbatchedKeepsBatchAxis, "cell_matches_oracle"),
     (RNNCellAlwaysTanh, "cell_matches_oracle"),
+    (LSTMCellRemembersStateWhenHxNone, "cell_hx_none_equals_zeros"),
+    (GRUCellTruncatesWideInput, "cell_invalid_input_rejected"),
+    (RNNCellFrozenHiddenBias, "cell_parameters_named_like_torch"),
 ]
