@@ -8,8 +8,8 @@ import pytest
 
 UNBATCHED_INPUT_BATCHED_HX = """
 import torch
-m = torch.nn.{cls}(1, 1, bias=False)
-h = torch.zeros(1, 1)
+m = torch.nn.{cls}(1, {hidden}, bias=False)
+h = torch.zeros({batch}, {hidden})
 hx = (h, h.clone()) if "{cls}" == "LSTMCell" else h
 try:
     out = m(torch.zeros(1), hx)
@@ -19,14 +19,26 @@ except Exception:
 """
 
 
-@pytest.mark.parametrize("cls", ["RNNCell", "GRUCell", "LSTMCell"])
-def test_cells_at_hidden_size_one_do_not_refuse_unbatched_input_with_batched_hx(cls):
-    """torch 2.13 CPU: GRUCell(1, 1) and LSTMCell(1, 1) crash with SIGSEGV on input (1,) with
-    hx (1, 1), RNNCell(1, 1) returns a (1, 1) result; at hidden size 2 all three raise.
-    ``cell_invalid_input_rejected`` checks that violation from hidden size 2 on."""
-    done = subprocess.run([sys.executable, "-c", UNBATCHED_INPUT_BATCHED_HX.format(cls=cls)],
+def _outcome(cls, batch, hidden):
+    done = subprocess.run([sys.executable, "-c", UNBATCHED_INPUT_BATCHED_HX.format(cls=cls, batch=batch, hidden=hidden)],
                           capture_output=True, text=True, timeout=120)
-    outcome = "crashed" if done.returncode < 0 or done.returncode > 1 else done.stdout.strip()
+    return done, "crashed" if done.returncode < 0 or done.returncode > 1 else done.stdout.strip()
+
+
+@pytest.mark.parametrize("cls", ["RNNCell", "GRUCell", "LSTMCell"])
+def test_cells_refuse_unbatched_input_with_batched_hx_when_batch_differs_from_hidden_size(cls):
+    """What ``cell_invalid_input_rejected`` relies on: hx (B, H) with B != H and input (I,) raises."""
+    for batch, hidden in ((2, 1), (4, 3)):
+        done, outcome = _outcome(cls, batch, hidden)
+        assert outcome == "raised", (cls, batch, hidden, done.returncode, done.stderr[-300:])
+
+
+@pytest.mark.parametrize("cls", ["RNNCell", "GRUCell", "LSTMCell"])
+def test_cells_do_not_refuse_unbatched_input_with_batched_hx_when_batch_equals_hidden_size(cls):
+    """torch 2.13 CPU, input (1,) with hx (B, H), B == H: RNNCell returns a result, LSTMCell
+    crashes with SIGSEGV (B = H = 1 and 3), GRUCell too at B = H = 1.  So
+    ``cell_invalid_input_rejected`` draws B != H for that violation."""
+    done, outcome = _outcome(cls, 1, 1)
     assert outcome in ("crashed", "returned", "raised"), (done.returncode, done.stdout, done.stderr[-300:])
     if outcome == "raised":
-        pytest.skip(f"{cls} refuses it now: the hidden-size workaround in cell_invalid_input_rejected can go")
+        pytest.skip(f"{cls} refuses it now: the B != H workaround in cell_invalid_input_rejected can go")
