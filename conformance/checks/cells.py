@@ -65,8 +65,9 @@ def _validated(result, config, x, ctx):
     return parts[0], (parts[1] if lstm else None)
 
 
-def _pair(value, mode):
-    return value if mode == "LSTM" else (value, None)
+def _states(value, mode):
+    """(h,) or (h, c) of a cell's result or bound."""
+    return tuple(value) if mode == "LSTM" else (value,)
 
 
 @register("parity", strategy=_cases, kinds=tuple(CELL_KINDS))
@@ -77,11 +78,8 @@ def check_cell_matches_oracle(config, ctx):
     module, weights = ctx.build(config, weights)
     h, c = _validated(ctx.call("forward", module, x, hx), config, x, ctx)
     expected, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
-    (e_h, e_c), (b_h, b_c) = _pair(expected, config.mode), _pair(bound, config.mode)
-    results = [compare("h'", h, e_h, b_h, ctx.dtype, config)]
-    if c is not None:
-        results.append(compare("c'", c, e_c, b_c, ctx.dtype, config))
-    return results
+    return [compare(name, got, value, b, ctx.dtype, config) for name, got, value, b in
+            zip(("h'", "c'"), (h, c), _states(expected, config.mode), _states(bound, config.mode))]
 
 
 @register("gradients", strategy=_cases, kinds=tuple(CELL_KINDS), requires=("backward",))
@@ -106,10 +104,6 @@ def check_cell_gradients_match_oracle(config, ctx):
         pairs += list(module.named_parameters())
     return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, config)
             for name, tensor in pairs if name in expected]
-
-
-def _states(value, mode):
-    return tuple(value) if mode == "LSTM" else (value,)
 
 
 def _call(ctx, module, config, x, hx):
