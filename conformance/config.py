@@ -6,8 +6,14 @@ from typing import Optional, Tuple
 LAYER_KINDS = {"rnn": ("RNN_TANH", "RNN_RELU"), "gru": ("GRU",), "lstm": ("LSTM",)}
 #: The kinds of single-step cell (torch.nn.RNNCell, GRUCell, LSTMCell).
 CELL_KINDS = {"rnn_cell": ("RNN_TANH", "RNN_RELU"), "gru_cell": ("GRU",), "lstm_cell": ("LSTM",)}
+#: The packing utilities of torch.nn.utils.rnn (a module of functions; no recurrent mode).
+UTILITY_KINDS = {"packing_utils": ()}
 #: Every kind a target can be.
-KIND_MODES = {**LAYER_KINDS, **CELL_KINDS}
+KIND_MODES = {**LAYER_KINDS, **CELL_KINDS, **UTILITY_KINDS}
+#: The six packing utilities a packing_utils target provides (each may be missing: its checks
+#: are then unsupported).
+PACKING_FUNCTIONS = ("pack_padded_sequence", "pad_packed_sequence", "pack_sequence", "pad_sequence",
+                     "unpad_sequence", "unpack_sequence")
 #: The dtypes the suite checks, by torch's name (``tolerances.DTYPES`` maps them to torch dtypes).
 DTYPE_NAMES = ("float64", "float32", "bfloat16", "float16")
 
@@ -60,3 +66,41 @@ class RNNConfig:
         data += [f"lengths={list(self.lengths)}"] if self.lengths is not None else []
         data += [f"scale={self.weight_scale:g}", f"seed={self.seed}"]
         return f"{self.mode}({','.join(flags)}) {' '.join(data)}"
+
+
+@dataclass(frozen=True)
+class PackingCase:
+    """One call of a packing utility: the sequences' lengths (in batch order), the padded
+    length T (at least the longest), the trailing feature shape ``*``, the options, and the
+    data seed.  ``function`` names the utility (or the round trip) the case exercises."""
+
+    function: str
+    lengths: Tuple[int, ...]
+    steps: int
+    features: Tuple[int, ...] = ()
+    batch_first: bool = False
+    enforce_sorted: bool = False
+    padding_value: float = 0.0
+    total_length: Optional[int] = None
+    padding_side: str = "right"
+    lengths_as_list: bool = False
+    contiguous: bool = True
+    seed: int = 0
+
+    @property
+    def batch(self):
+        return len(self.lengths)
+
+    def with_(self, **changes):
+        return replace(self, **changes)
+
+    def __str__(self):
+        options = [f"lengths={list(self.lengths)}" + (" (a list)" if self.lengths_as_list else ""),
+                   f"T={self.steps}", f"*={self.features}"]
+        options += ["batch_first"] if self.batch_first else []
+        options += ["enforce_sorted"] if self.enforce_sorted else []
+        options += [f"padding_value={self.padding_value:g}"] if self.padding_value else []
+        options += [f"total_length={self.total_length}"] if self.total_length is not None else []
+        options += ["padding_side=left"] if self.padding_side != "right" else []
+        options += [] if self.contiguous else ["non-contiguous"]
+        return f"{self.function}({', '.join(options)}) seed={self.seed}"

@@ -42,6 +42,8 @@ class KnownDifference:
     dtypes: tuple = ()
     backends: tuple = ()
     torch: str = ""
+    #: shipped with the suite (``BUILTIN``), not read from the user's file
+    builtin: bool = False
 
     def matches(self, row, torch_version):
         """Whether this entry selects ``row`` (a CheckResult) on ``torch_version``."""
@@ -51,6 +53,24 @@ class KnownDifference:
                 and (not self.dtypes or row.dtype in self.dtypes)
                 and (not self.backends or row.backend in self.backends)
                 and (not self.torch or SpecifierSet(self.torch).contains(torch_version, prereleases=True)))
+
+
+#: torch's own bugs that the default run finds, accepted for torch's own target only (a user's
+#: implementation that has them fails), so that the run passes on torch and still says so; a
+#: row one of them expects to fail that passes is ``stale``: torch fixed it, drop the entry.
+#: ``tests/test_torch_bugs.py`` records each bug outside the suite.
+BUILTIN = (
+    KnownDifference(
+        "torch-pack-padded-accepts-too-long-lengths",
+        "torch.nn.utils.rnn.pack_padded_sequence accepts a length longer than the padded input and returns a "
+        "PackedSequence whose batch_sizes count rows its data does not hold (pytorch/pytorch#146744)",
+        checks=("pack_padded_too_long_lengths_rejected",), targets=("torch.nn.utils.rnn",), builtin=True),
+    KnownDifference(
+        "torch-unpad-sequence-transposes-its-input",
+        "torch.nn.utils.rnn.unpad_sequence(batch_first=False) transposes the caller's tensor in place "
+        "(pytorch/pytorch#98499)",
+        checks=("unpad_sequence_leaves_its_input_unchanged",), targets=("torch.nn.utils.rnn",), builtin=True),
+)
 
 
 def load(path, check_names, families):
@@ -127,6 +147,7 @@ def classify(result, entries, torch_version):
 
 
 def unmatched(entries, results):
-    """The names of the entries that selected no row of the run."""
+    """The names of the user's entries that selected no row of the run (a built-in entry
+    selects no row of most runs)."""
     used = {r.known for r in results if getattr(r, "known", None)}
-    return [e.name for e in entries if e.name not in used]
+    return [e.name for e in entries if e.name not in used and not e.builtin]

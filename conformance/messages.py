@@ -287,11 +287,13 @@ def report(results, targets, options, seed, known=(), planned=None):
         "summary": summarize(results),
         "checks": [{k: v for k, v in r.as_dict().items() if k != "family"} for r in results],
     }
-    if options.known_differences:
+    rows = {e.name: sum(r.known == e.name for r in results) for e in known}
+    if options.known_differences or any(rows.values()):
         data["known_differences"] = {
             "file": options.known_differences, "strict": options.strict_known,
-            "entries": {e.name: {"reason": e.reason, "rows": sum(r.known == e.name for r in results)} for e in known},
-            "unmatched": [e.name for e in known if not any(r.known == e.name for r in results)]}
+            "entries": {e.name: {"reason": e.reason, "rows": rows[e.name], "builtin": e.builtin} for e in known
+                        if rows[e.name] or not e.builtin},
+            "unmatched": [e.name for e in known if not rows[e.name] and not e.builtin]}
     if planned is not None and planned != len(results):
         data["interrupted"] = {"planned": planned, "finished": len(results)}
     return data

@@ -18,6 +18,7 @@ FAMILIES = {
     "metamorphic": ("conformance.checks.metamorphic", "conformance.checks.dropout", "conformance.checks.cells"),
     "contract": ("conformance.checks.contract", "conformance.checks.cells"),
     "models": ("conformance.checks.models",),
+    "packing_utils": ("conformance.checks.utilities",),
 }
 
 

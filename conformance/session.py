@@ -14,7 +14,7 @@ from .errors import CheckFailure, UsageError
 from .registry import FAMILIES, checks
 from .runner import CheckResult, planned_result, run_check, suite_error
 from .supervisor import Task
-from .targets import Target, default_targets, describe, load_target, target_again
+from .targets import DEFAULT_IMPLS, Target, default_targets, describe, load_target, target_again
 
 
 @dataclass(frozen=True)
@@ -145,14 +145,14 @@ def check_devices(options):
 
 
 def load_known(options):
-    """The known-differences entries of the run (none without ``--known-differences``)."""
-    if not options.known_differences:
-        return []
-    return known_differences.load(options.known_differences, checks(), FAMILIES)
+    """The known-differences entries of the run: the user's (``--known-differences``), then
+    the suite's built-in torch bugs (``known.BUILTIN``)."""
+    entries = known_differences.load(options.known_differences, checks(), FAMILIES) if options.known_differences else []
+    return entries + list(known_differences.BUILTIN)
 
 
 def targets_for(options, supervisor=None):
-    """The targets of a run: the user's class, or the three torch classes, with the user's
+    """The targets of a run: the user's target, or torch's (``DEFAULT_IMPLS``), with the user's
     declarations.  A user's class is loaded and probed in a worker of ``supervisor`` when
     given (its constructor may crash); the parent then holds its description only."""
     declared = options.declared
@@ -206,7 +206,8 @@ def rows_at_most(options):
     selected = options.checks or tuple(checks())
     chosen = [c for c in checks().values() if c.name in selected or c.family in selected]
     combinations = sum(len(backends_for(device, options.backends)) for device in options.devices)
-    return len(chosen) * combinations * len(options.dtypes) * (1 if options.impl else 3)
+    targets = sum(1 if options.impl else sum(kind in c.kinds for kind in DEFAULT_IMPLS) for c in chosen)
+    return targets * combinations * len(options.dtypes)
 
 
 def versions():

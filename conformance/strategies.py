@@ -9,7 +9,7 @@ feeds ``conformance.data``.
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from .config import KIND_MODES, RNNConfig
+from .config import KIND_MODES, PackingCase, RNNConfig
 
 ALL_MODES = tuple(dict.fromkeys(mode for modes in KIND_MODES.values() for mode in modes))
 
@@ -156,6 +156,51 @@ def _configs(draw, parts, features, packed, sorted_lengths):
     batch = draw(parts["batch"])
     unbatched = _flag(draw, features, "unbatched")  # drawn after batch so that shrinking prefers batch 1
     return config.with_(steps=total, batch=None if unbatched else batch)
+
+
+#: Padding values a packing case may use: exact in every checked dtype, and 7 looks like data.
+PADDING_VALUES = (0.0, -1.0, 0.5, 7.0)
+
+
+def packing_cases(functions, *, max_batch=8, many=40, max_steps=12, long_steps=60, padding_side=True,
+                  enforce_sorted=None):
+    """``PackingCase`` examples of the utilities (or round trips) named in ``functions``.
+
+    Batches have 1..max_batch sequences, and one draw in eight up to ``many``; lengths follow
+    ``sequence_lengths``' patterns (all equal, containing 1, longest last), sorted in
+    decreasing order when the case enforces sorting; the padded length is the longest, or
+    more; the trailing shape ``*`` has zero to two dimensions.  ``padding_side=False`` never
+    draws "left" (a pad_sequence without that argument); ``enforce_sorted`` fixes that flag
+    (None draws it).  Shrinks toward the first function, one sequence of length 1, no
+    trailing dimensions and every option off.
+    """
+    if isinstance(functions, str) or not functions:
+        raise InvalidArgument(f"functions={functions!r}: expected a non-empty tuple of names")
+    _check_int("max_batch", max_batch, 1)
+    _check_int("many", many, max_batch)
+    if enforce_sorted not in (None, True, False):
+        raise InvalidArgument(f"enforce_sorted={enforce_sorted!r}: expected None, True or False")
+    function = st.sampled_from(tuple(functions))
+    batch = st.integers(1, max_batch)
+    many_batch = st.integers(max_batch + 1, many) if many > max_batch else batch
+    length = steps(max_steps=max_steps, long_steps=long_steps)
+    sides = st.sampled_from(("right", "left") if padding_side else ("right",))
+
+    @st.composite
+    def draw_case(draw):
+        name = draw(function)
+        sequences = draw(many_batch) if draw(st.integers(1, 8)) == 8 else draw(batch)
+        sort = draw(_BOOLEANS) if enforce_sorted is None else enforce_sorted
+        lengths = draw(sequence_lengths(sequences, draw(length), sorted_descending=sort))
+        total_length = max(lengths) + draw(_EXTRA_PADDING) if draw(_BOOLEANS) else None
+        return PackingCase(name, lengths, steps=max(lengths) + draw(_EXTRA_PADDING),
+                           features=tuple(draw(st.lists(st.integers(1, 3), max_size=2))),
+                           batch_first=draw(_BOOLEANS), enforce_sorted=sort,
+                           padding_value=draw(st.sampled_from(PADDING_VALUES)), total_length=total_length,
+                           padding_side=draw(sides), lengths_as_list=draw(_BOOLEANS),
+                           contiguous=not draw(_BOOLEANS), seed=draw(st.integers(0, 2**32 - 1)))
+
+    return draw_case()
 
 
 def _flag(draw, features, name):

@@ -23,6 +23,8 @@ STREAMS = {
     "regressor_input": "the stacked regressor's input (stacked_regressor_matches_oracle)",
     "classifier_tokens": "the classifier's token ids (bilstm_classifier_matches_oracle)",
     "model_upstream_gradient": "the gradient fed to a seed model's backward (models' gradient checks)",
+    "packing_data": "the sequences given to a packing utility (packing_utils)",
+    "packing_upstream_gradient": "the gradient fed back through a packing utility (packing_gradients_match_reference)",
 }
 
 

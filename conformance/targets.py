@@ -1,5 +1,6 @@
 """What is under test: loading a target by name, inferring its kind, and building it per config."""
 import importlib
+import inspect
 import os
 import sys
 from dataclasses import dataclass, field
@@ -9,12 +10,13 @@ import torch
 from reference import names
 
 from . import watch
-from .config import CELL_KINDS, KIND_MODES, RNNConfig
+from .config import CELL_KINDS, KIND_MODES, PACKING_FUNCTIONS, UTILITY_KINDS, RNNConfig
 from .errors import Unsupported, UsageError
 from .tolerances import DTYPES
 
 DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn.LSTM",
-                 "rnn_cell": "torch.nn.RNNCell", "gru_cell": "torch.nn.GRUCell", "lstm_cell": "torch.nn.LSTMCell"}
+                 "rnn_cell": "torch.nn.RNNCell", "gru_cell": "torch.nn.GRUCell", "lstm_cell": "torch.nn.LSTMCell",
+                 "packing_utils": "torch.nn.utils.rnn"}
 TORCH_CLASSES = (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN),
                  ("lstm_cell", torch.nn.LSTMCell), ("gru_cell", torch.nn.GRUCell), ("rnn_cell", torch.nn.RNNCell))
 #: Gate rows of ``weight_ih`` for hidden size 5, by kind (how a kind is inferred from parameters).
@@ -30,7 +32,8 @@ ACTIVATION_DECLARATION = "rnn_conformance_activation_error"
 
 #: What a target may declare unsupported: input features, its own options, autograd, dtypes, devices.
 DECLARABLE_FEATURES = ("packed", "no_bias", "bidirectional", "multi_layer", "proj_size", "batch_first", "hx",
-                       "unbatched", "non_contiguous", "relu", "dropout", "backward")
+                       "unbatched", "non_contiguous", "relu", "dropout", "backward") + PACKING_FUNCTIONS + (
+                       "padding_side",)
 DECLARABLE = DECLARABLE_FEATURES + tuple(DTYPES) + ("cpu", "cuda")
 
 #: Probe configuration per feature the constructor may refuse.
@@ -69,6 +72,10 @@ class Target:
     @property
     def is_cell(self):
         return self.kind in CELL_KINDS
+
+    @property
+    def is_utility(self):
+        return self.kind in UTILITY_KINDS
 
     def build(self, config: RNNConfig, device, dtype):
         """A module for ``config`` on device/dtype; raises Unsupported when the constructor
@@ -118,8 +125,14 @@ def load_weights(module, tensors):
 
 
 def default_targets(declared=None):
-    """torch.nn.RNN, GRU and LSTM, with what the user declared for every target (see ``declare``)."""
-    return [declare(Target(impl, kind, _resolve(impl)), declared) for kind, impl in DEFAULT_IMPLS.items()]
+    """torch's layers, cells and packing utilities (DEFAULT_IMPLS), with what the user declared
+    for every target (see ``declare``); the utilities are probed (an older torch's
+    pad_sequence has no padding_side)."""
+    targets = [declare(Target(impl, kind, _resolve(impl)), declared) for kind, impl in DEFAULT_IMPLS.items()]
+    for target in targets:
+        if target.is_utility:
+            target.unsupported.update(_probe_utilities(target))
+    return targets
 
 
 def target_again(description):
@@ -181,32 +194,50 @@ def declare(target, declared=None):
 
 
 def _resolve(impl):
+    """The object ``impl`` names: ``package.module:Attr``, a dotted path to an attribute, or
+    (for packing utilities) a dotted path to a module."""
     if not isinstance(impl, str) or not impl.strip():
         raise UsageError("--impl is empty: expected package.module:Attr")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     module_name, sep, attr = impl.partition(":")
     if not sep:
+        whole = _import(impl, impl, missing_ok=True)
+        if whole is not None:
+            return whole
         module_name, _, attr = impl.rpartition(".")
     if not module_name or not attr:
         raise UsageError(f"--impl {impl!r}: expected package.module:Attr, e.g. mypkg.layers:MyLSTM")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UsageError(f"--impl {impl}: cannot import {module_name!r} ({one_line(exc)})") from None
-    except Exception as exc:  # a user's module failing at import time is their input, not our bug
-        raise UsageError(f"--impl {impl}: importing {module_name!r} raised {one_line(exc)}") from None
-    obj = module
+    obj = _import(impl, module_name)
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise UsageError(f"--impl {impl}: module {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
-    if not callable(obj):
-        raise UsageError(f"--impl {impl}: {attr!r} is a {type(obj).__name__}, not a class or factory")
     return obj
 
 
+def _import(impl, module_name, missing_ok=False):
+    """The module ``module_name``; None when it does not exist and ``missing_ok``."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        if missing_ok and isinstance(exc, ModuleNotFoundError) and exc.name and (
+                module_name == exc.name or module_name.startswith(exc.name + ".")):
+            return None
+        raise UsageError(f"--impl {impl}: cannot import {module_name!r} ({one_line(exc)})") from None
+    except Exception as exc:  # a user's module failing at import time is their input, not our bug
+        raise UsageError(f"--impl {impl}: importing {module_name!r} raised {one_line(exc)}") from None
+
+
 def _infer_kind(impl, factory, kind):
+    module_class = isinstance(factory, type) and issubclass(factory, torch.nn.Module)
+    if kind in UTILITY_KINDS or (kind is None and not module_class and any(
+            hasattr(factory, name) for name in PACKING_FUNCTIONS)):
+        return _utilities_kind(impl, factory, kind)
+    if not callable(factory):
+        raise UsageError(f"--impl {impl} is not a class or factory (a {type(factory).__name__}): expected a "
+                         f"recurrent class or factory, or a module providing the packing utilities "
+                         f"({', '.join(PACKING_FUNCTIONS)})")
     declared = next((k for k, cls in TORCH_CLASSES if isinstance(factory, type) and issubclass(factory, cls)), None)
     if kind is not None and declared is not None and declared != kind:
         raise UsageError(f"--kind {kind} but {impl} subclasses {DEFAULT_IMPLS[declared]}")
@@ -231,9 +262,42 @@ def _infer_kind(impl, factory, kind):
     return kind or declared
 
 
+def _utilities_kind(impl, provider, kind):
+    """packing_utils, when ``provider`` (a module, class or object) has at least one of the
+    packing utilities as a callable attribute."""
+    found = [name for name in PACKING_FUNCTIONS if callable(getattr(provider, name, None))]
+    if not found:
+        raise UsageError(f"--impl {impl}{'' if kind is None else f' --kind {kind}'} provides none of the packing "
+                         f"utilities: expected callables named {', '.join(PACKING_FUNCTIONS)}")
+    return "packing_utils"
+
+
+def _probe_utilities(target):
+    """The utilities the provider lacks, and ``padding_side`` when its pad_sequence does not
+    take that argument (torch before 2.6)."""
+    unsupported = {name: f"{target.impl} has no callable {name}" for name in PACKING_FUNCTIONS
+                   if not callable(getattr(target.factory, name, None))}
+    pad = getattr(target.factory, "pad_sequence", None)
+    if callable(pad) and "padding_side" not in target.unsupported:
+        try:
+            takes = "padding_side" in inspect.signature(pad).parameters
+        except (TypeError, ValueError):  # no signature (a compiled function): try the argument
+            try:
+                with watch.calling("pad_sequence (probing padding_side)"):
+                    pad([torch.zeros(1)], padding_side="left")
+                takes = True
+            except TypeError:
+                takes = False
+        if not takes:
+            unsupported["padding_side"] = f"{target.impl}.pad_sequence takes no padding_side argument"
+    return unsupported
+
+
 def _probe_features(target):
     """Features whose probe configuration the constructor refuses, on the first dtype and
-    device the target supports."""
+    device the target supports (for packing utilities: the functions it lacks)."""
+    if target.is_utility:
+        return _probe_utilities(target)
     unsupported = {}
     dtype = next((DTYPES[d] for d in DTYPES if target.supports(d)), torch.float32)
     device = "cpu" if target.supports("cpu") or not torch.cuda.is_available() else "cuda"

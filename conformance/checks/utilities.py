@@ -1,0 +1,551 @@
+"""The packing utilities (torch.nn.utils.rnn's, or a module providing the same functions):
+each function's result against ``reference.packing``, round trips, gradients through them,
+and the invalid input they must refuse.  Every call must also leave its arguments as they
+were (shape, strides, values, a list's order).
+
+A target of kind packing_utils is a module (or any object) with some of the six functions
+(``config.PACKING_FUNCTIONS``) as attributes and, optionally, its own ``PackedSequence``
+class: the suite builds the packed input of pad_packed_sequence and unpack_sequence with
+that class (torch's when it has none) and accepts a packed result of either class.
+
+Sequences of equal length may be packed in any order among themselves (torch does not
+promise a stable sort): a packed result is checked against the reference packing in the
+order its ``sorted_indices`` name, after checking that this order sorts the lengths
+longest first and that ``unsorted_indices`` inverts it.  Every value is moved, never
+computed, so every comparison is exact, in every dtype.
+"""
+import numpy as np
+import torch
+from hypothesis import strategies as st
+from torch.nn.utils.rnn import PackedSequence
+
+from reference import packing as reference
+
+from .. import streams
+from ..config import PACKING_FUNCTIONS
+from ..data import as_numpy, to_torch
+from ..errors import CheckFailure, NotRepresentable, TargetCrashed, Unsupported
+from ..registry import register
+from ..strategies import packing_cases
+from ..tolerances import compare_exact
+
+KINDS = ("packing_utils",)
+
+#: The round trips: name -> the utilities it calls.
+ROUND_TRIPS = {"pad_packed_sequence(pack_padded_sequence)": ("pack_padded_sequence", "pad_packed_sequence"),
+               "unpack_sequence(pack_sequence)": ("pack_sequence", "unpack_sequence"),
+               "unpad_sequence(pad_sequence)": ("pad_sequence", "unpad_sequence"),
+               "pack_padded_sequence(pad_packed_sequence)": ("pad_packed_sequence", "pack_padded_sequence")}
+
+
+def _cases(names, needs=lambda name: (name,), **options):
+    """The strategy of a check over ``names`` (utilities or round trips): only those whose
+    utilities the target has (all of them when it has none: the body then says which is
+    missing); pad_sequence's padding_side only where the target takes it."""
+    def strategy(target):
+        usable = tuple(n for n in names if all(target.supports(f) for f in needs(n))) or tuple(names)
+        return packing_cases(usable, padding_side=target.supports("padding_side"), **options)
+    return strategy
+
+
+def _utility(ctx, name):
+    """The target's function ``name``; Unsupported when it has none."""
+    if not ctx.target.supports(name):
+        raise Unsupported(f"{ctx.target.impl} has no {name}")
+    return getattr(ctx.target.factory, name)
+
+
+def _call(ctx, name, *args, grad=False, **kwargs):
+    return ctx.call(name, lambda: _utility(ctx, name)(*args, **kwargs), grad=grad)
+
+
+# -- the data of a case ---------------------------------------------------------------------
+
+def _padded(case, stream="packing_data"):
+    """float64 (T, B, *) in time-major layout: each sequence's steps standard normal, the
+    padding past its length 7 (data, not zeros, so that reading it shows)."""
+    x = streams.rng(case.seed, stream).standard_normal((case.steps, case.batch) + case.features)
+    for b, length in enumerate(case.lengths):
+        x[length:, b] = 7.0
+    return x
+
+
+def _layout(x, case):
+    """(T, B, *) to the case's layout (B, T, *) with batch_first, and back."""
+    return np.swapaxes(x, 0, 1) if case.batch_first else x
+
+
+def _tensor(array, case, ctx, wrap=None):
+    """``array`` of the dtype on the device (non-contiguous when the case is), passed through
+    ``wrap`` when given (the gradient check makes it a computed tensor there)."""
+    tensor = to_torch(array, ctx.dtype, ctx.device, case.contiguous)
+    return tensor if wrap is None else wrap(tensor)
+
+
+def _lengths(case, lengths=None, device="cpu"):
+    lengths = case.lengths if lengths is None else lengths
+    if case.lengths_as_list and device == "cpu":
+        return list(lengths)
+    return torch.tensor(lengths, dtype=torch.int64, device=device)
+
+
+def _sequences(case, ctx, wrap=None):
+    """The case's sequences as tensors (L_b, *) of the dtype on the device, and as float64."""
+    x = _padded(case)
+    tensors = [_tensor(x[:length, b], case, ctx, wrap) for b, length in enumerate(case.lengths)]
+    return tensors, [as_numpy(t) for t in tensors]
+
+
+def _packed_input(case, ctx, wrap=None):
+    """A packed sequence of the case (enforce_sorted: no indices) built with the target's
+    PackedSequence class."""
+    x = as_numpy(_tensor(_padded(case), case, ctx))
+    expected = reference.pack_padded_sequence(x, np.array(case.lengths), enforce_sorted=case.enforce_sorted)
+    data = _tensor(expected.data, case, ctx, wrap)
+    indices = [None if i is None else torch.as_tensor(i, dtype=torch.int64, device=ctx.device)
+               for i in (expected.sorted_indices, expected.unsorted_indices)]
+    packed_class = getattr(ctx.target.factory, "PackedSequence", PackedSequence)
+    return ctx.call("PackedSequence", packed_class, data, torch.as_tensor(expected.batch_sizes, dtype=torch.int64),
+                    *indices)
+
+
+# -- what a result must be ------------------------------------------------------------------
+
+def _fail(case, what):
+    raise CheckFailure(case, what)
+
+
+def _describe(value):
+    return f"a {type(value).__name__}" + (f" of {len(value)}" if isinstance(value, (tuple, list)) else "")
+
+
+def _tensor_result(case, ctx, name, value, shape, dtype=None, device=None):
+    """Fails unless ``value`` is a tensor of ``shape``, ``dtype`` (the case's) on ``device``."""
+    dtype, device = dtype or ctx.dtype, torch.device(device or ctx.device)
+    if not torch.is_tensor(value):
+        _fail(case, f"{name} is {_describe(value)}; torch returns a tensor")
+    if value.dtype != dtype or value.device.type != device.type:
+        _fail(case, f"{name} is {value.dtype} on {value.device}; torch returns {dtype} on {device}")
+    if tuple(value.shape) != tuple(shape):
+        _fail(case, f"{name} has shape {tuple(value.shape)}; torch returns {tuple(shape)}")
+    return value
+
+
+def _packed_result(case, ctx, name, result, lengths, enforce_sorted):
+    """The order (sorted_indices, or None) of a packed result after checking its class, its
+    four fields' types, devices and shapes, and that the order sorts ``lengths``."""
+    classes = (PackedSequence, getattr(ctx.target.factory, "PackedSequence", PackedSequence))
+    if not isinstance(result, classes):
+        _fail(case, f"{name} returned {_describe(result)}; torch returns a PackedSequence")
+    rows, batch = int(sum(lengths)), len(lengths)
+    _tensor_result(case, ctx, f"{name}(...).data", result.data, (rows,) + case.features)
+    _tensor_result(case, ctx, f"{name}(...).batch_sizes", result.batch_sizes, (max(lengths),), torch.int64, "cpu")
+    indices = (result.sorted_indices, result.unsorted_indices)
+    if enforce_sorted:
+        if any(i is not None for i in indices):
+            _fail(case, f"{name}(enforce_sorted=True) returned sorted_indices {_short(indices[0])} and "
+                        f"unsorted_indices {_short(indices[1])}; torch returns None for both")
+        return None
+    for field, value in zip(("sorted_indices", "unsorted_indices"), indices):
+        if value is None:
+            _fail(case, f"{name}(enforce_sorted=False) returned {field} None; torch returns the permutation")
+        _tensor_result(case, ctx, f"{name}(...).{field}", value, (batch,), torch.int64)
+    order, inverse = (i.cpu().numpy() for i in indices)
+    if sorted(order.tolist()) != list(range(batch)) or np.any(np.diff(np.asarray(lengths)[order]) > 0):
+        _fail(case, f"{name}(...).sorted_indices {order.tolist()} does not sort the lengths {list(lengths)} "
+                    f"longest first")
+    if not np.array_equal(inverse, np.argsort(order)):
+        _fail(case, f"{name}(...).unsorted_indices {inverse.tolist()} does not invert sorted_indices "
+                    f"{order.tolist()}")
+    return order
+
+
+def _short(value):
+    return "None" if value is None else str(value.tolist() if torch.is_tensor(value) else value)
+
+
+def _compare_packed(case, ctx, result, x, lengths, order):
+    """The packed result against the reference packing of x (T, B, *) in ``order``."""
+    order = np.arange(len(lengths)) if order is None else order
+    expected = reference.pack_padded_sequence(x[:, order], np.asarray(lengths)[order], enforce_sorted=True)
+    return [compare_exact("batch_sizes", result.batch_sizes, expected.batch_sizes, ctx.dtype, case),
+            compare_exact("data", result.data, expected.data, ctx.dtype, case)]
+
+
+def _pad_arguments(case, ctx):
+    arguments = dict(batch_first=case.batch_first, padding_value=case.padding_value)
+    if ctx.target.supports("padding_side"):
+        arguments["padding_side"] = case.padding_side
+    return arguments
+
+
+def _sequence_list(case, ctx, name, result, shapes):
+    """Fails unless ``result`` is a list (or tuple) of tensors of ``shapes``."""
+    if not isinstance(result, (list, tuple)) or len(result) != len(shapes):
+        _fail(case, f"{name} returned {_describe(result)}; torch returns a list of {len(shapes)} tensors")
+    for b, (tensor, shape) in enumerate(zip(result, shapes)):
+        _tensor_result(case, ctx, f"{name}(...)[{b}]", tensor, shape)
+    return result
+
+
+# -- each utility against the reference -----------------------------------------------------
+
+def _arguments(case, ctx, name, wrap=None):
+    """(positional, keyword arguments) of a valid call of the utility ``name`` for the case:
+    its padded input, lengths, sequences or packed input, and its options."""
+    if name in ("pack_padded_sequence", "unpad_sequence"):
+        lengths = _lengths(case) if name == "pack_padded_sequence" else torch.tensor(case.lengths)
+        options = dict(enforce_sorted=case.enforce_sorted) if name == "pack_padded_sequence" else {}
+        return (_tensor(_layout(_padded(case), case), case, ctx, wrap), lengths), dict(
+            batch_first=case.batch_first, **options)
+    if name in ("pad_packed_sequence", "unpack_sequence"):
+        options = dict(batch_first=case.batch_first, padding_value=case.padding_value,
+                       total_length=case.total_length) if name == "pad_packed_sequence" else {}
+        return (_packed_input(case, ctx, wrap),), options
+    options = _pad_arguments(case, ctx) if name == "pad_sequence" else dict(enforce_sorted=case.enforce_sorted)
+    return (_sequences(case, ctx, wrap)[0],), options
+
+
+def _tensors_in(args):
+    """The tensors among a call's arguments (a packed input's fields, a list's items)."""
+    found = []
+    for arg in args:
+        if torch.is_tensor(arg):
+            found.append(arg)
+        elif isinstance(arg, (list, tuple)):
+            found.extend(_tensors_in(arg))
+    return found
+
+
+def _snapshot(args):
+    """What the arguments of a call are before it: the list of sequences' items, and each
+    tensor's shape, strides and values."""
+    listed = list(args[0]) if isinstance(args[0], list) else None
+    return listed, [(t, tuple(t.shape), t.stride(), as_numpy(t)) for t in _tensors_in(args)]
+
+
+def _unchanged(case, name, args, snapshot):
+    """Fails when the call changed an argument since ``snapshot``: a tensor's shape, strides
+    or values, or a list's order."""
+    listed, tensors = snapshot
+    if listed is not None and (len(args[0]) != len(listed) or any(a is not b for a, b in zip(args[0], listed))):
+        _fail(case, f"{name} reordered or changed the list of sequences it was given")
+    for index, (tensor, shape, stride, values) in enumerate(tensors):
+        what = f"{name} changed its argument (tensor {index} of the call, shape {shape})"
+        if tuple(tensor.shape) != shape or tensor.stride() != stride:
+            _fail(case, f"{what} in place: shape {shape} strides {stride} became {tuple(tensor.shape)} strides "
+                        f"{tensor.stride()}")
+        if not np.array_equal(as_numpy(tensor), values, equal_nan=True):
+            _fail(case, f"{what}: its values were overwritten")
+
+
+def _run(case, ctx, name, wrap=None):
+    """(the result of the utility ``name`` on the case's arguments, those arguments as
+    float64 read before the call: a padded input in (T, B, *), a reference Packed, or the
+    list of sequences), after checking that the call left its arguments as they were
+    (unpad_sequence: its own check, ``unpad_sequence_leaves_its_input_unchanged``)."""
+    args, kwargs = _arguments(case, ctx, name, wrap)
+    snapshot = _snapshot(args)
+    if name in ("pad_packed_sequence", "unpack_sequence"):
+        given = args[0]
+        read = reference.Packed(as_numpy(given.data), given.batch_sizes.numpy(),
+                                *(None if i is None else i.cpu().numpy()
+                                  for i in (given.sorted_indices, given.unsorted_indices)))
+    elif name in ("pad_sequence", "pack_sequence"):
+        read = [as_numpy(s) for s in args[0]]
+    else:
+        read = _layout(as_numpy(args[0]), case)
+    result = _call(ctx, name, *args, grad=wrap is not None, **kwargs)
+    if name != "unpad_sequence":
+        _unchanged(case, name, args, snapshot)
+    return result, read
+
+
+def _pack_padded(case, ctx, wrap=None):
+    """(the result, its order, the padded input as float64 (T, B, *))."""
+    result, x = _run(case, ctx, "pack_padded_sequence", wrap)
+    return result, _packed_result(case, ctx, "pack_padded_sequence", result, case.lengths, case.enforce_sorted), x
+
+
+def _pad_packed(case, ctx, wrap=None):
+    """(the result, the reference's, the packed input as a reference Packed)."""
+    result, packed = _run(case, ctx, "pad_packed_sequence", wrap)
+    if not isinstance(result, tuple) or len(result) != 2:
+        _fail(case, f"pad_packed_sequence returned {_describe(result)}; torch returns (padded, lengths)")
+    expected = reference.pad_packed_sequence(packed, case.batch_first, case.padding_value, case.total_length)
+    _tensor_result(case, ctx, "pad_packed_sequence(...)[0]", result[0], expected[0].shape)
+    _tensor_result(case, ctx, "pad_packed_sequence(...)[1] (lengths)", result[1], (case.batch,), torch.int64, "cpu")
+    return result, expected, packed
+
+
+def _pad(case, ctx, wrap=None):
+    """(the result, the reference's, the sequences as float64)."""
+    result, values = _run(case, ctx, "pad_sequence", wrap)
+    expected = reference.pad_sequence(values, case.batch_first, case.padding_value, case.padding_side)
+    _tensor_result(case, ctx, "pad_sequence(...)", result, expected.shape)
+    return result, expected, values
+
+
+def _pack_sequence(case, ctx, wrap=None):
+    """(the result, its order, the sequences as float64)."""
+    result, values = _run(case, ctx, "pack_sequence", wrap)
+    return result, _packed_result(case, ctx, "pack_sequence", result, case.lengths, case.enforce_sorted), values
+
+
+def _unpad(case, ctx, wrap=None):
+    """(the result, the padded input as float64 (T, B, *))."""
+    result, x = _run(case, ctx, "unpad_sequence", wrap)
+    return _sequence_list(case, ctx, "unpad_sequence", result, _shapes(case)), x
+
+
+def _unpack(case, ctx, wrap=None):
+    """(the result, the packed input as a reference Packed)."""
+    result, packed = _run(case, ctx, "unpack_sequence", wrap)
+    return _sequence_list(case, ctx, "unpack_sequence", result, _shapes(case)), packed
+
+
+def _shapes(case):
+    return [(length,) + case.features for length in case.lengths]
+
+
+def _compare_sequences(case, ctx, name, got, expected):
+    return [compare_exact(f"{name}[{b}]", g, e, ctx.dtype, case) for b, (g, e) in enumerate(zip(got, expected))]
+
+
+@register("packing_utils", strategy=_cases(("pack_padded_sequence",)), kinds=KINDS,
+          requires=("pack_padded_sequence",))
+def check_pack_padded_sequence_matches_reference(case, ctx):
+    """pack_padded_sequence (time- or batch-first, sorted or not, lengths a tensor or a list)
+    returns the reference's data and batch_sizes, a permutation that sorts the lengths and
+    its inverse (None for both with enforce_sorted)."""
+    result, order, x = _pack_padded(case, ctx)
+    return _compare_packed(case, ctx, result, x, case.lengths, order)
+
+
+@register("packing_utils", strategy=_cases(("pad_packed_sequence",)), kinds=KINDS, requires=("pad_packed_sequence",))
+def check_pad_packed_sequence_matches_reference(case, ctx):
+    """pad_packed_sequence (batch_first, padding_value, total_length) returns the reference's
+    padded tensor and lengths, in the original batch order."""
+    result, expected, _ = _pad_packed(case, ctx)
+    return [compare_exact("padded", result[0], expected[0], ctx.dtype, case),
+            compare_exact("lengths", result[1], expected[1], ctx.dtype, case)]
+
+
+@register("packing_utils", strategy=_cases(("pack_sequence",)), kinds=KINDS, requires=("pack_sequence",))
+def check_pack_sequence_matches_reference(case, ctx):
+    """pack_sequence of a list of sequences (sorted or not) returns the reference's packing."""
+    result, order, values = _pack_sequence(case, ctx)
+    return _compare_packed(case, ctx, result, reference.pad_sequence(values), case.lengths, order)
+
+
+@register("packing_utils", strategy=_cases(("pad_sequence",)), kinds=KINDS, requires=("pad_sequence",))
+def check_pad_sequence_matches_reference(case, ctx):
+    """pad_sequence (batch_first, padding_value, padding_side where the target has it)
+    returns the reference's padded tensor."""
+    result, expected, _ = _pad(case, ctx)
+    return [compare_exact("padded", result, expected, ctx.dtype, case)]
+
+
+@register("packing_utils", strategy=_cases(("unpad_sequence",)), kinds=KINDS, requires=("unpad_sequence",))
+def check_unpad_sequence_matches_reference(case, ctx):
+    """unpad_sequence returns each sequence of a padded batch, in batch order."""
+    result, before = _unpad(case, ctx)
+    expected = reference.unpad_sequence(before, np.array(case.lengths))  # before is (T, B, *) already
+    return _compare_sequences(case, ctx, "unpad_sequence(...)", result, expected)
+
+
+@register("packing_utils", strategy=_cases(("unpack_sequence",)), kinds=KINDS, requires=("unpack_sequence",))
+def check_unpack_sequence_matches_reference(case, ctx):
+    """unpack_sequence returns each sequence of a packed batch (sorted or not), in the
+    original order."""
+    result, packed = _unpack(case, ctx)
+    return _compare_sequences(case, ctx, "unpack_sequence(...)", result, reference.unpack_sequence(packed))
+
+
+# -- round trips ----------------------------------------------------------------------------
+
+@register("packing_utils", strategy=_cases(tuple(ROUND_TRIPS)[:3], needs=ROUND_TRIPS.get), kinds=KINDS)
+def check_packing_round_trips(case, ctx):
+    """pad_packed_sequence(pack_padded_sequence(x)) is x with its padding replaced and the
+    given lengths, unpack_sequence(pack_sequence(s)) and unpad_sequence(pad_sequence(s)) are
+    the sequences s, exactly."""
+    for name in ROUND_TRIPS[case.function]:
+        _utility(ctx, name)
+    if case.function == "pad_packed_sequence(pack_padded_sequence)":
+        packed, _, x = _pack_padded(case, ctx)
+        back = _call(ctx, "pad_packed_sequence", packed, batch_first=case.batch_first,
+                     padding_value=case.padding_value, total_length=case.steps)
+        if not isinstance(back, tuple) or len(back) != 2:
+            _fail(case, f"pad_packed_sequence returned {_describe(back)}; torch returns (padded, lengths)")
+        for b, length in enumerate(case.lengths):
+            x[length:, b] = case.padding_value
+        return [compare_exact("padded (pad_packed_sequence of pack_padded_sequence)", back[0], _layout(x, case),
+                              ctx.dtype, case),
+                compare_exact("lengths (pad_packed_sequence of pack_padded_sequence)", back[1],
+                              np.array(case.lengths), ctx.dtype, case)]
+    if case.function == "unpack_sequence(pack_sequence)":
+        packed, _, sequences = _pack_sequence(case, ctx)
+        back = _sequence_list(case, ctx, "unpack_sequence", _call(ctx, "unpack_sequence", packed), _shapes(case))
+    else:
+        case = case.with_(padding_side="right")  # unpad_sequence reads right-padded sequences
+        padded, _, sequences = _pad(case, ctx)
+        back = _sequence_list(case, ctx, "unpad_sequence", _call(
+            ctx, "unpad_sequence", padded, torch.tensor(case.lengths), batch_first=case.batch_first), _shapes(case))
+    return _compare_sequences(case, ctx, case.function, back, sequences)
+
+
+# -- gradients ------------------------------------------------------------------------------
+
+def _scatter(grad, lengths, order, steps):
+    """The adjoint of packing in ``order``: packed rows back to (steps, B, *) in batch order,
+    zeros in the padding."""
+    batch = len(lengths)
+    order = np.arange(batch) if order is None else order
+    batch_sizes = np.array([int(np.sum(np.asarray(lengths) > t)) for t in range(max(lengths))])
+    packed = reference.Packed(grad, batch_sizes, order, np.argsort(order))
+    return reference.pad_packed_sequence(packed, total_length=steps)[0]
+
+
+def _gather(grad, lengths, order):
+    """The adjoint of padding: the packed rows (in ``order``) of a padded (T, B, *) gradient."""
+    order = np.arange(len(lengths)) if order is None else order
+    return reference.pack_padded_sequence(grad[:, order], np.asarray(lengths)[order], enforce_sorted=True).data
+
+
+@register("packing_utils", strategy=_cases(PACKING_FUNCTIONS), kinds=KINDS, requires=("backward",))
+def check_packing_gradients_match_reference(case, ctx):
+    """The gradient through each utility is the adjoint of what it moves, exactly: a packed
+    result's upstream gradient goes back to the padded positions it came from (zeros in the
+    padding), a padded result's back to its packed rows or sequences.  The utilities are
+    given computed tensors, as in a model (not leaves)."""
+    _utility(ctx, case.function)
+    rng = streams.rng(case.seed, "packing_upstream_gradient")
+    leaves = []
+
+    def computed(tensor):
+        """A computed tensor equal to ``tensor`` (a fresh leaf's copy, non-contiguous when
+        the case is) whose gradient reaches that leaf."""
+        leaf = tensor.detach().clone(memory_format=torch.contiguous_format).requires_grad_()
+        leaves.append(leaf)
+        return leaf.clone() if case.contiguous else torch.stack([leaf, torch.zeros_like(leaf)], -1).flatten(-2)[..., ::2]
+
+    def upstream(outputs):
+        """Random upstream gradients for ``outputs`` (as tensors and as float64) after
+        checking that each output requires grad; runs backward."""
+        if any(not torch.is_tensor(o) or not o.requires_grad for o in outputs):
+            _fail(case, f"{case.function}'s result does not require grad although its input does")
+        grads = [to_torch(rng.standard_normal(tuple(o.shape)), ctx.dtype, ctx.device) for o in outputs]
+        ctx.call("backward", torch.autograd.backward, list(outputs), grads)
+        return [as_numpy(g) for g in grads]
+
+    lengths, name = np.array(case.lengths), case.function
+    if name == "pack_padded_sequence":
+        result, order, _ = _pack_padded(case, ctx, computed)
+        expected = [_layout(_scatter(upstream([result.data])[0], lengths, order, case.steps), case)]
+    elif name == "pad_packed_sequence":
+        result, _, packed = _pad_packed(case, ctx, computed)
+        expected = [_gather(_layout(upstream([result[0]])[0], case), lengths, packed.sorted_indices)]
+    elif name == "pack_sequence":
+        result, order, _ = _pack_sequence(case, ctx, computed)
+        padded = _scatter(upstream([result.data])[0], lengths, order, max(lengths))
+        expected = [padded[:length, b] for b, length in enumerate(lengths)]
+    elif name == "pad_sequence":
+        padded = _layout(upstream([_pad(case, ctx, computed)[0]])[0], case)
+        steps = padded.shape[0]
+        expected = [padded[:length, b] if case.padding_side == "right" else padded[steps - length:, b]
+                    for b, length in enumerate(lengths)]
+    elif name == "unpad_sequence":
+        grads = upstream(_unpad(case, ctx, computed)[0])
+        padded = np.zeros((case.steps, case.batch) + case.features)
+        for b, length in enumerate(lengths):
+            padded[:length, b] = grads[b]
+        expected = [_layout(padded, case)]
+    else:
+        result, packed = _unpack(case, ctx, computed)
+        order = np.arange(case.batch) if packed.sorted_indices is None else packed.sorted_indices
+        grads = upstream(result)
+        expected = [_gather(reference.pad_sequence([grads[b] for b in order]), lengths[order], None)]
+    return [compare_exact(f"grad of input {i}" if len(leaves) > 1 else "grad of the input",
+                          torch.zeros_like(leaf) if leaf.grad is None else leaf.grad, value, ctx.dtype, case)
+            for i, (leaf, value) in enumerate(zip(leaves, expected))]
+
+
+@register("packing_utils", strategy=_cases(("unpad_sequence",)), kinds=KINDS, requires=("unpad_sequence",))
+def check_unpad_sequence_leaves_its_input_unchanged(case, ctx):
+    """unpad_sequence leaves the padded tensor it is given as it was (shape, strides, values),
+    as every other utility must (their checks check it on every call): torch's transposes it
+    in place when batch_first is False."""
+    args, kwargs = _arguments(case, ctx, "unpad_sequence")
+    snapshot = _snapshot(args)
+    _call(ctx, "unpad_sequence", *args, **kwargs)
+    _unchanged(case, "unpad_sequence", args, snapshot)
+    return []
+
+
+# -- invalid input --------------------------------------------------------------------------
+
+#: What the utilities must refuse, as torch's do: the violation -> the utility that gets it.
+VIOLATIONS = {"a length of 0": "pack_padded_sequence",
+              "increasing lengths with enforce_sorted=True": "pack_padded_sequence",
+              "sequences of increasing length with enforce_sorted=True": "pack_sequence",
+              "total_length shorter than the longest sequence": "pad_packed_sequence",
+              "padding_side neither 'left' nor 'right'": "pad_sequence",
+              "lengths on the CUDA device (torch requires them on the CPU)": "pack_padded_sequence"}
+
+
+def _violations(target):
+    usable = [v for v, name in VIOLATIONS.items() if target.supports(name)
+              and (target.supports("padding_side") or not v.startswith("padding_side"))]
+    return st.tuples(packing_cases(("invalid input",), padding_side=False), st.sampled_from(usable or list(VIOLATIONS)))
+
+
+@register("packing_utils", strategy=_violations, kinds=KINDS)
+def check_packing_invalid_input_rejected(case_violation, ctx):
+    """A length of 0, increasing lengths (or sequences) with enforce_sorted=True, a
+    total_length shorter than the longest sequence, an unknown padding_side and (on CUDA)
+    lengths on the GPU raise an error instead of returning."""
+    case, violation = case_violation
+    name = VIOLATIONS[violation]
+    _utility(ctx, name)
+    lengths = list(case.lengths)
+    if violation == "a length of 0":
+        lengths[case.seed % len(lengths)] = 0
+        case = case.with_(lengths=tuple(lengths), enforce_sorted=False)
+    elif "increasing" in violation:
+        steps = max(case.steps, 2)
+        case = case.with_(lengths=(1, *lengths, steps), steps=steps, enforce_sorted=True)
+    elif violation.startswith("total_length"):
+        case = case.with_(total_length=max(lengths) - 1)
+    elif violation.startswith("padding_side"):
+        case = case.with_(padding_side="middle")
+    elif not ctx.device.startswith("cuda"):
+        raise NotRepresentable(violation)
+    args, kwargs = _arguments(case, ctx, name)
+    if violation.startswith("lengths on the CUDA"):
+        args = (args[0], torch.tensor(case.lengths, dtype=torch.int64, device=ctx.device))
+    if ctx.raises(name, lambda: _utility(ctx, name)(*args, **kwargs)):
+        return []
+    raise CheckFailure(case_violation, f"{name} accepted {violation} ({case}) and returned a result; torch raises "
+                                       f"an error")
+
+
+@register("packing_utils", strategy=lambda target: packing_cases(("pack_padded_sequence",)), kinds=KINDS,
+          requires=("pack_padded_sequence",))
+def check_pack_padded_too_long_lengths_rejected(case, ctx):
+    """pack_padded_sequence refuses a length longer than the padded input (there are not
+    that many steps to pack) instead of returning a PackedSequence whose batch_sizes count
+    rows its data does not hold."""
+    lengths = list(case.lengths)
+    lengths[case.seed % len(lengths)] = case.steps + 1 + case.seed % 3
+    case = case.with_(lengths=tuple(lengths), enforce_sorted=False)
+    given = _tensor(_layout(_padded(case), case), case, ctx)
+    try:
+        result = _call(ctx, "pack_padded_sequence", given, _lengths(case), batch_first=case.batch_first,
+                       enforce_sorted=False)
+    except TargetCrashed:
+        return []
+    rows = getattr(result, "batch_sizes", None)
+    held = getattr(getattr(result, "data", None), "shape", ("?",))[0]
+    counted = f"; its batch_sizes count {int(rows.sum())} rows and its data holds {held}" if torch.is_tensor(rows) else ""
+    raise CheckFailure(case, f"pack_padded_sequence accepted lengths {list(case.lengths)} for a padded input of "
+                             f"{case.steps} steps and returned a result{counted}; it must raise an error")
