@@ -9,10 +9,12 @@ PROFILES = {"quick": 8, "default": 25, "thorough": 200}
 
 
 def base_settings():
-    """Settings shared by every property the suite runs (seeded per check by the runner)."""
-    from hypothesis import HealthCheck
+    """Settings shared by every property the suite runs (seeded per check by the runner).
+    No ``explain`` phase: the suite words its own failure messages, and that phase reruns a
+    failing example dozens of times after shrinking (most of a failing row's time)."""
+    from hypothesis import HealthCheck, Phase
     return dict(deadline=None, database=None, report_multiple_bugs=False, print_blob=False,
-                suppress_health_check=list(HealthCheck))
+                suppress_health_check=list(HealthCheck), phases=[p for p in Phase if p != Phase.explain])
 
 
 def max_examples(profile, override=None):

@@ -71,17 +71,26 @@ def sequence_lengths(batch, total_steps, *, sorted_descending=False):
 
     @st.composite
     def draw_lengths(draw):
-        lengths = draw(st.lists(st.integers(1, total_steps), min_size=batch, max_size=batch))
-        pattern = draw(st.sampled_from(["arbitrary", "all_equal", "contains_one", "longest_last"]))
-        if pattern == "all_equal":
-            lengths = [lengths[0]] * batch
-        elif pattern == "contains_one":
-            lengths[draw(st.integers(0, batch - 1))] = 1
-        elif pattern == "longest_last":
-            lengths.append(lengths.pop(lengths.index(max(lengths))))
-        return tuple(sorted(lengths, reverse=True) if sorted_descending else lengths)
+        return draw_sequence_lengths(draw, batch, total_steps, sorted_descending)
 
     return draw_lengths()
+
+
+_LENGTH_PATTERNS = st.sampled_from(["arbitrary", "all_equal", "contains_one", "longest_last"])
+
+
+def draw_sequence_lengths(draw, batch, total_steps, sorted_descending=False):
+    """``sequence_lengths``' draw, for use inside another composite (building a composite
+    strategy per draw costs milliseconds: Hypothesis reads the function's source)."""
+    lengths = draw(st.lists(st.integers(1, total_steps), min_size=batch, max_size=batch))
+    pattern = draw(_LENGTH_PATTERNS)
+    if pattern == "all_equal":
+        lengths = [lengths[0]] * batch
+    elif pattern == "contains_one":
+        lengths[draw(st.integers(0, batch - 1))] = 1
+    elif pattern == "longest_last":
+        lengths.append(lengths.pop(lengths.index(max(lengths))))
+    return tuple(sorted(lengths, reverse=True) if sorted_descending else lengths)
 
 
 def configs(*, modes=ALL_MODES, features=None, max_size=130, max_layers=4, max_steps=12,
@@ -151,7 +160,7 @@ def _configs(draw, parts, features, packed, sorted_lengths):
     total = draw(parts["steps"])
     if packed:
         batch = draw(parts["batch"])
-        lengths = draw(sequence_lengths(batch, total, sorted_descending=sorted_lengths))
+        lengths = draw_sequence_lengths(draw, batch, total, sorted_lengths)
         return config.with_(batch=batch, lengths=lengths, steps=max(lengths) + draw(_EXTRA_PADDING))
     batch = draw(parts["batch"])
     unbatched = _flag(draw, features, "unbatched")  # drawn after batch so that shrinking prefers batch 1
@@ -191,7 +200,7 @@ def packing_cases(functions, *, max_batch=8, many=40, max_steps=12, long_steps=6
         name = draw(function)
         sequences = draw(many_batch) if draw(st.integers(1, 8)) == 8 else draw(batch)
         sort = draw(_BOOLEANS) if enforce_sorted is None else enforce_sorted
-        lengths = draw(sequence_lengths(sequences, draw(length), sorted_descending=sort))
+        lengths = draw_sequence_lengths(draw, sequences, draw(length), sort)
         total_length = max(lengths) + draw(_EXTRA_PADDING) if draw(_BOOLEANS) else None
         return PackingCase(name, lengths, steps=max(lengths) + draw(_EXTRA_PADDING),
                            features=tuple(draw(st.lists(st.integers(1, 3), max_size=2))),

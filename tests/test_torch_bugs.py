@@ -1,6 +1,7 @@
-"""Bugs the suite found in torch itself, recorded where its checks step around them so that the
+"""Bugs the suite found in torch itself, recorded where its checks step around them (or where a
+built-in known difference, ``known.BUILTIN``, accepts them for torch's own target) so that the
 default run stays green on torch.  Each test passes while torch has the bug and also once it is
-fixed (then the workaround in the check can go): it documents, it does not demand the bug."""
+fixed (then the workaround or the entry can go): it documents, it does not demand the bug."""
 import subprocess
 import sys
 
@@ -42,3 +43,33 @@ def test_cells_do_not_refuse_unbatched_input_with_batched_hx_when_batch_equals_h
     assert outcome in ("crashed", "returned", "raised"), (done.returncode, done.stdout, done.stderr[-300:])
     if outcome == "raised":
         pytest.skip(f"{cls} refuses it now: the B != H workaround in cell_invalid_input_rejected can go")
+
+
+def test_unpad_sequence_transposes_its_input_in_place():
+    """torch 2.13's unpad_sequence(batch_first=False) calls ``transpose_`` on the caller's
+    tensor (pytorch/pytorch#98499): the built-in known difference
+    ``torch-unpad-sequence-transposes-its-input`` accepts what
+    ``unpad_sequence_leaves_its_input_unchanged`` reports for torch's target."""
+    import torch
+    from torch.nn.utils.rnn import unpad_sequence
+
+    padded = torch.zeros(3, 2)
+    unpad_sequence(padded, torch.tensor([3, 1]))
+    if tuple(padded.shape) == (3, 2):
+        pytest.skip("fixed in this torch: drop the built-in entry torch-unpad-sequence-transposes-its-input")
+    assert tuple(padded.shape) == (2, 3)
+
+
+def test_pack_padded_sequence_accepts_a_length_longer_than_the_padded_input():
+    """torch 2.13 packs lengths [4, 1] on 3 padded steps and returns batch_sizes counting 5
+    rows for 4 rows of data (pytorch/pytorch#146744): the built-in known difference
+    ``torch-pack-padded-accepts-too-long-lengths`` accepts what
+    ``pack_padded_too_long_lengths_rejected`` reports for torch's target."""
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    try:
+        packed = pack_padded_sequence(torch.zeros(3, 2, 1), torch.tensor([4, 1]))
+    except (RuntimeError, ValueError):
+        pytest.skip("fixed in this torch: drop the built-in entry torch-pack-padded-accepts-too-long-lengths")
+    assert int(packed.batch_sizes.sum()) != packed.data.shape[0]

@@ -14,7 +14,7 @@ from ..data import parameter_shapes, to_torch
 from ..errors import CheckFailure
 from ..models import BiLSTMClassifier, StackedRegressor
 from ..registry import register
-from ..strategies import WEIGHT_SCALES, sequence_lengths, sizes
+from ..strategies import WEIGHT_SCALES, draw_sequence_lengths, sizes
 from ..targets import load_weights
 from ..tolerances import compare
 from .backprop import gradient_of
@@ -53,7 +53,7 @@ def _model_configs(draw, modes, classifier):
                          weight_scale=draw(st.sampled_from(WEIGHT_SCALES[:3])), seed=draw(st.integers(0, 2**32 - 1)))
     if not classifier:
         return config
-    lengths = draw(sequence_lengths(batch, steps))
+    lengths = draw_sequence_lengths(draw, batch, steps)
     return ModelConfig(**{**config.__dict__, "steps": max(lengths), "lengths": lengths,
                           "vocab": draw(st.integers(2, 50)), "fc_hidden": draw(sizes(max_value=20))})
 
