@@ -24,6 +24,7 @@ def test_torch_cells_pass_and_their_kind_is_inferred(impl, kind):
     assert targets[0].kind == kind
     assert {r.check for r in results} == {"cell_matches_oracle", "cell_gradients_match_oracle",
                                           "cell_hx_none_equals_zeros", "cell_unbatched_equals_batch_of_one",
+                                          "cell_batch_permutation_permutes_results", "cell_batch_split_matches_whole",
                                           "cell_loop_equals_sequence", "cell_parameters_named_like_torch",
                                           "cell_invalid_input_rejected"}
     assert [(r.check, r.message) for r in results if r.status != "passed"] == []
@@ -40,3 +41,30 @@ def test_planted_cell_bug_is_rejected(bug, check, dtype):
     for part in (check, f"target=tests.planted.cells:{bug.__name__}", f"dtype={dtype}", "configuration:",
                  "replay: rnn-conformance"):
         assert part in message
+
+
+def test_a_cell_with_its_own_parameter_names_is_checked_through_its_mapping_hook():
+    """Like a layer: --kind names it (its parameters do not say), load_torch_state_dict maps
+    torch's names; every check passes but the one about torch's parameter names."""
+    options = resolve({"impl": "tests.planted.cells:CustomNamedGRUCell", "kind": "gru_cell", "devices": "cpu",
+                       "dtypes": "float64,float32", "seed": "0"})
+    targets = session.targets_for(options)
+    results = [row.run() for row in session.plan(options, targets, 0)]
+    status = {(r.check, r.dtype): r.status for r in results}
+    assert {s for (check, _), s in status.items() if check == "cell_parameters_named_like_torch"} == {"unsupported"}
+    assert [(r.check, r.message) for r in results
+            if r.status != "passed" and r.check != "cell_parameters_named_like_torch"] == []
+
+
+@pytest.mark.parametrize("bug", ["GRUResetBeforeMatmul", "LSTMGateOrderIFOG", "LSTMPaddingUpdatesState",
+                                 "GRUInitialStateIgnored"])
+def test_a_sequence_module_is_held_to_a_loop_of_torchs_cell(bug):
+    """The other direction of cell_loop_equals_sequence: a one-layer sequence module must equal
+    torch's cell called in a loop; planted layer bugs fail it, torch's layers pass."""
+    def rows(impl):
+        options = resolve({"impl": impl, "devices": "cpu", "dtypes": "float64,float32", "seed": "0",
+                           "checks": "sequence_equals_cell_loop"})
+        return [row.run() for row in session.plan(options, session.targets_for(options), 0)]
+    assert {r.status for r in rows(f"tests.planted.bugs:{bug}")} == {"failed"}
+    assert {r.status for r in rows(f"tests.planted.torch_rnn:Torch{bug[:3] if bug[:3] != 'LST' else 'LSTM'}")} == {
+        "passed"}

@@ -28,10 +28,10 @@ from .backprop import gradient_of
 CELL_FEATURES = ("no_bias", "hx", "unbatched", "non_contiguous")
 
 
-def _cases(target, max_steps=1, drop=()):
+def _cases(target, max_steps=1, drop=(), min_batch=1):
     features = tuple(f for f in features_of(target) if f in CELL_FEATURES and f not in drop)
     return configs(modes=target.modes, features=features, max_size=130, max_layers=1, max_steps=max_steps,
-                   long_steps=0, max_batch=8)
+                   long_steps=0, min_batch=min_batch, max_batch=8)
 
 
 def _arguments(config, ctx, grad=False):
@@ -139,6 +139,48 @@ def check_cell_unbatched_equals_batch_of_one(config, ctx):
     return [compare_runs(f"{name} (unbatched vs batch of one)", got, other[0], b, ctx.dtype, config)
             for name, got, other, b in zip(("h'", "c'"), single, batch, _states(bound, config.mode))
             if got is not None]
+
+
+def _rows(hx, rows):
+    """hx (a tensor, (h, c) or None) restricted to the batch rows ``rows``."""
+    if hx is None:
+        return None
+    return tuple(part[rows] for part in hx) if isinstance(hx, tuple) else hx[rows]
+
+
+@register("metamorphic", strategy=lambda target: _cases(target, drop=("unbatched",), min_batch=2),
+          kinds=tuple(CELL_KINDS))
+def check_cell_batch_permutation_permutes_results(config, ctx):
+    """Permuting the batch rows of the input and hx permutes h' (and c') the same way,
+    within twice the oracle's bound (another batch order may take another kernel path)."""
+    x, hx, weights = _arguments(config, ctx)
+    module, weights = ctx.build(config, weights)
+    order = streams.rng(config.seed, "batch_permutation").permutation(config.batch).tolist()
+    whole = _call(ctx, module, config, x, hx)
+    permuted = _call(ctx, module, config, x[order], _rows(hx, order))
+    _, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
+    return [compare_runs(f"{name} (batch order {order})", got, other[order], b[order], ctx.dtype, config)
+            for name, got, other, b in zip(("h'", "c'"), permuted, whole, _states(bound, config.mode))
+            if got is not None]
+
+
+@register("metamorphic", strategy=lambda target: _cases(target, drop=("unbatched",), min_batch=2),
+          kinds=tuple(CELL_KINDS))
+def check_cell_batch_split_matches_whole(config, ctx):
+    """Calling the cell on two parts of the batch gives each part's rows of calling it on
+    the whole batch, within twice the oracle's bound."""
+    x, hx, weights = _arguments(config, ctx)
+    module, weights = ctx.build(config, weights)
+    cut = int(streams.rng(config.seed, "batch_split").integers(1, config.batch))
+    whole = _call(ctx, module, config, x, hx)
+    _, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
+    results = []
+    for part in (slice(0, cut), slice(cut, config.batch)):
+        got = _call(ctx, module, config, x[part], _rows(hx, part))
+        results += [compare_runs(f"{name} (rows {part.start}:{part.stop} called apart)", g, w[part], b[part],
+                                 ctx.dtype, config)
+                    for name, g, w, b in zip(("h'", "c'"), got, whole, _states(bound, config.mode)) if g is not None]
+    return results
 
 
 @register("metamorphic", strategy=lambda target: _cases(target, max_steps=8, drop=("unbatched",)),

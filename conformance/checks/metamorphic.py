@@ -12,6 +12,7 @@ from reference import names
 from .. import streams
 from ..data import make_hx, make_weights
 from ..registry import register
+from ..targets import cell_constructor_options
 from .relations import (batch_dim, cut_layers, forward_bound, identical, inputs, layer_states, map_states,
                         relation_strategy, run, select, time_dim, within_runs)
 
@@ -172,3 +173,51 @@ def check_bidirectional_equals_forward_and_reversed(config, ctx):
     got = (torch.cat([halves[0][0], backward_output], dim=-1), *states)
     return within_runs("(forward + reversed runs)", got, expected,
                        forward_bound(config, ctx, x, weights, hx, config.lengths), ctx, config)
+
+
+#: torch's single-step cell of each mode: the loop a one-layer sequence must equal.
+TORCH_CELLS = {"RNN_TANH": torch.nn.RNNCell, "RNN_RELU": torch.nn.RNNCell, "GRU": torch.nn.GRUCell,
+               "LSTM": torch.nn.LSTMCell}
+
+
+@register("metamorphic", strategy=relation_strategy(drop=("multi_layer", "bidirectional", "proj_size")))
+def check_sequence_equals_cell_loop(config, ctx):
+    """The one-layer sequence equals torch's cell of its kind holding the same weights,
+    called step after step with each state fed to the next call (a packed sequence's state
+    held after its length): every step's output, and h_n (and c_n), within twice the
+    oracle's bound.  The other direction of ``cell_loop_equals_sequence``."""
+    module, weights = ctx.build(config, make_weights(config))
+    x, hx = inputs(config, ctx)
+    got = run(ctx, module, config, x, hx, config.lengths)
+    cell = TORCH_CELLS[config.mode](config.input_size, config.hidden_size, **cell_constructor_options(config))
+    cell = cell.to(device=ctx.device, dtype=ctx.dtype)
+    cell.load_state_dict({name: torch.as_tensor(value) for name, value in names.layer_as_cell(weights).items()})
+    expected = _cell_loop(cell, config, x, hx)
+    bound = forward_bound(config, ctx, x, weights, hx, config.lengths)
+    return within_runs("(torch's cell in a loop)", got, expected, bound, ctx, config)
+
+
+def _cell_loop(cell, config, x, hx):
+    """(output, h_n, c_n) of ``cell`` called over x's steps from hx (zeros when None); with
+    packed lengths each sequence's state is held after its length and its output is zero
+    there, as a padded packed output is."""
+    lstm = config.mode == "LSTM"
+    steps = x.unbind(time_dim(config))
+    if hx is None:
+        state = tuple(x.new_zeros(steps[0].shape[:-1] + (config.hidden_size,)) for _ in range(2 if lstm else 1))
+    else:
+        state = tuple(part[0] for part in hx) if lstm else (hx[0],)
+    lengths = None if config.lengths is None else torch.tensor(config.lengths, device=x.device).unsqueeze(-1)
+    outputs = []
+    with torch.no_grad():
+        for t, x_t in enumerate(steps):
+            new = cell(x_t, state if lstm else state[0])
+            new = tuple(new) if lstm else (new,)
+            if lengths is not None:
+                new = tuple(torch.where(lengths > t, n, s) for n, s in zip(new, state))
+                outputs.append(torch.where(lengths > t, new[0], torch.zeros_like(new[0])))
+            else:
+                outputs.append(new[0])
+            state = new
+    finals = tuple(s.unsqueeze(0) for s in state)
+    return (torch.stack(outputs, time_dim(config)),) + (finals if lstm else (finals[0], None))

@@ -122,6 +122,50 @@ class RNNCellFrozenHiddenBias(nn.RNNCell):
             self.bias_hh.requires_grad_(False)
 
 
+class GRUCellBatchMeanLeaks(nn.GRUCell):
+    """Mixes a little of the batch's mean state into every row (a fused kernel reading across
+    rows): each row depends on its neighbours."""
+
+    forward = _unbatched_aware(lambda self, x, state: _gru(self, x, (0.9 * state[0] + 0.1 * state[0].mean(0),)))
+
+
+class LSTMCellHxRowsShifted(nn.LSTMCell):
+    """In batches of three or more, each row reads the previous row's h (a wrong offset in a
+    batched kernel path); batches of one and two are right."""
+
+    forward = _unbatched_aware(lambda self, x, state: _lstm(
+        self, x, (state[0].roll(1, 0) if x.shape[0] >= 3 else state[0], state[1])))
+
+
+class CustomNamedGRUCell(nn.Module):
+    """A correct GRU cell with parameters of its own names (``w_x``, ``w_h``, ``b_x``, ``b_h``)
+    and torch's constructor and call contract; ``load_torch_state_dict`` maps torch's names."""
+
+    def __init__(self, input_size, hidden_size, bias=True):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.w_x = nn.Parameter(torch.zeros(3 * hidden_size, input_size))
+        self.w_h = nn.Parameter(torch.zeros(3 * hidden_size, hidden_size))
+        self.b_x = nn.Parameter(torch.zeros(3 * hidden_size)) if bias else None
+        self.b_h = nn.Parameter(torch.zeros(3 * hidden_size)) if bias else None
+
+    weight_ih = property(lambda self: self.w_x)
+    weight_hh = property(lambda self: self.w_h)
+    bias_ih = property(lambda self: self.b_x)
+    bias_hh = property(lambda self: self.b_h)
+
+    def load_torch_state_dict(self, tensors):
+        names = {"weight_ih": "w_x", "weight_hh": "w_h", "bias_ih": "b_x", "bias_hh": "b_h"}
+        self.load_state_dict({names[key]: value for key, value in tensors.items()}, strict=True)
+
+    def forward(self, input, hx=None):
+        if input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
+            raise ValueError(f"input of shape {tuple(input.shape)} for input_size {self.input_size}")
+        if hx is not None and (hx.dim() != input.dim() or hx.shape[-1] != self.hidden_size):
+            raise ValueError(f"hx of shape {tuple(hx.shape)} for input {tuple(input.shape)}")
+        return _unbatched_aware(_gru)(self, input, hx)
+
+
 #: (bug, the check that must reject it)
 PLANTED = [
     (LSTMCellInputForgetSwapped, "cell_matches_oracle"),
@@ -133,4 +177,6 @@ PLANTED = [
     (LSTMCellRemembersStateWhenHxNone, "cell_hx_none_equals_zeros"),
     (GRUCellTruncatesWideInput, "cell_invalid_input_rejected"),
     (RNNCellFrozenHiddenBias, "cell_parameters_named_like_torch"),
+    (GRUCellBatchMeanLeaks, "cell_batch_split_matches_whole"),
+    (LSTMCellHxRowsShifted, "cell_batch_permutation_permutes_results"),
 ]
