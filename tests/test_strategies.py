@@ -7,7 +7,7 @@ from hypothesis.errors import InvalidArgument
 
 
 from conformance import strategies
-from conformance.config import RNNConfig
+from conformance.config import PackingCase, RNNConfig
 
 
 @pytest.mark.parametrize("call, says", [
@@ -21,7 +21,10 @@ from conformance.config import RNNConfig
     (lambda: strategies.configs(max_batch=2, min_batch=3), "max_batch=2: expected an int >= 3"),
     (lambda: strategies.configs(sorted_lengths=True), "sorted_lengths=True: needs packed=True"),
     (lambda: strategies.configs(packed=True, features=("unbatched",)), "'unbatched' with packed=True"),
-    (lambda: strategies.configs(min_batch=2, features=("unbatched",)), "min_batch=2 with 'unbatched'")])
+    (lambda: strategies.configs(min_batch=2, features=("unbatched",)), "min_batch=2 with 'unbatched'"),
+    (lambda: strategies.packing_cases("pack_sequence"), "functions='pack_sequence': expected a non-empty tuple"),
+    (lambda: strategies.packing_cases(("pad_sequence",), many=2), "many=2: expected an int >= 8"),
+    (lambda: strategies.packing_cases(("pad_sequence",), enforce_sorted="yes"), "enforce_sorted='yes'")])
 def test_bad_arguments_raise_invalid_argument_naming_the_argument_and_value(call, says):
     with pytest.raises(InvalidArgument, match=re.escape(says)):
         call()
@@ -92,3 +95,23 @@ def test_named_random_streams_are_distinct_repeatable_and_closed():
     assert len({tuple(a) for a in first}) == len(first)
     with pytest.raises(KeyError, match="not in streams.STREAMS"):
         streams.rng(7, "wieghts")
+
+
+def test_packing_cases_shrink_to_one_sequence_of_one_step_with_every_option_off():
+    smallest = minimal(strategies.packing_cases(("pad_sequence", "pack_sequence")), lambda c: True)
+    assert smallest == PackingCase("pad_sequence", (1,), steps=1)
+    assert str(smallest) == "pad_sequence(lengths=[1], T=1, *=()) seed=0"
+
+
+@given(strategies.packing_cases(("pack_padded_sequence",), padding_side=False))
+def test_packing_cases_fit_their_padded_length_and_sort_when_enforced(case):
+    assert 1 <= min(case.lengths) and max(case.lengths) <= case.steps and 1 <= case.batch <= 40
+    assert case.total_length is None or case.total_length >= max(case.lengths)
+    assert case.padding_side == "right" and len(case.features) <= 2
+    if case.enforce_sorted:
+        assert list(case.lengths) == sorted(case.lengths, reverse=True)
+
+
+def test_packing_cases_draw_many_sequences_sometimes():
+    found = minimal(strategies.packing_cases(("pack_sequence",)), lambda c: c.batch > 8)
+    assert found.batch == 9 and found.lengths == (1,) * 9

@@ -137,6 +137,16 @@ class LSTMCellHxRowsShifted(nn.LSTMCell):
         self, x, (state[0].roll(1, 0) if x.shape[0] >= 3 else state[0], state[1])))
 
 
+class GRUCellDropsBatchAxisOfHx(nn.GRUCell):
+    """Squeezes hx's batch axis whenever it has one row, as if the call were unbatched: a
+    batched call with a batch of one returns h' of shape (H,) instead of (1, H)."""
+
+    def forward(self, input, hx=None):
+        if hx is not None and hx.dim() == 2 and hx.shape[0] == 1:
+            return super().forward(input.squeeze(0), hx.squeeze(0))
+        return super().forward(input, hx)
+
+
 class CustomNamedGRUCell(nn.Module):
     """A correct GRU cell with parameters of its own names (``w_x``, ``w_h``, ``b_x``, ``b_h``)
     and torch's constructor and call contract; ``load_torch_state_dict`` maps torch's names."""
@@ -179,4 +189,5 @@ PLANTED = [
     (RNNCellFrozenHiddenBias, "cell_parameters_named_like_torch"),
     (GRUCellBatchMeanLeaks, "cell_batch_split_matches_whole"),
     (LSTMCellHxRowsShifted, "cell_batch_permutation_permutes_results"),
+    (GRUCellDropsBatchAxisOfHx, "cell_unbatched_equals_batch_of_one"),
 ]
