@@ -177,3 +177,21 @@ def test_third_party_lstm_with_its_own_names_and_no_packing_passes_every_family(
     assert done.returncode == 0, done.stdout
     summary = json.loads(report.read_text())["summary"]
     assert summary["failed"] == summary["error"] == 0 and summary["passed"] >= 40
+
+
+def test_torchs_own_packing_bugs_are_known_in_the_default_run_and_a_users_copy_of_one_fails(tmp_path):
+    """The built-in known differences accept torch's two packing bugs for torch's target only:
+    exit 0, both named, recorded in the report; the same bug planted in a user's module fails."""
+    report = tmp_path / "r.json"
+    checks = "pack_padded_too_long_lengths_rejected,unpad_sequence_leaves_its_input_unchanged"
+    done = cli("--impl", "torch.nn.utils.rnn", "--checks", checks, "--report", str(report), *QUICK)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 failed, 2 known" in done.stdout and "pytorch/pytorch#98499" in done.stdout
+    entries = json.loads(report.read_text())["known_differences"]["entries"]
+    assert {name: (e["rows"], e["builtin"]) for name, e in entries.items()} == {
+        "torch-pack-padded-accepts-too-long-lengths": (1, True), "torch-unpad-sequence-transposes-its-input": (1, True)}
+    done = cli("--impl", "tests.planted.packing:UnpadSequenceTransposesInPlace", "--checks", checks, *QUICK)
+    assert done.returncode == 1 and "FAILED unpad_sequence_leaves_its_input_unchanged" in done.stdout
+    assert "1 failed" in done.stdout.splitlines()[-1] and " known" not in done.stdout.splitlines()[-1]
+    done = cli("--impl", "torch.nn.GRU", "--checks", "forward_matches_oracle", *QUICK)
+    assert done.returncode == 0 and "warning: known difference" not in done.stdout
