@@ -167,6 +167,8 @@ def _configs(draw, parts, features, packed, sorted_lengths):
     return config.with_(steps=total, batch=None if unbatched else batch)
 
 
+#: How far past the longest sequence a drawn total_length reaches (mostly past it).
+_TOTAL_EXTRA = st.sampled_from([0, 1, 3])
 #: Padding values a packing case may use: exact in every checked dtype, and 7 looks like data.
 PADDING_VALUES = (0.0, -1.0, 0.5, 7.0)
 
@@ -201,7 +203,7 @@ def packing_cases(functions, *, max_batch=8, many=40, max_steps=12, long_steps=6
         sequences = draw(many_batch) if draw(st.integers(1, 8)) == 8 else draw(batch)
         sort = draw(_BOOLEANS) if enforce_sorted is None else enforce_sorted
         lengths = draw_sequence_lengths(draw, sequences, draw(length), sort)
-        total_length = max(lengths) + draw(_EXTRA_PADDING) if draw(_BOOLEANS) else None
+        total_length = max(lengths) + draw(_TOTAL_EXTRA) if draw(_BOOLEANS) else None
         return PackingCase(name, lengths, steps=max(lengths) + draw(_EXTRA_PADDING),
                            features=tuple(draw(st.lists(st.integers(1, 3), max_size=2))),
                            batch_first=draw(_BOOLEANS), enforce_sorted=sort,
