@@ -1,20 +1,9 @@
 """The cell checks against torch's own cells (must pass) and planted cell bugs (must fail, in
 float64 and float32, with a full message)."""
-import warnings
-
 import pytest
 
-from conformance import session
-from conformance.options import resolve
 from tests.planted.cells import PLANTED
-
-
-def run(impl, dtypes):
-    options = resolve({"impl": impl, "devices": "cpu", "dtypes": dtypes, "seed": "0"})
-    targets = session.targets_for(options)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return targets, [row.run() for row in session.plan(options, targets, 0)]
+from tests.rows import rejected, run
 
 
 @pytest.mark.parametrize("impl, kind", [("torch.nn.RNNCell", "rnn_cell"), ("torch.nn.GRUCell", "gru_cell"),
@@ -34,22 +23,14 @@ def test_torch_cells_pass_and_their_kind_is_inferred(impl, kind):
 @pytest.mark.parametrize("bug, check", PLANTED, ids=lambda value: getattr(value, "__name__", value))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_planted_cell_bug_is_rejected(bug, check, dtype):
-    _, results = run(f"tests.planted.cells:{bug.__name__}", dtype)
-    failed = {r.check: r for r in results if r.status == "failed"}
-    assert check in failed, f"{bug.__name__}: {[(r.check, r.status) for r in results]}"
-    message = failed[check].message
-    for part in (check, f"target=tests.planted.cells:{bug.__name__}", f"dtype={dtype}", "configuration:",
-                 "replay: rnn-conformance"):
-        assert part in message
+    impl = f"tests.planted.cells:{bug.__name__}"
+    rejected(run(impl, dtype)[1], check, impl, dtype)
 
 
 def test_a_cell_with_its_own_parameter_names_is_checked_through_its_mapping_hook():
     """Like a layer: --kind names it (its parameters do not say), load_torch_state_dict maps
     torch's names; every check passes but the one about torch's parameter names."""
-    options = resolve({"impl": "tests.planted.cells:CustomNamedGRUCell", "kind": "gru_cell", "devices": "cpu",
-                       "dtypes": "float64,float32", "seed": "0"})
-    targets = session.targets_for(options)
-    results = [row.run() for row in session.plan(options, targets, 0)]
+    _, results = run("tests.planted.cells:CustomNamedGRUCell", "float64,float32", kind="gru_cell")
     status = {(r.check, r.dtype): r.status for r in results}
     assert {s for (check, _), s in status.items() if check == "cell_parameters_named_like_torch"} == {"unsupported"}
     assert [(r.check, r.message) for r in results
@@ -62,9 +43,7 @@ def test_a_sequence_module_is_held_to_a_loop_of_torchs_cell(bug):
     """The other direction of cell_loop_equals_sequence: a one-layer sequence module must equal
     torch's cell called in a loop; planted layer bugs fail it, torch's layers pass."""
     def rows(impl):
-        options = resolve({"impl": impl, "devices": "cpu", "dtypes": "float64,float32", "seed": "0",
-                           "checks": "sequence_equals_cell_loop"})
-        return [row.run() for row in session.plan(options, session.targets_for(options), 0)]
+        return run(impl, "float64,float32", checks="sequence_equals_cell_loop")[1]
     assert {r.status for r in rows(f"tests.planted.bugs:{bug}")} == {"failed"}
     assert {r.status for r in rows(f"tests.planted.torch_rnn:Torch{bug[:3] if bug[:3] != 'LST' else 'LSTM'}")} == {
         "passed"}

@@ -23,6 +23,7 @@ from ..registry import register
 from ..strategies import configs, features_of
 from ..tolerances import compare, compare_exact, compare_runs
 from .backprop import gradient_of
+from .relations import map_states
 
 #: The options a cell call can have (the others belong to sequences and layers).
 CELL_FEATURES = ("no_bias", "hx", "unbatched", "non_contiguous")
@@ -133,19 +134,11 @@ def check_cell_unbatched_equals_batch_of_one(config, ctx):
     module, weights = ctx.build(config, weights)
     single = _call(ctx, module, config, x, hx)
     lift = lambda t: t.unsqueeze(0)
-    batched_hx = None if hx is None else (tuple(map(lift, hx)) if isinstance(hx, tuple) else lift(hx))
-    batch = _call(ctx, module, config.with_(batch=1), lift(x), batched_hx)
+    batch = _call(ctx, module, config.with_(batch=1), lift(x), map_states(hx, lift))
     _, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
     return [compare_runs(f"{name} (unbatched vs batch of one)", got, other[0], b, ctx.dtype, config)
             for name, got, other, b in zip(("h'", "c'"), single, batch, _states(bound, config.mode))
             if got is not None]
-
-
-def _rows(hx, rows):
-    """hx (a tensor, (h, c) or None) restricted to the batch rows ``rows``."""
-    if hx is None:
-        return None
-    return tuple(part[rows] for part in hx) if isinstance(hx, tuple) else hx[rows]
 
 
 @register("metamorphic", strategy=lambda target: _cases(target, drop=("unbatched",), min_batch=2),
@@ -157,7 +150,7 @@ def check_cell_batch_permutation_permutes_results(config, ctx):
     module, weights = ctx.build(config, weights)
     order = streams.rng(config.seed, "batch_permutation").permutation(config.batch).tolist()
     whole = _call(ctx, module, config, x, hx)
-    permuted = _call(ctx, module, config, x[order], _rows(hx, order))
+    permuted = _call(ctx, module, config, x[order], map_states(hx, lambda h: h[order]))
     _, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
     return [compare_runs(f"{name} (batch order {order})", got, other[order], b[order], ctx.dtype, config)
             for name, got, other, b in zip(("h'", "c'"), permuted, whole, _states(bound, config.mode))
@@ -176,7 +169,7 @@ def check_cell_batch_split_matches_whole(config, ctx):
     _, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
     results = []
     for part in (slice(0, cut), slice(cut, config.batch)):
-        got = _call(ctx, module, config, x[part], _rows(hx, part))
+        got = _call(ctx, module, config, x[part], map_states(hx, lambda h: h[part]))
         results += [compare_runs(f"{name} (rows {part.start}:{part.stop} called apart)", g, w[part], b[part],
                                  ctx.dtype, config)
                     for name, g, w, b in zip(("h'", "c'"), got, whole, _states(bound, config.mode)) if g is not None]

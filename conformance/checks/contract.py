@@ -121,7 +121,7 @@ def _snapshot(value):
     return {"input": value.clone()}
 
 
-def _changed(before, after):
+def first_change(before, after):
     """The first (name, index, was, is now) where ``after`` differs from ``before`` bit for bit."""
     for name, old in before.items():
         new = after[name]
@@ -147,7 +147,7 @@ def check_forward_leaves_inputs_unchanged(config, ctx):
         () if hx is None else hx if isinstance(hx, tuple) else (hx,)))}}
     before = parts()
     ctx.forward(module, config, given, hx)
-    changed = _changed(before, parts())
+    changed = first_change(before, parts())
     if changed is not None:
         name, index, was, now = changed
         raise CheckFailure(config, f"forward modified its argument {name}: element {list(index)} was {was:.8g}, "

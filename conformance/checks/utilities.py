@@ -27,6 +27,7 @@ from ..errors import CheckFailure, TargetCrashed, Unsupported
 from ..registry import register
 from ..strategies import packing_cases
 from ..tolerances import compare_exact
+from .contract import first_change
 
 KINDS = ("packing_utils",)
 
@@ -160,10 +161,16 @@ def _short(value):
     return "None" if value is None else str(value.tolist() if torch.is_tensor(value) else value)
 
 
-def _compare_packed(case, ctx, result, x, lengths, order):
-    """The packed result against the reference packing of x (T, B, *) in ``order``."""
+def _in_order(x, lengths, order):
+    """The reference packing of x (T, B, *) with the sequences taken in ``order`` (None: as
+    they come)."""
     order = np.arange(len(lengths)) if order is None else order
-    expected = reference.pack_padded_sequence(x[:, order], np.asarray(lengths)[order], enforce_sorted=True)
+    return reference.pack_padded_sequence(x[:, order], np.asarray(lengths)[order], enforce_sorted=True)
+
+
+def _compare_packed(case, ctx, result, x, order):
+    """The packed result against the reference packing of x (T, B, *) in ``order``."""
+    expected = _in_order(x, case.lengths, order)
     return [compare_exact("batch_sizes", result.batch_sizes, expected.batch_sizes, ctx.dtype, case),
             compare_exact("data", result.data, expected.data, ctx.dtype, case)]
 
@@ -173,6 +180,13 @@ def _pad_arguments(case, ctx):
     if ctx.target.supports("padding_side"):
         arguments["padding_side"] = case.padding_side
     return arguments
+
+
+def _pair(case, name, result):
+    """Fails unless ``result`` is the pair (padded, lengths) pad_packed_sequence returns."""
+    if not isinstance(result, tuple) or len(result) != 2:
+        _fail(case, f"{name} returned {_describe(result)}; torch returns (padded, lengths)")
+    return result
 
 
 def _sequence_list(case, ctx, name, result, shapes):
@@ -215,24 +229,25 @@ def _tensors_in(args):
 
 def _snapshot(args):
     """What the arguments of a call are before it: the list of sequences' items, and each
-    tensor's shape, strides and values."""
+    tensor's shape, strides and a copy of its values."""
     listed = list(args[0]) if isinstance(args[0], list) else None
-    return listed, [(t, tuple(t.shape), t.stride(), as_numpy(t)) for t in _tensors_in(args)]
+    return listed, [(t, tuple(t.shape), t.stride(), t.detach().clone()) for t in _tensors_in(args)]
 
 
 def _unchanged(case, name, args, snapshot):
     """Fails when the call changed an argument since ``snapshot``: a tensor's shape, strides
-    or values, or a list's order."""
+    or values (``contract.first_change``, bit for bit), or a list's order."""
     listed, tensors = snapshot
     if listed is not None and (len(args[0]) != len(listed) or any(a is not b for a, b in zip(args[0], listed))):
         _fail(case, f"{name} reordered or changed the list of sequences it was given")
-    for index, (tensor, shape, stride, values) in enumerate(tensors):
+    for index, (tensor, shape, stride, copy) in enumerate(tensors):
         what = f"{name} changed its argument (tensor {index} of the call, shape {shape})"
         if tuple(tensor.shape) != shape or tensor.stride() != stride:
             _fail(case, f"{what} in place: shape {shape} strides {stride} became {tuple(tensor.shape)} strides "
                         f"{tensor.stride()}")
-        if not np.array_equal(as_numpy(tensor), values, equal_nan=True):
-            _fail(case, f"{what}: its values were overwritten")
+        changed = first_change({"it": copy}, {"it": tensor.detach()})
+        if changed is not None:
+            _fail(case, f"{what}: element {list(changed[1])} was {changed[2]:.8g}, is now {changed[3]:.8g}")
 
 
 def _run(case, ctx, name, wrap=None):
@@ -266,8 +281,7 @@ def _pack_padded(case, ctx, wrap=None):
 def _pad_packed(case, ctx, wrap=None):
     """(the result, the reference's, the packed input as a reference Packed)."""
     result, packed = _run(case, ctx, "pad_packed_sequence", wrap)
-    if not isinstance(result, tuple) or len(result) != 2:
-        _fail(case, f"pad_packed_sequence returned {_describe(result)}; torch returns (padded, lengths)")
+    _pair(case, "pad_packed_sequence", result)
     expected = reference.pad_packed_sequence(packed, case.batch_first, case.padding_value, case.total_length)
     _tensor_result(case, ctx, "pad_packed_sequence(...)[0]", result[0], expected[0].shape)
     _tensor_result(case, ctx, "pad_packed_sequence(...)[1] (lengths)", result[1], (case.batch,), torch.int64, "cpu")
@@ -315,7 +329,7 @@ def check_pack_padded_sequence_matches_reference(case, ctx):
     returns the reference's data and batch_sizes, a permutation that sorts the lengths and
     its inverse (None for both with enforce_sorted)."""
     result, order, x = _pack_padded(case, ctx)
-    return _compare_packed(case, ctx, result, x, case.lengths, order)
+    return _compare_packed(case, ctx, result, x, order)
 
 
 @register("packing_utils", strategy=_cases(("pad_packed_sequence",)), kinds=KINDS, requires=("pad_packed_sequence",))
@@ -331,7 +345,7 @@ def check_pad_packed_sequence_matches_reference(case, ctx):
 def check_pack_sequence_matches_reference(case, ctx):
     """pack_sequence of a list of sequences (sorted or not) returns the reference's packing."""
     result, order, values = _pack_sequence(case, ctx)
-    return _compare_packed(case, ctx, result, reference.pad_sequence(values), case.lengths, order)
+    return _compare_packed(case, ctx, result, reference.pad_sequence(values), order)
 
 
 @register("packing_utils", strategy=_cases(("pad_sequence",)), kinds=KINDS, requires=("pad_sequence",))
@@ -369,10 +383,9 @@ def check_packing_round_trips(case, ctx):
         _utility(ctx, name)
     if case.function == "pad_packed_sequence(pack_padded_sequence)":
         packed, _, x = _pack_padded(case, ctx)
-        back = _call(ctx, "pad_packed_sequence", packed, batch_first=case.batch_first,
-                     padding_value=case.padding_value, total_length=case.steps)
-        if not isinstance(back, tuple) or len(back) != 2:
-            _fail(case, f"pad_packed_sequence returned {_describe(back)}; torch returns (padded, lengths)")
+        back = _pair(case, "pad_packed_sequence", _call(
+            ctx, "pad_packed_sequence", packed, batch_first=case.batch_first, padding_value=case.padding_value,
+            total_length=case.steps))
         for b, length in enumerate(case.lengths):
             x[length:, b] = case.padding_value
         return [compare_exact("padded (pad_packed_sequence of pack_padded_sequence)", back[0], _layout(x, case),
@@ -402,12 +415,6 @@ def _scatter(grad, lengths, order, steps):
     return reference.pad_packed_sequence(packed, total_length=steps)[0]
 
 
-def _gather(grad, lengths, order):
-    """The adjoint of padding: the packed rows (in ``order``) of a padded (T, B, *) gradient."""
-    order = np.arange(len(lengths)) if order is None else order
-    return reference.pack_padded_sequence(grad[:, order], np.asarray(lengths)[order], enforce_sorted=True).data
-
-
 @register("packing_utils", strategy=_cases(PACKING_FUNCTIONS), kinds=KINDS, requires=("backward",))
 def check_packing_gradients_match_reference(case, ctx):
     """The gradient through each utility is the adjoint of what it moves, exactly: a packed
@@ -423,7 +430,9 @@ def check_packing_gradients_match_reference(case, ctx):
         the case is) whose gradient reaches that leaf."""
         leaf = tensor.detach().clone(memory_format=torch.contiguous_format).requires_grad_()
         leaves.append(leaf)
-        return leaf.clone() if case.contiguous else torch.stack([leaf, torch.zeros_like(leaf)], -1).flatten(-2)[..., ::2]
+        if case.contiguous:
+            return leaf.clone()
+        return torch.stack([leaf, torch.zeros_like(leaf)], -1).flatten(-2)[..., ::2]
 
     def upstream(outputs):
         """Random upstream gradients for ``outputs`` (as tensors and as float64) after
@@ -440,7 +449,7 @@ def check_packing_gradients_match_reference(case, ctx):
         expected = [_layout(_scatter(upstream([result.data])[0], lengths, order, case.steps), case)]
     elif name == "pad_packed_sequence":
         result, _, packed = _pad_packed(case, ctx, computed)
-        expected = [_gather(_layout(upstream([result[0]])[0], case), lengths, packed.sorted_indices)]
+        expected = [_in_order(_layout(upstream([result[0]])[0], case), lengths, packed.sorted_indices).data]
     elif name == "pack_sequence":
         result, order, _ = _pack_sequence(case, ctx, computed)
         padded = _scatter(upstream([result.data])[0], lengths, order, max(lengths))
@@ -460,7 +469,7 @@ def check_packing_gradients_match_reference(case, ctx):
         result, packed = _unpack(case, ctx, computed)
         order = np.arange(case.batch) if packed.sorted_indices is None else packed.sorted_indices
         grads = upstream(result)
-        expected = [_gather(reference.pad_sequence([grads[b] for b in order]), lengths[order], None)]
+        expected = [_in_order(reference.pad_sequence([grads[b] for b in order]), lengths[order], None).data]
     return [compare_exact(f"grad of input {i}" if len(leaves) > 1 else "grad of the input",
                           torch.zeros_like(leaf) if leaf.grad is None else leaf.grad, value, ctx.dtype, case)
             for i, (leaf, value) in enumerate(zip(leaves, expected))]
@@ -537,14 +546,14 @@ def check_pack_padded_too_long_lengths_rejected(case, ctx):
     lengths = list(case.lengths)
     lengths[case.seed % len(lengths)] = case.steps + 1 + case.seed % 3
     case = case.with_(lengths=tuple(lengths), enforce_sorted=False)
-    given = _tensor(_layout(_padded(case), case), case, ctx)
+    args, kwargs = _arguments(case, ctx, "pack_padded_sequence")
     try:
-        result = _call(ctx, "pack_padded_sequence", given, _lengths(case), batch_first=case.batch_first,
-                       enforce_sorted=False)
+        result = _call(ctx, "pack_padded_sequence", *args, **kwargs)
     except TargetCrashed:
         return []
-    rows = getattr(result, "batch_sizes", None)
-    held = getattr(getattr(result, "data", None), "shape", ("?",))[0]
-    counted = f"; its batch_sizes count {int(rows.sum())} rows and its data holds {held}" if torch.is_tensor(rows) else ""
+    rows, counted = getattr(result, "batch_sizes", None), ""
+    if torch.is_tensor(rows):
+        held = getattr(getattr(result, "data", None), "shape", ("?",))[0]
+        counted = f"; its batch_sizes count {int(rows.sum())} rows and its data holds {held}"
     raise CheckFailure(case, f"pack_padded_sequence accepted lengths {list(case.lengths)} for a padded input of "
                              f"{case.steps} steps and returned a result{counted}; it must raise an error")
