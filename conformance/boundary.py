@@ -12,7 +12,7 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from . import watch
-from .errors import CheckFailure, TargetCrashed, TargetHung, Unsupported
+from .errors import CheckFailure, HookError, TargetCrashed, TargetHung, Unsupported
 from .targets import load_weights, one_line
 from .tolerances import precision_for
 
@@ -82,6 +82,8 @@ class Context:
                 return fn(*args)
         except Unsupported:
             raise
+        except HookError as exc:
+            raise CheckFailure(self.config, str(exc)) from None
         except SystemExit as exc:
             raise TargetCrashed(self.config, f"the target crashed: {what} called sys.exit({exc.code!r}) "
                                              f"(exit code {exc.code!r})") from None

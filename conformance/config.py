@@ -17,6 +17,12 @@ PACKING_FUNCTIONS = ("pack_padded_sequence", "pad_packed_sequence", "pack_sequen
 #: The dtypes the suite checks, by torch's name (``tolerances.DTYPES`` maps them to torch dtypes).
 DTYPE_NAMES = ("float64", "float32", "bfloat16", "float16")
 
+#: How a target's parameters relate to torch's names (``Target.naming``): it has torch's names;
+#: its own, computed differentiably from torch-named tensors by this hook (weight gradients are
+#: compared through torch.func.functional_call); its own, filled by the copying hook (weight
+#: gradients cannot be compared).
+TORCH_NAMES, MAPPING_HOOK, COPYING_HOOK = "torch", "rnn_conformance_from_torch", "load_torch_state_dict"
+
 
 @dataclass(frozen=True)
 class RNNConfig:

@@ -18,6 +18,11 @@ class TargetCrashed(CheckFailure):
     """The target raised where torch semantics say it must return a result."""
 
 
+class HookError(Exception):
+    """A target's weight-mapping hook returned something other than its parameters: its
+    author's mistake, named in one line (a failure of the example in flight)."""
+
+
 class Unsupported(Exception):
     """The target cannot build this configuration (its constructor refused it)."""
 

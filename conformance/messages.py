@@ -15,6 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from . import profiles
+from .config import COPYING_HOOK
 from .errors import UsageError
 
 #: The report's schema: ``rnn-conformance compare`` reads this one only.
@@ -148,6 +149,7 @@ def closing_lines(results, targets, counts, seed, versions, planned=None, failur
     lines = [r.message for r in results if r.status in ("failed", "error")] if failures else []
     for target in targets:
         lines += _declaration_lines(target)
+    lines += [f"warning: {impl}: {why}" for impl, why in not_compared(targets).items()]
     for (target, reason), rows in _grouped(results, "unsupported", lambda r: (r.target, r.reason)).items():
         lines.append(f"unsupported ({_rows(len(rows))}) {target}: {reason} [{_checks(rows)}]")
     for (entry, reason), rows in _grouped(results, "known", lambda r: (r.known, r.reason)).items():
@@ -181,6 +183,19 @@ def _checks(rows):
     """The checks of ``rows``, the first four named."""
     checks = list(dict.fromkeys(r.check for r in rows))
     return ", ".join(checks[:4]) + (f" and {len(checks) - 4} more" if len(checks) > 4 else "")
+
+
+#: What a run says (and the report keeps) of a target whose weight gradients were not compared.
+NOT_COMPARED = ("weight gradients not compared: its parameters have their own names and it loads torch's "
+                "weights by copying them (load_torch_state_dict); give it rnn_conformance_from_torch(state_dict), "
+                "returning its own parameters computed from torch-named tensors with differentiable torch "
+                "operations, and they are compared (README, 'Weight gradients')")
+
+
+def not_compared(targets):
+    """impl -> why its weight gradients were not compared, for each such target (those whose
+    names are their own and load torch's weights only by copying)."""
+    return {t.impl: NOT_COMPARED for t in targets if getattr(t, "naming", None) == COPYING_HOOK}
 
 
 def _declaration_lines(target):
@@ -284,6 +299,7 @@ def report(results, targets, options, seed, known=(), planned=None):
         "target": {"impl": ",".join(t.impl for t in targets), "kind": ",".join(t.kind for t in targets)},
         "unsupported_features": {t.impl: t.unsupported for t in targets if t.unsupported},
         "declarations": {t.impl: t.declarations for t in targets if t.declarations},
+        "not_compared": not_compared(targets),
         "summary": summarize(results),
         "checks": [{k: v for k, v in r.as_dict().items() if k != "family"} for r in results],
     }

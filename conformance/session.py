@@ -14,7 +14,7 @@ from .errors import CheckFailure, UsageError
 from .registry import FAMILIES, checks
 from .runner import CheckResult, planned_result, run_check, suite_error
 from .supervisor import Task
-from .targets import DEFAULT_IMPLS, Target, default_targets, describe, load_target, target_again
+from .targets import DEFAULT_IMPLS, Target, default_targets, describe, described, load_target, target_again
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,7 @@ def targets_for(options, supervisor=None):
                                 + (f" during {call}" if call else "")))
     if isinstance(loaded, UsageError):
         raise loaded
-    return [Target(loaded["impl"], loaded["kind"], None, loaded["unsupported"], loaded["activation_error"],
-                   loaded["declarations"])]
+    return [described(loaded, None)]
 
 
 def load_in_worker(impl, kind, declared):

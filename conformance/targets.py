@@ -10,8 +10,9 @@ import torch
 from reference import names
 
 from . import watch
-from .config import CELL_KINDS, KIND_MODES, PACKING_FUNCTIONS, UTILITY_KINDS, RNNConfig
-from .errors import Unsupported, UsageError
+from .config import (CELL_KINDS, COPYING_HOOK, KIND_MODES, MAPPING_HOOK, PACKING_FUNCTIONS, TORCH_NAMES,
+                     UTILITY_KINDS, RNNConfig)
+from .errors import HookError, Unsupported, UsageError
 from .tolerances import DTYPES
 
 DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn.LSTM",
@@ -29,6 +30,7 @@ REFUSALS = (NotImplementedError, TypeError, ValueError)
 DECLARATION = "rnn_conformance_unsupported"
 #: Class attribute through which a target declares the absolute error of one sigmoid/tanh evaluation.
 ACTIVATION_DECLARATION = "rnn_conformance_activation_error"
+
 
 #: What a target may declare unsupported: input features, its own options, autograd, dtypes, devices.
 DECLARABLE_FEATURES = ("packed", "no_bias", "bidirectional", "multi_layer", "proj_size", "batch_first", "hx",
@@ -49,7 +51,8 @@ class Target:
 
     unsupported: feature, dtype or device -> why (declared or probed); activation_error: the
     absolute error of one sigmoid/tanh evaluation it declares (0: as exact as torch's);
-    declarations: what it declared and where (recorded in the report).
+    declarations: what it declared and where (recorded in the report); naming: TORCH_NAMES,
+    MAPPING_HOOK or COPYING_HOOK (``naming_of``).
     """
 
     impl: str
@@ -58,6 +61,7 @@ class Target:
     unsupported: dict = field(default_factory=dict)
     activation_error: float = 0.0
     declarations: dict = field(default_factory=dict)
+    naming: str = TORCH_NAMES
 
     def __str__(self):
         return self.impl
@@ -115,13 +119,50 @@ def one_line(exc):
     return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
+def naming_of(module):
+    """How ``module``'s parameters relate to torch's names: MAPPING_HOOK when it has that hook
+    (whether or not it also copies), COPYING_HOOK, else TORCH_NAMES."""
+    for hook in (MAPPING_HOOK, COPYING_HOOK):
+        if callable(getattr(module, hook, None)):
+            return hook
+    return TORCH_NAMES
+
+
 def load_weights(module, tensors):
-    """Loads a torch-named state dict, through the target's own mapping hook if it has one."""
-    hook = getattr(module, "load_torch_state_dict", None)
-    if callable(hook):
-        hook(tensors)
+    """Loads a torch-named state dict: through the target's copying hook if it has one, else
+    through its mapping hook (the parameters it returns, copied in), else load_state_dict."""
+    if callable(getattr(module, COPYING_HOOK, None)):
+        module.load_torch_state_dict(tensors)
+    elif callable(getattr(module, MAPPING_HOOK, None)):
+        own = mapped_parameters(module, tensors)
+        with torch.no_grad():
+            module.load_state_dict(own, strict=False)
     else:
         module.load_state_dict(tensors, strict=True)
+
+
+def mapped_parameters(module, tensors):
+    """``module.rnn_conformance_from_torch(tensors)``, checked: a dict naming every parameter of
+    the module (buffers optional), each a tensor of the parameter's shape.  Raises HookError
+    with one line saying how the hook's result departs from that."""
+    own = module.rnn_conformance_from_torch(tensors)
+    where = f"{type(module).__name__}.{MAPPING_HOOK}"
+    if not isinstance(own, dict):
+        raise HookError(f"{where} returned a {type(own).__name__}; expected a dict of the module's own parameter "
+                        f"names -> tensors")
+    parameters = dict(module.named_parameters())
+    known = set(parameters) | {name for name, _ in module.named_buffers()}
+    unknown, missing = sorted(set(own) - known), sorted(set(parameters) - set(own))
+    if unknown or missing:
+        detail = "; ".join(part for part in (f"names no parameter or buffer of it: {unknown}" if unknown else "",
+                                             f"misses its parameters {missing}" if missing else "") if part)
+        raise HookError(f"{where} {detail}: it must return every parameter of the module by its own name")
+    for name, value in own.items():
+        expected = parameters[name] if name in parameters else module.get_buffer(name)
+        if not torch.is_tensor(value) or tuple(value.shape) != tuple(expected.shape):
+            got = tuple(value.shape) if torch.is_tensor(value) else type(value).__name__
+            raise HookError(f"{where} returned {name} as {got}; the parameter has shape {tuple(expected.shape)}")
+    return own
 
 
 def default_targets(declared=None):
@@ -138,17 +179,20 @@ def default_targets(declared=None):
 def target_again(description):
     """A target from its ``describe()`` (in a worker process): the class is imported again,
     nothing is probed again."""
-    target = Target(description["impl"], description["kind"], _resolve(description["impl"]))
-    target.unsupported = dict(description["unsupported"])
-    target.activation_error = description["activation_error"]
-    target.declarations = dict(description["declarations"])
-    return target
+    return described(description, _resolve(description["impl"]))
+
+
+def described(description, factory):
+    """The Target of a ``describe()``, with ``factory`` (None in a parent that never imports it)."""
+    return Target(description["impl"], description["kind"], factory, dict(description["unsupported"]),
+                  description["activation_error"], dict(description["declarations"]), description["naming"])
 
 
 def describe(target):
     """What a worker needs to rebuild ``target`` (plain data, picklable)."""
     return {"impl": target.impl, "kind": target.kind, "unsupported": dict(target.unsupported),
-            "activation_error": target.activation_error, "declarations": dict(target.declarations)}
+            "activation_error": target.activation_error, "declarations": dict(target.declarations),
+            "naming": target.naming}
 
 
 def load_target(impl, kind=None, declared=None):
@@ -158,8 +202,10 @@ def load_target(impl, kind=None, declared=None):
     if kind is not None and kind not in KIND_MODES:
         raise UsageError(f"--kind {kind!r} is not a kind: expected one of {', '.join(KIND_MODES)}")
     factory = _resolve(impl)
-    kind = _infer_kind(impl, factory, kind)
-    target = declare(Target(impl, kind, factory), declared)
+    kind, naming = _infer_kind(impl, factory, kind)
+    target = declare(Target(impl, kind, factory, naming=naming), declared)
+    if naming != TORCH_NAMES:  # known before any example: the name checks are unsupported at no cost
+        target.unsupported["torch_names"] = f"its parameters have their own names, mapped by {naming}"
     target.unsupported.update(_probe_features(target))
     return target
 
@@ -230,10 +276,12 @@ def _import(impl, module_name, missing_ok=False):
 
 
 def _infer_kind(impl, factory, kind):
+    """(kind, naming) of the target: its kind given or inferred from its class or parameters,
+    and how its parameters relate to torch's names (``naming_of``)."""
     module_class = isinstance(factory, type) and issubclass(factory, torch.nn.Module)
     if kind in UTILITY_KINDS or (kind is None and not module_class and any(
             hasattr(factory, name) for name in PACKING_FUNCTIONS)):
-        return _utilities_kind(impl, factory, kind)
+        return _utilities_kind(impl, factory, kind), TORCH_NAMES
     if not callable(factory):
         raise UsageError(f"--impl {impl} is not a class or factory (a {type(factory).__name__}): expected a "
                          f"recurrent class or factory, or a module providing the packing utilities "
@@ -250,16 +298,18 @@ def _infer_kind(impl, factory, kind):
     parameters = dict(module.named_parameters()) if isinstance(module, torch.nn.Module) else {}
     layer_weight, cell_weight = parameters.get(names.name("weight_ih", 0)), parameters.get("weight_ih")
     weight = layer_weight if layer_weight is not None else cell_weight
-    if weight is None and not callable(getattr(module, "load_torch_state_dict", None)):
+    naming = naming_of(module)
+    if weight is None and naming == TORCH_NAMES:
         raise UsageError(f"--impl {impl} is not a recurrent module: {impl}(3, 5) has no parameter "
-                         f"'weight_ih_l0' or 'weight_ih' (torch's names) and no load_torch_state_dict hook")
+                         f"'weight_ih_l0' or 'weight_ih' (torch's names) and no {MAPPING_HOOK} or "
+                         f"{COPYING_HOOK} hook")
     if kind is None and declared is None:
         gates = None if weight is None else _GATE_ROWS.get(weight.shape[0])
         if gates is None:
             raise UsageError(f"--impl {impl}: cannot infer its kind from its parameters; pass --kind "
                              f"{'|'.join(KIND_MODES)}")
         kind = gates if layer_weight is not None else f"{gates}_cell"
-    return kind or declared
+    return kind or declared, naming
 
 
 def _utilities_kind(impl, provider, kind):

@@ -137,7 +137,7 @@ def test_declarations_from_the_command_line_for_a_class_one_cannot_edit(tmp_path
                              "--unsupported", "backward,float64", "--activation-error", str(2.0 ** -24),
                              "--devices", "cpu", "--dtypes", "float64,float32", "--seed", "3")
     assert done.returncode == 0, done.stdout
-    assert data["summary"]["passed"] == 2 and data["summary"]["unsupported"] == 6
+    assert data["summary"]["passed"] == 2 and data["summary"]["unsupported"] == 8
     declared = data["declarations"]["tests.planted.hostile:InferenceOnlyLSTMUndeclared"]
     assert declared["activation_error"]["source"] == "--activation-error"
     assert declared["unsupported"]["backward"] == "declared with --unsupported"

@@ -15,7 +15,7 @@ def test_torch_cells_pass_and_their_kind_is_inferred(impl, kind):
                                           "cell_hx_none_equals_zeros", "cell_unbatched_equals_batch_of_one",
                                           "cell_batch_permutation_permutes_results", "cell_batch_split_matches_whole",
                                           "cell_loop_equals_sequence", "cell_parameters_named_like_torch",
-                                          "cell_invalid_input_rejected"}
+                                          "cell_invalid_input_rejected", "cell_parameters_receive_gradients"}
     assert [(r.check, r.message) for r in results if r.status != "passed"] == []
     assert all(r.examples > 0 for r in results)
 

@@ -1,8 +1,18 @@
-"""Inputs that require grad, and the gradients a check reads after backward: shared by the
-gradient checks and the dropout checks."""
+"""Inputs that require grad, the target as a gradient check runs it (through its mapping hook
+when its parameters have their own names), and the gradients a check reads after backward:
+shared by the gradient checks, the cells', the seed models' and the dropout checks."""
+from typing import NamedTuple
+
+import numpy as np
 import torch
 
 from ..data import make_hx, make_input, to_torch
+from ..errors import CheckFailure, NotRepresentable
+from ..targets import COPYING_HOOK, MAPPING_HOOK, TORCH_NAMES, mapped_parameters, naming_of
+from ..tolerances import absolute_floor, representable
+
+#: The oracle's gradients that are not a weight's.
+NOT_WEIGHTS = ("input", "h0", "c0", "hx", "cx")
 
 
 def leaf(array, ctx, contiguous):
@@ -18,17 +28,75 @@ def leaves(config, ctx):
     return leaf(make_input(config), ctx, config.contiguous), hx
 
 
-def differentiated(module, x, hx):
-    """(name, leaf) pairs whose .grad is compared: input, h0, c0, and the parameters when
-    they carry torch's names (a target with a mapping hook has its own)."""
+class Differentiable(NamedTuple):
+    """How a gradient check calls the target, and the weights (torch's names, tensors) whose
+    ``.grad`` it compares with the oracle's."""
+
+    call: object
+    weights: list
+
+
+def differentiable(ctx, module, rounded, part=""):
+    """``module`` as a gradient check runs it, holding the weights ``rounded`` (torch's names,
+    float64 numpy, as loaded).  With torch's names: the module and its parameters.  With the
+    mapping hook: a ``torch.func.functional_call`` of it on the parameters the hook computes
+    from leaves under torch's names, and those leaves (so a detached or mis-scaled own weight
+    shows in torch's gradients).  With only the copying hook: the module and no weights (the
+    run says they were not compared).  ``part`` names the recurrent submodule when ``module``
+    is a model built on it; the model's other parameters are compared by their names."""
+    target = module.get_submodule(part) if part else module
+    prefix = f"{part}." if part else ""
+    naming = naming_of(target)
+    if naming == TORCH_NAMES:
+        return Differentiable(module, list(module.named_parameters()))
+    others = [(name, p) for name, p in module.named_parameters() if part and not name.startswith(prefix)]
+    if naming == COPYING_HOOK:
+        return Differentiable(module, others)
+    torch_named = {name: torch.as_tensor(value).to(ctx.dtype).to(ctx.device).requires_grad_()
+                   for name, value in rounded.items()}
+    own = ctx.call(MAPPING_HOOK, mapped_parameters, target, torch_named, grad=True)
+    replaced = {prefix + name: value for name, value in own.items()}
+    call = lambda *args: torch.func.functional_call(module, replaced, args)
+    return Differentiable(call, others + [(prefix + name, t) for name, t in torch_named.items()])
+
+
+def differentiated(run, x, hx):
+    """(name, tensor) pairs whose .grad is compared: input, h0, c0, and ``run``'s weights."""
     pairs = [("input", x)]
     if hx is not None:
         pairs += list(zip(("h0", "c0"), hx if isinstance(hx, tuple) else (hx,)))
-    if not callable(getattr(module, "load_torch_state_dict", None)):
-        pairs += list(module.named_parameters())
-    return pairs
+    return pairs + list(run.weights)
 
 
 def gradient_of(tensor):
     """A leaf's gradient; None (nothing reached it) is a zero gradient."""
     return torch.zeros_like(tensor) if tensor.grad is None else tensor.grad
+
+
+def parameters_received_gradients(module, expected, bound, ctx, case, kind_name):
+    """Raises CheckFailure naming the first trainable-parameter problem of ``module`` (whatever
+    its names) after a backward pass: frozen (requires_grad False), no gradient at all (a
+    detached weight), a non-finite gradient, or one identically zero although every weight of
+    torch's layer gets a gradient here that no correct rounding can make zero (``expected`` and
+    ``bound``: the oracle's gradients under torch's names).  Raises NotRepresentable when that
+    cannot be told on this example (some torch weight's exact gradient is within its bound of
+    zero everywhere, or a gradient overflows the dtype)."""
+    weights = [name for name in expected if name not in NOT_WEIGHTS]
+    floor = absolute_floor(ctx.dtype)
+    if not all(representable(expected[name], bound[name], ctx.dtype) for name in expected):
+        raise NotRepresentable("an exact gradient overflows the dtype")
+    if not all(np.any(np.abs(expected[name]) > bound[name] + floor) for name in weights):
+        raise NotRepresentable("some weight's exact gradient may round to zero here")
+    for name, parameter in module.named_parameters():
+        if not parameter.requires_grad:
+            problem = "is frozen (requires_grad=False); every parameter of torch's layer is trained"
+        elif parameter.grad is None:
+            problem = "received no gradient (.grad is None): the output does not reach it through autograd"
+        elif not bool(torch.isfinite(parameter.grad).all()):
+            problem = "received a non-finite gradient where every exact gradient is finite"
+        elif not bool(parameter.grad.any()):
+            problem = (f"received a gradient of exactly zero, though every weight of torch's {kind_name} gets "
+                       f"a gradient here that no rounding makes zero")
+        else:
+            continue
+        raise CheckFailure(case, f"parameter {name} {problem}")

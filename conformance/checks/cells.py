@@ -18,11 +18,11 @@ from reference import names
 from .. import streams
 from ..config import CELL_KINDS
 from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, parameter_shapes, to_torch
-from ..errors import CheckFailure, Unsupported
+from ..errors import CheckFailure
 from ..registry import register
 from ..strategies import configs, features_of
 from ..tolerances import compare, compare_exact, compare_runs
-from .backprop import gradient_of
+from .backprop import differentiable, gradient_of, parameters_received_gradients
 from .relations import map_states
 
 #: The options a cell call can have (the others belong to sequences and layers).
@@ -89,7 +89,17 @@ def check_cell_gradients_match_oracle(config, ctx):
     the upstream gradient through h' (and c')."""
     x, hx, weights = _arguments(config, ctx, grad=True)
     module, weights = ctx.build(config, weights, train=True)
-    h, c = _validated(ctx.call("forward", module, x, hx, grad=True), config, x, ctx)
+    target = differentiable(ctx, module, weights)
+    expected, bound = _backward(config, ctx, target.call, x, hx, weights)
+    pairs = [("input", x)] + list(zip(("hx", "cx"), () if hx is None else hx if isinstance(hx, tuple) else (hx,)))
+    return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, config)
+            for name, tensor in pairs + target.weights if name in expected]
+
+
+def _backward(config, ctx, call, x, hx, weights):
+    """One cell call and backward from h' (and c') with a drawn upstream gradient; returns the
+    oracle's gradients and their bounds."""
+    h, c = _validated(ctx.call("forward", call, x, hx, grad=True), config, x, ctx)
     rng = streams.rng(config.seed, "upstream_gradient")
     chosen = [(r, rng.standard_normal(tuple(r.shape))) for r in (h, c) if r is not None]
     if any(not r.requires_grad for r, _ in chosen):
@@ -98,13 +108,22 @@ def check_cell_gradients_match_oracle(config, ctx):
     ctx.call("backward", torch.autograd.backward, [r for r, _ in chosen],
              [to_torch(g, ctx.dtype, ctx.device) for _, g in chosen])
     upstream = [as_numpy(to_torch(g, ctx.dtype, "cpu")) for _, g in chosen] + [None]
-    expected, bound = reference.cell_backward_with_bound(as_numpy(x), weights, ctx.precision, config.mode,
-                                                         as_numpy(hx), grad_h=upstream[0], grad_c=upstream[1])
-    pairs = [("input", x)] + list(zip(("hx", "cx"), () if hx is None else hx if isinstance(hx, tuple) else (hx,)))
-    if not callable(getattr(module, "load_torch_state_dict", None)):
-        pairs += list(module.named_parameters())
-    return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, config)
-            for name, tensor in pairs if name in expected]
+    return reference.cell_backward_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx),
+                                              grad_h=upstream[0], grad_c=upstream[1])
+
+
+@register("gradients", strategy=lambda target: _cases(target, drop=("hx",)).map(lambda c: c.with_(
+    with_hx=target.supports("hx"), weight_scale=min(c.weight_scale, 1.0))), kinds=tuple(CELL_KINDS),
+    requires=("backward",))
+def check_cell_parameters_receive_gradients(config, ctx):
+    """Every trainable parameter of the cell, whatever its name, receives a finite gradient
+    that is not identically zero (with hx given every weight of torch's cell gets one): a
+    frozen or detached weight or bias fails, named."""
+    x, hx, weights = _arguments(config, ctx, grad=True)
+    module, weights = ctx.build(config, weights, train=True)
+    expected, bound = _backward(config, ctx, module, x, hx, weights)
+    parameters_received_gradients(module, expected, bound, ctx, config, f"{config.mode} cell")
+    return []
 
 
 def _call(ctx, module, config, x, hx):
@@ -204,13 +223,11 @@ def check_cell_loop_equals_sequence(config, ctx):
     return results
 
 
-@register("contract", strategy=_cases, kinds=tuple(CELL_KINDS))
+@register("contract", strategy=_cases, kinds=tuple(CELL_KINDS), requires=("torch_names",))
 def check_cell_parameters_named_like_torch(config, ctx):
     """state_dict keys and shapes are torch's cell's (weight_ih (G*H, I), weight_hh (G*H, H),
     bias_ih and bias_hh (G*H,) with bias), every one a trainable parameter."""
     module = ctx.construct(config)
-    if callable(getattr(module, "load_torch_state_dict", None)):
-        raise Unsupported(f"{ctx.target.impl} maps torch's parameter names through load_torch_state_dict")
     got = {name: tuple(t.shape) for name, t in ctx.call("state_dict", module.state_dict).items()}
     expected = {name: tuple(np_shape) for name, np_shape in
                 names.layer_as_cell(parameter_shapes(config)).items()}

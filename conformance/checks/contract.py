@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from torch.nn.utils.rnn import PackedSequence
 
 from ..data import hx_to_torch, make_hx, make_input, make_weights, pack, parameter_shapes, to_torch
-from ..errors import CheckFailure, Unsupported
+from ..errors import CheckFailure
 from ..registry import register
 from ..strategies import configs, features_of
 
@@ -17,12 +17,11 @@ INVALID_INPUTS = ("wrong input size, no hx", "wrong input size, with hx", "h0 of
 
 
 @register("contract", strategy=lambda target: configs(modes=target.modes, features=features_of(target),
-                                                       max_size=40, max_steps=3, long_steps=0))
+                                                       max_size=40, max_steps=3, long_steps=0),
+          requires=("torch_names",))
 def check_parameters_named_like_torch(config, ctx):
     """state_dict keys and shapes are torch's (weight_ih_l0, bias_hh_l1_reverse, weight_hr_l0, ...)."""
     module = ctx.construct(config)
-    if callable(getattr(module, "load_torch_state_dict", None)):
-        raise Unsupported(f"{ctx.target.impl} maps torch's parameter names through load_torch_state_dict")
     parameters = dict(ctx.call("named_parameters", lambda: list(module.named_parameters())))
     got = {name: tuple(t.shape) for name, t in ctx.call("state_dict", module.state_dict).items()}
     expected = parameter_shapes(config)

@@ -20,7 +20,7 @@ from ..data import as_numpy, make_weights, pack, to_torch
 from ..errors import CheckFailure, NotRepresentable
 from ..registry import register
 from ..tolerances import absolute_floor, compare_either, compare_exact, compare_rate
-from .backprop import differentiated, gradient_of, leaves
+from .backprop import differentiable, differentiated, gradient_of, leaves
 from .relations import cut_layers, forward_bound, identical, inputs, layer_states, relation_strategy, run, within_runs
 
 #: Dropout probabilities drawn for the dropout relations (1 zeroes every layer input above the first).
@@ -200,10 +200,11 @@ def check_dropout_one_stops_gradients_below(config, ctx):
     """Training with dropout=1: the output does not depend on layer 0, so its gradient reaches
     neither the input, nor layer 0's weights, nor layer 0's h0 (c0): exactly zero."""
     module, weights = _build_quietly(ctx, config, make_weights(config), train=True)
+    target = differentiable(ctx, module, weights)
     x, hx = leaves(config, ctx)
     given = x if config.lengths is None else pack(x, config)
     torch.manual_seed(streams.torch_seed(config.seed, "dropout_mask"))  # a replay draws the same mask
-    forward = ctx.forward(module, config, given, hx, grad=True)
+    forward = ctx.forward(target.call, config, given, hx, grad=True)
     output, data = forward.output, forward.output_data
     upstream = to_torch(streams.rng(config.seed, "dropout_upstream_gradient").standard_normal(tuple(data.shape)), ctx.dtype,
                         ctx.device)
@@ -212,7 +213,7 @@ def check_dropout_one_stops_gradients_below(config, ctx):
     _check_dropout_gradient_fits(config, ctx, weights, hx, output, upstream)
     ctx.call("backward", torch.autograd.backward, [data], [upstream])
     comparisons = []
-    for name, tensor in differentiated(module, x, hx):
+    for name, tensor in differentiated(target, x, hx):
         if not _below_layer_one(name):
             continue
         grad = gradient_of(tensor)

@@ -1,5 +1,6 @@
 """Family 3, gradients: torch autograd through the target equals ``reference.rnn_backward`` for
-the input, h0, c0 and every weight, within the backward error bound."""
+the input, h0, c0 and every weight, within the backward error bound; and every trainable
+parameter, whatever its name, receives a gradient."""
 from typing import NamedTuple
 
 import torch
@@ -14,7 +15,7 @@ from ..errors import CheckFailure
 from ..registry import register
 from ..strategies import configs, features_of
 from ..tolerances import compare
-from .backprop import differentiated, gradient_of, leaves
+from .backprop import differentiable, differentiated, gradient_of, leaves, parameters_received_gradients
 
 #: Where the upstream gradient enters: everywhere at once, or through one result only.
 UPSTREAM = ("random", "output", "h_n", "c_n")
@@ -63,31 +64,44 @@ def _upstream(case, results, ctx):
     return grads
 
 
-def run_gradients(case, ctx, packed):
-    """Forward and backward through the target, then every gradient against the oracle's."""
-    config = case.config
-    module, weights = ctx.build(config, make_weights(config), train=True)
-    x, hx = leaves(config, ctx)
-    forward = ctx.forward(module, config, pack(x, config) if packed else x, hx, grad=True)
-    output = forward.output
-    results = (forward.output_data, forward.h_n, forward.c_n)
-    upstream = _upstream(case, results, ctx)
+def backward(case, results, upstream, ctx):
+    """Backward from each result that has an upstream gradient; a result that does not
+    require grad fails (its inputs and weights do)."""
     chosen = [(r, g) for r, g in zip(results, upstream) if g is not None]
     if any(not r.requires_grad for r, _ in chosen):
         raise CheckFailure(case, "a result does not require grad although its inputs and weights do "
                                  "(an inference-only target declares backward unsupported)")
     ctx.call("backward", torch.autograd.backward, [r for r, _ in chosen], [g for _, g in chosen])
+
+
+def _oracle(config, ctx, x, hx, weights, upstream):
+    """The oracle's gradients and their bounds, under torch's names, for the upstream
+    gradients of (output (padded), h_n, c_n)."""
+    grad_output, grad_h_n, grad_c_n = map(as_numpy, upstream)
+    return reference.rnn_backward_with_bound(
+        as_numpy(x), weights, ctx.precision, mode=config.mode, num_layers=config.num_layers,
+        bidirectional=config.bidirectional, batch_first=config.batch_first, hx=as_numpy(hx),
+        lengths=config.lengths, grad_output=grad_output, grad_h_n=grad_h_n, grad_c_n=grad_c_n)
+
+
+def run_gradients(case, ctx, packed):
+    """Forward and backward through the target, then every gradient against the oracle's."""
+    config = case.config
+    module, weights = ctx.build(config, make_weights(config), train=True)
+    target = differentiable(ctx, module, weights)
+    x, hx = leaves(config, ctx)
+    forward = ctx.forward(target.call, config, pack(x, config) if packed else x, hx, grad=True)
+    output = forward.output
+    results = (forward.output_data, forward.h_n, forward.c_n)
+    upstream = _upstream(case, results, ctx)
+    backward(case, results, upstream, ctx)
     grad_output = upstream[0]
     if packed and grad_output is not None:
         grad_output, _ = pad_packed_sequence(output._replace(data=grad_output), batch_first=config.batch_first,
                                              total_length=config.steps)
-    expected, bound = reference.rnn_backward_with_bound(
-        as_numpy(x), weights, ctx.precision, mode=config.mode, num_layers=config.num_layers,
-        bidirectional=config.bidirectional, batch_first=config.batch_first, hx=as_numpy(hx),
-        lengths=config.lengths, grad_output=as_numpy(grad_output), grad_h_n=as_numpy(upstream[1]),
-        grad_c_n=as_numpy(upstream[2]))
+    expected, bound = _oracle(config, ctx, x, hx, weights, (grad_output,) + tuple(upstream[1:]))
     return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, case)
-            for name, tensor in differentiated(module, x, hx) if name in expected]  # extra parameters: contract's
+            for name, tensor in differentiated(target, x, hx) if name in expected]  # extra parameters: contract's
 
 
 @register("gradients", strategy=_cases(packed=False), requires=("backward",))
@@ -101,3 +115,27 @@ def check_gradients_match_oracle(case, ctx):
 def check_packed_gradients_match_oracle(case, ctx):
     """The same through pack_padded_sequence(enforce_sorted=False): padding gets zero gradient."""
     return run_gradients(case, ctx, packed=True)
+
+
+def _flow_configs(target):
+    """Small configurations in which every weight of torch's layer gets a gradient: at least
+    two steps (W_hh reads h_1), weights not saturating."""
+    return configs(modes=target.modes, features=features_of(target), max_size=12, max_layers=2, max_steps=4,
+                   long_steps=0, max_batch=3).map(lambda c: c.with_(steps=max(c.steps, 2), weight_scale=min(
+                       c.weight_scale, 1.0)))
+
+
+@register("gradients", strategy=_flow_configs, requires=("backward",))
+def check_parameters_receive_gradients(config, ctx):
+    """Every trainable parameter of the target, whatever its name, receives a finite gradient
+    that is not identically zero (every weight of torch's layer gets one here): a frozen or
+    detached weight or bias fails, named, also in a target whose names are its own."""
+    module, weights = ctx.build(config, make_weights(config), train=True)
+    x, hx = leaves(config, ctx)
+    forward = ctx.forward(module, config, x, hx, grad=True)
+    results = (forward.output, forward.h_n, forward.c_n)
+    upstream = _upstream(GradientCase(config, "random", True), results, ctx)
+    backward(config, results, upstream, ctx)
+    expected, bound = _oracle(config, ctx, x, hx, weights, upstream)
+    parameters_received_gradients(module, expected, bound, ctx, config, config.mode)
+    return []

@@ -17,7 +17,7 @@ from ..registry import register
 from ..strategies import WEIGHT_SCALES, draw_sequence_lengths, sizes
 from ..targets import load_weights
 from ..tolerances import compare
-from .backprop import gradient_of
+from .backprop import Differentiable, differentiable, gradient_of
 
 
 @dataclass(frozen=True)
@@ -100,21 +100,31 @@ def _rnn_class(ctx, mode):
 
 
 def _regressor(config, ctx, grad):
-    """The regressor built on the target with drawn weights, its input (a leaf with ``grad``),
-    its prediction and the weights as loaded (float64)."""
+    """The regressor built on the target with drawn weights, as a gradient check runs it
+    (``_differentiable``), its input (a leaf with ``grad``), its prediction and the weights
+    as loaded (float64)."""
     model = ctx.call("StackedRegressor(...)", StackedRegressor, config.input_size, config.hidden_size,
                      _rnn_class(ctx, config.mode)).to(device=ctx.device, dtype=ctx.dtype)
     rnn_config = RNNConfig(config.mode, config.input_size, config.hidden_size, num_layers=2, batch_first=True)
     state = ctx.load(model, _random_state(model, config, rnn_config), _load_model)
     x_np = streams.rng(config.seed, "regressor_input").standard_normal((config.batch, config.steps, config.input_size))
     x = to_torch(x_np, ctx.dtype, ctx.device).requires_grad_(grad)
-    return model, x, ctx.call("forward", model, x, grad=grad), state
+    run = _differentiable(ctx, model, state, grad)
+    return run, x, ctx.call("forward", run.call, x, grad=grad), state
+
+
+def _differentiable(ctx, model, state, grad):
+    """The model as a gradient check runs it (``backprop.differentiable``, its recurrent layer
+    through the target's mapping hook); as it is without ``grad``."""
+    if not grad:
+        return Differentiable(model, [])
+    return differentiable(ctx, model, {k[len("rnn."):]: v for k, v in state.items() if k.startswith("rnn.")}, "rnn")
 
 
 def _classifier(config, ctx, grad):
     """The classifier built on the target with drawn weights and tokens (0 past each length,
-    and sometimes inside: its row must still get no gradient): (model, text, probabilities,
-    weights as loaded)."""
+    and sometimes inside: its row must still get no gradient): (the model as a gradient check
+    runs it, text, probabilities, weights as loaded)."""
     model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size,
                      config.hidden_size, config.fc_hidden, ctx.target.factory).to(device=ctx.device, dtype=ctx.dtype)
     rnn_config = RNNConfig("LSTM", config.input_size, config.hidden_size, bidirectional=True, batch_first=True)
@@ -124,8 +134,9 @@ def _classifier(config, ctx, grad):
     for b, length in enumerate(config.lengths):
         text[b, length:] = 0
     lengths = torch.tensor(config.lengths, dtype=torch.int64)
-    got = ctx.call("forward", model, torch.as_tensor(text).to(ctx.device), lengths.to(ctx.device), grad=grad)
-    return model, text, got, state
+    run = _differentiable(ctx, model, state, grad)
+    got = ctx.call("forward", run.call, torch.as_tensor(text).to(ctx.device), lengths.to(ctx.device), grad=grad)
+    return run, text, got, state
 
 
 def _backward(config, ctx, result):
@@ -138,14 +149,12 @@ def _backward(config, ctx, result):
     return upstream
 
 
-def _gradient_comparisons(model, leaves, expected, bound, ctx, config):
-    """Every parameter's gradient (the recurrent layer's under torch's names only: a target
-    with a mapping hook has its own) and the named leaves' against the oracle."""
-    hooked = callable(getattr(model.rnn, "load_torch_state_dict", None))
-    pairs = list(leaves) + [(name, p) for name, p in model.named_parameters()
-                            if not (hooked and name.startswith("rnn."))]
+def _gradient_comparisons(run, leaves, expected, bound, ctx, config):
+    """Every weight's gradient (the recurrent layer's under torch's names: through the mapping
+    hook of a target whose names are its own, not at all with only a copying hook) and the
+    named leaves' against the oracle."""
     return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, config)
-            for name, tensor in pairs if name in expected]
+            for name, tensor in list(leaves) + run.weights if name in expected]
 
 
 @register("models", strategy=lambda target: _model_configs(target.modes, classifier=False))
@@ -162,11 +171,11 @@ def check_stacked_regressor_matches_oracle(config, ctx):
 def check_stacked_regressor_gradients_match_oracle(config, ctx):
     """The regressor's gradients (input, every layer's parameters, fc) equal the BPTT oracle
     composed with its head."""
-    model, x, got, state = _regressor(config, ctx, grad=True)
+    run, x, got, state = _regressor(config, ctx, grad=True)
     upstream = _backward(config, ctx, got)
     expected, bound = reference.stacked_regressor_backward(x.detach().to("cpu", torch.float64).numpy(), state,
                                                            upstream, mode=config.mode, precision=ctx.precision)
-    return _gradient_comparisons(model, [("input", x)], expected, bound, ctx, config)
+    return _gradient_comparisons(run, [("input", x)], expected, bound, ctx, config)
 
 
 @register("models", strategy=lambda target: _model_configs(("LSTM",), classifier=True), kinds=("lstm",),
@@ -183,8 +192,8 @@ def check_bilstm_classifier_matches_oracle(config, ctx):
 def check_bilstm_classifier_gradients_match_oracle(config, ctx):
     """The classifier's gradients equal the oracle's through its heads: embedding rows sum
     their tokens' uses, unused tokens and the padding index 0 get none."""
-    model, text, got, state = _classifier(config, ctx, grad=True)
+    run, text, got, state = _classifier(config, ctx, grad=True)
     upstream = _backward(config, ctx, got)
     expected, bound = reference.bilstm_classifier_backward(text, config.lengths, state, upstream,
                                                            precision=ctx.precision)
-    return _gradient_comparisons(model, [], expected, bound, ctx, config)
+    return _gradient_comparisons(run, [], expected, bound, ctx, config)
