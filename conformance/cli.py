@@ -9,8 +9,10 @@ from .options import OPTIONS, ArgumentParser, env_name, resolve, resolve_seed
 #: 0 every check passed (or failed only where a known difference accepts it); 1 a check
 #: failed (or a stale known difference under --strict-known); 2 bad usage, a target that
 #: cannot be loaded, a device named that is not there; 3 the suite itself raised (an
-#: ``error`` row, traceback in the report); 130 Ctrl-C.
+#: ``error`` row, traceback in the report); 5 nothing was checked (no row passed or failed);
+#: 130 Ctrl-C.
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_SUITE_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_NOTHING_CHECKED = messages.EXIT_NOTHING_CHECKED
 
 
 def build_parser():
@@ -95,9 +97,11 @@ def _run(options, supervisor, verbose):
 
 def exit_code(counts, interrupted, strict_known=False):
     """130 after Ctrl-C; else 1 when a check failed (or a known difference went stale under
-    --strict-known), 3 when only the suite itself raised, 0."""
+    --strict-known), 3 when only the suite itself raised, 5 when nothing was checked, 0."""
     if interrupted:
         return EXIT_INTERRUPTED
     if counts["failed"] or (strict_known and counts["stale"]):
         return EXIT_FAILED
-    return EXIT_SUITE_ERROR if counts["error"] else EXIT_PASSED
+    if counts["error"]:
+        return EXIT_SUITE_ERROR
+    return EXIT_NOTHING_CHECKED if messages.nothing_checked(counts) else EXIT_PASSED

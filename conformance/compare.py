@@ -1,15 +1,21 @@
 """``rnn-conformance compare OLD.json NEW.json``: the upgrade gate between two reports.
 
 Rows are matched by check, target, device, dtype and CUDA backend.  What it says, in this
-order: new failures (passed before, failing now), headroom regressions (a passed row whose
-worst error / tolerance grew past ``factor`` times and above ``floor``), rows fixed, still
-failing, rows whose unsupported or skipped state changed, rows added or gone, and the
-environment difference.  Two runs are like for like only when they drew the same examples
-(same seed, profile and example count): compare warns loudly when they did not.
+order: whether the two reports can be compared at all (some row in common, the same
+targets), new failures (passed before, failing now), headroom regressions (a passed row
+whose worst error / tolerance grew past ``factor`` times and above ``floor``), new rows that
+fail, rows lost (absent now, or passed before and unsupported or skipped now), rows fixed,
+still failing, other changes of the unsupported or skipped state, rows added, and the
+environment difference; then how many rows it compared and the largest headroom change.
+Two runs are like for like only when they drew the same examples (same seed, profile and
+example count): compare warns loudly when they did not.  The gate fails on anything but
+fixed, still failing, accepted, added and passing rows (lost rows pass with ``allow_gone``).
 
 Imports neither torch nor numpy: a CI step that only compares needs neither.
 """
 import json
+import math
+import os
 import sys
 from dataclasses import dataclass, field
 
@@ -50,20 +56,34 @@ class Comparison:
 
     new_failures: list = field(default_factory=list)
     headroom_regressions: list = field(default_factory=list)
+    added_failing: list = field(default_factory=list)
+    lost: list = field(default_factory=list)
     fixed: list = field(default_factory=list)
     still_failing: list = field(default_factory=list)
     newly_known: list = field(default_factory=list)
     availability_changed: list = field(default_factory=list)
     added: list = field(default_factory=list)
-    gone: list = field(default_factory=list)
     environment: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    #: why the two reports cannot gate one another (no row in common, other targets)
+    not_comparable: list = field(default_factory=list)
+    #: rows present in both reports, and the one whose headroom changed most (a Change)
+    compared: int = 0
+    largest_change: object = None
     factor: float = FACTOR
     floor: float = FLOOR
+    allow_gone: bool = False
 
     @property
     def regressed(self):
         return bool(self.new_failures or self.headroom_regressions)
+
+    @property
+    def failed(self):
+        """Whether the gate fails: a regression, a new row that fails, reports that cannot be
+        compared, or rows lost (unless allowed)."""
+        return bool(self.regressed or self.added_failing or self.not_comparable
+                    or (self.lost and not self.allow_gone))
 
 
 def load_report(path):
@@ -89,29 +109,48 @@ def row_key(row):
     return (row["check"], row["target"], row["device"], row["dtype"], row.get("backend") or "default")
 
 
-def compare_reports(old, new, factor=FACTOR, floor=FLOOR):
+def compare_reports(old, new, factor=FACTOR, floor=FLOOR, allow_gone=False):
     """The Comparison of two reports, each a path or a loaded report (``load_report``)."""
     old, new = (load_report(r) if isinstance(r, str) else r for r in (old, new))
-    result = Comparison(factor=factor, floor=floor)
+    result = Comparison(factor=factor, floor=floor, allow_gone=allow_gone)
     old_rows = {row_key(r): r for r in old["checks"]}
     new_rows = {row_key(r): r for r in new["checks"]}
     for key, row in new_rows.items():
         before = old_rows.get(key)
         if before is None:
-            result.added.append(Change(key, None, row))
+            getattr(result, "added_failing" if row["status"] in FAILING else "added").append(Change(key, None, row))
             continue
+        result.compared += 1
         section = _section(before, row, factor, floor)
         if section:
             getattr(result, section).append(Change(key, before, row))
-    result.gone = [Change(key, row, None) for key, row in old_rows.items() if key not in new_rows]
+    result.lost += [Change(key, row, None) for key, row in old_rows.items() if key not in new_rows]
     result.headroom_regressions.sort(key=lambda c: -_growth(c.old, c.new))
+    both = [Change(key, old_rows[key], row) for key, row in new_rows.items()
+            if key in old_rows and old_rows[key]["status"] in PASSING and row["status"] in PASSING]
+    result.largest_change = max(both, key=lambda c: abs(math.log(_growth(c.old, c.new))), default=None)
+    result.not_comparable = comparable(old, new, result.compared)
     result.environment = environment_difference(old, new)
     result.warnings = like_for_like(old, new)
     return result
 
 
+def comparable(old, new, compared):
+    """Why two reports cannot gate one another: no row in common, or other targets."""
+    reasons = []
+    targets = [(report.get("target") or {}).get("impl") for report in (old, new)]
+    if targets[0] != targets[1]:
+        reasons.append(f"the reports are of different targets ({targets[0]} and {targets[1]})")
+    if not compared:
+        reasons.append(f"no row in common ({len(old['checks'])} rows before, {len(new['checks'])} now): "
+                       f"nothing was compared")
+    return reasons
+
+
 def _section(old, new, factor, floor):
     was, now = old["status"], new["status"]
+    if was in PASSING and now in ("skipped", "unsupported"):
+        return "lost"
     if now in FAILING:
         return "new_failures" if was in PASSING else "still_failing" if was in FAILING + ("known",) else None
     if now == "known":
@@ -131,7 +170,7 @@ def _ratio(row):
 
 
 def _growth(old, new):
-    return _ratio(new) / max(_ratio(old), 1e-300)
+    return max(_ratio(new), 1e-300) / max(_ratio(old), 1e-300)
 
 
 def environment_difference(old, new):
@@ -178,13 +217,16 @@ SECTIONS = (
     ("new_failures", "new failures (passed before, failing now)"),
     ("headroom_regressions", "headroom regressions (worst error/tolerance grew more than {factor:g}x, now above "
                              "{floor:g})"),
+    ("added_failing", "new rows that fail"),
+    ("lost", "rows lost (absent now, or passed before and unsupported or skipped now){allowed}"),
     ("fixed", "fixed (failing before, passing now)"),
     ("still_failing", "still failing"),
     ("newly_known", "failing now, accepted by a known difference"),
     ("availability_changed", "unsupported or skipped, changed"),
     ("added", "rows added"),
-    ("gone", "rows gone"),
 )
+#: Sections whose rows carry their failure message and replay command in the Markdown.
+WITH_MESSAGES = ("new_failures", "added_failing")
 
 
 def describe(change):
@@ -202,32 +244,52 @@ def _state(row):
     return row["status"] + reason
 
 
+def _title(comparison, name, title):
+    allowed = " (allowed: --allow-gone)" if comparison.allow_gone else ""
+    return title.format(factor=comparison.factor, floor=comparison.floor, allowed=allowed)
+
+
+def scope(comparison):
+    """'compared 480 rows in common; largest headroom change: ...' (what the gate rests on)."""
+    line = f"compared {comparison.compared} rows in common"
+    change = comparison.largest_change
+    if change is not None:
+        line += (f"; largest headroom change: {change.name}  {describe(change)} "
+                 f"({_growth(change.old, change.new):.3g}x)")
+    return line
+
+
 def text(comparison, old_path, new_path, limit=20):
     """The comparison for a terminal."""
     lines = [f"rnn-conformance compare: {old_path} -> {new_path}"]
+    lines += [f"NOT COMPARABLE: {reason}" for reason in comparison.not_comparable]
     lines += [f"WARNING: {w}" for w in comparison.warnings]
     for name, title in SECTIONS:
         changes = getattr(comparison, name)
         if not changes:
             continue
-        lines += ["", f"{title.format(factor=comparison.factor, floor=comparison.floor)}: {len(changes)}"]
+        lines += ["", f"{_title(comparison, name, title)}: {len(changes)}"]
         lines += [f"  {c.name}  {describe(c)}" for c in changes[:limit]]
         lines += [f"  ... and {len(changes) - limit} more"] if len(changes) > limit else []
     lines += ["", "environment:" if comparison.environment else "environment: the same"]
     lines += [f"  {name}: {old} -> {new}" for name, (old, new) in comparison.environment.items()]
-    lines += ["", verdict(comparison)]
+    lines += ["", scope(comparison), verdict(comparison)]
     return "\n".join(lines)
 
 
 def markdown(comparison, old_path, new_path, limit=50):
-    """The comparison as GitHub-flavoured Markdown, for a CI step summary."""
-    lines = [f"## rnn-conformance: {verdict(comparison)}", "", f"`{old_path}` → `{new_path}`", ""]
-    lines += [f"> **Warning:** {w}" for w in comparison.warnings] + ([""] if comparison.warnings else [])
+    """The comparison as GitHub-flavoured Markdown, for a CI step summary; each new failure
+    with its message and replay command."""
+    lines = [f"## rnn-conformance: {verdict(comparison)}", "", f"`{old_path}` → `{new_path}`", "",
+             scope(comparison), ""]
+    lines += [f"> **Not comparable:** {reason}" for reason in comparison.not_comparable]
+    lines += [f"> **Warning:** {w}" for w in comparison.warnings]
+    lines += [""] if comparison.warnings or comparison.not_comparable else []
     for name, title in SECTIONS:
         changes = getattr(comparison, name)
         if not changes:
             continue
-        lines += [f"### {title.format(factor=comparison.factor, floor=comparison.floor)}: {len(changes)}", "",
+        lines += [f"### {_title(comparison, name, title)}: {len(changes)}", "",
                   "| check | target | device | dtype | before -> now |", "| --- | --- | --- | --- | --- |"]
         for c in changes[:limit]:
             check, target, device, dtype, backend = c.key
@@ -235,6 +297,8 @@ def markdown(comparison, old_path, new_path, limit=50):
             lines.append(f"| `{check}` | `{target}` | {where} | {dtype} | {describe(c)} |")
         lines += [f"| ... and {len(changes) - limit} more | | | | |"] if len(changes) > limit else []
         lines.append("")
+        if name in WITH_MESSAGES:
+            lines += [line for c in changes[:limit] for line in _failure_details(c)]
     if comparison.environment:
         lines += ["### environment", "", "| | before | now |", "| --- | --- | --- |"]
         lines += [f"| {name} | {old} | {new} |" for name, (old, new) in comparison.environment.items()]
@@ -243,11 +307,35 @@ def markdown(comparison, old_path, new_path, limit=50):
     return "\n".join(lines) + "\n"
 
 
+def _failure_details(change):
+    """A collapsed block with a failing row's message and replay command."""
+    row = change.new
+    body = row.get("message") or row.get("reason") or row["status"]
+    replay = row.get("replay")
+    lines = ["<details><summary><code>" + change.name.replace("  ", " ") + "</code></summary>", "", "```", body]
+    lines += ["```", ""] + ([f"replay: `{replay}`", ""] if replay else []) + ["</details>", ""]
+    return lines
+
+
 def verdict(comparison):
-    if comparison.regressed:
-        return (f"REGRESSED: {len(comparison.new_failures)} new failures, "
-                f"{len(comparison.headroom_regressions)} headroom regressions")
+    reasons = []
+    if comparison.not_comparable:
+        reasons.append("the reports cannot be compared")
+    if comparison.new_failures:
+        reasons.append(_count(len(comparison.new_failures), "new failure"))
+    if comparison.headroom_regressions:
+        reasons.append(_count(len(comparison.headroom_regressions), "headroom regression"))
+    if comparison.added_failing:
+        reasons.append(_count(len(comparison.added_failing), "new row that fails", "new rows that fail"))
+    if comparison.lost and not comparison.allow_gone:
+        reasons.append(_count(len(comparison.lost), "row lost", "rows lost") + " (--allow-gone accepts them)")
+    if reasons:
+        return "GATE FAILED: " + ", ".join(reasons)
     return "no regression" + (" (but see the warnings above)" if comparison.warnings else "")
+
+
+def _count(n, one, many=None):
+    return f"{n} {one}" if n == 1 else f"{n} {many or one + 's'}"
 
 
 def _positive(name):
@@ -273,17 +361,24 @@ def build_parser():
                              f"(default {FACTOR:g}) ...")
     parser.add_argument("--headroom-floor", type=_positive("headroom-floor"), default=FLOOR, metavar="R",
                         help=f"... and is now above R (default {FLOOR:g})")
+    parser.add_argument("--allow-gone", action="store_true",
+                        help="rows the old report had and the new one lacks (or that passed and are now unsupported "
+                             "or skipped) do not fail the gate")
     return parser
 
 
 def main(argv):
-    """Exit 1 on a regression, 0 otherwise, 2 on bad input (one line, no traceback)."""
+    """Exit 1 when the gate fails (``Comparison.failed``), 0 otherwise, 2 on bad input (one
+    line, no traceback).  Output cut short by a closed pipe (``| head``) ends quietly."""
     try:
         args = build_parser().parse_args(argv)
         old, new = load_report(args.old), load_report(args.new)
     except UsageError as exc:
         print(usage_error(exc, program=f"{PROGRAM} compare"), file=sys.stderr)
         return 2
-    comparison = compare_reports(old, new, args.headroom_factor, args.headroom_floor)
-    print((markdown if args.markdown else text)(comparison, args.old, args.new))
-    return 1 if comparison.regressed else 0
+    comparison = compare_reports(old, new, args.headroom_factor, args.headroom_floor, args.allow_gone)
+    try:
+        print((markdown if args.markdown else text)(comparison, args.old, args.new), flush=True)
+    except BrokenPipeError:  # the reader left: say nothing more (Python's documented remedy)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 1 if comparison.failed else 0

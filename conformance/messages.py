@@ -161,10 +161,34 @@ def closing_lines(results, targets, counts, seed, versions, planned=None, failur
     lines += [f"warning: known difference [{entry}] matches no row of this run" for entry in unmatched]
     skipped = _grouped(results, "skipped", lambda r: (r.device, r.reason))
     lines += [f"skipped {len(rows)} checks on {device}: {why}" for (device, why), rows in skipped.items()]
+    lines += [f"warning: every row of {target} is unsupported ({_rows(n)}): nothing of it was checked"
+              for target, n in _all_unsupported(results).items()]
     if planned is not None and planned != len(results):
         lines.append(f"interrupted: {len(results)} of {planned} checks finished; the others did not run")
+    if nothing_checked(counts):
+        lines.append(NOTHING_CHECKED)
     lines.append(counts_line(counts, seed, versions))
     return lines
+
+
+#: The exit code of a run that checked nothing (pytest's for "no tests ran").
+EXIT_NOTHING_CHECKED = 5
+NOTHING_CHECKED = (f"nothing was checked: no row passed or failed (every one was unsupported, skipped or known), "
+                   f"which is not a success (exit {EXIT_NOTHING_CHECKED})")
+
+
+def nothing_checked(counts):
+    """Whether no row passed or failed (``summarize``'s counts): every row was unsupported,
+    skipped or known (a row the suite itself could not run is an error, said otherwise)."""
+    return not any(counts[status] for status in ("passed", "failed", "stale", "error"))
+
+
+def _all_unsupported(results):
+    """target -> its row count, for each target every row of which is unsupported."""
+    rows = {}
+    for r in results:
+        rows.setdefault(r.target, []).append(r.status)
+    return {target: len(statuses) for target, statuses in rows.items() if set(statuses) == {"unsupported"}}
 
 
 def _rows(n):
@@ -257,9 +281,14 @@ def _clock(seconds):
 # --- The JSON report --------------------------------------------------------------------------
 
 def summarize(results):
+    """status -> how many of ``results`` have it (every status, 0 included)."""
+    return count_statuses(result.status for result in results)
+
+
+def count_statuses(statuses):
     counts = {status: 0 for status in STATUSES}
-    for result in results:
-        counts[result.status] += 1
+    for status in statuses:
+        counts[status] += 1
     return counts
 
 

@@ -140,6 +140,15 @@ def pytest_runtest_logreport(report):
         _RESULT_ROWS.extend(value for name, value in report.user_properties if name == RESULT_PROPERTY)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """A session whose suite rows checked nothing (every one unsupported, skipped or known)
+    is not a success: exit 5, as pytest's own for no tests, said in the closing lines."""
+    if _RESULT_ROWS and not hasattr(session.config, "workerinput") and exitstatus == pytest.ExitCode.OK:
+        if messages.nothing_checked(messages.count_statuses(row["status"] for row in _RESULT_ROWS)):
+            session.exitstatus = messages.EXIT_NOTHING_CHECKED
+
+
 def pytest_terminal_summary(terminalreporter, config):
     """The compact summary, the closing lines (failures are pytest's to show) and the reports."""
     if not _RESULT_ROWS or hasattr(config, "workerinput"):

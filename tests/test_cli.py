@@ -185,8 +185,11 @@ def test_torchs_own_packing_bugs_are_known_in_the_default_run_and_a_users_copy_o
     report = tmp_path / "r.json"
     checks = "pack_padded_too_long_lengths_rejected,unpad_sequence_leaves_its_input_unchanged"
     done = cli("--impl", "torch.nn.utils.rnn", "--checks", checks, "--report", str(report), *QUICK)
+    assert done.returncode == 5 and "nothing was checked" in done.stdout, done.stdout + done.stderr
+    done = cli("--impl", "torch.nn.utils.rnn", "--checks", checks + ",pad_sequence_matches_reference",
+               "--report", str(report), *QUICK)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "0 failed, 2 known" in done.stdout and "pytorch/pytorch#98499" in done.stdout
+    assert "1 passed, 0 failed, 2 known" in done.stdout and "pytorch/pytorch#98499" in done.stdout
     entries = json.loads(report.read_text())["known_differences"]["entries"]
     assert {name: (e["rows"], e["builtin"]) for name, e in entries.items()} == {
         "torch-pack-padded-accepts-too-long-lengths": (1, True), "torch-unpad-sequence-transposes-its-input": (1, True)}
@@ -195,3 +198,22 @@ def test_torchs_own_packing_bugs_are_known_in_the_default_run_and_a_users_copy_o
     assert "1 failed" in done.stdout.splitlines()[-1] and " known" not in done.stdout.splitlines()[-1]
     done = cli("--impl", "torch.nn.GRU", "--checks", "forward_matches_oracle", *QUICK)
     assert done.returncode == 0 and "warning: known difference" not in done.stdout
+
+
+def test_a_run_that_checked_nothing_exits_5_and_names_the_target():
+    """Every row unsupported is no pass: exit 5, one line saying nothing was checked, and the
+    target whose every row is unsupported named."""
+    done = cli("--impl", "torch.nn.GRU", "--checks", "forward_matches_oracle", "--devices", "cpu",
+               "--unsupported", "float64,float32,bfloat16,float16", "--seed", "1")
+    assert done.returncode == 5, done.stdout + done.stderr
+    assert "warning: every row of torch.nn.GRU is unsupported (4 rows): nothing of it was checked" in done.stdout
+    assert "nothing was checked: no row passed or failed" in done.stdout.splitlines()[-2]
+
+
+def test_under_pytest_a_session_that_checked_nothing_exits_5():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RNN_CONFORMANCE_")}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "conformance",
+                           "--rnn-impl", "torch.nn.GRU", "--rnn-checks", "forward_matches_oracle",
+                           "--rnn-devices", "cpu", "--rnn-unsupported", "float64,float32,bfloat16,float16"],
+                          cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 5 and "nothing was checked" in done.stdout, done.stdout[-2000:]
