@@ -49,15 +49,34 @@ def register(family, strategy, kinds=("rnn", "gru", "lstm"), requires=()):
     return decorate
 
 
+class RegistryError(Exception):
+    """A check declared in a way the registry cannot place: the suite's own bug, raised loudly
+    instead of dropping the check from every run."""
+
+
 @lru_cache(maxsize=None)
 def checks():
     """name -> Check for every check, family by family in FAMILIES' order, each family's
-    checks in the order its module defines them."""
+    checks in the order its module defines them.  Raises RegistryError when a module that
+    FAMILIES lists marks a check of a family that does not list that module (the check would
+    land in no run), or two checks share a name."""
+    marked = {}
+    for module_name in dict.fromkeys(m for modules in FAMILIES.values() for m in modules):
+        module = importlib.import_module(module_name)
+        for value in vars(module).values():
+            check = getattr(value, "check", None)
+            if isinstance(check, Check) and getattr(value, "__module__", module_name) == module_name:
+                if module_name not in FAMILIES[check.family]:
+                    raise RegistryError(f"check {check.name} is registered in family {check.family!r} by "
+                                        f"{module_name}, which FAMILIES lists only under "
+                                        f"{[f for f, ms in FAMILIES.items() if module_name in ms]}: add the module to "
+                                        f"FAMILIES[{check.family!r}] or register the check under one of those")
+                if check.name in marked and marked[check.name] is not check:
+                    raise RegistryError(f"two checks are named {check.name}: in {marked[check.name].body.__module__} "
+                                        f"and {module_name}")
+                marked[check.name] = check
     table = {}
     for family, modules in FAMILIES.items():
-        for module in map(importlib.import_module, modules):
-            for value in vars(module).values():
-                check = getattr(value, "check", None)
-                if isinstance(check, Check) and check.family == family:
-                    table[check.name] = check
+        for module_name in modules:
+            table.update((c.name, c) for c in marked.values() if c.family == family and c.body.__module__ == module_name)
     return table

@@ -55,7 +55,9 @@ def absolute_floor(dtype):
 
 @dataclass(frozen=True)
 class Comparison:
-    """The worst element of one compared quantity."""
+    """The worst element of one compared quantity.  ``expected`` is the oracle's or torch's
+    contract, unless ``sides`` names the two runs of a relation (got's, then the other's):
+    then neither is "expected".  ``note`` explains the index (a state's layer and direction)."""
 
     quantity: str
     ratio: float
@@ -64,6 +66,8 @@ class Comparison:
     expected: float
     error: float
     tolerance: float
+    sides: tuple = None
+    note: str = ""
 
     @property
     def passed(self):
@@ -71,6 +75,12 @@ class Comparison:
 
     def describe(self):
         where = f"{self.quantity}[{', '.join(map(str, self.index))}]" if self.index else self.quantity
+        where += f" ({self.note})" if self.note else ""
+        if self.sides:
+            values = f"{self.sides[0]} {self.got:.8g}, {self.sides[1]} {self.expected:.8g}, difference {self.error:.3g}"
+            if self.tolerance == 0.0:
+                return f"{where}: {values} (tolerance 0: the arithmetic is identical)"
+            return f"{where}: {values}, tolerance {self.tolerance:.3g} (difference/tolerance {self.ratio:.3g})"
         if self.tolerance == 0.0:
             return (f"{where}: got {self.got:.8g}, expected exactly {self.expected:.8g}, difference "
                     f"{self.error:.3g} (tolerance 0: the arithmetic is identical)")
@@ -78,12 +88,28 @@ class Comparison:
                 f"tolerance {self.tolerance:.3g} (error/tolerance {self.ratio:.3g})")
 
 
-def compare(quantity, got, expected, bound, dtype, config=None, exact=True):
+#: Quantities whose first index is torch's ``layer * num_directions + direction``.
+STATES = ("h_n", "c_n", "h0", "c0", "grad h0", "grad c0")
+
+
+def state_note(quantity, index, config):
+    """'layer 1, reverse' for an index into a stacked or bidirectional state (h_n, c_n, h0,
+    c0 and their gradients), '' otherwise (``config`` may be a case holding one)."""
+    config = getattr(config, "config", config)
+    directions, layers = getattr(config, "directions", 1), getattr(config, "num_layers", 1)
+    if not index or not quantity.startswith(STATES) or (directions == 1 and layers == 1):
+        return ""
+    layer, direction = divmod(index[0], directions)
+    return f"layer {layer}" + ("" if directions == 1 else f", {('forward', 'reverse')[direction]}")
+
+
+def compare(quantity, got, expected, bound, dtype, config=None, exact=True, sides=None):
     """Compares a target's tensor with the oracle's float64 values within ``bound`` plus an
     underflow floor.  Raises CheckFailure on a shape mismatch and NotRepresentable when the
     exact values overflow ``dtype``.  With ``exact`` False, ``expected`` is another run of the
-    target, not the oracle: the caller has made sure the exact values fit (only the bound is
-    checked here), and a NaN or infinite value there fails like one in ``got``."""
+    target, not the oracle (``sides`` names the two runs): the caller has made sure the exact
+    values fit (only the bound is checked here), and a NaN or infinite value there fails
+    like one in ``got``."""
     got_values, expected = _values(got), np.asarray(expected, dtype=np.float64)
     if got_values.shape != expected.shape:
         raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
@@ -95,9 +121,9 @@ def compare(quantity, got, expected, bound, dtype, config=None, exact=True):
     ratio = np.where(np.isnan(got_values) | ~np.isfinite(expected), np.inf, error / tolerance)
     if ratio.size == 0:
         return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
-    index = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
-    return Comparison(quantity, float(ratio[index]), tuple(int(i) for i in index), float(got_values[index]),
-                      float(expected[index]), float(error[index]), float(tolerance[index]))
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio)), ratio.shape))
+    return Comparison(quantity, float(ratio[index]), index, float(got_values[index]), float(expected[index]),
+                      float(error[index]), float(tolerance[index]), sides, state_note(quantity, index, config))
 
 
 def representable(values, bound, dtype):
@@ -107,9 +133,10 @@ def representable(values, bound, dtype):
     return bool(np.all(np.isfinite(magnitude))) and np.max(magnitude, initial=0.0) <= torch.finfo(dtype).max / 4
 
 
-def compare_exact(quantity, got, expected, dtype, config=None):
+def compare_exact(quantity, got, expected, dtype, config=None, sides=None):
     """Two runs whose arithmetic is identical must agree bit for bit (NaN where the other
-    has NaN counts as agreeing): the tolerance is zero and any difference fails."""
+    has NaN counts as agreeing): the tolerance is zero and any difference fails.  ``sides``
+    names the two runs of a relation (``expected`` is then not the contract's)."""
     got_values, expected_values = _values(got), _values(expected)
     if got_values.shape != expected_values.shape:
         raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
@@ -118,18 +145,18 @@ def compare_exact(quantity, got, expected, dtype, config=None):
     if not differs.any():
         return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
     error = np.where(differs, np.abs(got_values - expected_values), 0.0)
-    index = np.unravel_index(int(np.argmax(np.where(differs, np.nan_to_num(error, nan=np.inf) + 1.0, 0.0))),
-                             error.shape)
-    return Comparison(quantity, float("inf"), tuple(int(i) for i in index), float(got_values[index]),
-                      float(expected_values[index]), float(error[index]), 0.0)
+    index = tuple(int(i) for i in np.unravel_index(
+        int(np.argmax(np.where(differs, np.nan_to_num(error, nan=np.inf) + 1.0, 0.0))), error.shape))
+    return Comparison(quantity, float("inf"), index, float(got_values[index]), float(expected_values[index]),
+                      float(error[index]), 0.0, sides, state_note(quantity, index, config))
 
 
-def compare_runs(quantity, got, other, bound, dtype, config=None):
+def compare_runs(quantity, got, other, bound, dtype, config=None, sides=("this run", "the other run")):
     """Two runs of the same exact function in different arrangements (batch order, splits,
-    layouts): each is within ``bound`` (plus the underflow floor) of the exact value, so
-    they differ by at most twice that."""
+    layouts), named by ``sides``: each is within ``bound`` (plus the underflow floor) of the
+    exact value, so they differ by at most twice that."""
     return compare(quantity, got, _values(other), 2.0 * np.asarray(bound) + absolute_floor(dtype), dtype, config,
-                   exact=False)
+                   exact=False, sides=sides)
 
 
 def _values(value):

@@ -52,3 +52,23 @@ def test_progress_rewrites_one_line_on_a_terminal_and_stays_quiet_elsewhere():
         progress.finish()
     assert "\r  1/2 checks  0 failed" in terminal.getvalue() and "\r  2/2 checks  1 failed" in terminal.getvalue()
     assert terminal.getvalue().endswith("\r") and log.getvalue() == ""
+
+
+def test_a_relation_failure_names_both_runs_and_never_calls_one_expected():
+    import numpy as np
+    import torch
+    from conformance.config import RNNConfig
+    from conformance.tolerances import compare_exact, compare_runs
+    config = RNNConfig("LSTM", 2, 3, num_layers=2, bidirectional=True)
+    h_n = np.zeros((4, 1, 3))
+    other = h_n.copy()
+    other[1, 0, 2] = 0.5
+    sides = ("forward + reversed runs", "bidirectional module")
+    described = compare_runs("h_n", h_n, other, np.full_like(h_n, 1e-9), torch.float64, config, sides).describe()
+    assert described.startswith("h_n[1, 0, 2] (layer 0, reverse): forward + reversed runs 0, bidirectional module 0.5")
+    assert "expected" not in described and "got" not in described
+    exact = compare_exact("c_n", h_n, other, torch.float64, config, ("hx=None", "explicit zeros")).describe()
+    assert exact.startswith("c_n[1, 0, 2] (layer 0, reverse): hx=None 0, explicit zeros 0.5")
+    other[2, 0, 0] = 9.0
+    single = RNNConfig("LSTM", 2, 3, num_layers=3)
+    assert "(layer 2)" in compare_exact("grad h0", h_n[:3], other[:3], torch.float64, single).describe()

@@ -140,7 +140,7 @@ def check_cell_hx_none_equals_zeros(config, ctx):
     zeros = torch.zeros(tuple(x.shape[:-1]) + (config.hidden_size,), dtype=ctx.dtype, device=ctx.device)
     explicit = _call(ctx, module, config, x, (zeros, zeros.clone()) if config.mode == "LSTM" else zeros)
     implicit = _call(ctx, module, config, x, None)
-    return [compare_exact(f"{name} (hx=None vs zeros)", got, other, ctx.dtype, config)
+    return [compare_exact(name, got, other, ctx.dtype, config, ("hx=None", "explicit zeros"))
             for name, got, other in zip(("h'", "c'"), implicit, explicit) if got is not None]
 
 
@@ -155,7 +155,7 @@ def check_cell_unbatched_equals_batch_of_one(config, ctx):
     lift = lambda t: t.unsqueeze(0)
     batch = _call(ctx, module, config.with_(batch=1), lift(x), map_states(hx, lift))
     _, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
-    return [compare_runs(f"{name} (unbatched vs batch of one)", got, other[0], b, ctx.dtype, config)
+    return [compare_runs(name, got, other[0], b, ctx.dtype, config, ("unbatched", "batch of one"))
             for name, got, other, b in zip(("h'", "c'"), single, batch, _states(bound, config.mode))
             if got is not None]
 
@@ -171,7 +171,8 @@ def check_cell_batch_permutation_permutes_results(config, ctx):
     whole = _call(ctx, module, config, x, hx)
     permuted = _call(ctx, module, config, x[order], map_states(hx, lambda h: h[order]))
     _, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
-    return [compare_runs(f"{name} (batch order {order})", got, other[order], b[order], ctx.dtype, config)
+    return [compare_runs(name, got, other[order], b[order], ctx.dtype, config,
+                         (f"batch permuted to {order}", "whole batch, rows reordered"))
             for name, got, other, b in zip(("h'", "c'"), permuted, whole, _states(bound, config.mode))
             if got is not None]
 
@@ -189,8 +190,8 @@ def check_cell_batch_split_matches_whole(config, ctx):
     results = []
     for part in (slice(0, cut), slice(cut, config.batch)):
         got = _call(ctx, module, config, x[part], map_states(hx, lambda h: h[part]))
-        results += [compare_runs(f"{name} (rows {part.start}:{part.stop} called apart)", g, w[part], b[part],
-                                 ctx.dtype, config)
+        results += [compare_runs(name, g, w[part], b[part], ctx.dtype, config,
+                                 (f"rows {part.start}:{part.stop} called apart", "whole batch"))
                     for name, g, w, b in zip(("h'", "c'"), got, whole, _states(bound, config.mode)) if g is not None]
     return results
 

@@ -56,8 +56,8 @@ def check_eval_mode_ignores_dropout(config, ctx):
     training, _ = ctx.build(config.with_(dropout=0.0), weights, train=True)
     x, hx = inputs(config, ctx)
     plain_run = run(ctx, plain, config, x, hx, config.lengths)
-    return (identical("(eval mode, dropout)", run(ctx, module, config, x, hx, config.lengths), plain_run, ctx, config)
-            + within_runs("(training mode, dropout=0)", run(ctx, training, config, x, hx, config.lengths), plain_run,
+    return (identical((f"eval mode, dropout={config.dropout:g}", "dropout=0"), run(ctx, module, config, x, hx, config.lengths), plain_run, ctx, config)
+            + within_runs(("training mode, dropout=0", "eval mode, dropout=0"), run(ctx, training, config, x, hx, config.lengths), plain_run,
                           forward_bound(config, ctx, x, weights, hx, config.lengths), ctx, config))
 
 
@@ -77,7 +77,7 @@ def check_dropout_one_zeroes_only_between_layers(config, ctx):
     rows = slice(0, config.directions)
     only_states = lambda triple: (None if config.num_layers > 1 else triple[0],) + tuple(
         None if s is None else s[rows] for s in triple[1:])
-    comparisons = within_runs("(layer 0 with dropout=1)", only_states(got), only_states(bottom),
+    comparisons = within_runs(("stack with dropout=1", "layer 0 alone"), only_states(got), only_states(bottom),
                               only_states(bottom_bound), ctx, config)
     if config.num_layers == 1:
         return comparisons
@@ -93,7 +93,7 @@ def check_dropout_one_zeroes_only_between_layers(config, ctx):
         rows = slice(layer * config.directions, (layer + 1) * config.directions)
         got_layer = (got[0] if top else None,) + tuple(None if s is None else s[rows] for s in got[1:])
         bound = forward_bound(layer_config, ctx, zeros, layer_weights, layer_hx, config.lengths)
-        comparisons.append(within_runs(f"(layer {layer} on zero input, dropout=1)", got_layer, expected, bound,
+        comparisons.append(within_runs(("stack with dropout=1", f"layer {layer} alone on zero input"), got_layer, expected, bound,
                                        ctx, config))
     return [c for part in comparisons for c in part]
 

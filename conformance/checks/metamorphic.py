@@ -28,7 +28,7 @@ def check_batch_permutation_permutes_results(config, ctx):
     lengths = None if config.lengths is None else [config.lengths[b] for b in order]
     permuted = run(ctx, module, config, permuted_x, map_states(hx, lambda h: h[:, order]), lengths)
     bound = select(forward_bound(config, ctx, x, weights, hx, config.lengths), config, order)
-    return within_runs(f"(batch order {order})", permuted, select(whole, config, order), bound, ctx, config)
+    return within_runs((f"batch permuted to {order}", "whole batch, rows reordered"), permuted, select(whole, config, order), bound, ctx, config)
 
 
 @register("metamorphic", strategy=relation_strategy(drop=("unbatched",), min_batch=2))
@@ -44,7 +44,7 @@ def check_batch_split_matches_whole(config, ctx):
         lengths = None if config.lengths is None else [config.lengths[b] for b in part]
         got = run(ctx, module, config, x[(slice(None),) * batch_dim(config) + (part,)],
                   map_states(hx, lambda h: h[:, part]), lengths)
-        comparisons += within_runs(f"(rows {part[0]}:{part[-1] + 1} run apart)", got, select(whole, config, part),
+        comparisons += within_runs((f"rows {part[0]}:{part[-1] + 1} run apart", "whole batch"), got, select(whole, config, part),
                                    select(bound, config, part), ctx, config)
     return comparisons
 
@@ -65,7 +65,7 @@ def check_packed_sequence_matches_running_alone(config, ctx):
         expected = select(whole, config, [b])
         expected = (expected[0][steps],) + expected[1:]
         bound_b = select(bound, config, [b])
-        comparisons += within_runs(f"(sequence {b} alone)", got, expected, (bound_b[0][steps],) + bound_b[1:],
+        comparisons += within_runs((f"sequence {b} alone", "in the packed batch"), got, expected, (bound_b[0][steps],) + bound_b[1:],
                                    ctx, config)
     return comparisons
 
@@ -84,7 +84,7 @@ def check_state_continuation_equals_one_run(config, ctx):
     second = run(ctx, module, config, x.narrow(time, k, config.steps - k), carried)
     output = torch.cat([first[0], second[0]], dim=time)
     bound = forward_bound(config, ctx, x, weights, hx)
-    return within_runs(f"(steps :{k} then {k}:)", (output,) + second[1:], whole, bound, ctx, config)
+    return within_runs((f"steps :{k} then {k}:", "one run"), (output,) + second[1:], whole, bound, ctx, config)
 
 
 @register("metamorphic", strategy=relation_strategy(packed=False, drop=("unbatched",)), requires=("unbatched",))
@@ -97,7 +97,7 @@ def check_unbatched_equals_batch_of_one(config, ctx):
     unbatched_config = config.with_(batch=None)
     got = run(ctx, module, unbatched_config, x.select(batch_dim(config), 0), map_states(hx, lambda h: h[:, 0]))
     expected = tuple(None if v is None else v.select(d, 0) for v, d in zip(batched, (batch_dim(config), 1, 1)))
-    return identical("(unbatched)", got, expected, ctx, unbatched_config)
+    return identical(("unbatched", "batch of one"), got, expected, ctx, unbatched_config)
 
 
 @register("metamorphic", strategy=relation_strategy(drop=("batch_first", "unbatched")), requires=("batch_first",))
@@ -110,7 +110,7 @@ def check_batch_first_equals_transposed(config, ctx):
     expected = run(ctx, module, config, x, hx, config.lengths)
     got = run(ctx, module_first, first_config, x.transpose(0, 1), hx, config.lengths)
     got = (got[0].transpose(0, 1),) + got[1:]
-    return within_runs("(batch_first)", got, expected, forward_bound(config, ctx, x, weights, hx, config.lengths), ctx, config)
+    return within_runs(("batch_first=True, transposed", "batch_first=False"), got, expected, forward_bound(config, ctx, x, weights, hx, config.lengths), ctx, config)
 
 
 @register("metamorphic", strategy=relation_strategy(drop=("hx",)), requires=("hx",))
@@ -119,7 +119,7 @@ def check_hx_none_equals_zeros(config, ctx):
     module, _ = ctx.build(config, make_weights(config))
     x, _ = inputs(config, ctx)
     zeros = map_states(make_hx(config.with_(with_hx=True)), lambda h: torch.zeros(h.shape, dtype=ctx.dtype, device=ctx.device))
-    return identical("(hx=None vs zeros)", run(ctx, module, config, x, None, config.lengths),
+    return identical(("hx=None", "explicit zeros"), run(ctx, module, config, x, None, config.lengths),
                      run(ctx, module, config, x, zeros, config.lengths), ctx, config)
 
 
@@ -140,7 +140,7 @@ def check_stacked_equals_composed_layers(config, ctx):
         finals.append(out[1:])
     states = [None if f[0] is None else torch.cat(f) for f in zip(*finals)]
     got = (layer_input, *states)
-    return within_runs("(composed of one-layer modules)", got, expected,
+    return within_runs(("one-layer modules composed", "stacked module"), got, expected,
                        forward_bound(config, ctx, x, weights, hx, config.lengths), ctx, config)
 
 
@@ -171,7 +171,7 @@ def check_bidirectional_equals_forward_and_reversed(config, ctx):
     backward_output = _reverse_each(halves[1][0], config, lengths)
     states = [None if a is None else torch.cat([a, b]) for a, b in zip(halves[0][1:], halves[1][1:])]
     got = (torch.cat([halves[0][0], backward_output], dim=-1), *states)
-    return within_runs("(forward + reversed runs)", got, expected,
+    return within_runs(("forward + reversed runs", "bidirectional module"), got, expected,
                        forward_bound(config, ctx, x, weights, hx, config.lengths), ctx, config)
 
 
@@ -194,7 +194,7 @@ def check_sequence_equals_cell_loop(config, ctx):
     cell.load_state_dict({name: torch.as_tensor(value) for name, value in names.layer_as_cell(weights).items()})
     expected = _cell_loop(cell, config, x, hx)
     bound = forward_bound(config, ctx, x, weights, hx, config.lengths)
-    return within_runs("(torch's cell in a loop)", got, expected, bound, ctx, config)
+    return within_runs(("sequence module", "torch's cell in a loop"), got, expected, bound, ctx, config)
 
 
 def _cell_loop(cell, config, x, hx):

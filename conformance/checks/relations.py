@@ -80,16 +80,18 @@ def triple(result, config):
 NAMES = ("output", "h_n", "c_n")
 
 
-def identical(label, got, expected, ctx, config):
-    """Bitwise comparisons of two (output, h_n, c_n) triples."""
-    return [compare_exact(f"{name} {label}", g, e, ctx.dtype, config)
-            for name, g, e in zip(NAMES, got, expected) if e is not None]
+def identical(sides, got, other, ctx, config):
+    """Bitwise comparisons of two (output, h_n, c_n) triples, the runs named by ``sides``
+    (got's, then other's: neither is "expected")."""
+    return [compare_exact(name, g, e, ctx.dtype, config, sides)
+            for name, g, e in zip(NAMES, got, other) if e is not None]
 
 
-def within_runs(label, got, expected, bound, ctx, config):
-    """Comparisons of two (output, h_n, c_n) triples within twice the forward bound."""
-    return [compare_runs(f"{name} {label}", g, e, b, ctx.dtype, config)
-            for name, g, e, b in zip(NAMES, got, expected, bound) if e is not None]
+def within_runs(sides, got, other, bound, ctx, config):
+    """Comparisons of two (output, h_n, c_n) triples within twice the forward bound, the
+    runs named by ``sides``."""
+    return [compare_runs(name, g, e, b, ctx.dtype, config, sides)
+            for name, g, e, b in zip(NAMES, got, other, bound) if e is not None]
 
 
 def select(triple, config, index):

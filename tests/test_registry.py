@@ -1,0 +1,44 @@
+"""The registry: a check lands in exactly one family, or the registry fails loudly."""
+import sys
+import types
+
+import pytest
+
+from conformance import registry
+
+
+@pytest.fixture
+def fake_module(monkeypatch):
+    """A family module ``fake_family_module`` that registers one check under ``packing``."""
+    module = types.ModuleType("fake_family_module")
+
+    @registry.register("packing", strategy=None)
+    def check_something(case, ctx):
+        """A check."""
+
+    check_something.__module__ = module.__name__
+    module.check_something = check_something
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    registry.checks.cache_clear()
+    yield module
+    registry.checks.cache_clear()
+
+
+def test_a_check_registered_under_a_family_that_does_not_list_its_module_fails_loudly(fake_module, monkeypatch):
+    monkeypatch.setitem(registry.FAMILIES, "models", registry.FAMILIES["models"] + (fake_module.__name__,))
+    with pytest.raises(registry.RegistryError, match="check something is registered in family 'packing' by "
+                                                     "fake_family_module, which FAMILIES lists only under"):
+        registry.checks()
+
+
+def test_a_check_whose_family_lists_its_module_is_collected_once(fake_module, monkeypatch):
+    monkeypatch.setitem(registry.FAMILIES, "packing", registry.FAMILIES["packing"] + (fake_module.__name__,))
+    table = registry.checks()
+    assert table["something"].family == "packing" and list(table).count("something") == 1
+
+
+def test_every_check_of_the_suite_is_in_exactly_one_family():
+    registry.checks.cache_clear()
+    table = registry.checks()
+    assert len(table) == len({c.body for c in table.values()}) and all(c.family in registry.FAMILIES
+                                                                         for c in table.values())
