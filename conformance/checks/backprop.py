@@ -60,6 +60,16 @@ def differentiable(ctx, module, rounded, part=""):
     return Differentiable(call, others + [(prefix + name, t) for name, t in torch_named.items()])
 
 
+def backward(case, results, upstream, ctx):
+    """Backward from each result that has an upstream gradient (None: not differentiated
+    through); a result that does not require grad fails (its inputs and weights do)."""
+    chosen = [(r, g) for r, g in zip(results, upstream) if g is not None]
+    if any(not r.requires_grad for r, _ in chosen):
+        raise CheckFailure(case, "a result does not require grad although its inputs and weights do "
+                                 "(an inference-only target declares backward unsupported)")
+    ctx.call("backward", torch.autograd.backward, [r for r, _ in chosen], [g for _, g in chosen])
+
+
 def differentiated(run, x, hx):
     """(name, tensor) pairs whose .grad is compared: input, h0, c0, and ``run``'s weights."""
     pairs = [("input", x)]

@@ -22,7 +22,7 @@ from ..errors import CheckFailure
 from ..registry import register
 from ..strategies import configs, features_of
 from ..tolerances import compare, compare_exact, compare_runs
-from .backprop import differentiable, gradient_of, parameters_received_gradients
+from .backprop import backward, differentiable, gradient_of, parameters_received_gradients
 from .relations import map_states
 
 #: The options a cell call can have (the others belong to sequences and layers).
@@ -101,15 +101,12 @@ def _backward(config, ctx, call, x, hx, weights):
     oracle's gradients and their bounds."""
     h, c = _validated(ctx.call("forward", call, x, hx, grad=True), config, x, ctx)
     rng = streams.rng(config.seed, "upstream_gradient")
-    chosen = [(r, rng.standard_normal(tuple(r.shape))) for r in (h, c) if r is not None]
-    if any(not r.requires_grad for r, _ in chosen):
-        raise CheckFailure(config, "a result does not require grad although its inputs and weights do "
-                                   "(an inference-only target declares backward unsupported)")
-    ctx.call("backward", torch.autograd.backward, [r for r, _ in chosen],
-             [to_torch(g, ctx.dtype, ctx.device) for _, g in chosen])
-    upstream = [as_numpy(to_torch(g, ctx.dtype, "cpu")) for _, g in chosen] + [None]
+    upstream = [None if r is None else to_torch(rng.standard_normal(tuple(r.shape)), ctx.dtype, ctx.device)
+                for r in (h, c)]
+    backward(config, (h, c), upstream, ctx)
+    grad_h, grad_c = map(as_numpy, upstream)
     return reference.cell_backward_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx),
-                                              grad_h=upstream[0], grad_c=upstream[1])
+                                              grad_h=grad_h, grad_c=grad_c)
 
 
 @register("gradients", strategy=lambda target: _cases(target, drop=("hx",)).map(lambda c: c.with_(

@@ -56,9 +56,12 @@ def check_eval_mode_ignores_dropout(config, ctx):
     training, _ = ctx.build(config.with_(dropout=0.0), weights, train=True)
     x, hx = inputs(config, ctx)
     plain_run = run(ctx, plain, config, x, hx, config.lengths)
-    return (identical((f"eval mode, dropout={config.dropout:g}", "dropout=0"), run(ctx, module, config, x, hx, config.lengths), plain_run, ctx, config)
-            + within_runs(("training mode, dropout=0", "eval mode, dropout=0"), run(ctx, training, config, x, hx, config.lengths), plain_run,
-                          forward_bound(config, ctx, x, weights, hx, config.lengths), ctx, config))
+    evaluated = run(ctx, module, config, x, hx, config.lengths)
+    trained = run(ctx, training, config, x, hx, config.lengths)
+    bound = forward_bound(config, ctx, x, weights, hx, config.lengths)
+    return (identical((f"eval mode, dropout={config.dropout:g}", "dropout=0"), evaluated, plain_run, ctx, config)
+            + within_runs(("training mode, dropout=0", "eval mode, dropout=0"), trained, plain_run, bound, ctx,
+                          config))
 
 
 @register("metamorphic", strategy=relation_strategy(change=lambda c: c.with_(dropout=1.0)), requires=("dropout",))

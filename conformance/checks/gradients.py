@@ -3,7 +3,6 @@ the input, h0, c0 and every weight, within the backward error bound; and every t
 parameter, whatever its name, receives a gradient."""
 from typing import NamedTuple
 
-import torch
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import pad_packed_sequence
 
@@ -11,11 +10,10 @@ import reference
 
 from .. import streams
 from ..data import as_numpy, make_weights, pack, to_torch
-from ..errors import CheckFailure
 from ..registry import register
 from ..strategies import configs, features_of
 from ..tolerances import compare
-from .backprop import differentiable, differentiated, gradient_of, leaves, parameters_received_gradients
+from .backprop import backward, differentiable, differentiated, gradient_of, leaves, parameters_received_gradients
 
 #: Where the upstream gradient enters: everywhere at once, or through one result only.
 UPSTREAM = ("random", "output", "h_n", "c_n")
@@ -62,16 +60,6 @@ def _upstream(case, results, ctx):
         shape = tuple(value.shape)
         grads.append(to_torch(rng.standard_normal(shape), ctx.dtype, ctx.device, case.upstream_contiguous))
     return grads
-
-
-def backward(case, results, upstream, ctx):
-    """Backward from each result that has an upstream gradient; a result that does not
-    require grad fails (its inputs and weights do)."""
-    chosen = [(r, g) for r, g in zip(results, upstream) if g is not None]
-    if any(not r.requires_grad for r, _ in chosen):
-        raise CheckFailure(case, "a result does not require grad although its inputs and weights do "
-                                 "(an inference-only target declares backward unsupported)")
-    ctx.call("backward", torch.autograd.backward, [r for r, _ in chosen], [g for _, g in chosen])
 
 
 def _oracle(config, ctx, x, hx, weights, upstream):
