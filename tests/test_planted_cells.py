@@ -47,3 +47,14 @@ def test_a_sequence_module_is_held_to_a_loop_of_torchs_cell(bug):
     assert {r.status for r in rows(f"tests.planted.bugs:{bug}")} == {"failed"}
     assert {r.status for r in rows(f"tests.planted.torch_rnn:Torch{bug[:3] if bug[:3] != 'LST' else 'LSTM'}")} == {
         "passed"}
+
+
+def test_a_cell_with_its_own_names_has_its_weight_gradients_compared_through_the_mapping_hook():
+    _, results = run("tests.planted.cells:MappedCustomNamedGRUCell", "float64,float32", kind="gru_cell")
+    assert [(r.check, r.message) for r in results
+            if r.status != "passed" and r.check != "cell_parameters_named_like_torch"] == []
+    for dtype in ("float64", "float32"):
+        impl = "tests.planted.cells:MappedGRUCellHiddenWeightGradientDoubled"
+        failed = rejected(run(impl, dtype, kind="gru_cell", checks="cell_gradients_match_oracle")[1],
+                          "cell_gradients_match_oracle", impl, dtype)
+        assert "grad weight_hh[" in failed.message

@@ -165,8 +165,7 @@ class CustomNamedGRUCell(nn.Module):
     bias_hh = property(lambda self: self.b_h)
 
     def load_torch_state_dict(self, tensors):
-        names = {"weight_ih": "w_x", "weight_hh": "w_h", "bias_ih": "b_x", "bias_hh": "b_h"}
-        self.load_state_dict({names[key]: value for key, value in tensors.items()}, strict=True)
+        self.load_state_dict({OWN_NAMES[key]: value for key, value in tensors.items()}, strict=True)
 
     def forward(self, input, hx=None):
         if input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
@@ -174,6 +173,26 @@ class CustomNamedGRUCell(nn.Module):
         if hx is not None and (hx.dim() != input.dim() or hx.shape[-1] != self.hidden_size):
             raise ValueError(f"hx of shape {tuple(hx.shape)} for input {tuple(input.shape)}")
         return _unbatched_aware(_gru)(self, input, hx)
+
+
+#: torch's cell names -> CustomNamedGRUCell's.
+OWN_NAMES = {"weight_ih": "w_x", "weight_hh": "w_h", "bias_ih": "b_x", "bias_hh": "b_h"}
+
+
+class MappedCustomNamedGRUCell(CustomNamedGRUCell):
+    """The same cell with the mapping hook instead of the copying one: its weight gradients are
+    compared under torch's names."""
+
+    load_torch_state_dict = None
+
+    def rnn_conformance_from_torch(self, tensors):
+        return {OWN_NAMES[key]: value for key, value in tensors.items()}
+
+
+class MappedGRUCellHiddenWeightGradientDoubled(MappedCustomNamedGRUCell):
+    """w_h enters as 2 w_h - w_h (exact forward), so its gradient is doubled."""
+
+    weight_hh = property(lambda self: 2.0 * self.w_h - self.w_h.detach())
 
 
 #: (bug, the check that must reject it)
