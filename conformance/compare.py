@@ -253,9 +253,11 @@ def scope(comparison):
     """'compared 480 rows in common; largest headroom change: ...' (what the gate rests on)."""
     line = f"compared {comparison.compared} rows in common"
     change = comparison.largest_change
-    if change is not None:
+    if change is not None and _growth(change.old, change.new) != 1.0:
         line += (f"; largest headroom change: {change.name}  {describe(change)} "
                  f"({_growth(change.old, change.new):.3g}x)")
+    elif change is not None:
+        line += "; no passed row's worst error/tolerance changed"
     return line
 
 

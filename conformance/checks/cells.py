@@ -29,10 +29,10 @@ from .relations import map_states
 CELL_FEATURES = ("no_bias", "hx", "unbatched", "non_contiguous")
 
 
-def _cases(target, max_steps=1, drop=(), min_batch=1):
+def _cases(target, max_steps=1, drop=(), min_batch=1, max_size=130, max_batch=8):
     features = tuple(f for f in features_of(target) if f in CELL_FEATURES and f not in drop)
-    return configs(modes=target.modes, features=features, max_size=130, max_layers=1, max_steps=max_steps,
-                   long_steps=0, min_batch=min_batch, max_batch=8)
+    return configs(modes=target.modes, features=features, max_size=max_size, max_layers=1, max_steps=max_steps,
+                   long_steps=0, min_batch=min_batch, max_batch=max_batch)
 
 
 def _arguments(config, ctx, grad=False):
@@ -109,9 +109,13 @@ def _backward(config, ctx, call, x, hx, weights):
                                               grad_h=grad_h, grad_c=grad_c)
 
 
-@register("gradients", strategy=lambda target: _cases(target, drop=("hx",)).map(lambda c: c.with_(
-    with_hx=target.supports("hx"), weight_scale=min(c.weight_scale, 1.0))), kinds=tuple(CELL_KINDS),
-    requires=("backward",))
+def _flow_cases(target):
+    """Small cells with hx given (so that weight_hh gets a gradient), weights not saturating."""
+    return _cases(target, drop=("hx",), max_size=12, max_batch=3).map(
+        lambda c: c.with_(with_hx=target.supports("hx"), weight_scale=min(c.weight_scale, 1.0)))
+
+
+@register("gradients", strategy=_flow_cases, kinds=tuple(CELL_KINDS), requires=("backward",))
 def check_cell_parameters_receive_gradients(config, ctx):
     """Every trainable parameter of the cell, whatever its name, receives a finite gradient
     that is not identically zero (with hx given every weight of torch's cell gets one): a

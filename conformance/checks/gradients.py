@@ -108,8 +108,8 @@ def check_packed_gradients_match_oracle(case, ctx):
 def _flow_configs(target):
     """Small configurations in which every weight of torch's layer gets a gradient: at least
     two steps (W_hh reads h_1), weights not saturating."""
-    return configs(modes=target.modes, features=features_of(target), max_size=12, max_layers=2, max_steps=4,
-                   long_steps=0, max_batch=3).map(lambda c: c.with_(steps=max(c.steps, 2), weight_scale=min(
+    return configs(modes=target.modes, features=features_of(target), max_size=8, max_layers=2, max_steps=3,
+                   long_steps=0, max_batch=2).map(lambda c: c.with_(steps=max(c.steps, 2), weight_scale=min(
                        c.weight_scale, 1.0)))
 
 
