@@ -74,3 +74,24 @@ def test_the_parameter_name_check_is_unsupported_before_any_example():
     _, results = _run("FusedLSTM", "float64", checks="parameters_named_like_torch")
     assert [(r.status, r.examples) for r in results] == [("unsupported", 0)]
     assert results[0].reason == "torch_names: its parameters have their own names, mapped by load_torch_state_dict"
+
+
+def test_the_readmes_worked_hook_maps_as_the_tested_one_does():
+    """The README's rnn_conformance_from_torch, pasted into the tested layer, returns exactly
+    what MappedFusedLSTM's hook returns (so the example cannot drift from what is tested)."""
+    import os
+    import re
+
+    import torch
+
+    from tests.planted.own_names import MappedFusedLSTM
+    readme = open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md")).read()
+    body = re.search(r"```python\nclass FusedLSTM\(torch.nn.Module\):\n(.*?)```", readme, re.S).group(1)
+    namespace = {"torch": torch, "MappedFusedLSTM": MappedFusedLSTM}
+    exec("class FromReadme(MappedFusedLSTM):\n" + body, namespace)
+    for bidirectional in (False, True):
+        for bias in (False, True):
+            layer = namespace["FromReadme"](3, 4, num_layers=2, bidirectional=bidirectional, bias=bias)
+            state = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=bidirectional, bias=bias).state_dict()
+            got, expected = layer.rnn_conformance_from_torch(state), MappedFusedLSTM.own_parameters(layer, state)
+            assert got.keys() == expected.keys() and all(torch.equal(got[k], expected[k]) for k in got)
