@@ -31,7 +31,6 @@ DECLARATION = "rnn_conformance_unsupported"
 #: Class attribute through which a target declares the absolute error of one sigmoid/tanh evaluation.
 ACTIVATION_DECLARATION = "rnn_conformance_activation_error"
 
-
 #: What a target may declare unsupported: input features, its own options, autograd, dtypes, devices.
 DECLARABLE_FEATURES = ("packed", "no_bias", "bidirectional", "multi_layer", "proj_size", "batch_first", "hx",
                        "unbatched", "non_contiguous", "relu", "dropout", "backward") + PACKING_FUNCTIONS + (
