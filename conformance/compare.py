@@ -126,8 +126,9 @@ def compare_reports(old, new, factor=FACTOR, floor=FLOOR, allow_gone=False):
             getattr(result, section).append(Change(key, before, row))
     result.lost += [Change(key, row, None) for key, row in old_rows.items() if key not in new_rows]
     result.headroom_regressions.sort(key=lambda c: -_growth(c.old, c.new))
-    both = [Change(key, old_rows[key], row) for key, row in new_rows.items()
-            if key in old_rows and old_rows[key]["status"] in PASSING and row["status"] in PASSING]
+    both = [Change(key, old_rows[key], row) for key, row in new_rows.items()  # rows with a headroom on both sides
+            if key in old_rows and all(r["status"] in PASSING and 0.0 < _ratio(r) < math.inf
+                                       for r in (old_rows[key], row))]
     result.largest_change = max(both, key=lambda c: abs(math.log(_growth(c.old, c.new))), default=None)
     result.not_comparable = comparable(old, new, result.compared)
     result.environment = environment_difference(old, new)
@@ -244,7 +245,7 @@ def _state(row):
     return row["status"] + reason
 
 
-def _title(comparison, name, title):
+def _title(comparison, title):
     allowed = " (allowed: --allow-gone)" if comparison.allow_gone else ""
     return title.format(factor=comparison.factor, floor=comparison.floor, allowed=allowed)
 
@@ -270,7 +271,7 @@ def text(comparison, old_path, new_path, limit=20):
         changes = getattr(comparison, name)
         if not changes:
             continue
-        lines += ["", f"{_title(comparison, name, title)}: {len(changes)}"]
+        lines += ["", f"{_title(comparison, title)}: {len(changes)}"]
         lines += [f"  {c.name}  {describe(c)}" for c in changes[:limit]]
         lines += [f"  ... and {len(changes) - limit} more"] if len(changes) > limit else []
     lines += ["", "environment:" if comparison.environment else "environment: the same"]
@@ -291,7 +292,7 @@ def markdown(comparison, old_path, new_path, limit=50):
         changes = getattr(comparison, name)
         if not changes:
             continue
-        lines += [f"### {_title(comparison, name, title)}: {len(changes)}", "",
+        lines += [f"### {_title(comparison, title)}: {len(changes)}", "",
                   "| check | target | device | dtype | before -> now |", "| --- | --- | --- | --- | --- |"]
         for c in changes[:limit]:
             check, target, device, dtype, backend = c.key
