@@ -96,8 +96,8 @@ def check_dropout_one_zeroes_only_between_layers(config, ctx):
         rows = slice(layer * config.directions, (layer + 1) * config.directions)
         got_layer = (got[0] if top else None,) + tuple(None if s is None else s[rows] for s in got[1:])
         bound = forward_bound(layer_config, ctx, zeros, layer_weights, layer_hx, config.lengths)
-        comparisons.append(within_runs(("stack with dropout=1", f"layer {layer} alone on zero input"), got_layer, expected, bound,
-                                       ctx, config))
+        comparisons.append(within_runs(("stack with dropout=1", f"layer {layer} alone on zero input"), got_layer,
+                                       expected, bound, ctx, config))
     return [c for part in comparisons for c in part]
 
 

@@ -28,7 +28,8 @@ def check_batch_permutation_permutes_results(config, ctx):
     lengths = None if config.lengths is None else [config.lengths[b] for b in order]
     permuted = run(ctx, module, config, permuted_x, map_states(hx, lambda h: h[:, order]), lengths)
     bound = select(forward_bound(config, ctx, x, weights, hx, config.lengths), config, order)
-    return within_runs((f"batch permuted to {order}", "whole batch, rows reordered"), permuted, select(whole, config, order), bound, ctx, config)
+    return within_runs((f"batch permuted to {order}", "whole batch, rows reordered"), permuted,
+                       select(whole, config, order), bound, ctx, config)
 
 
 @register("metamorphic", strategy=relation_strategy(drop=("unbatched",), min_batch=2))
@@ -44,8 +45,8 @@ def check_batch_split_matches_whole(config, ctx):
         lengths = None if config.lengths is None else [config.lengths[b] for b in part]
         got = run(ctx, module, config, x[(slice(None),) * batch_dim(config) + (part,)],
                   map_states(hx, lambda h: h[:, part]), lengths)
-        comparisons += within_runs((f"rows {part[0]}:{part[-1] + 1} run apart", "whole batch"), got, select(whole, config, part),
-                                   select(bound, config, part), ctx, config)
+        comparisons += within_runs((f"rows {part[0]}:{part[-1] + 1} run apart", "whole batch"), got,
+                                   select(whole, config, part), select(bound, config, part), ctx, config)
     return comparisons
 
 
@@ -65,8 +66,8 @@ def check_packed_sequence_matches_running_alone(config, ctx):
         expected = select(whole, config, [b])
         expected = (expected[0][steps],) + expected[1:]
         bound_b = select(bound, config, [b])
-        comparisons += within_runs((f"sequence {b} alone", "in the packed batch"), got, expected, (bound_b[0][steps],) + bound_b[1:],
-                                   ctx, config)
+        comparisons += within_runs((f"sequence {b} alone", "in the packed batch"), got, expected,
+                                   (bound_b[0][steps],) + bound_b[1:], ctx, config)
     return comparisons
 
 
@@ -110,7 +111,8 @@ def check_batch_first_equals_transposed(config, ctx):
     expected = run(ctx, module, config, x, hx, config.lengths)
     got = run(ctx, module_first, first_config, x.transpose(0, 1), hx, config.lengths)
     got = (got[0].transpose(0, 1),) + got[1:]
-    return within_runs(("batch_first=True, transposed", "batch_first=False"), got, expected, forward_bound(config, ctx, x, weights, hx, config.lengths), ctx, config)
+    bound = forward_bound(config, ctx, x, weights, hx, config.lengths)
+    return within_runs(("batch_first=True, transposed", "batch_first=False"), got, expected, bound, ctx, config)
 
 
 @register("metamorphic", strategy=relation_strategy(drop=("hx",)), requires=("hx",))

@@ -11,13 +11,12 @@ import reference
 from .. import streams
 from ..config import RNNConfig
 from ..data import parameter_shapes, to_torch
-from ..errors import CheckFailure
 from ..models import BiLSTMClassifier, StackedRegressor
 from ..registry import register
 from ..strategies import WEIGHT_SCALES, draw_sequence_lengths, sizes
 from ..targets import load_weights
 from ..tolerances import compare
-from .backprop import Differentiable, differentiable, gradient_of
+from .backprop import Differentiable, backward, differentiable, gradient_of
 
 
 @dataclass(frozen=True)
@@ -142,10 +141,7 @@ def _classifier(config, ctx, grad):
 def _backward(config, ctx, result):
     """Backward from the model's result with a drawn upstream gradient; returns it (float64)."""
     upstream = streams.rng(config.seed, "model_upstream_gradient").standard_normal(tuple(result.shape))
-    if not result.requires_grad:
-        raise CheckFailure(config, "the model's result does not require grad although its parameters do "
-                                   "(an inference-only target declares backward unsupported)")
-    ctx.call("backward", torch.autograd.backward, [result], [to_torch(upstream, ctx.dtype, ctx.device)])
+    backward(config, [result], [to_torch(upstream, ctx.dtype, ctx.device)], ctx)
     return upstream
 
 
