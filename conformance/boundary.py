@@ -12,9 +12,10 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from . import watch
-from .errors import CheckFailure, HookError, TargetCrashed, TargetHung, Unsupported
+from .errors import CheckFailure, HookError, NotTransformed, TargetCrashed, TargetHung, Unsupported
 from .targets import load_weights, one_line
 from .tolerances import precision_for
+from .transforms import TRANSFORMS
 
 #: Seconds one example may spend inside the target before it counts as hung.
 DEFAULT_TIMEOUT = 60.0
@@ -49,6 +50,10 @@ class Context:
     dtype: torch.dtype
     timeout: float = DEFAULT_TIMEOUT
     config: object = None
+    #: the transform every forward call goes through (``transforms``), and how many calls
+    #: returned having run transformed code
+    transform: object = TRANSFORMS["eager"]
+    transformed: int = 0
 
     @property
     def precision(self):
@@ -82,7 +87,7 @@ class Context:
                 return fn(*args)
         except Unsupported:
             raise
-        except HookError as exc:
+        except (HookError, NotTransformed) as exc:
             raise CheckFailure(self.config, str(exc)) from None
         except SystemExit as exc:
             raise TargetCrashed(self.config, f"the target crashed: {what} called sys.exit({exc.code!r}) "
@@ -94,10 +99,26 @@ class Context:
         except Exception as exc:
             raise TargetCrashed(self.config, f"{what} raised {one_line(exc)}") from exc
 
+    def invoke(self, fn, *args, grad=False):
+        """The target's forward ``fn(*args)`` (a module, or a function of one) under the row's
+        transform, as ``call`` runs it; a transformed call that did not run transformed code
+        fails the example."""
+        result = self.call("forward", self.transform.call, fn, args, grad=grad)
+        self.transformed += 1
+        return result
+
     def raises(self, what, fn, *args):
         """Whether fn(*args) raised an exception (inside the time limit, watched)."""
+        return self._raised(self.call, what, fn, *args)
+
+    def rejects(self, fn, *args):
+        """Whether the forward fn(*args) raised an exception (as ``invoke`` runs it)."""
+        return self._raised(self.invoke, fn, *args)
+
+    @staticmethod
+    def _raised(call, *args):
         try:
-            self.call(what, fn, *args)
+            call(*args)
         except TargetCrashed:
             return True
         return False
@@ -105,7 +126,7 @@ class Context:
     def forward(self, module, config, given, hx=None, grad=False):
         """module(given[, hx]) validated against torch's contract for ``given``: (output, h_n, c_n)."""
         args = (given,) if hx is None else (given, hx)
-        return validated(self.call("forward", module, *args, grad=grad), config, given, self)
+        return validated(self.invoke(module, *args, grad=grad), config, given, self)
 
 
 class Forward(NamedTuple):

@@ -51,7 +51,7 @@ def main(argv=None):
     from . import session
     from .supervisor import Supervisor
     supervisor = Supervisor(jobs=options.jobs or session.default_jobs(session.rows_at_most(options)),
-                            timeout=options.timeout)
+                            timeout=options.call_timeout)
     try:
         return _run(options, supervisor, args.verbose)
     except UsageError as exc:

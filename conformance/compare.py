@@ -1,6 +1,7 @@
 """``rnn-conformance compare OLD.json NEW.json``: the upgrade gate between two reports.
 
-Rows are matched by check, target, device, dtype and CUDA backend.  What it says, in this
+Rows are matched by check, target, device, dtype, CUDA backend and transform (a report from
+before transforms existed ran eager).  What it says, in this
 order: whether the two reports can be compared at all (some row in common, the same
 targets), new failures (passed before, failing now), headroom regressions (a passed row
 whose worst error / tolerance grew past ``factor`` times and above ``floor``), new rows that
@@ -20,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 
 from .errors import UsageError
-from .messages import PROGRAM, SCHEMA, usage_error
+from .messages import PROGRAM, SCHEMA, place, usage_error
 from .options import ArgumentParser
 
 #: A passed row regresses in headroom when its worst error / tolerance grew more than
@@ -45,9 +46,8 @@ class Change:
 
     @property
     def name(self):
-        check, target, device, dtype, backend = self.key
-        where = device if backend == "default" else f"{device}/{backend}"
-        return f"{check}  {target}  {where}  {dtype}"
+        check, target, device, dtype, backend, transform = self.key
+        return f"{check}  {target}  {place(device, backend, transform)}  {dtype}"
 
 
 @dataclass
@@ -106,7 +106,8 @@ def load_report(path):
 
 
 def row_key(row):
-    return (row["check"], row["target"], row["device"], row["dtype"], row.get("backend") or "default")
+    return (row["check"], row["target"], row["device"], row["dtype"], row.get("backend") or "default",
+            row.get("transform") or "eager")
 
 
 def compare_reports(old, new, factor=FACTOR, floor=FLOOR, allow_gone=False):
@@ -295,9 +296,8 @@ def markdown(comparison, old_path, new_path, limit=50):
         lines += [f"### {_title(comparison, title)}: {len(changes)}", "",
                   "| check | target | device | dtype | before -> now |", "| --- | --- | --- | --- | --- |"]
         for c in changes[:limit]:
-            check, target, device, dtype, backend = c.key
-            where = device if backend == "default" else f"{device} ({backend})"
-            lines.append(f"| `{check}` | `{target}` | {where} | {dtype} | {describe(c)} |")
+            check, target, device, dtype, backend, transform = c.key
+            lines.append(f"| `{check}` | `{target}` | {place(device, backend, transform)} | {dtype} | {describe(c)} |")
         lines += [f"| ... and {len(changes) - limit} more | | | | |"] if len(changes) > limit else []
         lines.append("")
         if name in WITH_MESSAGES:

@@ -23,6 +23,12 @@ class HookError(Exception):
     author's mistake, named in one line (a failure of the example in flight)."""
 
 
+class NotTransformed(Exception):
+    """A call under a transform (``transforms``) did not run transformed code where the eager
+    call returns: a graph break, an eager fallback, a module that does not export or script.
+    A failure of the example in flight, named in one line; never a pass."""
+
+
 class Unsupported(Exception):
     """The target cannot build this configuration (its constructor refused it)."""
 

@@ -10,6 +10,7 @@ narrows what the entry matches::
     devices = cuda                  # cuda also matches cuda:N
     dtypes = bfloat16
     backends = cudnn-tf32
+    transforms = compile            # eager, compile, compile-inductor, export, script
     torch = >=2.11, <2.15           # a PEP 440 range of torch.__version__
     reason = cuDNN's bf16 GRU backward ... https://github.com/pytorch/pytorch/issues/NNN
 
@@ -25,9 +26,12 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from .backends import BACKENDS
 from .config import DTYPE_NAMES
 from .errors import UsageError
+from .transforms import TRANSFORMS
 
 #: The keys an entry may have; ``reason`` is required.
-KEYS = ("checks", "targets", "devices", "dtypes", "backends", "torch", "reason")
+KEYS = ("checks", "targets", "devices", "dtypes", "backends", "transforms", "torch", "reason")
+#: The keys that hold lists of names.
+LISTS = KEYS[:6]
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class KnownDifference:
     devices: tuple = ()
     dtypes: tuple = ()
     backends: tuple = ()
+    transforms: tuple = ()
     torch: str = ""
     #: shipped with the suite (``BUILTIN``), not read from the user's file
     builtin: bool = False
@@ -52,6 +57,7 @@ class KnownDifference:
                 and (not self.devices or row.device in self.devices or row.device.partition(":")[0] in self.devices)
                 and (not self.dtypes or row.dtype in self.dtypes)
                 and (not self.backends or row.backend in self.backends)
+                and (not self.transforms or getattr(row, "transform", "eager") in self.transforms)
                 and (not self.torch or SpecifierSet(self.torch).contains(torch_version, prereleases=True)))
 
 
@@ -70,6 +76,14 @@ BUILTIN = (
         "torch.nn.utils.rnn.unpad_sequence(batch_first=False) transposes the caller's tensor in place "
         "(pytorch/pytorch#98499)",
         checks=("unpad_sequence_leaves_its_input_unchanged",), targets=("torch.nn.utils.rnn",), builtin=True),
+    KnownDifference(
+        "torch-rnn-decompositions-drop-no-units-between-layers",
+        "torch's RNN decompositions, which torch.compile and torch.export run, never apply dropout between "
+        "layers: torch/_decomp/decompositions.py _rnn_helper keeps it only when `num_layers < i - 1`, never true",
+        checks=("dropout_one_zeroes_only_between_layers", "dropout_scales_kept_units", "dropout_drops_units_at_rate_p",
+                "dropout_one_stops_gradients_below"),
+        targets=("torch.nn.RNN", "torch.nn.GRU", "torch.nn.LSTM"), transforms=("compile", "compile-inductor", "export"),
+        builtin=True),
 )
 
 
@@ -88,7 +102,7 @@ def load(path, check_names, families):
         raise UsageError(f"--known-differences {path}: not an INI file of entries: "
                          f"{' '.join(str(exc).split())}") from None
     allowed = {"checks": set(check_names) | set(families), "devices": None, "dtypes": set(DTYPE_NAMES),
-               "backends": set(BACKENDS)}
+               "backends": set(BACKENDS), "transforms": set(TRANSFORMS)}
     return [_entry(path, name, dict(parser[name]), allowed) for name in parser.sections()]
 
 
@@ -101,7 +115,7 @@ def _entry(path, name, values, allowed):
     if not reason:
         raise UsageError(f"{where}: needs a reason (why the difference is accepted; a link is welcome)")
     fields = {}
-    for key in ("checks", "targets", "devices", "dtypes", "backends"):
+    for key in LISTS:
         if key not in values:
             continue
         items = tuple(v.strip() for v in values[key].split(",") if v.strip())

@@ -56,33 +56,36 @@ def check_list(checks):
     return "\n".join(lines)
 
 
-def replay_command(check, target, device, dtype, seed, max_examples, kind=None, backend="default"):
+def replay_command(check, target, device, dtype, seed, max_examples, kind=None, backend="default",
+                   transform="eager"):
     """A command line that reruns exactly this check and finds the same counterexample."""
     parts = ["rnn-conformance", "--impl", target, "--checks", check, "--devices", device,
              "--dtypes", dtype, "--max-examples", str(max_examples), "--seed", str(seed)]
     if backend != "default":
         parts += ["--backends", backend]
+    if transform != "eager":
+        parts += ["--transforms", transform]
     if kind:
         parts[3:3] = ["--kind", kind]
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def failure_message(check, target, device, dtype, failure, replay):
-    """Check, target, device, dtype, the shrunk configuration, the worst element (or what
-    went wrong), and the replay command."""
-    lines = [f"FAILED {check}  target={target}  device={device}  dtype={dtype}",
+def failure_message(result, failure):
+    """Check, target, where it ran (device, backend, transform), dtype, the shrunk
+    configuration, the worst element (or what went wrong), and the replay command."""
+    lines = [f"FAILED {result.check}  target={result.target}  device={column(result)}  dtype={result.dtype}",
              f"  configuration: {failure.config}"]
     if failure.comparison is not None:
         lines.append(f"  worst element: {failure.comparison.describe()}")
     else:
         lines.append(f"  what went wrong: {failure.summary}")
-    lines.append(f"  replay: {replay}")
+    lines.append(f"  replay: {result.replay}")
     return "\n".join(lines)
 
 
 def error_message(result):
     """An ``error`` row: the suite's own exception, where to find its traceback, how to replay."""
-    lines = [f"ERROR {result.check}  target={result.target}  device={result.device}  dtype={result.dtype}",
+    lines = [f"ERROR {result.check}  target={result.target}  device={column(result)}  dtype={result.dtype}",
              f"  {result.reason}: a bug of rnn-conformance, please report it (traceback in the report)"]
     if result.counterexample:
         lines.append(f"  configuration: {result.counterexample}")
@@ -115,8 +118,13 @@ def summary(results):
 
 def column(result):
     """Where a row ran: its device, with the CUDA backend when not torch's default
-    (``cuda/native``)."""
-    return result.device if result.backend == "default" else f"{result.device}/{result.backend}"
+    (``cuda/native``) and the transform when not eager (``cpu+compile``)."""
+    return place(result.device, result.backend, getattr(result, "transform", "eager"))
+
+
+def place(device, backend="default", transform="eager"):
+    where = device if backend == "default" else f"{device}/{backend}"
+    return where if transform == "eager" else f"{where}+{transform}"
 
 
 def table(results):
@@ -314,7 +322,7 @@ def run_settings(options, seed):
     return {"seed": seed, "profile": options.profile,
             "max_examples": profiles.max_examples(options.profile, options.max_examples),
             "checks": list(options.checks) if options.checks else None, "devices": list(options.devices),
-            "dtypes": list(options.dtypes), "backends": list(options.backends)}
+            "dtypes": list(options.dtypes), "backends": list(options.backends), "transforms": list(options.transforms)}
 
 
 def report(results, targets, options, seed, known=(), planned=None):

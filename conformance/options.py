@@ -119,6 +119,16 @@ def parse_backends(value):
     return tuple(dict.fromkeys(names))
 
 
+def parse_transforms(value):
+    from .transforms import TRANSFORMS
+    names = _items(value)
+    bad = [n for n in names if n not in TRANSFORMS]
+    if not names or bad:
+        raise UsageError(f"--transforms {bad[0] if bad else value!r}: expected a comma-separated list of "
+                         f"{', '.join(TRANSFORMS)}")
+    return tuple(dict.fromkeys(names))
+
+
 def parse_flag(name):
     def parse(value):
         text = str(value).strip().lower()
@@ -155,6 +165,9 @@ OPTIONS = {
                                                        "fails the run"),
     "backends": (parse_backends, "LIST", "CUDA backends to run each CUDA row under: default (torch's flags as "
                                          "found), cudnn-tf32, cudnn (TF32 off), native (cuDNN disabled)"),
+    "transforms": (parse_transforms, "LIST", "how the target's forward is called, each a row: eager (as it is), "
+                                             "compile (torch.compile, aot_eager), compile-inductor, export "
+                                             "(torch.export + run_decompositions), script (cells); default eager"),
     "skip-missing-devices": (parse_flag("skip-missing-devices"), None, "report a device named in --devices that "
                                                                        "is not there as skipped instead of an error"),
     "timeout": (parse_timeout, "SECONDS", "time one call into the target may take before it counts as hung (default 60); "
@@ -188,11 +201,19 @@ class RunOptions:
     known_differences: Optional[str] = None
     strict_known: bool = False
     backends: tuple = ("default",)
+    transforms: tuple = ("eager",)
     skip_missing_devices: bool = False
     timeout: float = 60.0
     jobs: Optional[int] = None
     unsupported: tuple = ()
     activation_error: Optional[float] = None
+
+    @property
+    def call_timeout(self):
+        """Seconds a call into the target may take: --timeout, or longer where a transform
+        compiles inside the call (``Transform.call_timeout``)."""
+        from .transforms import TRANSFORMS
+        return max([self.timeout] + [TRANSFORMS[t].call_timeout for t in self.transforms])
 
     @property
     def declared(self):

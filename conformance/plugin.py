@@ -90,7 +90,7 @@ def _supervisor(config, options=None):
         from .supervisor import Supervisor
         options = options or _options(config)[0]
         xdist_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
-        supervisor = Supervisor(jobs=1, timeout=options.timeout,
+        supervisor = Supervisor(jobs=1, timeout=options.call_timeout,
                                 threads=max(1, (os.cpu_count() or 1) // xdist_workers))
         config._rnn_conformance_supervisor = supervisor
     return supervisor

@@ -7,7 +7,7 @@ import math
 import time
 import traceback
 import zlib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from hypothesis import given, reject, seed as hypothesis_seed, settings
 from hypothesis.errors import FlakyFailure, Unsatisfiable
@@ -19,6 +19,7 @@ from .errors import CheckFailure, NotRepresentable, TargetHung, Unsupported
 from .registry import checks
 from .targets import one_line
 from .tolerances import DTYPES
+from .transforms import TRANSFORMS
 
 
 @dataclass
@@ -39,6 +40,8 @@ class CheckResult:
     seconds: float = 0.0
     traceback: str = None
     backend: str = "default"
+    #: the transform the target's forward ran under (``transforms``)
+    transform: str = "eager"
     #: the torch flags in force while the row ran (CUDA rows), and the GPU it ran on
     flags: dict = None
     #: the known-differences entry that matched the row
@@ -65,22 +68,31 @@ def check_seed(seed, check, target, device, dtype):
     return zlib.crc32(f"{seed}/{check}/{target}/{device}/{dtype}".encode())
 
 
-def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAULT_TIMEOUT, backend="default"):
+def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAULT_TIMEOUT, backend="default",
+              transform="eager"):
     """Runs ``check`` (a Check or its name) and returns a CheckResult; never raises.  A target's
     misbehaviour is a failed row; an exception of the suite's own is an ``error`` row that
-    keeps its traceback.  A CUDA row runs under ``backend``'s flags (``backends``)."""
+    keeps its traceback.  A CUDA row runs under ``backend``'s flags (``backends``), the
+    target's forward under ``transform`` (``transforms``: what it cannot take is unsupported,
+    and a row in which no call ran transformed code is not a pass)."""
     check = checks()[check] if isinstance(check, str) else check
     dtype_name = dtype if isinstance(dtype, str) else str(dtype).removeprefix("torch.")
-    result = planned_result(check, target, device, dtype_name, seed, max_examples, backend)
+    result = planned_result(check, target, device, dtype_name, seed, max_examples, backend, transform)
+    chosen = TRANSFORMS[transform]
+    skip, refused = chosen.missing(), chosen.not_applicable(target.kind)
+    if skip or refused:
+        result.status, result.reason = ("skipped", skip) if skip else ("unsupported", refused)
+        return result
+    target = replace(target, unsupported={**target.unsupported, **chosen.unsupported})
     missing = [f for f in check.requires + (dtype_name, device.partition(":")[0]) if not target.supports(f)]
     if missing:
         result.status, result.reason = "unsupported", f"{missing[0]}: {target.unsupported[missing[0]]}"
         return result
-    ctx = Context(target, device, DTYPES[dtype_name], timeout)
+    ctx = Context(target, device, DTYPES[dtype_name], max(timeout, chosen.call_timeout), transform=chosen)
     started = time.perf_counter()
     refusals = []
     try:
-        with backends.selected(backend):
+        with backends.selected(backend), chosen.active():
             if device.startswith("cuda"):
                 gpu = int(device.partition(":")[2] or torch.cuda.current_device())
                 result.flags = dict(backends.in_force(), gpu=gpu)
@@ -88,6 +100,10 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
                       check_seed(seed, check.name, target.impl, device, dtype_name))()
         if refusals:
             result.status, result.reason = "unsupported", f"{len(refusals)} configurations refused: {refusals[0]}"
+        elif result.status == "passed" and not chosen.eager and not ctx.transformed:
+            result.status = "unsupported"
+            result.reason = (f"{transform}: nothing ran transformed (the check makes no call of the target's "
+                             f"forward that returns)")
     except CheckFailure as failure:
         _fail(result, check, failure)
     except TargetHung as hung:
@@ -103,11 +119,13 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
     return result
 
 
-def planned_result(check, target, device, dtype_name, seed, max_examples, backend="default"):
+def planned_result(check, target, device, dtype_name, seed, max_examples, backend="default", transform="eager"):
     """The row of ``check`` before it runs: passed, with its replay command."""
-    result = CheckResult(check.name, target.impl, device, dtype_name, "passed", backend=backend, family=check.family)
+    result = CheckResult(check.name, target.impl, device, dtype_name, "passed", backend=backend, transform=transform,
+                         family=check.family)
     result.replay = messages.replay_command(check.name, target.impl, device, dtype_name, seed, max_examples,
-                                            None if target.impl.startswith("torch.nn.") else target.kind, backend)
+                                            None if target.impl.startswith("torch.nn.") else target.kind, backend,
+                                            transform)
     return result
 
 
@@ -135,8 +153,7 @@ def _fail(result, check, failure):
     result.counterexample = str(failure.config)
     if failure.comparison is not None:
         result.worst_ratio = failure.comparison.ratio
-    result.message = messages.failure_message(check.name, result.target, result.device, result.dtype,
-                                              failure, result.replay)
+    result.message = messages.failure_message(result, failure)
 
 
 def _property(check, ctx, result, refusals, max_examples, derived_seed):
@@ -144,7 +161,7 @@ def _property(check, ctx, result, refusals, max_examples, derived_seed):
 
     @hypothesis_seed(derived_seed)
     @settings(max_examples=max_examples, **profiles.base_settings())
-    @given(check.strategy(ctx.target))
+    @given(ctx.transform.drawn(check.strategy(ctx.target)))
     def run(case):
         ctx.config = case
         watch.example(case)

@@ -1,4 +1,4 @@
-"""One conformance run: the plan (check x target x device x backend x dtype), the targets, the
+"""One conformance run: the plan (check x target x device x backend x transform x dtype), the targets, the
 devices and known differences it needs, and its rows run in supervised workers (what a user
 reads about it is built by ``messages``)."""
 import os
@@ -14,6 +14,7 @@ from .errors import CheckFailure, UsageError
 from .registry import FAMILIES, checks
 from .runner import CheckResult, planned_result, run_check, suite_error
 from .supervisor import Task
+from .transforms import TRANSFORMS
 from .targets import DEFAULT_IMPLS, Target, default_targets, describe, described, load_target, target_again
 
 
@@ -29,15 +30,15 @@ class PlannedCheck:
     seed: int
     timeout: float
     backend: str = "default"
+    transform: str = "eager"
 
     @property
     def id(self):
-        device = self.device if self.backend == "default" else f"{self.device}/{self.backend}"
-        return f"{self.check.name}-{self.target.impl}-{device}-{self.dtype}"
+        return f"{self.check.name}-{self.target.impl}-{messages.place(self.device, self.backend, self.transform)}-{self.dtype}"
 
     def skipped(self, reason):
         return CheckResult(self.check.name, self.target.impl, self.device, self.dtype, "skipped", reason=reason,
-                           backend=self.backend, family=self.check.family)
+                           backend=self.backend, transform=self.transform, family=self.check.family)
 
     def run(self):
         """The row's result, run in this process."""
@@ -45,7 +46,7 @@ class PlannedCheck:
         if reason:
             return self.skipped(reason)
         return run_check(self.check, self.target, self.device, self.dtype, max_examples=self.max_examples,
-                         seed=self.seed, timeout=self.timeout, backend=self.backend)
+                         seed=self.seed, timeout=self.timeout, backend=self.backend, transform=self.transform)
 
 
 #: Most worker processes a run starts by default (each imports torch and holds its own memory).
@@ -61,7 +62,7 @@ def default_jobs(rows):
 def row_task(row):
     """The supervisor's task for ``row``: run in a worker; a crash or hang there fails the row."""
     spec = (row.check.name, describe(row.target), row.device, row.dtype, row.max_examples, row.seed, row.timeout,
-            row.backend)
+            row.backend, row.transform)
     return Task(run_spec, (spec,), partial(died_row, row))
 
 
@@ -84,7 +85,8 @@ def run_rows(rows, supervisor, known=()):
 def died_row(row, what, call, example):
     """The failed result of a row whose worker died or hung: what happened, in which call
     into the target, on which example (its replay reruns the same examples)."""
-    result = planned_result(row.check, row.target, row.device, row.dtype, row.seed, row.max_examples, row.backend)
+    result = planned_result(row.check, row.target, row.device, row.dtype, row.seed, row.max_examples, row.backend,
+                            row.transform)
     if what.startswith("hung"):
         summary = f"the target {what}"
     elif call:
@@ -93,9 +95,7 @@ def died_row(row, what, call, example):
         summary = f"the worker process {what} outside any call into the target (its last call finished)"
     result.status, result.counterexample = "failed", example or None
     result.reason = summary
-    result.message = messages.failure_message(row.check.name, row.target.impl, row.device, row.dtype,
-                                              CheckFailure(example or "(before the first example)", summary),
-                                              result.replay)
+    result.message = messages.failure_message(result, CheckFailure(example or "(before the first example)", summary))
     return result
 
 
@@ -105,16 +105,16 @@ _WORKER_TARGETS = {}
 def run_spec(spec):
     """In a worker: the result of one planned row; never raises (the suite's own exceptions
     become an ``error`` row)."""
-    check_name, description, device, dtype, max_examples, seed, timeout, backend = spec
+    check_name, description, device, dtype, max_examples, seed, timeout, backend, transform = spec
     check = checks()[check_name]
     try:
         if description["impl"] not in _WORKER_TARGETS:
             _WORKER_TARGETS[description["impl"]] = target_again(description)
         target = _WORKER_TARGETS[description["impl"]]
-        return PlannedCheck(check, target, device, dtype, max_examples, seed, timeout, backend).run()
+        return PlannedCheck(check, target, device, dtype, max_examples, seed, timeout, backend, transform).run()
     except BaseException as exc:  # run_check keeps the Exceptions; this is whatever escaped it
         result = planned_result(check, Target(description["impl"], description["kind"], None), device, dtype, seed,
-                                max_examples, backend)
+                                max_examples, backend, transform)
         suite_error(result, None, exc)
         return result
 
@@ -179,7 +179,7 @@ def load_in_worker(impl, kind, declared):
 
 def plan(options, targets, seed):
     selected = options.checks or tuple(checks())
-    examples = profiles.max_examples(options.profile, options.max_examples)
+    count = profiles.max_examples(options.profile)
     rows = []
     for target in targets:
         for check in checks().values():
@@ -187,9 +187,10 @@ def plan(options, targets, seed):
                 continue
             for device in options.devices:
                 for backend in backends_for(device, options.backends):
-                    for dtype in options.dtypes:
-                        rows.append(PlannedCheck(check, target, device, dtype, examples, seed, options.timeout,
-                                                 backend))
+                    for transform in options.transforms:
+                        examples = TRANSFORMS[transform].max_examples(count, options.max_examples)
+                        rows += [PlannedCheck(check, target, device, dtype, examples, seed, options.timeout, backend,
+                                              transform) for dtype in options.dtypes]
     return rows
 
 
@@ -206,7 +207,7 @@ def rows_at_most(options):
     chosen = [c for c in checks().values() if c.name in selected or c.family in selected]
     combinations = sum(len(backends_for(device, options.backends)) for device in options.devices)
     targets = sum(1 if options.impl else sum(kind in c.kinds for kind in DEFAULT_IMPLS) for c in chosen)
-    return targets * combinations * len(options.dtypes)
+    return targets * combinations * len(options.transforms) * len(options.dtypes)
 
 
 def versions():

@@ -77,7 +77,7 @@ def check_cell_matches_oracle(config, ctx):
     hx or None, batched or unbatched, non-contiguous input and weights up to saturating."""
     x, hx, weights = _arguments(config, ctx)
     module, weights = ctx.build(config, weights)
-    h, c = _validated(ctx.call("forward", module, x, hx), config, x, ctx)
+    h, c = _validated(ctx.invoke(module, x, hx), config, x, ctx)
     expected, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
     return [compare(name, got, value, b, ctx.dtype, config) for name, got, value, b in
             zip(("h'", "c'"), (h, c), _states(expected, config.mode), _states(bound, config.mode))]
@@ -99,7 +99,7 @@ def check_cell_gradients_match_oracle(config, ctx):
 def _backward(config, ctx, call, x, hx, weights):
     """One cell call and backward from h' (and c') with a drawn upstream gradient; returns the
     oracle's gradients and their bounds."""
-    h, c = _validated(ctx.call("forward", call, x, hx, grad=True), config, x, ctx)
+    h, c = _validated(ctx.invoke(call, x, hx, grad=True), config, x, ctx)
     rng = streams.rng(config.seed, "upstream_gradient")
     upstream = [None if r is None else to_torch(rng.standard_normal(tuple(r.shape)), ctx.dtype, ctx.device)
                 for r in (h, c)]
@@ -129,7 +129,7 @@ def check_cell_parameters_receive_gradients(config, ctx):
 
 def _call(ctx, module, config, x, hx):
     """(h', c' or None) of one validated cell call."""
-    return _validated(ctx.call("forward", module, x, hx), config, x, ctx)
+    return _validated(ctx.invoke(module, x, hx), config, x, ctx)
 
 
 @register("metamorphic", strategy=lambda target: _cases(target, drop=("hx",)), kinds=tuple(CELL_KINDS))
@@ -273,7 +273,7 @@ def check_cell_invalid_input_rejected(case, ctx):
     x = torch.zeros(x_shape, dtype=ctx.dtype, device=ctx.device)
     h = torch.zeros(h_shape, dtype=ctx.dtype, device=ctx.device)
     hx = (h, h.clone()) if config.mode == "LSTM" else h
-    if ctx.raises("forward", module, x, hx):
+    if ctx.rejects(module, x, hx):
         return []
     raise CheckFailure(case, f"accepted {violation} (input {x_shape}, hx {h_shape}) and returned a result; "
                              f"torch raises an error")

@@ -104,7 +104,7 @@ def check_invalid_input_rejected(case, ctx):
     module, _ = ctx.build(config, make_weights(config))
     x, hx = _make_invalid(config, violation)
     x, hx = to_torch(x, ctx.dtype, ctx.device), hx_to_torch(hx, ctx.dtype, ctx.device)
-    if ctx.raises("forward", module, *((x,) if hx is None else (x, hx))):
+    if ctx.rejects(module, *((x,) if hx is None else (x, hx))):
         return []
     raise CheckFailure(case, f"accepted {violation} (input {tuple(x.shape)}) and returned a result; "
                              f"torch raises an error")

@@ -165,6 +165,10 @@ def check_dropout_drops_units_at_rate_p(config, ctx):
     apart = np.abs(dropped - kept) > e_dropped + e_kept + 2.0 * floor  # chosen before looking at the mask
     was_dropped = apart & (np.abs(got - dropped) <= e_dropped + floor)
     was_kept = apart & (np.abs(got - kept) <= e_kept + floor)
+    neither = int((apart & ~was_dropped & ~was_kept).sum())
+    if neither:  # no fraction to measure: the units did not go through dropout at all
+        raise CheckFailure(config, f"{neither} of {int(apart.sum())} units are neither dropped (0) nor kept and scaled "
+                                   f"by 1/(1-p) at p={config.dropout:g}: this is not dropout between the layers")
     return [compare_rate(f"fraction of units dropped at p={config.dropout:g}", int(was_dropped.sum()),
                          int(was_dropped.sum() + was_kept.sum()), config.dropout, RATE_FALSE_ALARM)]
 

@@ -34,6 +34,15 @@ class ModelConfig:
     fc_hidden: int = 0
     lengths: tuple = ()
 
+    @property
+    def num_layers(self):
+        """The recurrent layers of the model: the regressor stacks two, the classifier has one."""
+        return 1 if self.vocab else 2
+
+    @property
+    def directions(self):
+        return 2 if self.vocab else 1
+
     def __str__(self):
         sizes_ = f"I={self.input_size} H={self.hidden_size}"
         if self.vocab:
@@ -109,7 +118,7 @@ def _regressor(config, ctx, grad):
     x_np = streams.rng(config.seed, "regressor_input").standard_normal((config.batch, config.steps, config.input_size))
     x = to_torch(x_np, ctx.dtype, ctx.device).requires_grad_(grad)
     run = _differentiable(ctx, model, state, grad)
-    return run, x, ctx.call("forward", run.call, x, grad=grad), state
+    return run, x, ctx.invoke(run.call, x, grad=grad), state
 
 
 def _differentiable(ctx, model, state, grad):
@@ -134,7 +143,7 @@ def _classifier(config, ctx, grad):
         text[b, length:] = 0
     lengths = torch.tensor(config.lengths, dtype=torch.int64)
     run = _differentiable(ctx, model, state, grad)
-    got = ctx.call("forward", run.call, torch.as_tensor(text).to(ctx.device), lengths.to(ctx.device), grad=grad)
+    got = ctx.invoke(run.call, torch.as_tensor(text).to(ctx.device), lengths.to(ctx.device), grad=grad)
     return run, text, got, state
 
 
