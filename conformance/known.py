@@ -84,6 +84,20 @@ BUILTIN = (
                 "dropout_one_stops_gradients_below"),
         targets=("torch.nn.RNN", "torch.nn.GRU", "torch.nn.LSTM"), transforms=("compile", "compile-inductor", "export"),
         builtin=True),
+    KnownDifference(
+        "torch-compiled-cpu-lstm-training-crashes",
+        "torch.compile of torch.nn.LSTM on the CPU in float32 or bfloat16 (the mkldnn_rnn_layer path) crashes when "
+        "it trains on data that does not require grad: AssertionError 'expected all tensors_saved_with_vc_check to "
+        "be Tensors' (aot_eager), TypeError 'expected Tensor() for op: torch.ops.aten.mkldnn_rnn_layer.default' "
+        "(Inductor)",
+        checks=("parameters_receive_gradients",), targets=("torch.nn.LSTM",), devices=("cpu",),
+        dtypes=("float32", "bfloat16"), transforms=("compile", "compile-inductor"), builtin=True),
+    KnownDifference(
+        "torch-compiled-cpu-lstm-accepts-empty-sequence",
+        "torch.compile of torch.nn.LSTM on the CPU in float32 or bfloat16 (the mkldnn_rnn_layer path) returns, for "
+        "a zero-length sequence, an h_n and c_n of uninitialized memory where the eager LSTM raises",
+        checks=("invalid_input_rejected",), targets=("torch.nn.LSTM",), devices=("cpu",),
+        dtypes=("float32", "bfloat16"), transforms=("compile", "compile-inductor"), builtin=True),
 )
 
 

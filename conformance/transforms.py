@@ -91,6 +91,7 @@ class Transform:
             return
         import torch._dynamo
         import torch._logging
+        torch._dynamo.reset()  # a row's compiled graphs depend on its own examples only: its replay sees the same
         quiet = not os.environ.get("TORCH_LOGS")
         if quiet:
             torch._logging.set_logs(all=logging.CRITICAL)

@@ -100,3 +100,48 @@ def test_rnn_decompositions_apply_no_dropout_between_layers(cls):
     if torch.equal(exported(x)[0], eager_zero):
         pytest.skip("fixed in this torch: drop the built-in entry torch-rnn-decompositions-drop-no-units-between-layers")
     assert not torch.equal(exported(x)[0], exported(torch.zeros_like(x))[0])
+
+
+def _compiled_cpu_lstm(dtype):
+    import torch
+    torch._dynamo.reset()
+    module = torch.nn.LSTM(1, 1).to(dtype).train()
+    with torch._dynamo.config.patch(allow_rnn=True):
+        return module, torch.compile(module, backend="aot_eager", fullgraph=True)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_compiled_cpu_lstm_training_on_data_that_does_not_require_grad_crashes(dtype):
+    """torch 2.13 CPU: torch.compile (aot_eager) of an LSTM in float32 or bfloat16, grad enabled,
+    parameters requiring grad and an input that does not, raises AssertionError ("expected all
+    tensors_saved_with_vc_check to be Tensors"); Inductor raises TypeError for
+    aten.mkldnn_rnn_layer.  The built-in known difference ``torch-compiled-cpu-lstm-training-crashes``
+    accepts what ``parameters_receive_gradients`` reports for torch.nn.LSTM under compile."""
+    import torch
+    module, compiled = _compiled_cpu_lstm(getattr(torch, dtype))
+    x = torch.randn(2, 1, 1, dtype=module.weight_ih_l0.dtype)
+    try:
+        with torch._dynamo.config.patch(allow_rnn=True):
+            compiled(x)[0].sum().backward()
+    except AssertionError as exc:
+        assert "tensors_saved_with_vc_check" in str(exc)
+        return
+    pytest.skip("fixed in this torch: drop the built-in entry torch-compiled-cpu-lstm-training-crashes")
+
+
+def test_compiled_cpu_lstm_returns_a_state_for_a_zero_length_sequence():
+    """torch 2.13 CPU, float32: the compiled LSTM returns h_n and c_n (uninitialized memory) for
+    an input of 0 steps, which the eager LSTM refuses ("Expected sequence length to be larger
+    than 0"): the built-in known difference ``torch-compiled-cpu-lstm-accepts-empty-sequence``
+    accepts what ``invalid_input_rejected`` reports for torch.nn.LSTM under compile."""
+    import torch
+    module, compiled = _compiled_cpu_lstm(torch.float32)
+    empty = torch.zeros(0, 2, 1)
+    with pytest.raises(RuntimeError, match="larger than 0"):
+        module(empty)
+    try:
+        with torch.no_grad(), torch._dynamo.config.patch(allow_rnn=True):
+            output, (h_n, c_n) = compiled(empty)
+    except Exception:
+        pytest.skip("fixed in this torch: drop the built-in entry torch-compiled-cpu-lstm-accepts-empty-sequence")
+    assert tuple(output.shape) == (0, 2, 1) and tuple(h_n.shape) == (1, 2, 1)

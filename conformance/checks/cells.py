@@ -119,8 +119,9 @@ def _flow_cases(target):
 def check_cell_parameters_receive_gradients(config, ctx):
     """Every trainable parameter of the cell, whatever its name, receives a finite gradient
     that is not identically zero (with hx given every weight of torch's cell gets one): a
-    frozen or detached weight or bias fails, named."""
-    x, hx, weights = _arguments(config, ctx, grad=True)
+    frozen or detached weight or bias fails, named.  As training runs: the input and state do not
+    require grad, only the parameters do."""
+    x, hx, weights = _arguments(config, ctx)
     module, weights = ctx.build(config, weights, train=True)
     expected, bound = _backward(config, ctx, module, x, hx, weights)
     parameters_received_gradients(module, expected, bound, ctx, config, f"{config.mode} cell")

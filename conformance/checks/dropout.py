@@ -64,10 +64,12 @@ def check_eval_mode_ignores_dropout(config, ctx):
                           config))
 
 
-@register("metamorphic", strategy=relation_strategy(change=lambda c: c.with_(dropout=1.0)), requires=("dropout",))
+@register("metamorphic", strategy=relation_strategy(change=lambda c: c.with_(dropout=1.0, num_layers=max(c.num_layers, 2))),
+          requires=("dropout", "multi_layer"))
 def check_dropout_one_zeroes_only_between_layers(config, ctx):
     """Training with dropout=1 zeroes every layer's input except the first's and nothing
-    after the last layer: layer 0 is untouched, each layer above runs on zeros."""
+    after the last layer: layer 0 is untouched, each layer above runs on zeros (two layers or
+    more in every example: one has nothing between layers to drop)."""
     module, weights = _build_quietly(ctx, config, make_weights(config), train=True)
     x, hx = inputs(config, ctx)
     torch.manual_seed(streams.torch_seed(config.seed, "dropout_mask"))  # a replay draws the same mask
@@ -78,12 +80,9 @@ def check_dropout_one_zeroes_only_between_layers(config, ctx):
     bottom = run(ctx, first, first_config, x, layer_hx, config.lengths)
     bottom_bound = forward_bound(first_config, ctx, x, first_weights, layer_hx, config.lengths)
     rows = slice(0, config.directions)
-    only_states = lambda triple: (None if config.num_layers > 1 else triple[0],) + tuple(
-        None if s is None else s[rows] for s in triple[1:])
+    only_states = lambda triple: (None,) + tuple(None if s is None else s[rows] for s in triple[1:])
     comparisons = within_runs(("stack with dropout=1", "layer 0 alone"), only_states(got), only_states(bottom),
                               only_states(bottom_bound), ctx, config)
-    if config.num_layers == 1:
-        return comparisons
     zeros = torch.zeros(bottom[0].shape, dtype=ctx.dtype, device=ctx.device)
     comparisons = [comparisons]
     for layer in range(1, config.num_layers):

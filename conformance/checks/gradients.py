@@ -14,6 +14,7 @@ from ..registry import register
 from ..strategies import configs, features_of
 from ..tolerances import compare
 from .backprop import backward, differentiable, differentiated, gradient_of, leaves, parameters_received_gradients
+from .relations import inputs
 
 #: Where the upstream gradient enters: everywhere at once, or through one result only.
 UPSTREAM = ("random", "output", "h_n", "c_n")
@@ -117,9 +118,10 @@ def _flow_configs(target):
 def check_parameters_receive_gradients(config, ctx):
     """Every trainable parameter of the target, whatever its name, receives a finite gradient
     that is not identically zero (every weight of torch's layer gets one here): a frozen or
-    detached weight or bias fails, named, also in a target whose names are its own."""
+    detached weight or bias fails, named, also in a target whose names are its own.  As training
+    runs: the input and initial state do not require grad, only the parameters do."""
     module, weights = ctx.build(config, make_weights(config), train=True)
-    x, hx = leaves(config, ctx)
+    x, hx = inputs(config, ctx)
     forward = ctx.forward(module, config, x, hx, grad=True)
     results = (forward.output, forward.h_n, forward.c_n)
     upstream = _upstream(GradientCase(config, "random", True), results, ctx)
