@@ -34,7 +34,8 @@ class PlannedCheck:
 
     @property
     def id(self):
-        return f"{self.check.name}-{self.target.impl}-{messages.place(self.device, self.backend, self.transform)}-{self.dtype}"
+        where = messages.place(self.device, self.backend, self.transform)
+        return f"{self.check.name}-{self.target.impl}-{where}-{self.dtype}"
 
     def skipped(self, reason):
         return CheckResult(self.check.name, self.target.impl, self.device, self.dtype, "skipped", reason=reason,

@@ -98,7 +98,8 @@ def test_rnn_decompositions_apply_no_dropout_between_layers(cls):
     eager_zero, eager = module(torch.zeros_like(x))[0], module(x)[0]
     assert torch.equal(eager, eager_zero)  # eager: dropout=1 cuts layer 1 off its input
     if torch.equal(exported(x)[0], eager_zero):
-        pytest.skip("fixed in this torch: drop the built-in entry torch-rnn-decompositions-drop-no-units-between-layers")
+        pytest.skip("fixed in this torch: drop the built-in entry "
+                    "torch-rnn-decompositions-drop-no-units-between-layers")
     assert not torch.equal(exported(x)[0], exported(torch.zeros_like(x))[0])
 
 

@@ -21,7 +21,8 @@ def by_transform(results):
 
 def test_a_bug_only_compiled_code_has_passes_eager_and_fails_under_compile():
     impl = f"{PLANTED}:LSTMForgetGateSlipsWhenCompiled"
-    _, results = run(impl, "float64", checks="forward_matches_oracle", transforms="eager,compile", **{"max-examples": "4"})
+    _, results = run(impl, "float64", checks="forward_matches_oracle", transforms="eager,compile",
+                     **{"max-examples": "4"})
     rows = by_transform(results)
     assert rows["eager"].status == "passed" and rows["eager"].examples == 4
     failed = rejected([rows["compile"]], "forward_matches_oracle", impl, "float64")
@@ -33,7 +34,8 @@ def test_a_bug_only_compiled_code_has_passes_eager_and_fails_under_compile():
                                        ("LSTMCompilerDisabled", "torch.compiler.disable")])
 def test_a_module_that_defeats_compilation_fails_under_compile_with_the_reason(name, why):
     impl = f"{PLANTED}:{name}"
-    _, results = run(impl, "float64", checks="forward_matches_oracle", transforms="eager,compile", **{"max-examples": "2"})
+    _, results = run(impl, "float64", checks="forward_matches_oracle", transforms="eager,compile",
+                     **{"max-examples": "2"})
     rows = by_transform(results)
     assert rows["eager"].status == "passed"
     failed = rejected([rows["compile"]], "forward_matches_oracle", impl, "float64")

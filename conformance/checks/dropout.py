@@ -64,8 +64,11 @@ def check_eval_mode_ignores_dropout(config, ctx):
                           config))
 
 
-@register("metamorphic", strategy=relation_strategy(change=lambda c: c.with_(dropout=1.0, num_layers=max(c.num_layers, 2))),
-          requires=("dropout", "multi_layer"))
+def _dropout_one(config):
+    return config.with_(dropout=1.0, num_layers=max(config.num_layers, 2))
+
+
+@register("metamorphic", strategy=relation_strategy(change=_dropout_one), requires=("dropout", "multi_layer"))
 def check_dropout_one_zeroes_only_between_layers(config, ctx):
     """Training with dropout=1 zeroes every layer's input except the first's and nothing
     after the last layer: layer 0 is untouched, each layer above runs on zeros (two layers or
@@ -205,8 +208,7 @@ def _below_layer_one(name):
         return False
 
 
-@register("metamorphic", strategy=relation_strategy(change=lambda c: c.with_(dropout=1.0, num_layers=max(c.num_layers, 2))),
-          requires=("dropout", "multi_layer", "backward"))
+@register("metamorphic", strategy=relation_strategy(change=_dropout_one), requires=("dropout", "multi_layer", "backward"))
 def check_dropout_one_stops_gradients_below(config, ctx):
     """Training with dropout=1: the output does not depend on layer 0, so its gradient reaches
     neither the input, nor layer 0's weights, nor layer 0's h0 (c0): exactly zero."""
