@@ -1,6 +1,12 @@
 """The exceptions that carry a check's verdict, and the one-line user error."""
 
 
+def one_line(exc):
+    """An exception as one line: its type and its message, whitespace folded, cut at 300 characters."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
 class UsageError(Exception):
     """Bad input from the user (an impl that does not load, an option out of range):
     reported as one line, exit code 2."""

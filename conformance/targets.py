@@ -12,7 +12,7 @@ from reference import names
 from . import watch
 from .config import (CELL_KINDS, COPYING_HOOK, KIND_MODES, MAPPING_HOOK, PACKING_FUNCTIONS, TORCH_NAMES,
                      UTILITY_KINDS, RNNConfig)
-from .errors import HookError, Unsupported, UsageError
+from .errors import HookError, Unsupported, UsageError, one_line
 from .tolerances import DTYPES
 
 DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn.LSTM",
@@ -111,11 +111,6 @@ def cell_constructor_options(config):
     if config.mode == "RNN_RELU":
         options["nonlinearity"] = "relu"
     return options
-
-
-def one_line(exc):
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
 def naming_of(module):

@@ -11,8 +11,8 @@ break, an eager fallback, a module that does not export or script).
 Compiled code is slow to make, so a transform may draw fewer examples (``examples``) and
 smaller configurations (``max_unrolled``: torch's decompositions unroll the time loop of
 every layer and direction, and the compile time grows with the steps unrolled); Dynamo's
-cache reuses a graph across modules of one configuration.  torch
-is imported only when a row runs under a transform.
+cache reuses a graph across modules of one configuration within a row.  torch is imported
+only when a row runs under a transform.
 """
 import logging
 import os
@@ -21,7 +21,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .errors import NotTransformed, Unsupported
+from .errors import NotTransformed, Unsupported, one_line
 
 #: Kinds a compiled or exported module can be: the layers (and the seed models built on them)
 #: and the cells; the packing utilities are functions of torch's, not a module to transform.
@@ -35,19 +35,21 @@ RECOMPILE_LIMIT = 100_000
 class Transform:
     """How a row calls the target's forward.
 
-    kinds: the target kinds it applies to; unsupported: feature -> why the transformed module
-    cannot take it; examples: the share of the profile's examples a row draws; max_unrolled:
-    the most steps x layers x directions a drawn configuration has (None: as the check
-    draws); call_timeout: seconds one call may take
-    at least (compilation happens inside the first call)."""
+    what: what runs in place of the forward (for messages); kinds: the target kinds it applies
+    to; unsupported: feature -> why the transformed module cannot take it; examples: the share
+    of the profile's examples a row draws; max_unrolled: the most steps x layers x directions
+    a drawn configuration has (None: as the check draws); call_timeout: seconds one call may
+    take at least (compilation happens inside the first call)."""
 
     name: str
-    doc: str
+    what: str = "the forward"
     kinds: tuple = MODULE_KINDS
     unsupported: dict = field(default_factory=dict)
     examples: float = 1.0
     max_unrolled: int = None
     call_timeout: float = 0.0
+    #: why the kinds it applies to are those
+    kinds_note: str = "the packing utilities are torch's functions, not a module to transform"
 
     @property
     def eager(self):
@@ -57,7 +59,7 @@ class Transform:
         """Why a target of ``kind`` cannot run under this transform, or None."""
         if kind in self.kinds:
             return None
-        return f"the {self.name} transform applies to {', '.join(self.kinds)} targets, not {kind} ({self.doc})"
+        return f"{self.name} applies to {', '.join(self.kinds)} targets, not {kind} ({self.kinds_note})"
 
     def missing(self):
         """Why this transform cannot run on this machine, or None."""
@@ -116,19 +118,10 @@ class Transform:
         except NotTransformed as exc:
             failure = exc
         except Exception as exc:
-            failure = NotTransformed(f"{self.name}: {_transformed_what(self.name)} raised {_first_line(exc)}, "
-                                     f"where the eager forward returns")
+            failure = NotTransformed(f"{self.name}: {self.what} raised {one_line(exc)}, where the eager forward "
+                                     f"returns")
         fn(*args)  # the target's own error when it rejects this input, eagerly too
         raise failure
-
-
-def _transformed_what(name):
-    return {"export": "the exported program", "script": "the scripted module"}.get(name, "the compiled forward")
-
-
-def _first_line(exc):
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
 def c_compiler():
@@ -211,22 +204,18 @@ COMPILED_UNSUPPORTED = {"packed": "torch.compile cannot capture a packed sequenc
 
 #: Every transform by name, in the order rows and reports list them.
 TRANSFORMS = {
-    "eager": Transform("eager", "the target as it is", kinds=MODULE_KINDS + ("packing_utils",)),
-    "compile": Transform(
-        "compile", "torch.compile(fullgraph=True) with the aot_eager backend and RNNs allowed; torch's "
-                   "decompositions and AOTAutograd, forward and backward",
-        unsupported=COMPILED_UNSUPPORTED, examples=0.2, max_unrolled=12),
-    "compile-inductor": Transform(
-        "compile-inductor", "torch.compile(fullgraph=True) with the Inductor backend; generated C++ on the "
-                            "CPU, Triton on CUDA",
-        unsupported=COMPILED_UNSUPPORTED, examples=0.12, max_unrolled=6, call_timeout=600.0),
-    "export": Transform(
-        "export", "torch.export.export(...).run_decompositions().module(); inference and training forward",
-        unsupported={"packed": "torch.export cannot take a PackedSequence",
-                     "backward": "an exported program is checked forward only (gradients: under compile)"},
-        examples=0.2, max_unrolled=12),
-    "script": Transform(
-        "script", "torch.jit.script; a scripted nn.LSTM/GRU/RNN cannot be called from Python (only its "
-                  "overloads), so the cells",
-        kinds=("rnn_cell", "gru_cell", "lstm_cell")),
+    "eager": Transform("eager", kinds=MODULE_KINDS + ("packing_utils",)),
+    # torch.compile(fullgraph=True), aot_eager backend, RNNs allowed: Dynamo, AOTAutograd and
+    # torch's decompositions, forward and backward, training and eval
+    "compile": Transform("compile", "the compiled forward", unsupported=COMPILED_UNSUPPORTED, examples=0.2,
+                         max_unrolled=12),
+    # the same with the Inductor backend: generated C++ on the CPU, Triton on CUDA
+    "compile-inductor": Transform("compile-inductor", "the compiled forward", unsupported=COMPILED_UNSUPPORTED,
+                                  examples=0.12, max_unrolled=6, call_timeout=600.0),
+    # torch.export.export(...).run_decompositions().module(), in eval and training mode, forward only
+    "export": Transform("export", "the exported program", examples=0.2, max_unrolled=12, unsupported={
+        "packed": "torch.export cannot take a PackedSequence",
+        "backward": "an exported program is checked forward only (gradients: under compile)"}),
+    "script": Transform("script", "the scripted module", kinds=("rnn_cell", "gru_cell", "lstm_cell"),
+                        kinds_note="a scripted nn.LSTM/GRU/RNN cannot be called from Python, only its overloads"),
 }
