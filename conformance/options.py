@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from .backends import BACKENDS
 from .config import DTYPE_NAMES, KIND_MODES
 from .errors import UsageError
 from .profiles import PROFILES
+from .transforms import TRANSFORMS
 
 DEVICES_DEFAULT = "cpu,cuda"
 DTYPES_DEFAULT = ",".join(DTYPE_NAMES)
@@ -109,24 +111,16 @@ def parse_activation_error(value):
     return error
 
 
-def parse_backends(value):
-    from .backends import BACKENDS
-    names = _items(value)
-    bad = [n for n in names if n not in BACKENDS]
-    if not names or bad:
-        raise UsageError(f"--backends {bad[0] if bad else value!r}: expected a comma-separated list of "
-                         f"{', '.join(BACKENDS)}")
-    return tuple(dict.fromkeys(names))
-
-
-def parse_transforms(value):
-    from .transforms import TRANSFORMS
-    names = _items(value)
-    bad = [n for n in names if n not in TRANSFORMS]
-    if not names or bad:
-        raise UsageError(f"--transforms {bad[0] if bad else value!r}: expected a comma-separated list of "
-                         f"{', '.join(TRANSFORMS)}")
-    return tuple(dict.fromkeys(names))
+def _names_in(option, table):
+    """A parser of a comma-separated list of names from ``table``."""
+    def parse(value):
+        names = _items(value)
+        bad = [n for n in names if n not in table]
+        if not names or bad:
+            raise UsageError(f"--{option} {bad[0] if bad else value!r}: expected a comma-separated list of "
+                             f"{', '.join(table)}")
+        return tuple(dict.fromkeys(names))
+    return parse
 
 
 def parse_flag(name):
@@ -163,11 +157,13 @@ OPTIONS = {
                                        "'known' and does not fail the run"),
     "strict-known": (parse_flag("strict-known"), None, "a known difference that no longer happens (a 'stale' row) "
                                                        "fails the run"),
-    "backends": (parse_backends, "LIST", "CUDA backends to run each CUDA row under: default (torch's flags as "
-                                         "found), cudnn-tf32, cudnn (TF32 off), native (cuDNN disabled)"),
-    "transforms": (parse_transforms, "LIST", "how the target's forward is called, each a row: eager (as it is), "
-                                             "compile (torch.compile, aot_eager), compile-inductor, export "
-                                             "(torch.export + run_decompositions), script (cells); default eager"),
+    "backends": (_names_in("backends", BACKENDS), "LIST",
+                 "CUDA backends to run each CUDA row under: default (torch's flags as found), cudnn-tf32, cudnn "
+                 "(TF32 off), native (cuDNN disabled)"),
+    "transforms": (_names_in("transforms", TRANSFORMS), "LIST",
+                   "how the target's forward is called, each a row: eager (as it is), compile (torch.compile, "
+                   "aot_eager), compile-inductor, export (torch.export + run_decompositions), script (cells); "
+                   "default eager"),
     "skip-missing-devices": (parse_flag("skip-missing-devices"), None, "report a device named in --devices that "
                                                                        "is not there as skipped instead of an error"),
     "timeout": (parse_timeout, "SECONDS", "time one call into the target may take before it counts as hung (default 60); "
@@ -212,7 +208,6 @@ class RunOptions:
     def call_timeout(self):
         """Seconds a call into the target may take: --timeout, or longer where a transform
         compiles inside the call (``Transform.call_timeout``)."""
-        from .transforms import TRANSFORMS
         return max([self.timeout] + [TRANSFORMS[t].call_timeout for t in self.transforms])
 
     @property
