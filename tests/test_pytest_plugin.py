@@ -51,6 +51,6 @@ def test_plugin_runs_each_transform_as_a_test_of_its_own(tmp_path):
     done = pytest_run("-v", "--rnn-impl", "torch.nn.GRU", "--rnn-checks", "forward_matches_oracle",
                       "--rnn-transforms", "eager,compile", "--rnn-max-examples", "2", "--rnn-report", str(report))
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "forward_matches_oracle-torch.nn.GRU-cpu+compile-float32 PASSED" in done.stdout
+    assert "[forward_matches_oracle-torch.nn.GRU-cpu+compile-float32] PASSED" in done.stdout
     rows = json.loads(report.read_text())["checks"]
     assert sorted((r["transform"], r["status"]) for r in rows) == [("compile", "passed"), ("eager", "passed")]
