@@ -12,8 +12,8 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from . import watch
-from .errors import CheckFailure, HookError, NotTransformed, TargetCrashed, TargetHung, Unsupported
-from .targets import load_weights, one_line
+from .errors import CheckFailure, HookError, NotTransformed, TargetCrashed, TargetHung, Unsupported, one_line
+from .targets import load_weights
 from .tolerances import precision_for
 from .transforms import TRANSFORMS
 

@@ -57,7 +57,7 @@ class KnownDifference:
                 and (not self.devices or row.device in self.devices or row.device.partition(":")[0] in self.devices)
                 and (not self.dtypes or row.dtype in self.dtypes)
                 and (not self.backends or row.backend in self.backends)
-                and (not self.transforms or getattr(row, "transform", "eager") in self.transforms)
+                and (not self.transforms or row.transform in self.transforms)
                 and (not self.torch or SpecifierSet(self.torch).contains(torch_version, prereleases=True)))
 
 

@@ -119,7 +119,7 @@ def summary(results):
 def column(result):
     """Where a row ran: its device, with the CUDA backend when not torch's default
     (``cuda/native``) and the transform when not eager (``cpu+compile``)."""
-    return place(result.device, result.backend, getattr(result, "transform", "eager"))
+    return place(result.device, result.backend, result.transform)
 
 
 def place(device, backend="default", transform="eager"):
@@ -322,7 +322,8 @@ def run_settings(options, seed):
     return {"seed": seed, "profile": options.profile,
             "max_examples": profiles.max_examples(options.profile, options.max_examples),
             "checks": list(options.checks) if options.checks else None, "devices": list(options.devices),
-            "dtypes": list(options.dtypes), "backends": list(options.backends), "transforms": list(options.transforms)}
+            "dtypes": list(options.dtypes), "backends": list(options.backends),
+            "transforms": list(options.transforms)}
 
 
 def report(results, targets, options, seed, known=(), planned=None):

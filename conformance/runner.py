@@ -15,9 +15,8 @@ import torch
 
 from . import backends, messages, profiles, watch
 from .boundary import DEFAULT_TIMEOUT, Context
-from .errors import CheckFailure, NotRepresentable, TargetHung, Unsupported
+from .errors import CheckFailure, NotRepresentable, TargetHung, Unsupported, one_line
 from .registry import checks
-from .targets import one_line
 from .tolerances import DTYPES
 from .transforms import TRANSFORMS
 

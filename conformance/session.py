@@ -1,6 +1,6 @@
-"""One conformance run: the plan (check x target x device x backend x transform x dtype), the targets, the
-devices and known differences it needs, and its rows run in supervised workers (what a user
-reads about it is built by ``messages``)."""
+"""One conformance run: the plan (check x target x device x backend x transform x dtype), the
+targets, the devices and known differences it needs, and its rows run in supervised workers
+(what a user reads about it is built by ``messages``)."""
 import os
 import platform
 from dataclasses import dataclass
@@ -14,8 +14,8 @@ from .errors import CheckFailure, UsageError
 from .registry import FAMILIES, checks
 from .runner import CheckResult, planned_result, run_check, suite_error
 from .supervisor import Task
-from .transforms import TRANSFORMS
 from .targets import DEFAULT_IMPLS, Target, default_targets, describe, described, load_target, target_again
+from .transforms import TRANSFORMS
 
 
 @dataclass(frozen=True)
