@@ -25,9 +25,19 @@ def build_parser():
                                 help=f"{help_text} [env {env_name(name)}=1]")
         else:
             parser.add_argument(f"--{name}", metavar=metavar, help=f"{help_text} [env {env_name(name)}]")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument("--verbose", action="store_true", help="print one line per check, target, device and dtype")
     return parser
+
+
+def version():
+    """The installed suite's version, or "unknown" when it runs from a checkout that is not installed."""
+    from importlib.metadata import PackageNotFoundError, version as installed
+    try:
+        return installed("rnn-conformance")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def list_checks():

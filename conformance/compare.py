@@ -192,9 +192,9 @@ def like_for_like(old, new):
     """Warnings when the two runs did not draw the same examples, or did not finish."""
     warnings = []
     old_run, new_run = _run(old), _run(new)
-    for name in ("seed", "profile", "max_examples"):
+    for name in SETTING_NAMES:
         if old_run.get(name) != new_run.get(name):
-            warnings.append(f"the runs used different {name.replace('_', ' ')}s ({old_run.get(name)} and "
+            warnings.append(f"the runs used different {SETTING_NAMES[name]} ({old_run.get(name)} and "
                             f"{new_run.get(name)}): they did not draw the same examples, so a row's change may be "
                             f"the examples', not torch's. Rerun both with the same --seed and --profile")
     for side, report in (("old", old), ("new", new)):
@@ -203,6 +203,10 @@ def like_for_like(old, new):
             warnings.append(f"the {side} run was interrupted ({done.get('finished')} of {done.get('planned')} "
                             f"checks finished)")
     return warnings
+
+
+#: The run settings that decide which examples are drawn, as a warning names them.
+SETTING_NAMES = {"seed": "seeds", "profile": "profiles", "max_examples": "example counts (max examples)"}
 
 
 def _run(report):

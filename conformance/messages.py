@@ -9,6 +9,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shlex
 import sys
 import time
@@ -35,13 +36,19 @@ PROGRAM = "rnn-conformance"
 
 
 def usage_error(exc, under_pytest=False, program=PROGRAM):
-    """The one line a usage error prints (pytest adds its own ``ERROR:``)."""
-    return f"{program}: {exc}" if under_pytest else f"{program}: error: {exc}"
+    """The one line a usage error prints (pytest adds its own ``ERROR:``); under pytest every
+    option is named as pytest takes it (``--rnn-kind``, not ``--kind``)."""
+    if not under_pytest:
+        return f"{program}: error: {exc}"
+    from .options import OPTIONS
+    text = re.sub(r"(?<![\w-])--(" + "|".join(map(re.escape, OPTIONS)) + r")(?![\w-])", r"--rnn-\1", str(exc))
+    return f"{program}: {text}"
 
 
 def header(planned, seed, targets):
-    """The first line of a run: how many rows, the seed, the targets."""
-    return f"{PROGRAM}: {planned} checks, seed {seed}, targets {', '.join(t.impl for t in targets)}"
+    """The first line of a run: how many rows (check x target x device x dtype), the seed,
+    the targets."""
+    return f"{PROGRAM}: {_rows(planned)}, seed {seed}, targets {', '.join(t.impl for t in targets)}"
 
 
 def check_list(checks):
@@ -168,11 +175,11 @@ def closing_lines(results, targets, counts, seed, versions, planned=None, failur
                      f"[{_checks(rows)}]; remove or narrow the entry")
     lines += [f"warning: known difference [{entry}] matches no row of this run" for entry in unmatched]
     skipped = _grouped(results, "skipped", lambda r: (r.device, r.reason))
-    lines += [f"skipped {len(rows)} checks on {device}: {why}" for (device, why), rows in skipped.items()]
+    lines += [f"skipped {_rows(len(rows))} on {device}: {why}" for (device, why), rows in skipped.items()]
     lines += [f"warning: every row of {target} is unsupported ({_rows(n)}): nothing of it was checked"
               for target, n in _all_unsupported(results).items()]
     if planned is not None and planned != len(results):
-        lines.append(f"interrupted: {len(results)} of {planned} checks finished; the others did not run")
+        lines.append(f"interrupted: {len(results)} of {_rows(planned)} finished; the others did not run")
     if nothing_checked(counts):
         lines.append(NOTHING_CHECKED)
     lines.append(counts_line(counts, seed, versions))
@@ -272,7 +279,7 @@ class Progress:
     def line(self, now):
         spent = now - self.started
         left = spent / self.done * (self.total - self.done) if self.done else 0.0
-        return (f"  {self.done}/{self.total} checks  {self.failed} failed  {_clock(spent)} spent"
+        return (f"  {self.done}/{self.total} rows  {self.failed} failed  {_clock(spent)} spent"
                 f"  ~{_clock(left)} left")
 
     def finish(self):

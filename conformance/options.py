@@ -143,8 +143,9 @@ def _path_to_write(name):
 #: name -> (parser, metavar, help); a metavar of None makes a flag (no value on the command
 #: line; 1 or 0 in the environment).  Defaults live on RunOptions.
 OPTIONS = {
-    "impl": (str, "PKG.MOD:ATTR", "the recurrent class to check (default: torch.nn.RNN, GRU and LSTM)"),
-    "kind": (parse_kind, "KIND", "rnn, gru or lstm (default: inferred from the class)"),
+    "impl": (str, "PKG.MOD:ATTR", "the class, factory or module of packing utilities to check (default: torch's "
+                                  "RNN, GRU, LSTM, their cells and torch.nn.utils.rnn)"),
+    "kind": (parse_kind, "KIND", f"{', '.join(KIND_MODES)} (default: inferred from the class)"),
     "checks": (parse_checks, "NAMES", "comma-separated check names or families (default: all)"),
     "devices": (parse_devices, "LIST", f"devices to run on (default: {DEVICES_DEFAULT}; absent ones are skipped)"),
     "dtypes": (parse_dtypes, "LIST", f"dtypes to check (default: {DTYPES_DEFAULT})"),

@@ -217,3 +217,13 @@ def test_under_pytest_a_session_that_checked_nothing_exits_5():
                            "--rnn-devices", "cpu", "--rnn-unsupported", "float64,float32,bfloat16,float16"],
                           cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 5 and "nothing was checked" in done.stdout, done.stdout[-2000:]
+
+
+def test_version_and_help_name_every_kind():
+    from conformance.config import KIND_MODES
+    done = cli("--version")
+    assert done.returncode == 0 and done.stdout.startswith("rnn-conformance ") and done.stdout.count("\n") == 1
+    helped = " ".join(cli("--help").stdout.split())
+    kind = helped[helped.rindex("--kind KIND"):helped.rindex("--checks NAMES")]
+    assert all(name in kind for name in KIND_MODES), kind
+    assert "cells" in helped[helped.rindex("--impl PKG.MOD:ATTR"):helped.rindex("--kind KIND")]

@@ -2,6 +2,7 @@
 names what went wrong, and exits 0 or 1 as deserved; never a traceback, never a lost row."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ def run_hostile(tmp_path, target, *args):
                            "--report", str(report), *args], cwd=REPO, capture_output=True, text=True, env=env,
                           timeout=600)
     assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
-    planned = int(done.stdout.split(" checks, seed")[0].rsplit(" ", 1)[1])
+    planned = int(re.search(r"(\d+) rows?, seed", done.stdout).group(1))
     data = json.loads(report.read_text())
     assert len(data["checks"]) == planned and sum(data["summary"].values()) == planned
     assert f"{data['summary']['passed']} passed, {data['summary']['failed']} failed" in done.stdout

@@ -1,6 +1,7 @@
 """What a person reads: the compact summary, the closing lines and the progress line."""
 import io
 
+from conformance import messages
 from conformance.messages import Progress, closing_lines, summary
 from conformance.runner import CheckResult
 from conformance.targets import default_targets
@@ -32,8 +33,8 @@ def test_closing_lines_group_unsupported_rows_and_say_a_skipped_device_once():
     lines = closing_lines(RESULTS, default_targets()[1:2], counts, 5, "torch x", planned=8)
     assert lines[0] == "FAILED forward_matches_oracle ..."
     assert "unsupported (2 rows) torch.nn.GRU: packed: declared [packed_gradients_match_oracle]" in lines
-    assert "skipped 2 checks on cuda: CUDA is not available" in lines
-    assert "interrupted: 6 of 8 checks finished; the others did not run" in lines
+    assert "skipped 2 rows on cuda: CUDA is not available" in lines
+    assert "interrupted: 6 of 8 rows finished; the others did not run" in lines
     assert lines[-1] == "1 passed, 1 failed, 0 error, 2 unsupported, 2 skipped  (seed 5, torch x)"
 
 
@@ -50,7 +51,7 @@ def test_progress_rewrites_one_line_on_a_terminal_and_stays_quiet_elsewhere():
         progress.update(RESULTS[0])
         progress.update(RESULTS[1])
         progress.finish()
-    assert "\r  1/2 checks  0 failed" in terminal.getvalue() and "\r  2/2 checks  1 failed" in terminal.getvalue()
+    assert "\r  1/2 rows  0 failed" in terminal.getvalue() and "\r  2/2 rows  1 failed" in terminal.getvalue()
     assert terminal.getvalue().endswith("\r") and log.getvalue() == ""
 
 
@@ -72,3 +73,19 @@ def test_a_relation_failure_names_both_runs_and_never_calls_one_expected():
     other[2, 0, 0] = 9.0
     single = RNNConfig("LSTM", 2, 3, num_layers=3)
     assert "(layer 2)" in compare_exact("grad h0", h_n[:3], other[:3], torch.float64, single).describe()
+
+
+def test_a_run_counts_rows_in_the_singular_and_plural():
+    from conformance.targets import Target
+    target = Target("torch.nn.GRU", "gru", None)
+    assert messages.header(1, 5, [target]) == "rnn-conformance: 1 row, seed 5, targets torch.nn.GRU"
+    assert messages.header(2, 5, [target]).startswith("rnn-conformance: 2 rows, seed 5")
+
+
+def test_a_usage_error_under_pytest_names_the_options_as_pytest_takes_them():
+    from conformance.errors import UsageError
+    error = UsageError("--impl x: cannot infer its kind from its parameters; pass --kind rnn|gru (see --max-examples)")
+    line = messages.usage_error(error, under_pytest=True)
+    assert line == ("rnn-conformance: --rnn-impl x: cannot infer its kind from its parameters; pass --rnn-kind "
+                    "rnn|gru (see --rnn-max-examples)")
+    assert messages.usage_error(error) == f"rnn-conformance: error: {error}"  # the command line's own names

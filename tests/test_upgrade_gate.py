@@ -150,6 +150,9 @@ def test_compare_warns_loudly_when_the_runs_drew_different_examples(report, tmp_
     assert done.returncode == 0
     warnings = [line for line in done.stdout.splitlines() if line.startswith("WARNING:")]
     assert len(warnings) == 2 and "different seeds (4 and 99)" in warnings[0] and "profiles" in warnings[1]
+    other["run"]["profile"], other["run"]["max_examples"] = report["run"]["profile"], 3
+    done = compare(write(tmp_path, "a.json", report), write(tmp_path, "c.json", other))
+    assert f"different example counts (max examples) ({report['run']['max_examples']} and 3)" in done.stdout
 
 
 def test_compare_prints_the_environment_difference(report, tmp_path):
@@ -328,7 +331,7 @@ def test_a_device_asked_for_by_name_that_is_not_there_is_exit_2():
     assert "--devices cuda: CUDA is not available" in done.stderr and "--skip-missing-devices" in done.stderr
     opted = run("--devices", "cpu,cuda", "--skip-missing-devices", "--checks", "small_shapes_match_oracle",
                 "--dtypes", "float64", "--profile", "quick")
-    assert opted.returncode == 0 and "skipped 3 checks on cuda" in opted.stdout
+    assert opted.returncode == 0 and "skipped 3 rows on cuda" in opted.stdout
 
 
 def test_backends_multiply_cuda_rows_only_and_reach_the_replay():
