@@ -60,6 +60,26 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+#: The environment that sizes the thread pools of numpy's BLAS (OpenBLAS, MKL) and of OpenMP,
+#: read once when a library loads: set for a worker before it starts, never after.
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+@contextmanager
+def _thread_limits(threads):
+    """The parent's environment, while a worker starts, limiting every thread pool of the
+    worker to ``threads`` (a variable the user set is left as set): workers that each spin a
+    BLAS thread per core oversubscribe a busy machine.  The parent's own pools, already
+    loaded, do not change."""
+    added = [name for name in THREAD_VARIABLES if name not in os.environ]
+    os.environ.update({name: str(threads) for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 class WorkerRaised(RuntimeError):
     """A task function raised in the worker (a bug of the suite): its traceback, re-raised in
     the parent."""
@@ -71,7 +91,7 @@ class _Worker:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, self.watched, threads, slot, jobs), daemon=True,
                                        name="rnn-conformance-worker")
-        with _sigint_ignored():  # inherited through exec: Ctrl-C is the parent's from the first instant
+        with _sigint_ignored(), _thread_limits(threads):  # inherited: Ctrl-C and the BLAS threads
             self.process.start()
         child.close()
         self.task = None  # (index, Task) in flight

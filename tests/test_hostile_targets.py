@@ -203,3 +203,23 @@ def test_a_failure_that_does_not_happen_again_is_named_not_deterministic():
     result = run_check(check, default_targets()[0], "cpu", "float64", max_examples=10, seed=0)
     assert result.status == "failed"
     assert "the target is not deterministic: an example failed, then passed when rerun: first wrong once" in result.message
+
+
+def worker_thread_settings():
+    """In a worker: what sizes its BLAS and OpenMP thread pools."""
+    from conformance.supervisor import THREAD_VARIABLES
+    return {name: os.environ.get(name) for name in THREAD_VARIABLES}
+
+
+def test_workers_start_with_one_blas_thread_each_unless_the_user_set_it(monkeypatch):
+    from conformance.supervisor import THREAD_VARIABLES, Supervisor
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    supervisor = Supervisor(jobs=1, threads=1)
+    try:
+        seen = supervisor.run(worker_thread_settings, died=lambda *args: None)
+    finally:
+        supervisor.close()
+    assert seen == {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "3", "OMP_NUM_THREADS": "1"}
+    assert "OPENBLAS_NUM_THREADS" not in os.environ  # the parent's environment is as it was
