@@ -63,16 +63,26 @@ def _sigint_ignored():
 #: The environment that sizes the thread pools of numpy's BLAS (OpenBLAS, MKL) and of OpenMP,
 #: read once when a library loads: set for a worker before it starts, never after.
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+#: Where Hypothesis keeps what it writes (it keeps no example database here, but caches the
+#: constants it reads from source files): not a ``.hypothesis`` folder in the user's directory.
+HYPOTHESIS_STORAGE = "HYPOTHESIS_STORAGE_DIRECTORY"
+
+
+def hypothesis_storage():
+    """The suite's Hypothesis folder: under the user's cache folder (XDG_CACHE_HOME, ~/.cache)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "rnn-conformance", "hypothesis")
 
 
 @contextmanager
-def _thread_limits(threads):
-    """The parent's environment, while a worker starts, limiting every thread pool of the
-    worker to ``threads`` (a variable the user set is left as set): workers that each spin a
-    BLAS thread per core oversubscribe a busy machine.  The parent's own pools, already
-    loaded, do not change."""
-    added = [name for name in THREAD_VARIABLES if name not in os.environ]
-    os.environ.update({name: str(threads) for name in added})
+def _worker_environment(threads):
+    """The parent's environment, while a worker starts, that the worker inherits: every thread
+    pool limited to ``threads`` (workers that each spin a BLAS thread per core oversubscribe a
+    busy machine) and Hypothesis's folder out of the user's directory.  A variable the user set
+    is left as set; the parent's own pools, already loaded, do not change."""
+    wanted = {**{name: str(threads) for name in THREAD_VARIABLES}, HYPOTHESIS_STORAGE: hypothesis_storage()}
+    added = [name for name in wanted if name not in os.environ]
+    os.environ.update({name: wanted[name] for name in added})
     try:
         yield
     finally:
@@ -91,7 +101,7 @@ class _Worker:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, self.watched, threads, slot, jobs), daemon=True,
                                        name="rnn-conformance-worker")
-        with _sigint_ignored(), _thread_limits(threads):  # inherited: Ctrl-C and the BLAS threads
+        with _sigint_ignored(), _worker_environment(threads):  # inherited: Ctrl-C, BLAS threads, storage
             self.process.start()
         child.close()
         self.task = None  # (index, Task) in flight

@@ -223,3 +223,16 @@ def test_workers_start_with_one_blas_thread_each_unless_the_user_set_it(monkeypa
         supervisor.close()
     assert seen == {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "3", "OMP_NUM_THREADS": "1"}
     assert "OPENBLAS_NUM_THREADS" not in os.environ  # the parent's environment is as it was
+
+
+def test_a_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RNN_CONFORMANCE_", "HYPOTHESIS_"))}
+    env["XDG_CACHE_HOME"], env["PYTHONPATH"] = str(tmp_path / "cache"), REPO
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run([sys.executable, "-m", "conformance", "--impl", "torch.nn.GRU", "--checks",
+                           "forward_matches_oracle", "--devices", "cpu", "--dtypes", "float64", "--max-examples", "2",
+                           "--seed", "1"], cwd=work, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list(work.iterdir()) == []
+    assert (tmp_path / "cache" / "rnn-conformance" / "hypothesis").is_dir()
