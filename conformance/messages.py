@@ -410,8 +410,14 @@ def junit_xml(results, environment, strict_known=False):
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
+def junit_class(target):
+    """A row's JUnit ``classname``: the suite, then the target with its dots made underscores
+    (Jenkins and GitLab read the part after the last dot as the class, the rest as packages)."""
+    return f"rnn-conformance.{target.replace('.', '_').replace(':', '_')}"
+
+
 def _case(r, failing):
-    case = ET.Element("testcase", classname=f"rnn-conformance.{r.target}",
+    case = ET.Element("testcase", classname=junit_class(r.target),
                       name=f"{r.check}[{column(r)}-{r.dtype}]", time=f"{r.seconds:.3f}")
     if r.status in failing:
         text = r.message or f"{r.check}: {r.reason}"

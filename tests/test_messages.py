@@ -89,3 +89,9 @@ def test_a_usage_error_under_pytest_names_the_options_as_pytest_takes_them():
     assert line == ("rnn-conformance: --rnn-impl x: cannot infer its kind from its parameters; pass --rnn-kind "
                     "rnn|gru (see --rnn-max-examples)")
     assert messages.usage_error(error) == f"rnn-conformance: error: {error}"  # the command line's own names
+
+
+def test_a_junit_classname_has_one_dot_between_the_suite_and_the_target():
+    row = CheckResult("forward_matches_oracle", "mypkg.layers:FusedLSTM", "cpu", "float32", "passed")
+    assert 'classname="rnn-conformance.mypkg_layers_FusedLSTM"' in messages.junit_xml([row], {})
+    assert messages.junit_class("torch.nn.LSTM").count(".") == 1
