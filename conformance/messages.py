@@ -51,15 +51,21 @@ def header(planned, seed, targets):
     return f"{PROGRAM}: {_rows(planned)}, seed {seed}, targets {', '.join(t.impl for t in targets)}"
 
 
+#: Width the check list wraps each check's description to.
+LIST_WIDTH = 100
+
+
 def check_list(checks):
-    """``--list``: one line per check: family, name, the kinds it applies to, what it checks
-    and what it needs from a target."""
-    family_width, name_width = max(len(c.family) for c in checks), max(len(c.name) for c in checks)
+    """``--list``: one line per check (family, name, the kinds it applies to, what it needs from
+    a target) in aligned columns, then what it checks, wrapped and indented below it."""
+    import textwrap
+    kinds = ["/".join(c.kinds) for c in checks]
+    widths = [max(len(c.family) for c in checks), max(len(c.name) for c in checks), max(map(len, kinds))]
     lines = []
-    for check in checks:
-        needs = f"  (needs {', '.join(check.requires)})" if check.requires else ""
-        lines.append(f"{check.family:{family_width}s}  {check.name:{name_width}s}  {'/'.join(check.kinds):12s}  "
-                     f"{check.doc}{needs}")
+    for check, kind in zip(checks, kinds):
+        needs = f"  needs {', '.join(check.requires)}" if check.requires else ""
+        lines.append(f"{check.family:{widths[0]}s}  {check.name:{widths[1]}s}  {kind:{widths[2]}s}{needs}".rstrip())
+        lines += textwrap.wrap(check.doc, LIST_WIDTH, initial_indent="    ", subsequent_indent="    ")
     return "\n".join(lines)
 
 

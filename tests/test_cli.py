@@ -1,6 +1,7 @@
 """The command line: exit codes, one-line errors for bad input, failure messages, replay and report."""
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -227,3 +228,11 @@ def test_version_and_help_name_every_kind():
     kind = helped[helped.rindex("--kind KIND"):helped.rindex("--checks NAMES")]
     assert all(name in kind for name in KIND_MODES), kind
     assert "cells" in helped[helped.rindex("--impl PKG.MOD:ATTR"):helped.rindex("--kind KIND")]
+
+
+def test_list_aligns_its_columns_and_wraps_the_descriptions():
+    lines = cli("--list").stdout.splitlines()
+    heads = [line for line in lines if not line.startswith(" ")]
+    starts = [[field.start() for field in re.finditer(r"\S+", line)][1:3] for line in heads]
+    assert len({tuple(s) for s in starts}) == 1, starts  # every name, and every kind list, starts in one column
+    assert max(map(len, lines)) <= 130 and all(line.startswith("    ") for line in lines if line not in heads)
