@@ -108,7 +108,7 @@ def error_message(result):
 
 def _cell(result):
     if result.status == "passed":
-        return f"{result.worst_ratio:.2g}" if result.examples else "ok"
+        return f"{result.worst_ratio:.2g}" if result.examples and result.compared else "ok"
     return CELL[result.status]
 
 
@@ -144,7 +144,8 @@ def table(results):
     """The full table (``--verbose``): one line per check x target x device x dtype."""
     headers = ["check", "target", "device", "dtype", "status", "examples", "worst err/tol", "seconds"]
     rows = [[r.check, r.target, column(r), r.dtype, r.status.upper() if r.status in ("failed", "error") else r.status,
-             str(r.examples), f"{r.worst_ratio:.3g}" if r.examples or r.status in ("failed", "known") else "-",
+             str(r.examples), f"{r.worst_ratio:.3g}" if (r.examples and r.compared) or r.status in ("failed", "known")
+             else "-",
              f"{r.seconds:.1f}"] for r in results]
     return _aligned(headers, rows)
 

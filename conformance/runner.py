@@ -45,6 +45,9 @@ class CheckResult:
     flags: dict = None
     #: the known-differences entry that matched the row
     known: str = None
+    #: whether any example compared a value with a tolerance (False: a pass/fail-only check,
+    #: whose worst_ratio is no headroom; reports from before this field read as True)
+    compared: bool = True
     family: str = field(default="", repr=False)
 
     def as_dict(self):
@@ -121,7 +124,7 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
 def planned_result(check, target, device, dtype_name, seed, max_examples, backend="default", transform="eager"):
     """The row of ``check`` before it runs: passed, with its replay command."""
     result = CheckResult(check.name, target.impl, device, dtype_name, "passed", backend=backend, transform=transform,
-                         family=check.family)
+                         compared=False, family=check.family)
     result.replay = messages.replay_command(check.name, target.impl, device, dtype_name, seed, max_examples,
                                             None if target.impl.startswith("torch.nn.") else target.kind, backend,
                                             transform)
@@ -180,6 +183,7 @@ def _property(check, ctx, result, refusals, max_examples, derived_seed):
             raise CheckFailure(case, "error exceeds tolerance", worst)
         if not failing:
             result.examples += 1
+            result.compared = result.compared or worst is not None
             result.worst_ratio = max(result.worst_ratio, worst.ratio if worst else 0.0)
 
     return run

@@ -95,3 +95,14 @@ def test_a_junit_classname_has_one_dot_between_the_suite_and_the_target():
     row = CheckResult("forward_matches_oracle", "mypkg.layers:FusedLSTM", "cpu", "float32", "passed")
     assert 'classname="rnn-conformance.mypkg_layers_FusedLSTM"' in messages.junit_xml([row], {})
     assert messages.junit_class("torch.nn.LSTM").count(".") == 1
+
+
+def test_a_pass_fail_only_row_reads_ok_and_a_bit_exact_relation_reads_0():
+    from conformance.runner import run_check
+    target = next(t for t in default_targets() if t.impl == "torch.nn.GRU")
+    shapes = run_check("outputs_have_torch_shapes", target, "cpu", "float64", max_examples=2, seed=1)
+    exact = run_check("batch_first_equals_transposed", target, "cpu", "float64", max_examples=2, seed=1)
+    assert (shapes.status, shapes.compared, exact.compared) == ("passed", False, True)
+    table = summary([shapes, exact])
+    assert [line.split()[-1] for line in table.splitlines()[2:]] == ["ok", "0"]
+    assert CheckResult.from_dict({k: v for k, v in shapes.as_dict().items() if k != "compared"}).compared
