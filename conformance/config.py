@@ -69,7 +69,7 @@ class RNNConfig:
         flags += [f"dropout={self.dropout:g}"] if self.dropout else []
         data = [f"T={self.steps}", "unbatched" if self.batch is None else f"B={self.batch}"]
         data += (["hx"] if self.with_hx else []) + ([] if self.contiguous else ["non-contiguous"])
-        data += [f"lengths={list(self.lengths)}"] if self.lengths is not None else []
+        data += [f"packed lengths={list(self.lengths)}"] if self.lengths is not None else []
         data += [f"scale={self.weight_scale:g}", f"seed={self.seed}"]
         return f"{self.mode}({','.join(flags)}) {' '.join(data)}"
 
@@ -102,7 +102,7 @@ class PackingCase:
 
     def __str__(self):
         options = [f"lengths={list(self.lengths)}" + (" (a list)" if self.lengths_as_list else ""),
-                   f"T={self.steps}", f"*={self.features}"]
+                   f"T={self.steps}"] + ([f"*={self.features}"] if self.features else [])
         options += ["batch_first"] if self.batch_first else []
         options += ["enforce_sorted"] if self.enforce_sorted else []
         options += [f"padding_value={self.padding_value:g}"] if self.padding_value else []

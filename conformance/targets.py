@@ -313,6 +313,11 @@ def _utilities_kind(impl, provider, kind):
     if not found:
         raise UsageError(f"--impl {impl}{'' if kind is None else f' --kind {kind}'} provides none of the packing "
                          f"utilities: expected callables named {', '.join(PACKING_FUNCTIONS)}")
+    if kind is None and provider is not torch.nn.utils.rnn and all(
+            getattr(provider, name) is getattr(torch.nn.utils.rnn, name) for name in found):
+        raise UsageError(f"--impl {impl} has only torch's own packing utilities ({', '.join(found)}, imported from "
+                         f"torch.nn.utils.rnn): checking them would check torch, not {impl}; name your class "
+                         f"(--impl {impl}:MyLSTM), or pass --kind packing_utils to check them anyway")
     return "packing_utils"
 
 

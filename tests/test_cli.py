@@ -236,3 +236,16 @@ def test_list_aligns_its_columns_and_wraps_the_descriptions():
     starts = [[field.start() for field in re.finditer(r"\S+", line)][1:3] for line in heads]
     assert len({tuple(s) for s in starts}) == 1, starts  # every name, and every kind list, starts in one column
     assert max(map(len, lines)) <= 130 and all(line.startswith("    ") for line in lines if line not in heads)
+
+
+def test_a_module_that_only_imports_torchs_packing_functions_is_not_taken_for_a_target(tmp_path, monkeypatch):
+    from conformance.errors import UsageError
+    from conformance.targets import load_target
+    (tmp_path / "reexports.py").write_text("import torch\nfrom torch.nn.utils.rnn import pack_padded_sequence\n\n"
+                                           "class MyLSTM(torch.nn.LSTM):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UsageError, match=r"has only torch's own packing utilities \(pack_padded_sequence, imported"):
+        load_target("reexports")
+    assert load_target("reexports", "packing_utils").kind == "packing_utils"  # asked for: checked anyway
+    assert load_target("reexports:MyLSTM").kind == "lstm"
+    assert load_target("torch.nn.utils.rnn").kind == "packing_utils"

@@ -100,7 +100,15 @@ def test_named_random_streams_are_distinct_repeatable_and_closed():
 def test_packing_cases_shrink_to_one_sequence_of_one_step_with_every_option_off():
     smallest = minimal(strategies.packing_cases(("pad_sequence", "pack_sequence")), lambda c: True)
     assert smallest == PackingCase("pad_sequence", (1,), steps=1)
-    assert str(smallest) == "pad_sequence(lengths=[1], T=1, *=()) seed=0"
+    assert str(smallest) == "pad_sequence(lengths=[1], T=1) seed=0"  # no trailing dimensions: nothing said
+    assert "*=(2, 3)" in str(PackingCase("pad_sequence", (1,), steps=1, features=(2, 3)))
+
+
+def test_a_packed_configuration_says_it_is_packed():
+    from conformance.config import RNNConfig
+    config = RNNConfig("LSTM", 1, 1, steps=2, batch=2, lengths=(1, 2))
+    assert "T=2 B=2 packed lengths=[1, 2]" in str(config)
+    assert "packed" not in str(config.with_(lengths=None))
 
 
 @given(strategies.packing_cases(("pack_padded_sequence",), padding_side=False))
