@@ -249,3 +249,12 @@ def test_a_module_that_only_imports_torchs_packing_functions_is_not_taken_for_a_
     assert load_target("reexports", "packing_utils").kind == "packing_utils"  # asked for: checked anyway
     assert load_target("reexports:MyLSTM").kind == "lstm"
     assert load_target("torch.nn.utils.rnn").kind == "packing_utils"
+
+
+def test_the_kind_of_a_class_with_its_own_parameter_names_is_not_inferred_as_the_readme_says():
+    from conformance.errors import UsageError
+    from conformance.targets import load_target
+    with pytest.raises(UsageError, match="cannot infer its kind from its parameters; pass --kind"):
+        load_target("tests.planted.own_names:MappedFusedLSTM")
+    assert load_target("tests.planted.own_names:MappedFusedLSTM", "lstm").kind == "lstm"
+    assert load_target("tests.planted.torch_rnn:TorchGRU").kind == "gru"  # torch's names: inferred
