@@ -30,8 +30,8 @@ from .transforms import TRANSFORMS
 
 #: The keys an entry may have; ``reason`` is required.
 KEYS = ("checks", "targets", "devices", "dtypes", "backends", "transforms", "torch", "reason")
-#: The keys that hold lists of names.
-LISTS = KEYS[:6]
+#: The keys that hold lists of names (the others: a version range and the reason).
+LISTS = tuple(key for key in KEYS if key not in ("torch", "reason"))
 
 
 @dataclass(frozen=True)
