@@ -11,7 +11,7 @@ from typing import NamedTuple
 import torch
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from . import watch
+from . import reproducers, watch
 from .errors import CheckFailure, HookError, NotTransformed, TargetCrashed, TargetHung, Unsupported, one_line
 from .targets import load_weights
 from .tolerances import precision_for
@@ -61,7 +61,14 @@ class Context:
 
     def construct(self, config):
         """The target module for config on the device and dtype (Unsupported if refused)."""
-        return self.call("the constructor", self.target.build, config, self.device, self.dtype)
+        arguments = self.target.constructor_arguments(config)
+        try:
+            module = self.call("the constructor", self.target.build, config, self.device, self.dtype)
+        except TargetCrashed:
+            reproducers.constructed(*arguments, self.device, self.dtype)
+            raise
+        reproducers.constructed(*arguments, self.device, self.dtype, result=module)
+        return module
 
     def build(self, config, weights, train=False):
         """The target module for config holding ``weights`` rounded to the dtype, in eval mode
@@ -74,16 +81,21 @@ class Context:
         """Loads float64 ``weights`` rounded to the dtype with ``loader(module, tensors)``, sets
         eval (or training) mode, and returns the rounded weights as float64 numpy."""
         tensors = {k: torch.as_tensor(v).to(self.dtype).to(self.device) for k, v in weights.items()}
+        if loader is load_weights:
+            reproducers.loading(module, tensors, train)
         self.call("load_state_dict", loader, module, tensors)
         self.call("train" if train else "eval", module.train, train)
+        reproducers.parameters(module)
         return {k: t.to("cpu", torch.float64).numpy() for k, t in tensors.items()}
 
     def call(self, what, fn, *args, grad=False):
         """fn(*args) inside the time limit, watched by the supervisor, recording autograd only
         with ``grad``; an exception (sys.exit included) becomes a TargetCrashed failure, except
         Unsupported (a constructor's refusal)."""
+        if fn is torch.autograd.backward:
+            reproducers.backward(*args)
         try:
-            with watch.calling(what), time_limit(self.timeout), torch.set_grad_enabled(grad):
+            with watch.calling(what), time_limit(self.timeout), torch.set_grad_enabled(grad), reproducers.paused():
                 return fn(*args)
         except Unsupported:
             raise
@@ -103,7 +115,12 @@ class Context:
         """The target's forward ``fn(*args)`` (a module, or a function of one) under the row's
         transform, as ``call`` runs it; a transformed call that did not run transformed code
         fails the example."""
-        result = self.call("forward", self.transform.call, fn, args, grad=grad)
+        try:
+            result = self.call("forward", self.transform.call, fn, args, grad=grad)
+        except TargetCrashed:
+            reproducers.invoked(fn, args, grad, self.transform)
+            raise
+        reproducers.invoked(fn, args, grad, self.transform, result=result)
         self.transformed += 1
         return result
 
@@ -113,7 +130,9 @@ class Context:
 
     def rejects(self, fn, *args):
         """Whether the forward fn(*args) raised an exception (as ``invoke`` runs it)."""
-        return self._raised(self.invoke, fn, *args)
+        reproducers.refused(fn, args)
+        with reproducers.paused():
+            return self._raised(self.invoke, fn, *args)
 
     @staticmethod
     def _raised(call, *args):
@@ -126,7 +145,9 @@ class Context:
     def forward(self, module, config, given, hx=None, grad=False):
         """module(given[, hx]) validated against torch's contract for ``given``: (output, h_n, c_n)."""
         args = (given,) if hx is None else (given, hx)
-        return validated(self.invoke(module, *args, grad=grad), config, given, self)
+        result = self.invoke(module, *args, grad=grad)
+        reproducers.structure(result, torch_shapes(config, given), self.dtype, self.device, config.mode == "LSTM")
+        return validated(result, config, given, self)
 
 
 class Forward(NamedTuple):

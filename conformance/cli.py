@@ -25,6 +25,7 @@ def build_parser():
                                 help=f"{help_text} [env {env_name(name)}=1]")
         else:
             parser.add_argument(f"--{name}", metavar=metavar, help=f"{help_text} [env {env_name(name)}]")
+    parser.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failed row (--maxfail 1)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument("--verbose", action="store_true", help="print one line per check, target, device and dtype")
@@ -50,12 +51,18 @@ def main(argv=None):
     if argv[:1] == ["compare"]:
         from .compare import main as compare
         return compare(argv[1:])
+    rows = None
     try:
+        if argv[:1] == ["reproduce"]:
+            argv, rows = reproduce_arguments(argv[1:])
         args = build_parser().parse_args(argv)
         if args.list:
             print(list_checks())
             return EXIT_PASSED
-        options = resolve({name: getattr(args, name.replace("-", "_")) for name in OPTIONS})
+        given = {name: getattr(args, name.replace("-", "_")) for name in OPTIONS}
+        if args.exitfirst:
+            given["maxfail"] = "1"
+        options = resolve(given)
     except UsageError as exc:
         return usage_error(exc)
     from . import session
@@ -63,7 +70,7 @@ def main(argv=None):
     supervisor = Supervisor(jobs=options.jobs or session.default_jobs(session.rows_at_most(options)),
                             timeout=options.call_timeout)
     try:
-        return _run(options, supervisor, args.verbose)
+        return _run(options, supervisor, args.verbose, rows)
     except UsageError as exc:
         return usage_error(exc)
     finally:
@@ -75,23 +82,63 @@ def usage_error(exc):
     return EXIT_USAGE
 
 
-def _run(options, supervisor, verbose):
-    """Loads the targets, runs the plan in the supervisor's workers, prints the summary and
-    writes the reports; Ctrl-C stops the run and keeps what finished."""
+def reproduce_arguments(argv):
+    """``reproduce REPORT.json [ROW ...] --output DIR [options]`` as the options of a run of the
+    report's failed rows (ROW: a row id, or a check name, picks among them) writing scripts."""
+    parser = ArgumentParser(prog="rnn-conformance reproduce",
+                            description="Writes a standalone script (torch and numpy only) for each failed row of a "
+                                        "report: it exits 1 while the failure is there, 0 once it is fixed.")
+    parser.add_argument("report", metavar="REPORT.json")
+    parser.add_argument("rows", metavar="ROW", nargs="*", help="row ids or check names (default: every failed row)")
+    parser.add_argument("--output", metavar="DIR", required=True, help="folder for the scripts")
+    known, rest = parser.parse_known_args(argv)
+    if any(arg in ("--rerun-failed", "--reproducers") or arg.startswith(("--rerun-failed=", "--reproducers="))
+           for arg in rest):
+        raise UsageError("reproduce sets --rerun-failed and --reproducers itself: give the report and --output")
+    return rest + ["--rerun-failed", known.report, "--reproducers", known.output], tuple(known.rows)
+
+
+def _selected(rows, wanted, picked):
+    """The rows of a --rerun-failed run: those whose key ``wanted`` holds, narrowed to the row
+    ids or check names ``picked`` (when any)."""
+    from . import session
+    chosen = [r for r in rows if session.row_key(r) in wanted]
+    if picked:
+        chosen = [r for r in chosen if r.id in picked or r.check.name in picked]
+        if not chosen:
+            raise UsageError(f"no failed row of the report is {', '.join(picked)}: give row ids (as the JUnit "
+                             f"file names them) or check names")
+    return chosen
+
+
+def _run(options, supervisor, verbose, picked=None):
+    """Loads the targets, runs the plan in the supervisor's workers, printing each failure as
+    it happens, prints the summary and writes the reports; Ctrl-C, or --maxfail reached,
+    stops the run and keeps what finished."""
     from . import session
     from .known import unmatched
+    wanted = None
+    if options.rerun_failed:
+        options, wanted = session.rerun_failed(options)
     session.check_devices(options)
     known = session.load_known(options)
     targets = session.targets_for(options, supervisor)
     seed = resolve_seed(options)
     rows = session.plan(options, targets, seed)
+    if wanted is not None:
+        rows = _selected(rows, wanted, picked)
     print(messages.header(len(rows), seed, targets), flush=True)
     finished, progress = {}, messages.Progress(len(rows))
-    interrupted = False
+    interrupted = stopped = False
     try:
-        for index, result in session.run_rows(rows, supervisor, known):
+        for index, result in session.run_rows(rows, supervisor, known, options.reproducers, progress.waiting):
             finished[index] = result
             progress.update(result)
+            if result.status in ("failed", "error"):
+                progress.say(messages.failure_head(result))
+            if options.maxfail and sum(r.status == "failed" for r in finished.values()) >= options.maxfail:
+                stopped = options.maxfail < len(rows) - len(finished) + options.maxfail
+                break
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -100,7 +147,8 @@ def _run(options, supervisor, verbose):
     counts = messages.summarize(results)
     print(messages.table(results) if verbose else messages.summary(results))
     print("\n".join([""] + messages.closing_lines(results, targets, counts, seed, session.versions(), len(rows),
-                                                  unmatched=unmatched(known, results))))
+                                                  unmatched=unmatched(known, results),
+                                                  stopped=options.maxfail if stopped else None)))
     messages.write_outputs(options, results, targets, seed, known, len(rows), print)
     return exit_code(counts, interrupted, options.strict_known)
 

@@ -12,7 +12,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from reference import names
 from reference.cells import GATE_COUNT
 
-from . import streams
+from . import reproducers, streams
 from .config import RNNConfig
 
 
@@ -108,5 +108,9 @@ def hx_to_torch(hx, dtype, device, contiguous=True):
 
 def pack(x, config, lengths=None, enforce_sorted=False):
     """``pack_padded_sequence`` of x in the config's layout with ``lengths`` (default: the config's)."""
-    lengths = torch.tensor(config.lengths if lengths is None else lengths, dtype=torch.int64)
-    return pack_padded_sequence(x, lengths, batch_first=config.batch_first, enforce_sorted=enforce_sorted)
+    lengths = list(config.lengths if lengths is None else lengths)
+    with reproducers.paused():
+        packed = pack_padded_sequence(x, torch.tensor(lengths, dtype=torch.int64), batch_first=config.batch_first,
+                                      enforce_sorted=enforce_sorted)
+    reproducers.packed(x, torch.tensor(lengths), config.batch_first, enforce_sorted, result=packed)
+    return packed

@@ -96,6 +96,48 @@ def failure_message(result, failure):
     return "\n".join(lines)
 
 
+def reproducer_line(result):
+    """Where a failed row's standalone script is, or why it has none."""
+    if result.reproducer:
+        return f"  reproducer: python {result.reproducer}  (torch and numpy only; exits 1 while this fails)"
+    return f"  no standalone reproducer: {result.no_reproducer}"
+
+
+def failure_head(result):
+    """The first lines of a failed or error row, printed the moment it finishes: what failed
+    where, and its worst element or what went wrong."""
+    lines = (result.message or "").splitlines()
+    return "\n".join(lines[:1] + [line for line in lines[1:] if line.startswith(
+        ("  worst element:", "  what went wrong:", "  reproducer:"))] or lines[:2])
+
+
+def failure_groups(results):
+    """The failed and error rows, those of one target that failed on one shrunk configuration
+    together: the first in full, the others one line each under it."""
+    groups = {}
+    for r in results:
+        if r.status in ("failed", "error"):
+            key = (r.target, r.counterexample) if r.counterexample else id(r)
+            groups.setdefault(key, []).append(r)
+    lines = []
+    for rows in groups.values():
+        lines.append(rows[0].message)
+        if len(rows) > 1:
+            lines.append(f"  {len(rows) - 1} more {_rows(len(rows) - 1).split(' ', 1)[1]} of {rows[0].target} "
+                         f"failed on this configuration:")
+            for r in rows[1:]:
+                lines.append(f"    {r.check}  {column(r)} {r.dtype}: {_symptom(r)}")
+                lines += [f"    {reproducer_line(r).strip()}"] if r.reproducer or r.no_reproducer else []
+    return lines
+
+
+def _symptom(result):
+    for line in (result.message or "").splitlines():
+        if line.startswith(("  worst element: ", "  what went wrong: ")):
+            return line.split(": ", 1)[1]
+    return result.reason or result.status
+
+
 def error_message(result):
     """An ``error`` row: the suite's own exception, where to find its traceback, how to replay."""
     lines = [f"ERROR {result.check}  target={result.target}  device={column(result)}  dtype={result.dtype}",
@@ -163,12 +205,12 @@ def counts_line(counts, seed, versions):
     return ", ".join(shown) + f"  (seed {seed}, {versions})"
 
 
-def closing_lines(results, targets, counts, seed, versions, planned=None, failures=True, unmatched=()):
+def closing_lines(results, targets, counts, seed, versions, planned=None, failures=True, unmatched=(), stopped=None):
     """Failures and errors in full (unless ``failures`` is False: pytest shows its own), what
     each target declared or could not build, unsupported rows grouped by reason, known
     differences by entry (stale ones and entries that matched nothing warned about), skipped
     devices once each, and the totals line."""
-    lines = [r.message for r in results if r.status in ("failed", "error")] if failures else []
+    lines = failure_groups(results) if failures else []
     for target in targets:
         lines += _declaration_lines(target)
     lines += [f"warning: {impl}: {why}" for impl, why in not_compared(targets).items()]
@@ -185,7 +227,10 @@ def closing_lines(results, targets, counts, seed, versions, planned=None, failur
     lines += [f"skipped {_rows(len(rows))} on {device}: {why}" for (device, why), rows in skipped.items()]
     lines += [f"warning: every row of {target} is unsupported ({_rows(n)}): nothing of it was checked"
               for target, n in _all_unsupported(results).items()]
-    if planned is not None and planned != len(results):
+    if planned is not None and planned != len(results) and stopped:
+        lines.append(f"stopped after {_rows(stopped).replace('row', 'failed row')} (--maxfail {stopped}): "
+                     f"{len(results)} of {_rows(planned)} finished; the others did not run")
+    elif planned is not None and planned != len(results):
         lines.append(f"interrupted: {len(results)} of {_rows(planned)} finished; the others did not run")
     if nothing_checked(counts):
         lines.append(NOTHING_CHECKED)
@@ -268,6 +313,19 @@ class Progress:
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty()
         self.started = self.last = time.monotonic()
+
+    def waiting(self):
+        """Called while no row finishes: a line every PROGRESS_EVERY seconds off a terminal."""
+        now = time.monotonic()
+        if not self.tty and now - self.last >= PROGRESS_EVERY:
+            self.last = now
+            print(self.line(now), file=self.stream, flush=True)
+
+    def say(self, text):
+        """Prints ``text`` above the progress line."""
+        if self.tty:
+            self.stream.write("\r" + " " * (len(self.line(time.monotonic())) + 4) + "\r")
+        print(text, file=self.stream, flush=True)
 
     def update(self, result):
         if result.status == "skipped":  # decided before anything runs: not work done, nor left

@@ -173,10 +173,20 @@ OPTIONS = {
                                           "4, one per 16 checks; under pytest, use pytest-xdist's -n)"),
     "unsupported": (parse_unsupported, "NAMES", "declare what the target does not support: features (packed, "
                                                 "backward, ...), dtypes, devices; adds to its class declaration"),
+    "maxfail": (_int_in("maxfail", 1, 10**9), "N", "stop the run after N failed rows (the report keeps the rows "
+                                                   "that finished); -x is --maxfail 1"),
+    "rerun-failed": (str, "REPORT.json", "run only the failed and error rows of that report, with its target, "
+                                         "seed and examples"),
+    "reproducers": (_path_to_write("reproducers"), "DIR", "write a standalone script (torch and numpy only) for "
+                                                          "each failed row into DIR"),
     "activation-error": (parse_activation_error, "ERROR", "declare the absolute error of one sigmoid/tanh "
                                                           "evaluation of the target (default: its class "
                                                           "declaration, or 0)"),
 }
+
+
+#: Options of the command line only: pytest has its own (-x, --maxfail, --lf).
+CLI_ONLY = {"maxfail": "-x or --maxfail", "rerun-failed": "--lf (--last-failed)"}
 
 
 @dataclass(frozen=True)
@@ -204,6 +214,9 @@ class RunOptions:
     jobs: Optional[int] = None
     unsupported: tuple = ()
     activation_error: Optional[float] = None
+    maxfail: Optional[int] = None
+    rerun_failed: Optional[str] = None
+    reproducers: Optional[str] = None
 
     @property
     def call_timeout(self):

@@ -16,14 +16,17 @@ import pytest
 
 from . import messages
 from .errors import UsageError
-from .options import OPTIONS, env_name, resolve, resolve_seed
+from .options import CLI_ONLY, OPTIONS, env_name, resolve, resolve_seed
 
 RESULT_PROPERTY = "rnn_conformance_result"
+#: The options a pytest session takes (``--rnn-<name>``).
+PYTEST_OPTIONS = [name for name in OPTIONS if name not in CLI_ONLY]
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("rnn-conformance", "recurrent-layer conformance checks")
-    for name, (_, metavar, help_text) in OPTIONS.items():
+    for name in PYTEST_OPTIONS:
+        _, metavar, help_text = OPTIONS[name]
         dest = f"rnn_{name.replace('-', '_')}"
         if metavar is None:
             group.addoption(f"--rnn-{name}", dest=dest, action="store_const", const="1", default=None,
@@ -34,7 +37,7 @@ def pytest_addoption(parser):
 
 
 def _given(config):
-    return {name: config.getoption(f"rnn_{name.replace('-', '_')}") for name in OPTIONS}
+    return {name: config.getoption(f"rnn_{name.replace('-', '_')}") for name in PYTEST_OPTIONS}
 
 
 def _used(config):
@@ -60,6 +63,9 @@ def _options(config):
             given["seed"] = workerinput.get("rnn_conformance_seed")
         try:
             options = resolve(given)
+            for name, instead in CLI_ONLY.items():
+                if getattr(options, name.replace("-", "_")) is not None:
+                    raise UsageError(f"{env_name(name)} belongs to the command line; under pytest use {instead}")
         except UsageError as exc:
             raise pytest.UsageError(messages.usage_error(exc, under_pytest=True)) from None
         state = config._rnn_conformance_options = (options, resolve_seed(options))
@@ -121,7 +127,8 @@ def rnn_check_result(rnn_planned_check, request):
     applied); the result is recorded for the summary and the reports."""
     from . import session
     known = _run_state(request.config)[3]
-    (_, result), = session.run_rows([rnn_planned_check], _supervisor(request.config), known)
+    reproducer_dir = _options(request.config)[0].reproducers
+    (_, result), = session.run_rows([rnn_planned_check], _supervisor(request.config), known, reproducer_dir)
     request.node.user_properties.append((RESULT_PROPERTY, result.as_dict()))
     return result
 

@@ -13,7 +13,7 @@ from hypothesis import given, reject, seed as hypothesis_seed, settings
 from hypothesis.errors import FlakyFailure, Unsatisfiable
 import torch
 
-from . import backends, messages, profiles, watch
+from . import backends, messages, profiles, reproducers, watch
 from .boundary import DEFAULT_TIMEOUT, Context
 from .errors import CheckFailure, NotRepresentable, TargetHung, Unsupported, one_line
 from .registry import checks
@@ -48,6 +48,10 @@ class CheckResult:
     #: whether any example compared a value with a tolerance (False: a pass/fail-only check,
     #: whose worst_ratio is no headroom; reports from before this field read as True)
     compared: bool = True
+    #: the standalone script written for a failed row (``reproducers``), when asked for
+    reproducer: str = None
+    #: why no reproducer was written for a failed row when one was asked for
+    no_reproducer: str = None
     family: str = field(default="", repr=False)
 
     def as_dict(self):
@@ -71,12 +75,14 @@ def check_seed(seed, check, target, device, dtype):
 
 
 def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAULT_TIMEOUT, backend="default",
-              transform="eager"):
+              transform="eager", reproducer_dir=None):
     """Runs ``check`` (a Check or its name) and returns a CheckResult; never raises.  A target's
     misbehaviour is a failed row; an exception of the suite's own is an ``error`` row that
     keeps its traceback.  A CUDA row runs under ``backend``'s flags (``backends``), the
     target's forward under ``transform`` (``transforms``: what it cannot take is unsupported,
-    and a row in which no call ran transformed code is not a pass)."""
+    and a row in which no call ran transformed code is not a pass).  With ``reproducer_dir``
+    (a folder), a failed row's shrunk example is replayed once more under a trace and written there
+    as a standalone script (``CheckResult.reproducer``)."""
     check = checks()[check] if isinstance(check, str) else check
     dtype_name = dtype if isinstance(dtype, str) else str(dtype).removeprefix("torch.")
     result = planned_result(check, target, device, dtype_name, seed, max_examples, backend, transform)
@@ -92,14 +98,19 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
         return result
     ctx = Context(target, device, DTYPES[dtype_name], max(timeout, chosen.call_timeout), transform=chosen)
     started = time.perf_counter()
-    refusals = []
+    refusals, failing, traced = [], [], []
     try:
         with backends.selected(backend), chosen.active():
             if device.startswith("cuda"):
                 gpu = int(device.partition(":")[2] or torch.cuda.current_device())
                 result.flags = dict(backends.in_force(), gpu=gpu)
-            _property(check, ctx, result, refusals, max_examples,
-                      check_seed(seed, check.name, target.impl, device, dtype_name))()
+            try:
+                _property(check, ctx, result, refusals, failing, max_examples,
+                          check_seed(seed, check.name, target.impl, device, dtype_name))()
+            except (CheckFailure, TargetHung, FlakyFailure):
+                if reproducer_dir is not None and failing:
+                    traced.append(_traced_replay(check, ctx, failing[-1]))
+                raise
         if refusals:
             result.status, result.reason = "unsupported", f"{len(refusals)} configurations refused: {refusals[0]}"
         elif result.status == "passed" and not chosen.eager and not ctx.transformed:
@@ -118,6 +129,10 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
     except Exception as exc:  # the suite's own bug: keep the row, the traceback and the run
         suite_error(result, ctx.config, exc)
     result.seconds = time.perf_counter() - started
+    if traced and result.status == "failed":
+        result.reproducer, result.no_reproducer = reproducers.written(traced[0], result, reproducer_dir,
+                                                                      f"torch {torch.__version__}")
+        result.message += "\n" + messages.reproducer_line(result)
     return result
 
 
@@ -158,9 +173,18 @@ def _fail(result, check, failure):
     result.message = messages.failure_message(result, failure)
 
 
-def _property(check, ctx, result, refusals, max_examples, derived_seed):
-    failing = []
+def _traced_replay(check, ctx, case):
+    """The failing ``case`` run once more under a reproducer's trace (the Trace)."""
+    ctx.config = case
+    with reproducers.tracing() as trace:
+        try:
+            check.body(case, ctx)
+        except (Exception, TargetHung) as exc:
+            trace.raised = exc
+    return trace
 
+
+def _property(check, ctx, result, refusals, failing, max_examples, derived_seed):
     @hypothesis_seed(derived_seed)
     @settings(max_examples=max_examples, **profiles.base_settings())
     @given(ctx.transform.drawn(check.strategy(ctx.target)))

@@ -1,6 +1,7 @@
 """One conformance run: the plan (check x target x device x backend x transform x dtype), the
 targets, the devices and known differences it needs, and its rows run in supervised workers
 (what a user reads about it is built by ``messages``)."""
+import dataclasses
 import os
 import platform
 from dataclasses import dataclass
@@ -41,13 +42,15 @@ class PlannedCheck:
         return CheckResult(self.check.name, self.target.impl, self.device, self.dtype, "skipped", reason=reason,
                            backend=self.backend, transform=self.transform, family=self.check.family)
 
-    def run(self):
-        """The row's result, run in this process."""
+    def run(self, reproducer_dir=None):
+        """The row's result, run in this process (a failure written as a standalone script into
+        ``reproducer_dir`` when given)."""
         reason = device_missing(self.device)
         if reason:
             return self.skipped(reason)
         return run_check(self.check, self.target, self.device, self.dtype, max_examples=self.max_examples,
-                         seed=self.seed, timeout=self.timeout, backend=self.backend, transform=self.transform)
+                         seed=self.seed, timeout=self.timeout, backend=self.backend, transform=self.transform,
+                         reproducer_dir=reproducer_dir)
 
 
 #: Most worker processes a run starts by default (each imports torch and holds its own memory).
@@ -60,18 +63,19 @@ def default_jobs(rows):
     return max(1, min(os.cpu_count() or 1, DEFAULT_MAX_JOBS, rows // ROWS_PER_WORKER))
 
 
-def row_task(row):
+def row_task(row, reproducer_dir=None):
     """The supervisor's task for ``row``: run in a worker; a crash or hang there fails the row."""
     spec = (row.check.name, describe(row.target), row.device, row.dtype, row.max_examples, row.seed, row.timeout,
-            row.backend, row.transform)
+            row.backend, row.transform, reproducer_dir)
     return Task(run_spec, (spec,), partial(died_row, row))
 
 
-def run_rows(rows, supervisor, known=()):
+def run_rows(rows, supervisor, known=(), reproducer_dir=None, waiting=None):
     """(index, result) of each row as it finishes: rows on a device this machine lacks are
-    skipped at once, every other row runs in a supervised worker; ``known`` entries
-    (``known.load``) then mark accepted failures ``known`` and passes they expected to fail
-    ``stale``."""
+    skipped at once, every other row runs in a supervised worker (a failed one written as a
+    standalone script into ``reproducer_dir`` when given; ``waiting`` called while none
+    finishes); ``known`` entries (``known.load``) then mark accepted failures ``known`` and
+    passes they expected to fail ``stale``."""
     runnable = []
     for index, row in enumerate(rows):
         reason = device_missing(row.device)
@@ -79,7 +83,7 @@ def run_rows(rows, supervisor, known=()):
             yield index, known_differences.classify(row.skipped(reason), known, torch.__version__)
         else:
             runnable.append(index)
-    for position, result in supervisor.map([row_task(rows[i]) for i in runnable]):
+    for position, result in supervisor.map([row_task(rows[i], reproducer_dir) for i in runnable], waiting):
         yield runnable[position], known_differences.classify(result, known, torch.__version__)
 
 
@@ -106,13 +110,14 @@ _WORKER_TARGETS = {}
 def run_spec(spec):
     """In a worker: the result of one planned row; never raises (the suite's own exceptions
     become an ``error`` row)."""
-    check_name, description, device, dtype, max_examples, seed, timeout, backend, transform = spec
+    check_name, description, device, dtype, max_examples, seed, timeout, backend, transform, reproducer_dir = spec
     check = checks()[check_name]
     try:
         if description["impl"] not in _WORKER_TARGETS:
             _WORKER_TARGETS[description["impl"]] = target_again(description)
         target = _WORKER_TARGETS[description["impl"]]
-        return PlannedCheck(check, target, device, dtype, max_examples, seed, timeout, backend, transform).run()
+        return PlannedCheck(check, target, device, dtype, max_examples, seed, timeout, backend,
+                            transform).run(reproducer_dir)
     except BaseException as exc:  # run_check keeps the Exceptions; this is whatever escaped it
         result = planned_result(check, Target(description["impl"], description["kind"], None), device, dtype, seed,
                                 max_examples, backend, transform)
@@ -193,6 +198,39 @@ def plan(options, targets, seed):
                         rows += [PlannedCheck(check, target, device, dtype, examples, seed, options.timeout, backend,
                                               transform) for dtype in options.dtypes]
     return rows
+
+
+def rerun_failed(options):
+    """(options, the keys of the rows to run) for ``--rerun-failed REPORT``: the report's
+    target, seed, profile, devices, dtypes, backends and transforms; its failed and error rows."""
+    from .compare import load_report
+    data = load_report(options.rerun_failed)
+    rows = [r for r in data.get("checks", []) if r.get("status") in ("failed", "error")]
+    if not rows:
+        raise UsageError(f"--rerun-failed {options.rerun_failed}: the report has no failed or error row")
+    run, target = data.get("run", {}), data.get("target", {})
+    impls = [i for i in str(target.get("impl", "")).split(",") if i]
+    own = None if set(impls) <= set(DEFAULT_IMPLS.values()) else impls[0]
+    profile = run.get("profile", options.profile)
+    examples = run.get("max_examples")
+    replaced = dataclasses.replace(
+        options, impl=own, kind=str(target.get("kind")) if own else None, seed=run.get("seed"), profile=profile,
+        max_examples=None if examples == profiles.max_examples(profile) else examples,
+        checks=tuple(dict.fromkeys(r["check"] for r in rows)), devices=tuple(dict.fromkeys(r["device"] for r in rows)),
+        dtypes=tuple(dict.fromkeys(r["dtype"] for r in rows)),
+        backends=tuple(dict.fromkeys(r.get("backend", "default") for r in rows)),
+        transforms=tuple(dict.fromkeys(r.get("transform", "eager") for r in rows)), devices_named=False)
+    return replaced, {row_key(r) for r in rows}
+
+
+def row_key(row):
+    """What identifies a row across runs: check, target, device, backend, transform, dtype
+    (a report row's dict or a PlannedCheck)."""
+    get = row.get if isinstance(row, dict) else lambda name, default=None: getattr(row, name, default)
+    target = get("target")
+    return (get("check") if isinstance(row, dict) else row.check.name,
+            target if isinstance(target, str) else target.impl, get("device"), get("backend", "default"),
+            get("transform", "eager"), get("dtype"))
 
 
 def backends_for(device, selected):

@@ -131,15 +131,18 @@ class Supervisor:
         self._context = multiprocessing.get_context("spawn")
         self._workers = []
 
-    def map(self, tasks):
-        """Runs ``tasks`` and yields (index, value) as each finishes.  Stopping early (an
-        exception such as KeyboardInterrupt, or closing the generator) kills the busy workers."""
+    def map(self, tasks, waiting=None):
+        """Runs ``tasks`` and yields (index, value) as each finishes, calling ``waiting()``
+        (when given) every POLL_SECONDS while none does.  Stopping early (an exception such as
+        KeyboardInterrupt, or closing the generator) kills the busy workers."""
         pending = deque(enumerate(tasks))
         try:
             while pending or any(w.task for w in self._workers):
                 self._assign(pending)
                 busy = [w for w in self._workers if w.task is not None]
                 wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=POLL_SECONDS)
+                if waiting is not None:
+                    waiting()
                 for worker in busy:
                     finished = self._collect(worker)
                     if finished is not None:

@@ -83,12 +83,17 @@ class Target:
     def build(self, config: RNNConfig, device, dtype):
         """A module for ``config`` on device/dtype; raises Unsupported when the constructor
         refuses it (NotImplementedError, TypeError, ValueError)."""
-        options = cell_constructor_options(config) if self.is_cell else constructor_options(config)
+        args, options = self.constructor_arguments(config)
         try:
-            module = self.factory(config.input_size, config.hidden_size, **options)
+            module = self.factory(*args, **options)
         except REFUSALS as exc:
             raise Unsupported(f"{self.impl}({config}) raised {one_line(exc)}") from None
         return module.to(device=device, dtype=dtype)
+
+    def constructor_arguments(self, config):
+        """(positional, keyword) arguments of torch's constructor for config."""
+        options = cell_constructor_options(config) if self.is_cell else constructor_options(config)
+        return (config.input_size, config.hidden_size), options
 
 
 def constructor_options(config):

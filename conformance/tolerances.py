@@ -12,6 +12,7 @@ import torch
 
 import reference
 
+from . import reproducers
 from .config import DTYPE_NAMES
 from .errors import CheckFailure, NotRepresentable
 
@@ -103,13 +104,13 @@ def state_note(quantity, index, config):
     return f"layer {layer}" + ("" if directions == 1 else f", {('forward', 'reverse')[direction]}")
 
 
-def compare(quantity, got, expected, bound, dtype, config=None, exact=True, sides=None):
+def compare(quantity, got, expected, bound, dtype, config=None, exact=True, sides=None, other=None):
     """Compares a target's tensor with the oracle's float64 values within ``bound`` plus an
     underflow floor.  Raises CheckFailure on a shape mismatch and NotRepresentable when the
     exact values overflow ``dtype``.  With ``exact`` False, ``expected`` is another run of the
     target, not the oracle (``sides`` names the two runs): the caller has made sure the exact
     values fit (only the bound is checked here), and a NaN or infinite value there fails
-    like one in ``got``."""
+    like one in ``got`` (``other``: that run's tensor, for a reproducer)."""
     got_values, expected = _values(got), np.asarray(expected, dtype=np.float64)
     if got_values.shape != expected.shape:
         raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
@@ -117,6 +118,7 @@ def compare(quantity, got, expected, bound, dtype, config=None, exact=True, side
     tolerance = np.asarray(bound, dtype=np.float64) + absolute_floor(dtype)
     if not representable(expected if exact else 0.0, tolerance, dtype):
         raise NotRepresentable(f"{quantity} overflows {dtype}")
+    reproducers.compared("close" if exact else "runs", quantity, got, expected if exact else other, tolerance, sides)
     error = np.abs(got_values - expected)
     ratio = np.where(np.isnan(got_values) | ~np.isfinite(expected), np.inf, error / tolerance)
     if ratio.size == 0:
@@ -141,6 +143,7 @@ def compare_exact(quantity, got, expected, dtype, config=None, sides=None):
     if got_values.shape != expected_values.shape:
         raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
                                    f"the relation gives {tuple(expected_values.shape)}")
+    reproducers.compared("identical", quantity, got, expected, None, sides or ("this run", "the other run"))
     differs = ~((got_values == expected_values) | (np.isnan(got_values) & np.isnan(expected_values)))
     if not differs.any():
         return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
@@ -156,7 +159,7 @@ def compare_runs(quantity, got, other, bound, dtype, config=None, sides=("this r
     layouts), named by ``sides``: each is within ``bound`` (plus the underflow floor) of the
     exact value, so they differ by at most twice that."""
     return compare(quantity, got, _values(other), 2.0 * np.asarray(bound) + absolute_floor(dtype), dtype, config,
-                   exact=False, sides=sides)
+                   exact=False, sides=sides, other=other)
 
 
 def _values(value):
@@ -177,6 +180,8 @@ def compare_either(quantity, got, candidates, dtype, config=None):
         errors.append(np.abs(got_values - expected))
         tolerances.append(tolerance)
         ratios.append(np.where(np.isnan(got_values), np.inf, errors[-1] / tolerance))
+    reproducers.compared("either", quantity, got, [np.asarray(e, np.float64) for e, _ in candidates],
+                         [np.broadcast_to(t, got_values.shape).copy() for t in tolerances])
     nearest = np.argmin(np.stack(ratios), axis=0)
     pick = lambda arrays: np.take_along_axis(np.stack(arrays), nearest[None], axis=0)[0]
     ratio, error, tolerance = pick(ratios), pick(errors), pick(tolerances)

@@ -1,11 +1,13 @@
 """Inputs that require grad, the target as a gradient check runs it (through its mapping hook
 when its parameters have their own names), and the gradients a check reads after backward:
 shared by the gradient checks, the cells', the seed models' and the dropout checks."""
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
+from .. import reproducers, standalone
 from ..data import make_hx, make_input, to_torch
 from ..errors import CheckFailure, NotRepresentable
 from ..targets import COPYING_HOOK, MAPPING_HOOK, TORCH_NAMES, mapped_parameters, naming_of
@@ -55,8 +57,9 @@ def differentiable(ctx, module, rounded, part=""):
     torch_named = {name: torch.as_tensor(value).to(ctx.dtype).to(ctx.device).requires_grad_()
                    for name, value in rounded.items()}
     own = ctx.call(MAPPING_HOOK, mapped_parameters, target, torch_named, grad=True)
+    reproducers.mapped(target, torch_named, result=own)
     replaced = {prefix + name: value for name, value in own.items()}
-    call = lambda *args: torch.func.functional_call(module, replaced, args)
+    call = partial(standalone.functional, module, replaced)
     return Differentiable(call, others + [(prefix + name, t) for name, t in torch_named.items()])
 
 
@@ -64,6 +67,7 @@ def backward(case, results, upstream, ctx):
     """Backward from each result that has an upstream gradient (None: not differentiated
     through); a result that does not require grad fails (its inputs and weights do)."""
     chosen = [(r, g) for r, g in zip(results, upstream) if g is not None]
+    reproducers.requires_grad("forward", [r for r, _ in chosen])
     if any(not r.requires_grad for r, _ in chosen):
         raise CheckFailure(case, "a result does not require grad although its inputs and weights do "
                                  "(an inference-only target declares backward unsupported)")
@@ -80,7 +84,10 @@ def differentiated(run, x, hx):
 
 def gradient_of(tensor):
     """A leaf's gradient; None (nothing reached it) is a zero gradient."""
-    return torch.zeros_like(tensor) if tensor.grad is None else tensor.grad
+    with reproducers.paused():
+        gradient = standalone.grad_of(tensor)
+    reproducers.gradient(tensor, result=gradient)
+    return gradient
 
 
 def parameters_received_gradients(module, expected, bound, ctx, case, kind_name):
@@ -109,4 +116,5 @@ def parameters_received_gradients(module, expected, bound, ctx, case, kind_name)
                        f"a gradient here that no rounding makes zero")
         else:
             continue
+        reproducers.trained(module)
         raise CheckFailure(case, f"parameter {name} {problem}")

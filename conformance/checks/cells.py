@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import reference
 from reference import names
 
-from .. import streams
+from .. import reproducers, streams
 from ..config import CELL_KINDS
 from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, parameter_shapes, to_torch
 from ..errors import CheckFailure
@@ -52,10 +52,11 @@ def _arguments(config, ctx, grad=False):
 def _validated(result, config, x, ctx):
     """(h', c' or None) after checking the structure, shape, dtype and device torch's cell returns."""
     lstm = config.mode == "LSTM"
+    shape = tuple(x.shape[:-1]) + (config.hidden_size,)
+    reproducers.cell_structure(result, shape, ctx.dtype, ctx.device, lstm)
     parts = result if lstm and isinstance(result, tuple) and len(result) == 2 else (result,)
     if lstm and len(parts) != 2:
         raise CheckFailure(config, f"an LSTM cell returns the pair (h', c'); got {type(result).__name__}")
-    shape = tuple(x.shape[:-1]) + (config.hidden_size,)
     for name, part in zip(("h'", "c'"), parts):
         if not torch.is_tensor(part):
             raise CheckFailure(config, f"{name} is a {type(part).__name__}, expected a tensor")
@@ -234,6 +235,7 @@ def check_cell_parameters_named_like_torch(config, ctx):
     got = {name: tuple(t.shape) for name, t in ctx.call("state_dict", module.state_dict).items()}
     expected = {name: tuple(np_shape) for name, np_shape in
                 names.layer_as_cell(parameter_shapes(config)).items()}
+    reproducers.parameters_like_torch(module, expected)
     if got != expected:
         raise CheckFailure(config, f"state_dict is {got}; torch's cell has {expected}")
     parameters = dict(ctx.call("named_parameters", lambda: list(module.named_parameters())))

@@ -5,6 +5,7 @@ import torch
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import PackedSequence
 
+from .. import reproducers
 from ..data import hx_to_torch, make_hx, make_input, make_weights, pack, parameter_shapes, to_torch
 from ..errors import CheckFailure
 from ..registry import register
@@ -25,6 +26,7 @@ def check_parameters_named_like_torch(config, ctx):
     parameters = dict(ctx.call("named_parameters", lambda: list(module.named_parameters())))
     got = {name: tuple(t.shape) for name, t in ctx.call("state_dict", module.state_dict).items()}
     expected = parameter_shapes(config)
+    reproducers.parameters_like_torch(module, expected)
     if got != expected:
         missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
         wrong = sorted(k for k in set(got) & set(expected) if got[k] != expected[k])
@@ -124,6 +126,7 @@ def first_change(before, after):
     """The first (name, index, was, is now) where ``after`` differs from ``before`` bit for bit."""
     for name, old in before.items():
         new = after[name]
+        reproducers.compared("identical", f"{name} (after the call)", new, old, None, ("after the call", "before it"))
         same = (old == new) | (torch.isnan(old) & torch.isnan(new)) if old.is_floating_point() else old == new
         if not bool(same.all()):
             index = tuple(int(i) for i in torch.nonzero(~same)[0])

@@ -20,7 +20,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from reference import packing as reference
 
-from .. import streams
+from .. import reproducers, streams
 from ..config import PACKING_FUNCTIONS
 from ..data import as_numpy, to_torch
 from ..errors import CheckFailure, TargetCrashed, Unsupported
@@ -55,7 +55,13 @@ def _utility(ctx, name):
 
 
 def _call(ctx, name, *args, grad=False, **kwargs):
-    return ctx.call(name, lambda: _utility(ctx, name)(*args, **kwargs), grad=grad)
+    try:
+        result = ctx.call(name, lambda: _utility(ctx, name)(*args, **kwargs), grad=grad)
+    except TargetCrashed:
+        reproducers.utility(name, args, kwargs, grad)
+        raise
+    reproducers.utility(name, args, kwargs, grad, result=result)
+    return result
 
 
 # -- the data of a case ---------------------------------------------------------------------
@@ -102,8 +108,10 @@ def _packed_input(case, ctx, wrap=None):
     indices = [None if i is None else torch.as_tensor(i, dtype=torch.int64, device=ctx.device)
                for i in (expected.sorted_indices, expected.unsorted_indices)]
     packed_class = getattr(ctx.target.factory, "PackedSequence", PackedSequence)
-    return ctx.call("PackedSequence", packed_class, data, torch.as_tensor(expected.batch_sizes, dtype=torch.int64),
-                    *indices)
+    batch_sizes = torch.as_tensor(expected.batch_sizes, dtype=torch.int64)
+    packed = ctx.call("PackedSequence", packed_class, data, batch_sizes, *indices)
+    reproducers.packed_input((data, batch_sizes, *indices), result=packed)
+    return packed
 
 
 # -- what a result must be ------------------------------------------------------------------
@@ -119,6 +127,7 @@ def _describe(value):
 def _tensor_result(case, ctx, name, value, shape, dtype=None, device=None):
     """Fails unless ``value`` is a tensor of ``shape``, ``dtype`` (the case's) on ``device``."""
     dtype, device = dtype or ctx.dtype, torch.device(device or ctx.device)
+    reproducers.tensor_result(name, value, shape, dtype, device)
     if not torch.is_tensor(value):
         _fail(case, f"{name} is {_describe(value)}; torch returns a tensor")
     if value.dtype != dtype or value.device.type != device.type:
@@ -137,6 +146,7 @@ def _packed_result(case, ctx, name, result, lengths, enforce_sorted):
     rows, batch = int(sum(lengths)), len(lengths)
     _tensor_result(case, ctx, f"{name}(...).data", result.data, (rows,) + case.features)
     _tensor_result(case, ctx, f"{name}(...).batch_sizes", result.batch_sizes, (max(lengths),), torch.int64, "cpu")
+    reproducers.packed_order(name, result, lengths, enforce_sorted)
     indices = (result.sorted_indices, result.unsorted_indices)
     if enforce_sorted:
         if any(i is not None for i in indices):
@@ -184,6 +194,7 @@ def _pad_arguments(case, ctx):
 
 def _pair(case, name, result):
     """Fails unless ``result`` is the pair (padded, lengths) pad_packed_sequence returns."""
+    reproducers.sequence_list(name, result, 2)
     if not isinstance(result, tuple) or len(result) != 2:
         _fail(case, f"{name} returned {_describe(result)}; torch returns (padded, lengths)")
     return result
@@ -191,6 +202,7 @@ def _pair(case, name, result):
 
 def _sequence_list(case, ctx, name, result, shapes):
     """Fails unless ``result`` is a list (or tuple) of tensors of ``shapes``."""
+    reproducers.sequence_list(name, result, len(shapes))
     if not isinstance(result, (list, tuple)) or len(result) != len(shapes):
         _fail(case, f"{name} returned {_describe(result)}; torch returns a list of {len(shapes)} tensors")
     for b, (tensor, shape) in enumerate(zip(result, shapes)):
@@ -231,6 +243,8 @@ def _snapshot(args):
     """What the arguments of a call are before it: the list of sequences' items, and each
     tensor's shape, strides and a copy of its values."""
     listed = list(args[0]) if isinstance(args[0], list) else None
+    if listed is not None:
+        reproducers.listed(args[0], result=listed)
     return listed, [(t, tuple(t.shape), t.stride(), t.detach().clone()) for t in _tensors_in(args)]
 
 
@@ -238,6 +252,8 @@ def _unchanged(case, name, args, snapshot):
     """Fails when the call changed an argument since ``snapshot``: a tensor's shape, strides
     or values (``contract.first_change``, bit for bit), or a list's order."""
     listed, tensors = snapshot
+    if listed is not None:
+        reproducers.same_items(name, args[0], listed)
     if listed is not None and (len(args[0]) != len(listed) or any(a is not b for a, b in zip(args[0], listed))):
         _fail(case, f"{name} reordered or changed the list of sequences it was given")
     for index, (tensor, shape, stride, copy) in enumerate(tensors):
@@ -437,6 +453,7 @@ def check_packing_gradients_match_reference(case, ctx):
     def upstream(outputs):
         """Random upstream gradients for ``outputs`` (as tensors and as float64) after
         checking that each output requires grad; runs backward."""
+        reproducers.requires_grad(case.function, outputs)
         if any(not torch.is_tensor(o) or not o.requires_grad for o in outputs):
             _fail(case, f"{case.function}'s result does not require grad although its input does")
         grads = [to_torch(rng.standard_normal(tuple(o.shape)), ctx.dtype, ctx.device) for o in outputs]
@@ -530,6 +547,7 @@ def check_packing_invalid_input_rejected(case, ctx):
         args, kwargs = _arguments(wrong, ctx, name)
         if violation.startswith("lengths on the CUDA"):
             args = (args[0], torch.tensor(wrong.lengths, dtype=torch.int64, device=ctx.device))
+        reproducers.utility_refuses(name, args, kwargs)
         if not ctx.raises(name, lambda: _utility(ctx, name)(*args, **kwargs)):
             raise CheckFailure(wrong, f"{name} accepted {violation} and returned a result; torch raises an error")
     if not tried:
@@ -547,8 +565,10 @@ def check_pack_padded_too_long_lengths_rejected(case, ctx):
     lengths[case.seed % len(lengths)] = case.steps + 1 + case.seed % 3
     case = case.with_(lengths=tuple(lengths), enforce_sorted=False)
     args, kwargs = _arguments(case, ctx, "pack_padded_sequence")
+    reproducers.utility_refuses("pack_padded_sequence", args, kwargs)
     try:
-        result = _call(ctx, "pack_padded_sequence", *args, **kwargs)
+        with reproducers.paused():
+            result = _call(ctx, "pack_padded_sequence", *args, **kwargs)
     except TargetCrashed:
         return []
     rows, counted = getattr(result, "batch_sizes", None), ""
