@@ -85,8 +85,9 @@ def main():
         on_correct = run_script(result.reproducer, args.python, impl_of(correct_class(cls)))
         ok = on_bug[0] == 1 and on_correct[0] == 0
         good += ok
+        verdict = "ok" if ok else f"NOT OK: {on_bug[1]} / {on_correct[1]}"
         print(f"{cls.__name__:45s} {result.check:42s} bug: exit {on_bug[0]}  correct: exit {on_correct[0]}  "
-              f"{time.perf_counter() - started:5.1f} s  {'ok' if ok else 'NOT OK: ' + on_bug[1] + ' / ' + on_correct[1]}")
+              f"{time.perf_counter() - started:5.1f} s  {verdict}")
     print(f"{good} of {total} planted bugs: the reproducer exits 1 on the bug and 0 on the correct class "
           f"(scripts in {directory})")
     return 0 if good == total else 1

@@ -81,8 +81,7 @@ class Context:
         """Loads float64 ``weights`` rounded to the dtype with ``loader(module, tensors)``, sets
         eval (or training) mode, and returns the rounded weights as float64 numpy."""
         tensors = {k: torch.as_tensor(v).to(self.dtype).to(self.device) for k, v in weights.items()}
-        if loader is load_weights:
-            reproducers.loading(module, tensors, train)
+        reproducers.loading(module, tensors, train, loader)
         self.call("load_state_dict", loader, module, tensors)
         self.call("train" if train else "eval", module.train, train)
         reproducers.parameters(module)

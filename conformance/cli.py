@@ -84,7 +84,9 @@ def usage_error(exc):
 
 def reproduce_arguments(argv):
     """``reproduce REPORT.json [ROW ...] --output DIR [options]`` as the options of a run of the
-    report's failed rows (ROW: a row id, or a check name, picks among them) writing scripts."""
+    report's failed, error and known rows (ROW: a row id, or a check name, picks among them)
+    writing scripts.  It exits 0 when every row it reran got a script, 1 when one did not (it
+    passed this time, or its failure rests on what a script cannot repeat), 2 on bad usage."""
     parser = ArgumentParser(prog="rnn-conformance reproduce",
                             description="Writes a standalone script (torch and numpy only) for each failed row of a "
                                         "report: it exits 1 while the failure is there, 0 once it is fixed.")
@@ -119,7 +121,8 @@ def _run(options, supervisor, verbose, picked=None):
     from .known import unmatched
     wanted = None
     if options.rerun_failed:
-        options, wanted = session.rerun_failed(options)
+        statuses = ("failed", "error") if picked is None else ("failed", "error", "known")
+        options, wanted = session.rerun_failed(options, statuses)
     session.check_devices(options)
     known = session.load_known(options)
     targets = session.targets_for(options, supervisor)
@@ -150,6 +153,11 @@ def _run(options, supervisor, verbose, picked=None):
                                                   unmatched=unmatched(known, results),
                                                   stopped=options.maxfail if stopped else None)))
     messages.write_outputs(options, results, targets, seed, known, len(rows), print)
+    if options.reproducers:
+        lines, every_row = messages.reproducer_lines(results, options.reproducers)
+        print("\n".join(lines))
+        if picked is not None and not interrupted:  # ``reproduce``: whether every row got its script
+            return EXIT_PASSED if every_row else EXIT_FAILED
     return exit_code(counts, interrupted, options.strict_known)
 
 

@@ -40,8 +40,9 @@ def usage_error(exc, under_pytest=False, program=PROGRAM):
     option is named as pytest takes it (``--rnn-kind``, not ``--kind``)."""
     if not under_pytest:
         return f"{program}: error: {exc}"
-    from .options import OPTIONS
-    text = re.sub(r"(?<![\w-])--(" + "|".join(map(re.escape, OPTIONS)) + r")(?![\w-])", r"--rnn-\1", str(exc))
+    from .options import CLI_ONLY, OPTIONS
+    pytests = [name for name in OPTIONS if name not in CLI_ONLY]  # --maxfail is pytest's own
+    text = re.sub(r"(?<![\w-])--(" + "|".join(map(re.escape, pytests)) + r")(?![\w-])", r"--rnn-\1", str(exc))
     return f"{program}: {text}"
 
 
@@ -101,6 +102,20 @@ def reproducer_line(result):
     if result.reproducer:
         return f"  reproducer: python {result.reproducer}  (torch and numpy only; exits 1 while this fails)"
     return f"  no standalone reproducer: {result.no_reproducer}"
+
+
+def reproducer_lines(results, directory):
+    """(lines naming each failed, error or known row's standalone script or why it has none,
+    whether every such row has one)."""
+    rows = [r for r in results if r.status in ("failed", "error", "known")]
+    lines = [f"standalone reproducers in {directory}: {sum(bool(r.reproducer) for r in rows)} of {_rows(len(rows))}"]
+    for r in rows:
+        where = f"{r.check} {r.target} {column(r)} {r.dtype}"
+        lines.append(f"  {where}: python {r.reproducer}" if r.reproducer else
+                     f"  {where}: none ({r.no_reproducer or 'the suite raised: ' + str(r.reason)})")
+    passed = [r for r in results if r.status in ("passed", "stale")]
+    lines += [f"  {r.check} {r.target} {column(r)} {r.dtype}: none (it passed this time)" for r in passed]
+    return lines, bool(rows) and all(r.reproducer for r in rows) and not passed
 
 
 def failure_head(result):

@@ -9,6 +9,7 @@ the oracle's values and per-element tolerances are stored, never recomputed.  Li
 are left out.  A comparison whose value the trace cannot express (computed outside torch) is named
 in a comment and not checked; the caller runs the script to see whether it still fails.
 """
+import ast
 import functools
 import inspect
 import math
@@ -23,7 +24,7 @@ import torch
 from torch.nn.utils.rnn import PackedSequence
 from torch.overrides import TorchFunctionMode
 
-from . import standalone
+from . import models, standalone
 
 #: Above this many elements of data in all, the data goes to an ``.npz`` beside the script.
 INLINE_ELEMENTS = 4000
@@ -49,13 +50,15 @@ class Trace:
         self.statements = []  # (code, reads: set of statement indexes, root: bool)
         self.names = {}  # id(value) -> (value, expression, index of the statement that made it)
         self.data = {}
-        self.modules = 0
+        self.fingerprints = {}
         self.paused = 0
         self.not_checked = []
         #: what the replayed example raised (a failure of the target, or the suite's own error)
         self.raised = None
         #: why a call into the target could not be written down (the script would skip it)
         self.incomplete = None
+        #: whether the script builds a seed model (then it holds their source)
+        self.models = False
 
     # -- values --------------------------------------------------------------------------------
     def name(self, value, expression, index):
@@ -66,8 +69,13 @@ class Trace:
         return f"{prefix}{self.counter}"
 
     def constant(self, array):
-        key = f"c{len(self.data) + 1}"
-        self.data[key] = np.asarray(array)
+        """The data entry holding ``array`` (one entry for equal arrays)."""
+        array = np.asarray(array)
+        fingerprint = (array.dtype.str, array.shape, array.tobytes())
+        key = self.fingerprints.get(fingerprint)
+        if key is None:
+            key = self.fingerprints[fingerprint] = f"c{len(self.data) + 1}"
+            self.data[key] = array
         return f"DATA[{key!r}]"
 
     def express(self, value, reads):
@@ -111,6 +119,15 @@ class Trace:
         if isinstance(value, torch.device):
             return f"torch.device({str(value)!r})"
         raise Unexpressible(f"a {type(value).__name__}")
+
+    def subscript(self, key, reads):
+        """``key`` as written between brackets: slices as ``a:b``, a tuple without parentheses."""
+        if isinstance(key, tuple):
+            return ", ".join(self.subscript(part, reads) for part in key) + ("," if len(key) == 1 else "")
+        if isinstance(key, slice):
+            text = ":".join("" if v is None else self.express(v, reads) for v in (key.start, key.stop))
+            return text + ("" if key.step is None else f":{self.express(key.step, reads)}")
+        return self.express(key, reads)
 
     # -- statements ----------------------------------------------------------------------------
     def statement(self, code, reads, root=False):
@@ -171,11 +188,16 @@ class Trace:
         kind, name = head
         if kind == "attribute":
             code = f"{arguments[0]}.{name}"
-        elif name == "__getitem__":
-            code = f"{arguments[0]}[{arguments[1]}]"
-        elif name == "__setitem__":
-            self._mutation(args[0], f"{arguments[0]}[{arguments[1]}] = {arguments[2]}", reads)
-            return
+        elif name in ("__getitem__", "__setitem__"):
+            try:
+                key = self.subscript(args[1], reads)
+            except Unexpressible:
+                self.opaque(result)
+                return
+            if name == "__setitem__":
+                self._mutation(args[0], f"{arguments[0]}[{key}] = {arguments[2]}", reads)
+                return
+            code = f"{arguments[0]}[{key}]"
         elif kind == "method":
             code = f"{arguments[0]}.{name}({', '.join(arguments[1:])})"
         else:
@@ -341,10 +363,22 @@ def constructed(trace, factory_args, factory_kwargs, device, dtype, result=None)
 
 
 @_silently
-def loading(trace, module, tensors, train):
-    """Weights about to be loaded into ``module`` under torch's names, then its mode set."""
-    trace.root("call('load_state_dict', load_weights, {}, {})", (module, tensors))
+def loading(trace, module, tensors, train, loader):
+    """Weights about to be loaded into ``module`` by ``loader`` (a loader the script has, of
+    ``standalone`` or the target's ``load_weights``), then its mode set."""
+    if getattr(standalone, loader.__name__, None) is not loader and loader.__name__ != "load_weights":
+        raise Unexpressible(f"weights loaded by {loader.__name__}")
+    trace.root(f"call('load_state_dict', {loader.__name__}, {{}}, {{}})", (module, tensors))
     trace.root("call('train', {}.train, {})", (module, bool(train)))
+
+
+@_silently
+def model(trace, module, name, arguments, relu, device, dtype):
+    """The suite's seed model ``name`` (its source goes into the script) built on the target."""
+    trace.models = True
+    recurrent = "partial(target(), nonlinearity='relu')" if relu else "target()"
+    trace.root(f"{name}(" + ", ".join("{}" for _ in arguments) + f", {recurrent}).to(device={{}}, dtype={{}})",
+               tuple(arguments) + (device, dtype), "model", module)
 
 
 @_silently
@@ -352,15 +386,19 @@ def parameters(trace, module):
     """``module``'s parameters, by name, as the script reaches them after loading."""
     reads = set()
     variable = trace.express(module, reads)
+    index = next(iter(reads))
     for name, parameter in module.named_parameters():
-        trace.name(parameter, f"{variable}.get_parameter({name!r})", next(iter(reads)))
+        trace.name(parameter, f"{variable}.get_parameter({name!r})", index)
+    for name, submodule in module.named_modules():
+        if name:
+            trace.name(submodule, f"{variable}.get_submodule({name!r})", index)
 
 
 @_silently
 def invoked(trace, fn, args, grad, transform, result=None):
-    if not transform.eager:
-        raise Unexpressible(f"the call runs under {transform.name}")
-    trace.root("call('forward', {}" + ", {}" * len(args) + ", grad={})", (fn,) + tuple(args) + (grad,), "r", result)
+    callee = "{}" if transform.eager else f"transformed({transform.name!r}, {{}})"
+    trace.root(f"call('forward', {callee}" + ", {}" * len(args) + ", grad={})", (fn,) + tuple(args) + (grad,), "r",
+               result)
 
 
 @_silently
@@ -423,6 +461,18 @@ def packed_input(trace, fields, result=None):
     """A packed input built with the target's PackedSequence class (torch's when it has none)."""
     trace.root("call('PackedSequence', getattr(target(), 'PackedSequence', PackedSequence)" + ", {}" * len(fields)
                + ")", tuple(fields), "p", result)
+
+
+@_silently
+def seeded(trace, seed):
+    """torch's generator seeded here (dropout masks drawn after it are the example's)."""
+    trace.root("torch.manual_seed({})", (seed,))
+
+
+@_silently
+def same_layout(trace, name, tensor, shape, stride):
+    """``tensor`` must still have ``shape`` and ``stride`` (a call must not reshape its argument)."""
+    trace.root("expect_layout({}, {}, {}, {})", (name, tensor, tuple(shape), tuple(stride)))
 
 
 @_silently
@@ -555,7 +605,9 @@ def write(trace, result, directory, versions):
         data = "DATA = {\n" + "".join(f"    {k!r}: {_literal(v)},\n" for k, v in trace.data.items()) + "}"
     with open(path, "w") as handle:
         handle.write(_header(result, stem, versions, trace.not_checked))
-        handle.write(_prelude())
+        handle.write(_prelude("\n".join([data] + body) + "\n" + (_source_of(models) if trace.models else "")))
+        if trace.models:
+            handle.write("\n\n" + _source_of(models))
         handle.write(f"\nTARGET = {result.target!r}\n{data}\n\n")
         handle.write("\n".join(body) + "\nfinish()\n")
     return path
@@ -580,7 +632,8 @@ def _header(result, stem, versions, not_checked):
         lines.append(f"The suite found: {result.reason}")
     if worst:
         lines.append(f"  {worst}")
-    lines += ["", "Needs only torch and numpy.  Run it from the directory the suite ran in:", "",
+    where = "" if result.target.startswith("torch.") else "  Run it from the directory the suite ran in:"
+    lines += ["", f"Needs only torch and numpy.{where}", "",
               f"    python {stem}.py [IMPL]", "",
               "Exit status 1 while the failure is there, 0 once it is fixed.  IMPL (package.module:Attr)",
               "replaces the target, e.g. torch's own class, to run the same data through it."]
@@ -590,8 +643,51 @@ def _header(result, stem, versions, not_checked):
     return '#!/usr/bin/env python3\n"""Standalone reproducer: ' + "\n".join(lines) + '\n"""\n'
 
 
-def _prelude():
-    source = inspect.getsource(standalone)
+def _prelude(body):
+    """The helpers of ``standalone`` that ``body`` (the script's own code) uses, and those they
+    use, after its imports."""
+    source = _source_of(standalone)
+    tree = ast.parse(source)
+    imports, helpers = [], {}
+    for node in tree.body:
+        text = ast.get_source_segment(source, node)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.append(text)
+        else:
+            name = node.name if isinstance(node, ast.FunctionDef) else node.targets[0].id
+            helpers[name] = (_leading_comments(source, node) + text, _names_in(node))
+    needed, todo = set(), list(_names_in(ast.parse(body))) + list(ALWAYS_HELPERS)
+    while todo:
+        name = todo.pop()
+        if name in helpers and name not in needed:
+            needed.add(name)
+            todo.extend(helpers[name][1])
+    kept = [(name, text) for name, (text, _) in helpers.items() if name in needed]
+    constants = [text for name, text in kept if name.isupper()]
+    functions = [text for name, text in kept if not name.isupper()]
+    return "\n".join(imports) + "\n\n" + "\n".join(constants) + "\n\n\n" + "\n\n\n".join(functions) + "\n"
+
+
+def _names_in(tree):
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+#: Helpers every script has: the target, calls into it, the verdict.
+ALWAYS_HELPERS = ("target", "call", "finish", "_fail")
+
+
+def _leading_comments(source, node):
+    """The ``#:`` comment lines just above a top-level statement."""
+    lines = source.splitlines()[:node.lineno - 1]
+    comments = []
+    while lines and lines[-1].startswith("#"):
+        comments.insert(0, lines.pop())
+    return "".join(line + "\n" for line in comments)
+
+
+def _source_of(module):
+    """A module's source without its docstring."""
+    source = inspect.getsource(module)
     return source[source.index('"""', 3) + 3:].lstrip("\n")
 
 

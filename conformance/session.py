@@ -200,14 +200,15 @@ def plan(options, targets, seed):
     return rows
 
 
-def rerun_failed(options):
+def rerun_failed(options, statuses=("failed", "error")):
     """(options, the keys of the rows to run) for ``--rerun-failed REPORT``: the report's
-    target, seed, profile, devices, dtypes, backends and transforms; its failed and error rows."""
+    target, seed, profile, devices, dtypes, backends and transforms; its rows of ``statuses``
+    (failed and error; ``reproduce`` adds known: an accepted failure is still one to report)."""
     from .compare import load_report
     data = load_report(options.rerun_failed)
-    rows = [r for r in data.get("checks", []) if r.get("status") in ("failed", "error")]
+    rows = [r for r in data.get("checks", []) if r.get("status") in statuses]
     if not rows:
-        raise UsageError(f"--rerun-failed {options.rerun_failed}: the report has no failed or error row")
+        raise UsageError(f"{options.rerun_failed}: the report has no {' or '.join(statuses)} row")
     run, target = data.get("run", {}), data.get("target", {})
     impls = [i for i in str(target.get("impl", "")).split(",") if i]
     own = None if set(impls) <= set(DEFAULT_IMPLS.values()) else impls[0]

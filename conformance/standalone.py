@@ -58,6 +58,20 @@ def grad_of(tensor):
     return torch.zeros_like(tensor) if tensor.grad is None else tensor.grad
 
 
+def transformed(name, fn):
+    """``fn`` as the suite's transform ``name`` calls it: compiled whole by torch.compile (the
+    aot_eager or inductor backend), exported with torch.export and decomposed, or scripted."""
+    if name in ("compile", "compile-inductor"):
+        torch._dynamo.config.allow_rnn = True
+        for limit in ("recompile_limit", "accumulated_recompile_limit", "cache_size_limit"):
+            if hasattr(torch._dynamo.config, limit):
+                setattr(torch._dynamo.config, limit, 64)
+        return torch.compile(fn, backend="aot_eager" if name == "compile" else "inductor", fullgraph=True)
+    if name == "export":
+        return lambda *args: torch.export.export(fn, args).run_decompositions().module()(*args)
+    return torch.jit.script(fn)
+
+
 def load_weights(module, tensors):
     """Loads weights named as torch names them: through the target's copying hook
     (``load_torch_state_dict``) or mapping hook (``rnn_conformance_from_torch``) when it has
@@ -71,13 +85,15 @@ def load_weights(module, tensors):
         module.load_state_dict(tensors, strict=True)
 
 
+def load_model(model, tensors):
+    """A seed model's weights: its recurrent layer's (``rnn.``) as ``load_weights`` loads them,
+    the heads' with load_state_dict."""
+    load_weights(model.rnn, {k[len("rnn."):]: v for k, v in tensors.items() if k.startswith("rnn.")})
+    model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("rnn.")}, strict=False)
+
+
 def array(dtype, shape, values):
     return np.array(values, dtype=dtype).reshape(shape)
-
-
-def tensor(values, dtype, device, requires_grad=False):
-    """A tensor of ``dtype`` on ``device`` holding ``values`` (exactly representable in it)."""
-    return torch.as_tensor(values).to(device=device, dtype=dtype).requires_grad_(requires_grad)
 
 
 def _expire(signum, frame):
@@ -208,6 +224,14 @@ def expect_packed_order(name, packed, lengths, enforce_sorted):
         return _fail(f"{name}(...).sorted_indices {order.tolist()} does not sort the lengths {lengths} longest first")
     if not np.array_equal(inverse, np.argsort(order)):
         _fail(f"{name}(...).unsorted_indices {inverse.tolist()} does not invert sorted_indices {order.tolist()}")
+
+
+def expect_layout(name, value, shape, stride):
+    """A call left its argument ``value`` with the ``shape`` and ``stride`` it had."""
+    CHECKED[0] += 1
+    if tuple(value.shape) != tuple(shape) or value.stride() != tuple(stride):
+        _fail(f"{name} changed its argument in place: shape {tuple(shape)} strides {tuple(stride)} became "
+              f"{tuple(value.shape)} strides {value.stride()}")
 
 
 def expect_requires_grad(name, outputs):

@@ -15,7 +15,7 @@ import reference
 from reference import names
 from reference.cells import GATE_COUNT
 
-from .. import streams
+from .. import reproducers, streams
 from ..data import as_numpy, make_weights, pack, to_torch
 from ..errors import CheckFailure, NotRepresentable
 from ..registry import register
@@ -47,6 +47,13 @@ def _build_quietly(ctx, config, weights, train):
         return ctx.build(config, weights, train=train)
 
 
+def _seed_masks(config):
+    """Seeds torch's generator from the example: a replay (and a reproducer) draws the same masks."""
+    seed = streams.torch_seed(config.seed, "dropout_mask")
+    torch.manual_seed(seed)
+    reproducers.seeded(seed)
+
+
 @register("metamorphic", strategy=relation_strategy(change=_with_dropout), requires=("dropout",))
 def check_eval_mode_ignores_dropout(config, ctx):
     """In eval mode a module built with dropout gives bit for bit what dropout=0 gives, and
@@ -75,7 +82,7 @@ def check_dropout_one_zeroes_only_between_layers(config, ctx):
     more in every example: one has nothing between layers to drop)."""
     module, weights = _build_quietly(ctx, config, make_weights(config), train=True)
     x, hx = inputs(config, ctx)
-    torch.manual_seed(streams.torch_seed(config.seed, "dropout_mask"))  # a replay draws the same mask
+    _seed_masks(config)
     got = run(ctx, module, config, x, hx, config.lengths)
     first_config, first_weights = cut_layers(config, weights, 0)
     first, _ = ctx.build(first_config, first_weights)
@@ -136,7 +143,7 @@ def _readout_run(config, ctx):
     its value (B, H), and its (value, bound) were every unit dropped, and were every unit kept."""
     module, weights = _build_quietly(ctx, config, _readout(config, make_weights(config)), train=True)
     x, _ = inputs(config, ctx)
-    torch.manual_seed(streams.torch_seed(config.seed, "dropout_mask"))  # a replay draws the same mask
+    _seed_masks(config)
     _, h_n, c_n = run(ctx, module, config, x, None)
     kept = as_numpy(h_n[0]) / (1.0 - config.dropout)
     layer = names.layer_weights(weights, 1)
@@ -216,7 +223,7 @@ def check_dropout_one_stops_gradients_below(config, ctx):
     target = differentiable(ctx, module, weights)
     x, hx = leaves(config, ctx)
     given = x if config.lengths is None else pack(x, config)
-    torch.manual_seed(streams.torch_seed(config.seed, "dropout_mask"))  # a replay draws the same mask
+    _seed_masks(config)
     forward = ctx.forward(target.call, config, given, hx, grad=True)
     output, data = forward.output, forward.output_data
     upstream = to_torch(streams.rng(config.seed, "dropout_upstream_gradient").standard_normal(tuple(data.shape)), ctx.dtype,

@@ -8,13 +8,13 @@ from hypothesis import strategies as st
 
 import reference
 
-from .. import streams
+from .. import reproducers, streams
 from ..config import RNNConfig
 from ..data import parameter_shapes, to_torch
 from ..models import BiLSTMClassifier, StackedRegressor
 from ..registry import register
 from ..strategies import WEIGHT_SCALES, draw_sequence_lengths, sizes
-from ..targets import load_weights
+from ..standalone import load_model
 from ..tolerances import compare
 from .backprop import Differentiable, backward, differentiable, gradient_of
 
@@ -93,13 +93,6 @@ def _random_state(model, config, rnn_config):
     return state
 
 
-def _load_model(model, tensors):
-    """The recurrent layer's weights through the target's loader (its mapping hook, if any),
-    the heads' with load_state_dict."""
-    load_weights(model.rnn, {k[len("rnn."):]: v for k, v in tensors.items() if k.startswith("rnn.")})
-    model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("rnn.")}, strict=False)
-
-
 def _rnn_class(ctx, mode):
     factory = ctx.target.factory
     if mode == "RNN_RELU":
@@ -113,8 +106,10 @@ def _regressor(config, ctx, grad):
     as loaded (float64)."""
     model = ctx.call("StackedRegressor(...)", StackedRegressor, config.input_size, config.hidden_size,
                      _rnn_class(ctx, config.mode)).to(device=ctx.device, dtype=ctx.dtype)
+    reproducers.model(model, "StackedRegressor", (config.input_size, config.hidden_size), config.mode == "RNN_RELU",
+                      ctx.device, ctx.dtype)
     rnn_config = RNNConfig(config.mode, config.input_size, config.hidden_size, num_layers=2, batch_first=True)
-    state = ctx.load(model, _random_state(model, config, rnn_config), _load_model)
+    state = ctx.load(model, _random_state(model, config, rnn_config), load_model)
     x_np = streams.rng(config.seed, "regressor_input").standard_normal((config.batch, config.steps, config.input_size))
     x = to_torch(x_np, ctx.dtype, ctx.device).requires_grad_(grad)
     run = _differentiable(ctx, model, state, grad)
@@ -135,8 +130,10 @@ def _classifier(config, ctx, grad):
     runs it, text, probabilities, weights as loaded)."""
     model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size,
                      config.hidden_size, config.fc_hidden, ctx.target.factory).to(device=ctx.device, dtype=ctx.dtype)
+    reproducers.model(model, "BiLSTMClassifier", (config.vocab, config.input_size, config.hidden_size,
+                                                  config.fc_hidden), False, ctx.device, ctx.dtype)
     rnn_config = RNNConfig("LSTM", config.input_size, config.hidden_size, bidirectional=True, batch_first=True)
-    state = ctx.load(model, _random_state(model, config, rnn_config), _load_model)
+    state = ctx.load(model, _random_state(model, config, rnn_config), load_model)
     rng = streams.rng(config.seed, "classifier_tokens")
     text = rng.integers(0, config.vocab, size=(config.batch, config.steps))  # 0 inside a sequence too
     for b, length in enumerate(config.lengths):

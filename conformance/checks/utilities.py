@@ -258,6 +258,7 @@ def _unchanged(case, name, args, snapshot):
         _fail(case, f"{name} reordered or changed the list of sequences it was given")
     for index, (tensor, shape, stride, copy) in enumerate(tensors):
         what = f"{name} changed its argument (tensor {index} of the call, shape {shape})"
+        reproducers.same_layout(name, tensor, shape, stride)
         if tuple(tensor.shape) != shape or tensor.stride() != stride:
             _fail(case, f"{what} in place: shape {shape} strides {stride} became {tuple(tensor.shape)} strides "
                         f"{tensor.stride()}")

@@ -1,0 +1,109 @@
+"""Standalone reproducers against planted bugs: the script written for a failed row runs with this
+suite, Hypothesis and pytest impossible to import, exits 1 on the bug and 0 on the class the bug
+was planted in; a failure a script cannot repeat gets no script, and says why."""
+import json
+import os
+import warnings
+
+import pytest
+
+from conformance import reproducers, session
+from conformance.options import resolve
+from tests.test_cli import cli
+
+#: One planted bug per way a check reaches its verdict: (class, the check that rejects it, kind
+#: or None, transforms, the correct class it was planted in).
+PLANTED = [
+    ("tests.planted.bugs:LSTMGateOrderIFOG", "forward_matches_oracle", None, "eager",
+     "tests.planted.torch_rnn:TorchLSTM"),  # oracle values and per-element tolerances
+    ("tests.planted.bugs:LSTMStatesLeftInSortedOrder", "pack_padded_unsorted_matches_oracle", None, "eager",
+     "tests.planted.torch_rnn:TorchLSTM"),  # packed input
+    ("tests.planted.bugs:LSTMWeightHHGradientGatesSwapped", "gradients_match_oracle", None, "eager",
+     "tests.planted.torch_rnn:TorchLSTM"),  # backward, every weight's gradient
+    ("tests.planted.bugs:RNNStatefulAcrossCalls", "batch_permutation_permutes_results", None, "eager",
+     "tests.planted.torch_rnn:TorchRNN"),  # two runs of a relation, both in the script
+    ("tests.planted.bugs:GRUDropoutNotRescaled", "dropout_scales_kept_units", None, "eager",
+     "tests.planted.torch_rnn:TorchGRU"),  # torch's generator seeded as the check seeds it
+    ("tests.planted.bugs:LSTMWrongInputSizeAccepted", "invalid_input_rejected", None, "eager",
+     "tests.planted.torch_rnn:TorchLSTM"),  # a call that must raise
+    ("tests.planted.cells:GRUCellBatchMeanLeaks", "cell_batch_split_matches_whole", None, "eager",
+     "torch.nn.GRUCell"),
+    ("tests.planted.packing:UnsortedIndicesNotInverted", "pack_padded_sequence_matches_reference", "packing_utils",
+     "eager", "tests.planted.packing:Correct"),  # the result's structure
+    ("tests.planted.packing:UnpadSequenceTransposesInPlace", "unpad_sequence_leaves_its_input_unchanged",
+     "packing_utils", "eager", "tests.planted.packing:Correct"),  # an argument changed in place
+    ("tests.planted.own_names:MappedFusedLSTMHalfWeightGradient", "stacked_regressor_gradients_match_oracle", "lstm",
+     "eager", "tests.planted.own_names:MappedFusedLSTM"),  # a seed model, through the mapping hook
+    ("tests.planted.compiled:LSTMForgetGateSlipsWhenCompiled", "forward_matches_oracle", None, "compile",
+     "torch.nn.LSTM"),  # under torch.compile
+]
+
+
+def failed_row(impl, check, kind, transforms, directory, dtype="float64"):
+    options = resolve({"impl": impl, "devices": "cpu", "dtypes": dtype, "seed": "0", "kind": kind,
+                       "checks": check, "transforms": transforms})
+    rows = session.plan(options, session.targets_for(options), 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = [row.run(reproducer_dir=str(directory)) for row in rows]
+    failed = [r for r in results if r.status == "failed"]
+    assert failed, [(r.check, r.status, r.reason) for r in results]
+    return failed[0]
+
+
+@pytest.mark.parametrize("impl, check, kind, transforms, correct", PLANTED, ids=lambda v: str(v).split(":")[-1])
+def test_reproducer_exits_1_on_the_planted_bug_and_0_on_the_correct_class(impl, check, kind, transforms, correct,
+                                                                          tmp_path):
+    result = failed_row(impl, check, kind, transforms, tmp_path)
+    assert result.reproducer, result.no_reproducer
+    assert f"  reproducer: python {result.reproducer}" in result.message
+    on_bug = reproducers.verify(result.reproducer)
+    assert on_bug[0] == 1 and "expectations fail" in on_bug[1] or on_bug[1].startswith("FAIL: "), on_bug
+    on_correct = reproducers.verify(result.reproducer, impl=correct)
+    assert on_correct[0] == 0 and "hold: fixed" in on_correct[1], on_correct
+    source = open(result.reproducer).read()
+    assert f"TARGET = {impl!r}" in source and "import conformance" not in source and "hypothesis" not in source
+
+
+def test_a_failure_the_script_cannot_repeat_gets_no_script_and_says_why(tmp_path):
+    """The dropout rate is counted in numpy from the run's outputs: no script can state it."""
+    result = failed_row("tests.planted.bugs:RNNDropoutRateSquared", "dropout_drops_units_at_rate_p", None, "eager",
+                        tmp_path)
+    assert result.reproducer is None and "the replay command reproduces it" in result.no_reproducer
+    assert "  no standalone reproducer: " in result.message and os.listdir(tmp_path) == []
+
+
+def test_a_small_reproducer_holds_its_data_and_only_the_helpers_it_uses(tmp_path):
+    result = failed_row("tests.planted.bugs:LSTMGateOrderIFOG", "forward_matches_oracle", None, "eager", tmp_path)
+    source = open(result.reproducer).read()
+    assert os.listdir(tmp_path) == [os.path.basename(result.reproducer)]  # no .npz: the data is inline
+    assert "def expect_close(" in source and "def expect_runs(" not in source and "def transformed(" not in source
+    assert len(source.splitlines()) < 200, len(source.splitlines())  # pasted whole into a bug report
+
+
+def test_reproduce_writes_a_script_for_each_failed_row_of_a_report(tmp_path):
+    report = tmp_path / "report.json"
+    done = cli("--impl", "tests.planted.bugs:LSTMGateOrderIFOG", "--checks", "forward_matches_oracle,"
+               "small_shapes_match_oracle", "--devices", "cpu", "--dtypes", "float64,float32", "--seed", "2",
+               "--max-examples", "10", "--report", str(report))
+    assert done.returncode == 1
+    failed = [r for r in json.loads(report.read_text())["checks"] if r["status"] == "failed"]
+    done = cli("reproduce", str(report), "--output", str(tmp_path / "scripts"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"standalone reproducers in {tmp_path / 'scripts'}: {len(failed)} of {len(failed)} rows" in done.stdout
+    assert len(os.listdir(tmp_path / "scripts")) == len(failed)
+    one = f"small_shapes_match_oracle-tests.planted.bugs:LSTMGateOrderIFOG-cpu-float32"
+    done = cli("reproduce", str(report), one, "--output", str(tmp_path / "one"))
+    assert done.returncode == 0 and os.listdir(tmp_path / "one") == [
+        "small_shapes_match_oracle-tests.planted.bugs_LSTMGateOrderIFOG-cpu-float32.py"], done.stdout
+    done = cli("reproduce", str(report), "no_such_row", "--output", str(tmp_path / "none"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "no failed row of the report is no_such_row" in (
+        done.stderr)
+
+
+def test_reproduce_of_a_report_without_failures_is_a_usage_error(tmp_path):
+    report = tmp_path / "report.json"
+    assert cli("--impl", "torch.nn.GRU", "--checks", "forward_matches_oracle", "--devices", "cpu", "--dtypes",
+               "float64", "--max-examples", "3", "--seed", "1", "--report", str(report)).returncode == 0
+    done = cli("reproduce", str(report), "--output", str(tmp_path / "scripts"))
+    assert done.returncode == 2 and "has no failed or error or known row" in done.stderr
