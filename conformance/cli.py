@@ -1,5 +1,6 @@
 """``rnn-conformance`` / ``python -m conformance``: run the checks, print the summary, exit 0/1/2/3;
 ``rnn-conformance compare OLD.json NEW.json``: the upgrade gate between two reports."""
+import os
 import sys
 
 from . import messages
@@ -66,15 +67,29 @@ def main(argv=None):
     except UsageError as exc:
         return usage_error(exc)
     from . import session
-    from .supervisor import Supervisor
+    from .supervisor import Supervisor, output_file
     supervisor = Supervisor(jobs=options.jobs or session.default_jobs(session.rows_at_most(options)),
-                            timeout=options.call_timeout)
+                            timeout=options.call_timeout, output=output_file())
     try:
         return _run(options, supervisor, args.verbose, rows)
     except UsageError as exc:
         return usage_error(exc)
     finally:
         supervisor.close()
+        _say_output(supervisor.output)
+
+
+def _say_output(path):
+    """Names the file of what the targets printed when they printed anything (else removes it)."""
+    if path is None or not os.path.exists(path):
+        return
+    with open(path, errors="replace") as handle:
+        lines = sum(1 for _ in handle)
+    if lines:
+        print(f"what the targets printed ({lines} line{'s' if lines != 1 else ''}: their own output, torch's "
+              f"logs): {path}")
+    else:
+        os.remove(path)
 
 
 def usage_error(exc):
@@ -152,7 +167,8 @@ def _run(options, supervisor, verbose, picked=None):
     print("\n".join([""] + messages.closing_lines(results, targets, counts, seed, session.versions(), len(rows),
                                                   unmatched=unmatched(known, results),
                                                   stopped=options.maxfail if stopped else None)))
-    messages.write_outputs(options, results, targets, seed, known, len(rows), print)
+    messages.write_outputs(options, results, targets, seed, known, len(rows), print,
+                           stopped=options.maxfail if stopped else None)
     if options.reproducers:
         lines, every_row = messages.reproducer_lines(results, options.reproducers)
         print("\n".join(lines))

@@ -413,7 +413,7 @@ def run_settings(options, seed):
             "transforms": list(options.transforms)}
 
 
-def report(results, targets, options, seed, known=(), planned=None):
+def report(results, targets, options, seed, known=(), planned=None, stopped=None):
     """The versioned JSON report (README, "Options": schema rnn-conformance/1); ``planned`` rows in all
     when the run was interrupted before it finished them; which known-differences entry
     matched which row."""
@@ -437,6 +437,8 @@ def report(results, targets, options, seed, known=(), planned=None):
             "unmatched": [e.name for e in known if not rows[e.name] and not e.builtin]}
     if planned is not None and planned != len(results):
         data["interrupted"] = {"planned": planned, "finished": len(results)}
+        if stopped:
+            data["interrupted"]["maxfail"] = stopped
     return data
 
 
@@ -455,12 +457,13 @@ def write_text(path, text, option):
         raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from None
 
 
-def write_outputs(options, results, targets, seed, known, planned=None, say=print, under_pytest=False):
+def write_outputs(options, results, targets, seed, known, planned=None, say=print, under_pytest=False,
+                  stopped=None):
     """Writes the JSON report and the JUnit XML the options ask for, and says where (under
     pytest each line names the suite, among pytest's own)."""
     prefix = f"{PROGRAM} " if under_pytest else ""
     if options.report:
-        write_report(options.report, report(results, targets, options, seed, known, planned))
+        write_report(options.report, report(results, targets, options, seed, known, planned, stopped))
         say(f"{prefix}report: {options.report}")
     if options.junit_xml:
         write_text(options.junit_xml, junit_xml(results, environment(seed), options.strict_known), "--junit-xml")

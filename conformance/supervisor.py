@@ -10,6 +10,8 @@ import multiprocessing
 import os
 import signal
 import sys
+import tempfile
+import time
 import traceback
 import warnings
 from collections import deque
@@ -68,6 +70,19 @@ THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"
 HYPOTHESIS_STORAGE = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 
+def output_file():
+    """A new file for what the workers of one run print (the targets' own output): under the
+    suite's cache folder, or None when it cannot be made (then it goes to stderr)."""
+    folder = os.path.join(os.path.dirname(hypothesis_storage()), "output")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        handle, path = tempfile.mkstemp(prefix=time.strftime("run-%Y%m%d-%H%M%S-"), suffix=".log", dir=folder)
+        os.close(handle)
+        return path
+    except OSError:
+        return None
+
+
 def hypothesis_storage():
     """The suite's Hypothesis folder: under the user's cache folder (XDG_CACHE_HOME, ~/.cache)."""
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -96,11 +111,11 @@ class WorkerRaised(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, context, threads, slot, jobs):
+    def __init__(self, context, threads, slot, jobs, output=None):
         self.watched, self.slot = watch.Watched(context), slot
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, self.watched, threads, slot, jobs), daemon=True,
-                                       name="rnn-conformance-worker")
+        self.process = context.Process(target=_serve, args=(child, self.watched, threads, slot, jobs, output),
+                                       daemon=True, name="rnn-conformance-worker")
         with _sigint_ignored(), _worker_environment(threads):  # inherited: Ctrl-C, BLAS threads, storage
             self.process.start()
         child.close()
@@ -125,8 +140,8 @@ class Supervisor:
     """Up to ``jobs`` reusable worker processes with ``threads`` torch threads each, running
     tasks whose calls into the target may last ``timeout`` seconds each."""
 
-    def __init__(self, jobs=1, timeout=60.0, threads=None):
-        self.jobs, self.timeout = max(1, jobs), timeout
+    def __init__(self, jobs=1, timeout=60.0, threads=None, output=None):
+        self.jobs, self.timeout, self.output = max(1, jobs), timeout, output
         self.threads = threads or max(1, (os.cpu_count() or 1) // self.jobs)
         self._context = multiprocessing.get_context("spawn")
         self._workers = []
@@ -165,7 +180,7 @@ class Supervisor:
                 self._send(worker, pending.popleft())
         while pending and len(self._workers) < self.jobs:
             slot = min(set(range(self.jobs)) - {w.slot for w in self._workers})
-            worker = _Worker(self._context, self.threads, slot, self.jobs)
+            worker = _Worker(self._context, self.threads, slot, self.jobs, self.output)
             self._workers.append(worker)
             self._send(worker, pending.popleft())
 
@@ -219,10 +234,14 @@ def gpu_for(slot, jobs, count, xdist_worker=None):
     return (xdist_index * jobs + slot) % count
 
 
-def _serve(conn, watched, threads, slot, jobs):
-    """A worker's loop: run each (fn, args) received and send back its value, until None."""
+def _serve(conn, watched, threads, slot, jobs, output=None):
+    """A worker's loop: run each (fn, args) received and send back its value, until None.
+    What a target prints (native code included) goes to the file ``output`` when given, else
+    to stderr: never into the summary."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # already inherited; kept should the start change
-    os.dup2(2, 1)  # what a target prints (native code included) goes to stderr, not into the summary
+    if output is not None:
+        os.dup2(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644), 2)
+    os.dup2(2, 1)
     sys.stdout = sys.stderr
     import torch
     torch.set_num_threads(threads)

@@ -29,6 +29,7 @@ def test_maxfail_stops_at_the_first_failure_with_the_report_written(stop, tmp_pa
     assert done.returncode == 1, done.stdout + done.stderr
     data = json.loads(report.read_text())
     assert data["summary"]["failed"] == 1 and data["interrupted"]["finished"] < data["interrupted"]["planned"]
+    assert data["interrupted"]["maxfail"] == 1
     assert f"stopped after 1 failed row (--maxfail 1): {data['interrupted']['finished']} of " in done.stdout
     assert seconds < 60, seconds  # the whole plan takes minutes; a stop leaves the rest unrun
 
@@ -88,3 +89,16 @@ def test_under_pytest_the_command_lines_stop_options_are_pytests_own():
     assert done.returncode == 4, done.stdout + done.stderr
     assert "RNN_CONFORMANCE_MAXFAIL belongs to the command line; under pytest use -x or --maxfail" in (
         done.stdout + done.stderr)
+
+
+def test_what_a_target_prints_goes_to_a_file_the_run_names(tmp_path):
+    env_home = {"XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "conformance", "--impl", "tests.planted.odd_targets:PrintingGRU",
+                           "--devices", "cpu", "--dtypes", "float64", "--checks", "forward_matches_oracle",
+                           "--max-examples", "3", "--seed", "1"], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **env_home}, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "a line of the target's own output" not in done.stdout + done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("what the targets printed ("))
+    path = line.rsplit(": ", 1)[1]
+    assert path.startswith(str(tmp_path)) and "a line of the target's own output" in open(path).read()
