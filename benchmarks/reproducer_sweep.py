@@ -1,6 +1,6 @@
 """Every planted bug of ``tests/planted`` through the standalone reproducers: its first failing
 row (float64, the default examples, seed 0) written as a script, the script run with this suite,
-Hypothesis and pytest impossible to import (``reproducers.verify``) against the buggy class and
+Hypothesis and pytest impossible to import (``scripts.verify``) against the buggy class and
 against the correct class it derives from.  A row passes the sweep when the script exits 1 on the
 bug and 0 on the correct class.
 
@@ -19,7 +19,7 @@ import warnings
 
 sys.path.insert(0, os.getcwd())
 
-from conformance import reproducers, session  # noqa: E402
+from conformance import scripts, session  # noqa: E402
 from conformance.options import resolve  # noqa: E402
 from tests.planted import bugs, cells, own_names, packing  # noqa: E402
 from tests.test_planted_own_names import PLANTED as OWN_NAMES  # noqa: E402
@@ -57,7 +57,7 @@ def first_failure(cls, check, kind, directory):
 
 def run_script(path, python, impl=None):
     if python is None:
-        return reproducers.verify(path, impl=impl)
+        return scripts.verify(path, impl=impl)
     done = subprocess.run([python, path] + ([impl] if impl else []), capture_output=True, text=True, timeout=600)
     lines = (done.stdout + done.stderr).strip().splitlines()
     return done.returncode, lines[-1] if lines else ""

@@ -1,5 +1,6 @@
 """``rnn-conformance`` / ``python -m conformance``: run the checks, print the summary, exit 0/1/2/3;
-``rnn-conformance compare OLD.json NEW.json``: the upgrade gate between two reports."""
+``rnn-conformance compare OLD.json NEW.json``: the upgrade gate between two reports;
+``rnn-conformance reproduce REPORT.json [ROW ...] --output DIR``: standalone scripts of its failures."""
 import os
 import sys
 
@@ -19,7 +20,9 @@ EXIT_NOTHING_CHECKED = messages.EXIT_NOTHING_CHECKED
 def build_parser():
     parser = ArgumentParser(prog="rnn-conformance",
                      description="Checks torch.nn.RNN/GRU/LSTM, or a drop-in replacement, against a numpy oracle. "
-                                 "'rnn-conformance compare OLD.json NEW.json' compares two reports.")
+                                 "'rnn-conformance compare OLD.json NEW.json' compares two reports; "
+                                 "'rnn-conformance reproduce REPORT.json [ROW ...] --output DIR' writes a standalone "
+                                 "script (torch and numpy only) for each failed row of a report.")
     for name, (_, metavar, help_text) in OPTIONS.items():
         if metavar is None:
             parser.add_argument(f"--{name}", action="store_const", const="1", default=None,

@@ -13,7 +13,7 @@ from hypothesis import given, reject, seed as hypothesis_seed, settings
 from hypothesis.errors import FlakyFailure, Unsatisfiable
 import torch
 
-from . import backends, messages, profiles, reproducers, watch
+from . import backends, messages, profiles, reproducers, scripts, watch
 from .boundary import DEFAULT_TIMEOUT, Context
 from .errors import CheckFailure, NotRepresentable, TargetHung, Unsupported, one_line
 from .registry import checks
@@ -130,8 +130,8 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
         suite_error(result, ctx.config, exc)
     result.seconds = time.perf_counter() - started
     if traced and result.status == "failed":
-        result.reproducer, result.no_reproducer = reproducers.written(traced[0], result, reproducer_dir,
-                                                                      f"torch {torch.__version__}")
+        result.reproducer, result.no_reproducer = scripts.written(traced[0], result, reproducer_dir,
+                                                                  f"torch {torch.__version__}")
         result.message += "\n" + messages.reproducer_line(result)
     return result
 

@@ -226,9 +226,10 @@ def expect_packed_order(name, packed, lengths, enforce_sorted):
         _fail(f"{name}(...).unsorted_indices {inverse.tolist()} does not invert sorted_indices {order.tolist()}")
 
 
-def expect_layout(name, value, shape, stride):
-    """A call left its argument ``value`` with the ``shape`` and ``stride`` it had."""
+def expect_layout(name, value, before):
+    """A call left its argument ``value`` with the (shape, strides) it had ``before``."""
     CHECKED[0] += 1
+    shape, stride = before
     if tuple(value.shape) != tuple(shape) or value.stride() != tuple(stride):
         _fail(f"{name} changed its argument in place: shape {tuple(shape)} strides {tuple(stride)} became "
               f"{tuple(value.shape)} strides {value.stride()}")

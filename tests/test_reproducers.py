@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from conformance import reproducers, session
+from conformance import scripts, session
 from conformance.options import resolve
 from tests.test_cli import cli
 
@@ -57,9 +57,9 @@ def test_reproducer_exits_1_on_the_planted_bug_and_0_on_the_correct_class(impl, 
     result = failed_row(impl, check, kind, transforms, tmp_path)
     assert result.reproducer, result.no_reproducer
     assert f"  reproducer: python {result.reproducer}" in result.message
-    on_bug = reproducers.verify(result.reproducer)
+    on_bug = scripts.verify(result.reproducer)
     assert on_bug[0] == 1 and "expectations fail" in on_bug[1] or on_bug[1].startswith("FAIL: "), on_bug
-    on_correct = reproducers.verify(result.reproducer, impl=correct)
+    on_correct = scripts.verify(result.reproducer, impl=correct)
     assert on_correct[0] == 0 and "hold: fixed" in on_correct[1], on_correct
     source = open(result.reproducer).read()
     assert f"TARGET = {impl!r}" in source and "import conformance" not in source and "hypothesis" not in source

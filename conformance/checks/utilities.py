@@ -245,6 +245,7 @@ def _snapshot(args):
     listed = list(args[0]) if isinstance(args[0], list) else None
     if listed is not None:
         reproducers.listed(args[0], result=listed)
+    reproducers.layouts(_tensors_in(args))
     return listed, [(t, tuple(t.shape), t.stride(), t.detach().clone()) for t in _tensors_in(args)]
 
 
@@ -258,7 +259,7 @@ def _unchanged(case, name, args, snapshot):
         _fail(case, f"{name} reordered or changed the list of sequences it was given")
     for index, (tensor, shape, stride, copy) in enumerate(tensors):
         what = f"{name} changed its argument (tensor {index} of the call, shape {shape})"
-        reproducers.same_layout(name, tensor, shape, stride)
+        reproducers.same_layout(name, tensor)
         if tuple(tensor.shape) != shape or tensor.stride() != stride:
             _fail(case, f"{what} in place: shape {shape} strides {stride} became {tuple(tensor.shape)} strides "
                         f"{tensor.stride()}")
