@@ -111,8 +111,8 @@ def reproducer_lines(results, directory):
     lines = [f"standalone reproducers in {directory}: {sum(bool(r.reproducer) for r in rows)} of {_rows(len(rows))}"]
     for r in rows:
         where = f"{r.check} {r.target} {column(r)} {r.dtype}"
-        lines.append(f"  {where}: python {r.reproducer}" if r.reproducer else
-                     f"  {where}: none ({r.no_reproducer or 'the suite raised: ' + str(r.reason)})")
+        why = r.no_reproducer or f"{r.reason or r.status}; its replay command reproduces it"
+        lines.append(f"  {where}: python {r.reproducer}" if r.reproducer else f"  {where}: none ({why})")
     passed = [r for r in results if r.status in ("passed", "stale")]
     lines += [f"  {r.check} {r.target} {column(r)} {r.dtype}: none (it passed this time)" for r in passed]
     return lines, bool(rows) and all(r.reproducer for r in rows) and not passed
