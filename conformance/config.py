@@ -70,7 +70,7 @@ class RNNConfig:
         data = [f"T={self.steps}", "unbatched" if self.batch is None else f"B={self.batch}"]
         data += (["hx"] if self.with_hx else []) + ([] if self.contiguous else ["non-contiguous"])
         data += [f"packed lengths={list(self.lengths)}"] if self.lengths is not None else []
-        data += [f"scale={self.weight_scale:g}", f"seed={self.seed}"]
+        data += [f"scale={self.weight_scale:g}", f"data_seed={self.seed}"]
         return f"{self.mode}({','.join(flags)}) {' '.join(data)}"
 
 
@@ -109,4 +109,4 @@ class PackingCase:
         options += [f"total_length={self.total_length}"] if self.total_length is not None else []
         options += ["padding_side=left"] if self.padding_side != "right" else []
         options += [] if self.contiguous else ["non-contiguous"]
-        return f"{self.function}({', '.join(options)}) seed={self.seed}"
+        return f"{self.function}({', '.join(options)}) data_seed={self.seed}"

@@ -83,7 +83,7 @@ def test_features_left_out_are_never_drawn(config):
 def test_config_prints_compactly():
     text = str(RNNConfig(mode="LSTM", input_size=3, hidden_size=5, proj_size=2, num_layers=2, bidirectional=True,
                          steps=4, batch=None, with_hx=True, lengths=None, seed=7))
-    assert text == "LSTM(I=3,H=5,P=2,L=2,bi) T=4 unbatched hx scale=1 seed=7"
+    assert text == "LSTM(I=3,H=5,P=2,L=2,bi) T=4 unbatched hx scale=1 data_seed=7"
 
 
 def test_named_random_streams_are_distinct_repeatable_and_closed():
@@ -100,7 +100,7 @@ def test_named_random_streams_are_distinct_repeatable_and_closed():
 def test_packing_cases_shrink_to_one_sequence_of_one_step_with_every_option_off():
     smallest = minimal(strategies.packing_cases(("pad_sequence", "pack_sequence")), lambda c: True)
     assert smallest == PackingCase("pad_sequence", (1,), steps=1)
-    assert str(smallest) == "pad_sequence(lengths=[1], T=1) seed=0"  # no trailing dimensions: nothing said
+    assert str(smallest) == "pad_sequence(lengths=[1], T=1) data_seed=0"  # no trailing dimensions: nothing said
     assert "*=(2, 3)" in str(PackingCase("pad_sequence", (1,), steps=1, features=(2, 3)))
 
 

@@ -48,9 +48,9 @@ class ModelConfig:
         if self.vocab:
             return (f"BiLSTMClassifier(vocab={self.vocab} embed={self.input_size} H={self.hidden_size} "
                     f"fc={self.fc_hidden}) B={self.batch} T={self.steps} lengths={list(self.lengths)} "
-                    f"scale={self.weight_scale:g} seed={self.seed}")
+                    f"scale={self.weight_scale:g} data_seed={self.seed}")
         return (f"StackedRegressor({self.mode} {sizes_} L=2) B={self.batch} T={self.steps} "
-                f"scale={self.weight_scale:g} seed={self.seed}")
+                f"scale={self.weight_scale:g} data_seed={self.seed}")
 
 
 @st.composite
