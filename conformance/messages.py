@@ -113,9 +113,11 @@ def reproducer_lines(results, directory):
         where = f"{r.check} {r.target} {column(r)} {r.dtype}"
         why = r.no_reproducer or f"{r.reason or r.status}; its replay command reproduces it"
         lines.append(f"  {where}: python {r.reproducer}" if r.reproducer else f"  {where}: none ({why})")
-    passed = [r for r in results if r.status in ("passed", "stale")]
-    lines += [f"  {r.check} {r.target} {column(r)} {r.dtype}: none (it passed this time)" for r in passed]
-    return lines, bool(rows) and all(r.reproducer for r in rows) and not passed
+    others = [r for r in results if r.status in ("passed", "stale", "skipped", "unsupported")]
+    lines += [f"  {r.check} {r.target} {column(r)} {r.dtype}: none ("
+              f"{'it passed this time' if r.status in ('passed', 'stale') else f'{r.status}: {r.reason}'})"
+              for r in others]
+    return lines, bool(rows) and all(r.reproducer for r in rows) and not others
 
 
 def failure_head(result):

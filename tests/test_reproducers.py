@@ -107,3 +107,22 @@ def test_reproduce_of_a_report_without_failures_is_a_usage_error(tmp_path):
                "float64", "--max-examples", "3", "--seed", "1", "--report", str(report)).returncode == 0
     done = cli("reproduce", str(report), "--output", str(tmp_path / "scripts"))
     assert done.returncode == 2 and "has no failed or error or known row" in done.stderr
+
+
+def test_reproduce_names_each_row_it_wrote_no_script_for_and_why():
+    from conformance.messages import reproducer_lines
+    from conformance.runner import CheckResult
+    rows = [CheckResult("gradients_match_oracle", "torch.nn.GRU", "cuda", "float32", "skipped",
+                        reason="CUDA is not available (torch.cuda.is_available() is False)"),
+            CheckResult("forward_matches_oracle", "torch.nn.GRU", "cpu", "float32", "failed", reproducer="DIR/a.py"),
+            CheckResult("forward_matches_oracle", "torch.nn.GRU", "cpu", "float64", "passed"),
+            CheckResult("dropout_drops_units_at_rate_p", "torch.nn.GRU", "cpu", "float64", "failed",
+                        no_reproducer="the script made from it exits 0")]
+    lines, every_row = reproducer_lines(rows, "DIR")
+    assert not every_row and lines[0] == "standalone reproducers in DIR: 1 of 2 rows"
+    assert "  forward_matches_oracle torch.nn.GRU cpu float32: python DIR/a.py" in lines
+    assert "  dropout_drops_units_at_rate_p torch.nn.GRU cpu float64: none (the script made from it exits 0)" in lines
+    assert "  forward_matches_oracle torch.nn.GRU cpu float64: none (it passed this time)" in lines
+    assert "  gradients_match_oracle torch.nn.GRU cuda float32: none (skipped: CUDA is not available " \
+           "(torch.cuda.is_available() is False))" in lines
+    assert reproducer_lines(rows[1:2], "DIR")[1]
