@@ -10,7 +10,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from reference import names
-from reference.cells import GATE_COUNT
+from reference.cells import variant
 
 from . import reproducers, streams
 from .config import RNNConfig
@@ -22,7 +22,7 @@ PADDING_VALUE = 7.0
 
 def parameter_shapes(config: RNNConfig):
     """The state_dict a torch module of this config has: name -> shape, from torch's docs."""
-    gates = GATE_COUNT[config.mode] * config.hidden_size
+    gates = variant(config.mode).gates * config.hidden_size
     shapes = {}
     for layer in range(config.num_layers):
         in_size = config.input_size if layer == 0 else config.out_size * config.directions

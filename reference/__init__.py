@@ -1,15 +1,17 @@
 """The oracle: what recurrent layers must compute, in pure numpy (never imports torch).
 
-``cells`` holds the equations, written once; ``arithmetic`` the numbers they run on
-(values; values with error bounds; recorded for backpropagation); ``layers`` the time
-loop and the public entry points; ``names`` torch's parameter names."""
+``cells`` holds the equations, written once, and a ``Variant`` record for each;
+``arithmetic`` the numbers they run on (values; values with error bounds; recorded for
+backpropagation); ``layers`` the time loop and the public entry points; ``names`` torch's
+parameter names."""
 from .arithmetic import Affine, Precision, sigmoid
-from .cells import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
+from .cells import VARIANTS, Variant, gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell, variant
 from .layers import MODES, layer_sizes, rnn, rnn_backward, rnn_backward_with_bound, rnn_with_bound
 from .models import bilstm_classifier, bilstm_classifier_backward, stacked_regressor, stacked_regressor_backward
 from .step import cell, cell_backward, cell_backward_with_bound, cell_with_bound
 
-__all__ = ["MODES", "Affine", "Precision", "bilstm_classifier", "cell", "cell_backward", "cell_backward_with_bound",
+__all__ = ["MODES", "VARIANTS", "Variant", "variant",
+           "Affine", "Precision", "bilstm_classifier", "cell", "cell_backward", "cell_backward_with_bound",
            "cell_with_bound", "gru_cell", "layer_sizes", "lstm_cell", "rnn",
            "rnn_backward", "rnn_backward_with_bound", "rnn_relu_cell", "rnn_tanh_cell", "rnn_with_bound",
            "sigmoid", "stacked_regressor", "bilstm_classifier_backward", "stacked_regressor_backward"]

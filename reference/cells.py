@@ -10,11 +10,14 @@ gradients and gradient bounds all follow.
 Every cell takes the input projection ``gx = W_ih x + b_ih`` already computed for the
 step (the layer computes it for all steps at once), the previous state, and the
 hidden-to-hidden weights as an ``Affine`` (``W_hh h + b_hh``).
-"""
-from .arithmetic import lerp, linear, relu, sigmoid, split, tanh
 
-#: Number of gate blocks stacked in ``weight_ih``/``weight_hh`` per mode.
-GATE_COUNT = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}
+Each variant is one ``Variant`` record in ``VARIANTS`` (at the end): what the layers and
+the suite need to know about it is read from there, never from its name.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+from .arithmetic import lerp, linear, relu, sigmoid, split, tanh
 
 
 def rnn_tanh_cell(gx, h, hidden):
@@ -64,5 +67,47 @@ def lstm_cell(gx, h, c, hidden, projection=None):
     return h_next, c_next
 
 
-#: The step function of each mode: cell(gx, *state, hidden[, projection]) -> new state.
-CELLS = {"RNN_TANH": rnn_tanh_cell, "RNN_RELU": rnn_relu_cell, "GRU": gru_cell, "LSTM": lstm_cell}
+@dataclass(frozen=True)
+class Variant:
+    """One recurrent variant, as the oracle runs it.
+
+    name: its mode (torch's ``mode`` string); gates: the gate blocks stacked in ``weight_ih``
+    and ``weight_hh`` ((gates * H, I) and (gates * H, P)); states: the names of its state, the
+    first the one it outputs (``("h",)``, or ``("h", "c")``: a state is then the tuple and
+    ``hx`` the pair (h0, c0)); step: its cell, ``step(gx, *state, hidden[, projection])`` ->
+    new state; projection: whether its layer may project h (``weight_hr``, ``proj_size``).
+    A state named ``h`` has the output size P (proj_size or H), any other the hidden size H.
+    """
+
+    name: str
+    gates: int
+    states: tuple
+    step: Callable
+    projection: bool = False
+
+    @property
+    def paired(self):
+        """Whether its state is a tuple (h, c) rather than h alone."""
+        return len(self.states) > 1
+
+    @property
+    def initial_state(self):
+        """How ``hx`` is written for it: 'h0' or '(h0, c0)'."""
+        names = [f"{state}0" for state in self.states]
+        return f"({', '.join(names)})" if self.paired else names[0]
+
+
+#: Every variant the oracle runs, by mode.
+VARIANTS = {variant.name: variant for variant in (
+    Variant("RNN_TANH", gates=1, states=("h",), step=rnn_tanh_cell),
+    Variant("RNN_RELU", gates=1, states=("h",), step=rnn_relu_cell),
+    Variant("GRU", gates=3, states=("h",), step=gru_cell),
+    Variant("LSTM", gates=4, states=("h", "c"), step=lstm_cell, projection=True),
+)}
+
+
+def variant(mode):
+    """The Variant of ``mode``; ValueError naming the modes there are otherwise."""
+    if mode not in VARIANTS:
+        raise ValueError(f"mode={mode!r}: expected one of {', '.join(VARIANTS)}")
+    return VARIANTS[mode]

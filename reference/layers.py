@@ -12,7 +12,7 @@ from . import cells
 from .arithmetic import Affine, Arithmetic, Precision, concat, error_of, linear, stack, value_of, where
 from .names import suffixes
 
-MODES = ("RNN_TANH", "RNN_RELU", "GRU", "LSTM")
+MODES = tuple(cells.VARIANTS)
 
 
 def rnn(x, weights, mode="LSTM", num_layers=1, bidirectional=False, batch_first=False,
@@ -84,18 +84,17 @@ def _bounded(precision):
 
 def layer_sizes(weights, mode, num_layers, bidirectional):
     """(input_size, hidden_size, proj_size, bias) read from a state-dict-like mapping."""
-    if mode not in MODES:
-        raise ValueError(f"mode={mode!r}: expected one of {', '.join(MODES)}")
+    variant = cells.variant(mode)
     if not (isinstance(num_layers, int) and num_layers >= 1):
         raise ValueError(f"num_layers={num_layers!r}: expected an int >= 1")
     gate_rows, input_size = np.shape(_weight(weights, "weight_ih_l0"))
-    hidden_size = gate_rows // cells.GATE_COUNT[mode]
-    if gate_rows != hidden_size * cells.GATE_COUNT[mode] or hidden_size < 1:
-        raise ValueError(f"weight_ih_l0 has {gate_rows} rows: not a multiple of "
-                         f"{cells.GATE_COUNT[mode]} for mode {mode}")
+    hidden_size = gate_rows // variant.gates
+    if gate_rows != hidden_size * variant.gates or hidden_size < 1:
+        raise ValueError(f"weight_ih_l0 has {gate_rows} rows: not a multiple of {variant.gates} for mode {mode}")
     proj_size = np.shape(weights["weight_hr_l0"])[0] if "weight_hr_l0" in weights else 0
-    if proj_size and mode != "LSTM":
-        raise ValueError(f"weight_hr_l0 present: projections exist only for LSTM, not {mode}")
+    if proj_size and not variant.projection:
+        projecting = ", ".join(v.name for v in cells.VARIANTS.values() if v.projection)
+        raise ValueError(f"weight_hr_l0 present: projections exist only for {projecting}, not {mode}")
     bias = "bias_ih_l0" in weights
     out_size = proj_size or hidden_size
     directions = 2 if bidirectional else 1
@@ -131,6 +130,7 @@ class _Layout:
 
     def __init__(self, mode, num_layers, directions, bias, hidden_size, out_size, batched, batch_first):
         self.mode, self.num_layers, self.directions, self.bias = mode, num_layers, directions, bias
+        self.variant = cells.variant(mode)
         self.hidden_size, self.out_size = hidden_size, out_size
         self.batched, self.batch_first = batched, batch_first
 
@@ -141,13 +141,13 @@ class _Layout:
             output, finals = output[:, 0, :], tuple(f[:, 0, :] for f in finals)
         elif self.batch_first:
             output = output.transpose(1, 0, 2)
-        return (output, finals) if self.mode == "LSTM" else (output, finals[0])
+        return (output, finals) if self.variant.paired else (output, finals[0])
 
     def gradients(self, grads, d_input, d_state0):
         """``grads`` with "input", "h0" (and "c0") added in the caller's layout."""
         grads["input"] = (d_input.transpose(1, 0, 2) if self.batch_first else d_input) if self.batched \
             else d_input[:, 0]
-        for name, value in zip(("h0", "c0"), d_state0):
+        for name, value in zip((f"{state}0" for state in self.variant.states), d_state0):
             grads[name] = value if self.batched else value[:, 0]
         return grads
 
@@ -186,14 +186,15 @@ def _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx, len
 
 
 def _initial_state(hx, layout, count, batch):
-    sizes = (layout.out_size, layout.hidden_size) if layout.mode == "LSTM" else (layout.out_size,)
+    variant = layout.variant
+    sizes = tuple(layout.out_size if state == "h" else layout.hidden_size for state in variant.states)
     if hx is None:
         return tuple(np.zeros((count, batch, size)) for size in sizes)
-    parts = tuple(hx) if layout.mode == "LSTM" else (hx,)
+    parts = tuple(hx) if variant.paired else (hx,)
     if len(parts) != len(sizes):
-        raise ValueError(f"hx for {layout.mode} must be {'(h0, c0)' if layout.mode == 'LSTM' else 'h0'}")
+        raise ValueError(f"hx for {layout.mode} must be {variant.initial_state}")
     state = []
-    for name, part, size in zip(("h0", "c0"), parts, sizes):
+    for name, part, size in zip((f"{state}0" for state in variant.states), parts, sizes):
         part = np.asarray(part, dtype=np.float64)
         expected = (count, batch, size) if layout.batched else (count, size)
         if part.shape != expected:
@@ -267,8 +268,9 @@ def _live(t, lengths):
 def _run_direction(mode, x, params, state, lengths, reverse, arith, record):
     """One layer in one direction over x (T, B, I): returns its output (T, B, P), its final
     state, and with ``record`` the records of the input projection and of every step."""
-    cell = cells.CELLS[mode]
-    extra = (params.projection,) if mode == "LSTM" else ()
+    variant = cells.variant(mode)
+    cell = variant.step
+    extra = (params.projection,) if variant.projection else ()
     if record:
         projecting = arith.recording()
         x_leaf = projecting.adopt(x)

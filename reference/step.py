@@ -8,6 +8,7 @@ time loop (``reference.layers``) over a single step: the equations are those of
 import numpy as np
 
 from . import layers
+from .cells import variant
 from .names import cell_as_layer, layer_as_cell
 
 MODES = layers.MODES
@@ -25,7 +26,7 @@ def cell(x, weights, mode="LSTM", hx=None):
     """
     x_seq, w, mode, h = _as_sequence(x, weights, mode, hx)
     _, finals = layers.rnn(x_seq, w, mode=mode, hx=h)
-    return _step_state(finals if mode == "LSTM" else (finals,), mode)
+    return _step_state(finals if variant(mode).paired else (finals,), mode)
 
 
 def cell_with_bound(x, weights, precision, mode="LSTM", hx=None):
@@ -33,7 +34,7 @@ def cell_with_bound(x, weights, precision, mode="LSTM", hx=None):
     implementation computing in ``precision``.  Returns (result, bound)."""
     x_seq, w, mode, h = _as_sequence(x, weights, mode, hx)
     (_, finals), (_, bounds) = layers.rnn_with_bound(x_seq, w, precision, mode=mode, hx=h)
-    if mode != "LSTM":
+    if not variant(mode).paired:
         finals, bounds = (finals,), (bounds,)
     return _step_state(finals, mode), _step_state(bounds, mode)
 
@@ -59,33 +60,34 @@ def _as_sequence(x, weights, mode, hx):
     x = np.asarray(x, dtype=np.float64)
     if x.ndim not in (1, 2):
         raise ValueError(f"x has {x.ndim} dimensions: a cell takes (B, I) or (I,)")
+    paired = variant(mode).paired
     if hx is not None:
-        parts = tuple(hx) if mode == "LSTM" else (hx,)
+        parts = tuple(hx) if paired else (hx,)
         for part in parts:
             if np.ndim(part) != x.ndim:
                 raise ValueError(f"hx has {np.ndim(part)} dimensions and x {x.ndim}: a cell takes both "
                                  "batched or both unbatched")
-        hx = tuple(np.asarray(p, dtype=np.float64)[None] for p in parts) if mode == "LSTM" \
+        hx = tuple(np.asarray(p, dtype=np.float64)[None] for p in parts) if paired \
             else np.asarray(hx, dtype=np.float64)[None]
     return x[None], cell_as_layer(weights), mode, hx
 
 
 def _step_state(finals, mode):
     """h' (and c') from a one-step sequence's final states, each (1, B, H) or (1, H)."""
-    return tuple(f[0] for f in finals) if mode == "LSTM" else finals[0][0]
+    return tuple(f[0] for f in finals) if variant(mode).paired else finals[0][0]
 
 
 def _backward_args(x, weights, mode, hx, grad_h, grad_c):
     x_seq, w, mode, h = _as_sequence(x, weights, mode, hx)
     lift = lambda g: None if g is None else np.asarray(g, dtype=np.float64)[None]
     return dict(x=x_seq, weights=w, mode=mode, hx=h, grad_h_n=lift(grad_h),
-                grad_c_n=lift(grad_c) if mode == "LSTM" else None)
+                grad_c_n=lift(grad_c) if variant(mode).paired else None)
 
 
 def _cell_gradients(grads, mode):
     """A one-step sequence's gradients under the cell's names."""
-    out = {"input": grads["input"][0], "hx": grads["h0"][0]}
-    if mode == "LSTM":
-        out["cx"] = grads["c0"][0]
-    out.update(layer_as_cell({k: v for k, v in grads.items() if k not in ("input", "h0", "c0")}))
+    states = [f"{state}0" for state in variant(mode).states]
+    out = {"input": grads["input"][0]}
+    out.update({f"{name[0]}x": grads[name][0] for name in states})  # torch's cells call them hx, cx
+    out.update(layer_as_cell({k: v for k, v in grads.items() if k != "input" and k not in states}))
     return out

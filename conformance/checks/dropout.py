@@ -13,7 +13,7 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 import reference
 from reference import names
-from reference.cells import GATE_COUNT
+from reference.cells import variant
 
 from .. import reproducers, streams
 from ..data import as_numpy, make_weights, pack, to_torch
@@ -114,7 +114,7 @@ def _readout(config, weights):
     """Layer 1 turned into a readout of its input: input unit k reaches hidden unit k of the
     readout block with weight 1; every other weight and bias of layer 1 is zero."""
     hidden, width = config.hidden_size, config.out_size
-    w_ih = np.zeros((GATE_COUNT[config.mode] * hidden, width))
+    w_ih = np.zeros((variant(config.mode).gates * hidden, width))
     block = READOUT_BLOCK[config.mode] * hidden
     w_ih[block + np.arange(width), np.arange(width)] = 1.0
     readout = {k: (np.zeros_like(v) if names.parse(k)[1] == 1 and not k.startswith("weight_hr") else v)
