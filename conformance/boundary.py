@@ -145,7 +145,7 @@ class Context:
         """module(given[, hx]) validated against torch's contract for ``given``: (output, h_n, c_n)."""
         args = (given,) if hx is None else (given, hx)
         result = self.invoke(module, *args, grad=grad)
-        reproducers.structure(result, torch_shapes(config, given), self.dtype, self.device, config.mode == "LSTM")
+        reproducers.structure(result, torch_shapes(config, given), self.dtype, self.device, config.paired)
         return validated(result, config, given, self)
 
 
@@ -178,7 +178,7 @@ def torch_shapes(config, given):
         lead, out_rows = (() if given.dim() == 2 else (given.shape[0 if config.batch_first else 1],)), tuple(given.shape[:-1])
     layers = (config.num_layers * config.directions,)
     shapes = {"output": out_rows + (config.directions * config.out_size,), "h_n": layers + lead + (config.out_size,)}
-    if config.mode == "LSTM":
+    if config.paired:
         shapes["c_n"] = layers + lead + (config.hidden_size,)
     return shapes
 
@@ -188,7 +188,7 @@ def validated(result, config, given, ctx):
     way it departs from what torch returns for ``given``: structure, types, PackedSequence
     fields, dtype, device, shape."""
     fail = lambda what: CheckFailure(ctx.config, what)
-    lstm = config.mode == "LSTM"
+    lstm = config.paired
     expected = "(output, (h_n, c_n))" if lstm else "(output, h_n)"
     if not (isinstance(result, tuple) and len(result) == 2):
         raise fail(f"forward returned {_describe(result)}; torch returns the tuple {expected}")

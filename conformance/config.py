@@ -51,6 +51,12 @@ class RNNConfig:
     dropout: float = 0.0
 
     @property
+    def paired(self):
+        """Whether the variant's state is a pair, h and c (``reference.Variant.paired``)."""
+        from reference.cells import variant  # numpy: not for a session that only reads options
+        return variant(self.mode).paired
+
+    @property
     def directions(self):
         return 2 if self.bidirectional else 1
 

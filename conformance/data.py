@@ -71,7 +71,7 @@ def make_hx(config: RNNConfig):
     rng = streams.rng(config.seed, "initial_state")
     lead = (config.num_layers * config.directions,) + (() if config.batch is None else (config.batch,))
     h0 = rng.uniform(-1.0, 1.0, size=lead + (config.out_size,))
-    if config.mode != "LSTM":
+    if not config.paired:
         return h0
     return h0, 2.0 * rng.standard_normal(lead + (config.hidden_size,))
 

@@ -9,6 +9,8 @@ feeds ``conformance.data``.
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from reference.cells import variant
+
 from .config import KIND_MODES, PackingCase, RNNConfig
 
 ALL_MODES = tuple(dict.fromkeys(mode for modes in KIND_MODES.values() for mode in modes))
@@ -155,7 +157,7 @@ def _configs(draw, parts, features, packed, sorted_lengths):
         weight_scale=draw(parts["scales"][mode]),
         seed=draw(parts["seed"]),
     )
-    if mode == "LSTM" and hidden > 1 and _flag(draw, features, "proj_size"):
+    if variant(mode).projection and hidden > 1 and _flag(draw, features, "proj_size"):
         config = config.with_(proj_size=draw(st.integers(1, hidden - 1)))
     total = draw(parts["steps"])
     if packed:

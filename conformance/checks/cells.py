@@ -13,6 +13,7 @@ import torch
 from hypothesis import strategies as st
 
 import reference
+from reference.cells import variant
 from reference import names
 
 from .. import reproducers, streams
@@ -51,7 +52,7 @@ def _arguments(config, ctx, grad=False):
 
 def _validated(result, config, x, ctx):
     """(h', c' or None) after checking the structure, shape, dtype and device torch's cell returns."""
-    lstm = config.mode == "LSTM"
+    lstm = config.paired
     shape = tuple(x.shape[:-1]) + (config.hidden_size,)
     reproducers.cell_structure(result, shape, ctx.dtype, ctx.device, lstm)
     parts = result if lstm and isinstance(result, tuple) and len(result) == 2 else (result,)
@@ -69,7 +70,7 @@ def _validated(result, config, x, ctx):
 
 def _states(value, mode):
     """(h,) or (h, c) of a cell's result or bound."""
-    return tuple(value) if mode == "LSTM" else (value,)
+    return tuple(value) if variant(mode).paired else (value,)
 
 
 @register("parity", strategy=_cases, kinds=tuple(CELL_KINDS))
@@ -141,7 +142,7 @@ def check_cell_hx_none_equals_zeros(config, ctx):
     x, _, weights = _arguments(config, ctx)
     module, _ = ctx.build(config, weights)
     zeros = torch.zeros(tuple(x.shape[:-1]) + (config.hidden_size,), dtype=ctx.dtype, device=ctx.device)
-    explicit = _call(ctx, module, config, x, (zeros, zeros.clone()) if config.mode == "LSTM" else zeros)
+    explicit = _call(ctx, module, config, x, (zeros, zeros.clone()) if config.paired else zeros)
     implicit = _call(ctx, module, config, x, None)
     return [compare_exact(name, got, other, ctx.dtype, config, ("hx=None", "explicit zeros"))
             for name, got, other in zip(("h'", "c'"), implicit, explicit) if got is not None]
@@ -275,7 +276,7 @@ def check_cell_invalid_input_rejected(case, ctx):
         x_shape = (size,)
     x = torch.zeros(x_shape, dtype=ctx.dtype, device=ctx.device)
     h = torch.zeros(h_shape, dtype=ctx.dtype, device=ctx.device)
-    hx = (h, h.clone()) if config.mode == "LSTM" else h
+    hx = (h, h.clone()) if config.paired else h
     if ctx.rejects(module, x, hx):
         return []
     raise CheckFailure(case, f"accepted {violation} (input {x_shape}, hx {h_shape}) and returned a result; "

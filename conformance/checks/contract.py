@@ -70,7 +70,7 @@ def _make_invalid(config, violation):
     """(x, hx) as numpy for config, broken in the way ``violation`` names."""
     lead = config.num_layers * config.directions
     x, hx = make_input(config), make_hx(config.with_(with_hx=True))
-    h0, c0 = hx if config.mode == "LSTM" else (hx, None)
+    h0, c0 = hx if config.paired else (hx, None)
     if violation.startswith("wrong input size"):
         x = make_input(config.with_(input_size=config.input_size + 1))
         if violation.endswith("no hx"):
@@ -89,11 +89,11 @@ def _make_invalid(config, violation):
         x = x[0] if config.batch_first else x[:, 0]
     if h0 is None:
         return x, None
-    return x, ((h0, c0) if config.mode == "LSTM" else h0)
+    return x, ((h0, c0) if config.paired else h0)
 
 
 def _applies(config, violation):
-    return not (violation == "c0 of the wrong hidden size" and config.mode != "LSTM")
+    return not (violation == "c0 of the wrong hidden size" and not config.paired)
 
 
 @register("contract", strategy=_invalid_cases)

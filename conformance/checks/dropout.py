@@ -150,8 +150,8 @@ def _readout_run(config, ctx):
     candidates = []
     for given in (np.zeros_like(kept), kept):
         (_, state), (_, bound) = reference.rnn_with_bound(given[None], layer, ctx.precision, mode=config.mode)
-        candidates.append((state[1][0], bound[1][0]) if config.mode == "LSTM" else (state[0], bound[0]))
-    if config.mode == "LSTM":
+        candidates.append((state[1][0], bound[1][0]) if config.paired else (state[0], bound[0]))
+    if config.paired:
         return "c_n", c_n[1], candidates
     return "h_n", h_n[1], candidates
 

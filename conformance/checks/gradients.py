@@ -41,7 +41,7 @@ def _cases(packed):
         @st.composite
         def draw(draw_):
             config = draw_(base)
-            through = draw_(st.sampled_from([u for u in UPSTREAM if u != "c_n" or config.mode == "LSTM"]))
+            through = draw_(st.sampled_from([u for u in UPSTREAM if u != "c_n" or config.paired]))
             contiguous = "non_contiguous" not in features or draw_(st.booleans())
             return GradientCase(config, through, contiguous)
 

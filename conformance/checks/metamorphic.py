@@ -81,7 +81,7 @@ def check_state_continuation_equals_one_run(config, ctx):
     whole = run(ctx, module, config, x, hx)
     time = time_dim(config)
     first = run(ctx, module, config, x.narrow(time, 0, k), hx)
-    carried = first[1] if config.mode != "LSTM" else (first[1], first[2])
+    carried = (first[1], first[2]) if config.paired else first[1]
     second = run(ctx, module, config, x.narrow(time, k, config.steps - k), carried)
     output = torch.cat([first[0], second[0]], dim=time)
     bound = forward_bound(config, ctx, x, weights, hx)
@@ -203,7 +203,7 @@ def _cell_loop(cell, config, x, hx):
     """(output, h_n, c_n) of ``cell`` called over x's steps from hx (zeros when None); with
     packed lengths each sequence's state is held after its length and its output is zero
     there, as a padded packed output is."""
-    lstm = config.mode == "LSTM"
+    lstm = config.paired
     steps = x.unbind(time_dim(config))
     if hx is None:
         state = tuple(x.new_zeros(steps[0].shape[:-1] + (config.hidden_size,)) for _ in range(2 if lstm else 1))

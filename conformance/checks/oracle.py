@@ -12,7 +12,7 @@ def oracle_comparisons(config, ctx, output, h_n, c_n, x, weights, hx):
         bidirectional=config.bidirectional, batch_first=config.batch_first, hx=hx,
         lengths=config.lengths)
     pairs = [("output", output, ref_out, bound_out)]
-    if config.mode == "LSTM":
+    if config.paired:
         pairs += [("h_n", h_n, ref_state[0], bound_state[0]), ("c_n", c_n, ref_state[1], bound_state[1])]
     else:
         pairs += [("h_n", h_n, ref_state, bound_state)]

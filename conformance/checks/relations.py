@@ -74,7 +74,7 @@ def forward_bound(config, ctx, x, weights, hx, lengths=None):
 
 def triple(result, config):
     output, state = result
-    return (output,) + (tuple(state) if config.mode == "LSTM" else (state, None))
+    return (output,) + (tuple(state) if config.paired else (state, None))
 
 
 NAMES = ("output", "h_n", "c_n")
