@@ -2,10 +2,44 @@
 from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
+@dataclass(frozen=True)
+class TorchVariant:
+    """A variant of the oracle (``reference.VARIANTS``, by mode) as torch implements it: the
+    facts the suite needs beyond the equations.
+
+    kind: the kind of layer that computes it (its cell's kind is ``kind + "_cell"``); cell:
+    torch's cell class of the kind; options: the constructor keywords that select it among the
+    kind's variants (layer and cell alike); feature: the declarable feature a target that lacks
+    it declares unsupported (None: every target of the kind has it); readout_block: the gate
+    block through which a one-to-one readout layer sees its input (the others get zero weights,
+    so they sit at 0 or sigmoid(0)); unbounded: its activation grows without bound (weights are
+    drawn smaller).
+    """
+
+    mode: str
+    kind: str
+    cell: str
+    readout_block: int
+    options: tuple = ()
+    feature: Optional[str] = None
+    unbounded: bool = False
+
+
+#: Every variant torch implements, by mode: RNN's tanh and ReLU, GRU (n's block: r, z, n), LSTM
+#: (g's block: i, f, g, o).
+TORCH_VARIANTS = {variant.mode: variant for variant in (
+    TorchVariant("RNN_TANH", "rnn", "torch.nn.RNNCell", readout_block=0),
+    TorchVariant("RNN_RELU", "rnn", "torch.nn.RNNCell", readout_block=0, options=(("nonlinearity", "relu"),),
+                 feature="relu", unbounded=True),
+    TorchVariant("GRU", "gru", "torch.nn.GRUCell", readout_block=2),
+    TorchVariant("LSTM", "lstm", "torch.nn.LSTMCell", readout_block=2),
+)}
+
 #: The kinds of recurrent layer a target can be, and the reference modes each covers.
-LAYER_KINDS = {"rnn": ("RNN_TANH", "RNN_RELU"), "gru": ("GRU",), "lstm": ("LSTM",)}
+LAYER_KINDS = {kind: tuple(v.mode for v in TORCH_VARIANTS.values() if v.kind == kind)
+               for kind in dict.fromkeys(v.kind for v in TORCH_VARIANTS.values())}
 #: The kinds of single-step cell (torch.nn.RNNCell, GRUCell, LSTMCell).
-CELL_KINDS = {"rnn_cell": ("RNN_TANH", "RNN_RELU"), "gru_cell": ("GRU",), "lstm_cell": ("LSTM",)}
+CELL_KINDS = {f"{kind}_cell": modes for kind, modes in LAYER_KINDS.items()}
 #: The packing utilities of torch.nn.utils.rnn (a module of functions; no recurrent mode).
 UTILITY_KINDS = {"packing_utils": ()}
 #: Every kind a target can be.
@@ -49,6 +83,11 @@ class RNNConfig:
     weight_scale: float = 1.0
     seed: int = 0
     dropout: float = 0.0
+
+    @property
+    def torch_variant(self):
+        """The variant as torch implements it (``TORCH_VARIANTS``)."""
+        return TORCH_VARIANTS[self.mode]
 
     @property
     def paired(self):

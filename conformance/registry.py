@@ -10,6 +10,8 @@ import importlib
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .config import LAYER_KINDS
+
 #: family -> the modules that hold its checks, in the order reports list them.
 FAMILIES = {
     "parity": ("conformance.checks.parity", "conformance.checks.cells"),
@@ -32,11 +34,11 @@ class Check:
     doc: str
     strategy: object
     body: object
-    kinds: tuple = ("rnn", "gru", "lstm")
+    kinds: tuple = tuple(LAYER_KINDS)
     requires: tuple = ()
 
 
-def register(family, strategy, kinds=("rnn", "gru", "lstm"), requires=()):
+def register(family, strategy, kinds=tuple(LAYER_KINDS), requires=()):
     """Decorator: marks ``check_<name>(case, ctx)`` as the check ``<name>`` of ``family``."""
     assert family in FAMILIES, family
 

@@ -49,10 +49,12 @@ def loading(trace, module, tensors, train, loader):
 
 
 @_silently
-def model(trace, module, name, arguments, relu, device, dtype):
-    """The suite's seed model ``name`` (its source goes into the script) built on the target."""
+def model(trace, module, name, arguments, options, device, dtype):
+    """The suite's seed model ``name`` (its source goes into the script) built on the target,
+    given the constructor keywords ``options`` that select its variant."""
     trace.models = True
-    recurrent = "partial(target(), nonlinearity='relu')" if relu else "target()"
+    keywords = "".join(f", {k}={v!r}" for k, v in options.items())
+    recurrent = f"partial(target(){keywords})" if options else "target()"
     trace.root(f"{name}(" + ", ".join("{}" for _ in arguments) + f", {recurrent}).to(device={{}}, dtype={{}})",
                tuple(arguments) + (device, dtype), "model", module)
 

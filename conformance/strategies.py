@@ -11,7 +11,7 @@ from hypothesis.errors import InvalidArgument
 
 from reference.cells import variant
 
-from .config import KIND_MODES, PackingCase, RNNConfig
+from .config import KIND_MODES, TORCH_VARIANTS, PackingCase, RNNConfig
 
 ALL_MODES = tuple(dict.fromkeys(mode for modes in KIND_MODES.values() for mode in modes))
 
@@ -133,7 +133,8 @@ def configs(*, modes=ALL_MODES, features=None, max_size=130, max_layers=4, max_s
     parts = dict(mode=st.sampled_from(tuple(modes)), size=sizes(max_value=max_size),
                  layers=st.integers(1, max_layers), steps=steps(max_steps=max_steps, long_steps=long_steps),
                  batch=st.integers(min_batch, max_batch), seed=st.integers(0, 2**32 - 1),
-                 scales={m: st.sampled_from(RELU_WEIGHT_SCALES if m == "RNN_RELU" else WEIGHT_SCALES) for m in modes})
+                 scales={m: st.sampled_from(RELU_WEIGHT_SCALES if TORCH_VARIANTS[m].unbounded else WEIGHT_SCALES)
+                         for m in modes})
     return _configs(parts, frozenset(features), packed, sorted_lengths)
 
 

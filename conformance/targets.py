@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 import torch
 
 from reference import names
+from reference.cells import variant
 
 from . import watch
-from .config import (CELL_KINDS, COPYING_HOOK, KIND_MODES, MAPPING_HOOK, PACKING_FUNCTIONS, TORCH_NAMES,
-                     UTILITY_KINDS, RNNConfig)
+from .config import (CELL_KINDS, COPYING_HOOK, KIND_MODES, LAYER_KINDS, MAPPING_HOOK, PACKING_FUNCTIONS,
+                     TORCH_NAMES, TORCH_VARIANTS, UTILITY_KINDS, RNNConfig)
 from .errors import HookError, Unsupported, UsageError, one_line
 from .tolerances import DTYPES
 
@@ -21,7 +22,7 @@ DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn
 TORCH_CLASSES = (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN),
                  ("lstm_cell", torch.nn.LSTMCell), ("gru_cell", torch.nn.GRUCell), ("rnn_cell", torch.nn.RNNCell))
 #: Gate rows of ``weight_ih`` for hidden size 5, by kind (how a kind is inferred from parameters).
-_GATE_ROWS = {5: "rnn", 15: "gru", 20: "lstm"}
+_GATE_ROWS = {variant(modes[0]).gates * 5: kind for kind, modes in LAYER_KINDS.items()}
 
 #: Constructor errors that mean "this configuration is not supported", not "this is a bug".
 REFUSALS = (NotImplementedError, TypeError, ValueError)
@@ -41,7 +42,9 @@ DECLARABLE = DECLARABLE_FEATURES + tuple(DTYPES) + ("cpu", "cuda")
 _PROBE = RNNConfig(mode="LSTM", input_size=2, hidden_size=3)
 _PROBES = {"no_bias": dict(bias=False), "bidirectional": dict(bidirectional=True),
            "multi_layer": dict(num_layers=2), "batch_first": dict(batch_first=True),
-           "proj_size": dict(proj_size=2), "relu": dict(mode="RNN_RELU"), "dropout": dict(num_layers=2, dropout=0.5)}
+           "proj_size": dict(proj_size=2),
+           **{v.feature: dict(mode=v.mode) for v in TORCH_VARIANTS.values() if v.feature},
+           "dropout": dict(num_layers=2, dropout=0.5)}
 
 
 @dataclass
@@ -67,7 +70,7 @@ class Target:
 
     @property
     def modes(self):
-        return tuple(m for m in KIND_MODES[self.kind] if not (m == "RNN_RELU" and "relu" in self.unsupported))
+        return tuple(m for m in KIND_MODES[self.kind] if TORCH_VARIANTS[m].feature not in self.unsupported)
 
     def supports(self, feature):
         return feature not in self.unsupported
@@ -105,17 +108,14 @@ def constructor_options(config):
         options["dropout"] = config.dropout
     if config.proj_size:
         options["proj_size"] = config.proj_size
-    if config.mode == "RNN_RELU":
-        options["nonlinearity"] = "relu"
+    options.update(config.torch_variant.options)
     return options
 
 
 def cell_constructor_options(config):
-    """Keyword arguments of torch's cell constructors: bias, and nonlinearity for a ReLU cell."""
-    options = dict(bias=config.bias)
-    if config.mode == "RNN_RELU":
-        options["nonlinearity"] = "relu"
-    return options
+    """Keyword arguments of torch's cell constructors: bias, and those selecting the variant
+    (nonlinearity for a ReLU cell)."""
+    return dict(bias=config.bias, **dict(config.torch_variant.options))
 
 
 def naming_of(module):
@@ -356,14 +356,15 @@ def _probe_features(target):
     dtype = next((DTYPES[d] for d in DTYPES if target.supports(d)), torch.float32)
     device = "cpu" if target.supports("cpu") or not torch.cuda.is_available() else "cuda"
     for feature, changes in _PROBES.items():
-        if feature in target.unsupported or (feature == "proj_size" and target.kind != "lstm") or (
-                feature == "relu" and target.kind not in ("rnn", "rnn_cell")) or (
-                target.is_cell and feature not in ("no_bias", "relu")):
+        selects = changes.get("mode")  # a feature that selects a variant: probed on its kind only
+        projects = any(variant(m).projection for m in KIND_MODES[target.kind])
+        if feature in target.unsupported or (feature == "proj_size" and not projects) or (
+                selects is not None and selects not in KIND_MODES[target.kind]) or (
+                target.is_cell and feature != "no_bias" and selects is None):
             continue
-        mode = "RNN_RELU" if feature == "relu" else KIND_MODES[target.kind][0]
         try:
             with watch.calling(f"the constructor (probing {feature})"):
-                target.build(_PROBE.with_(**{**changes, "mode": mode}), device, dtype)
+                target.build(_PROBE.with_(**{"mode": KIND_MODES[target.kind][0], **changes}), device, dtype)
         except Unsupported as exc:
             unsupported[feature] = str(exc)
     return unsupported

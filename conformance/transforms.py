@@ -21,11 +21,12 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from .config import CELL_KINDS, LAYER_KINDS
 from .errors import NotTransformed, Unsupported, one_line
 
 #: Kinds a compiled or exported module can be: the layers (and the seed models built on them)
 #: and the cells; the packing utilities are functions of torch's, not a module to transform.
-MODULE_KINDS = ("rnn", "gru", "lstm", "rnn_cell", "gru_cell", "lstm_cell")
+MODULE_KINDS = tuple(LAYER_KINDS) + tuple(CELL_KINDS)
 #: Graphs Dynamo may keep per function before it gives up (its default is 8: a run draws a
 #: new configuration per example, and hitting the limit is an eager fallback).
 RECOMPILE_LIMIT = 100_000

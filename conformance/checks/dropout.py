@@ -32,9 +32,6 @@ RATE_DROPOUTS = (0.2, 0.35)
 WIDE_BATCH = 64
 #: Chance that a correct dropout fails the rate relation on one example.
 RATE_FALSE_ALARM = 1e-9
-#: The gate block through which a readout layer sees its input: tanh/ReLU RNN's only
-#: block, GRU's n, LSTM's g (the others get zero weights, so they sit at 0 or sigmoid(0)).
-READOUT_BLOCK = {"RNN_TANH": 0, "RNN_RELU": 0, "GRU": 2, "LSTM": 2}
 
 
 def _with_dropout(config):
@@ -115,7 +112,7 @@ def _readout(config, weights):
     readout block with weight 1; every other weight and bias of layer 1 is zero."""
     hidden, width = config.hidden_size, config.out_size
     w_ih = np.zeros((variant(config.mode).gates * hidden, width))
-    block = READOUT_BLOCK[config.mode] * hidden
+    block = config.torch_variant.readout_block * hidden
     w_ih[block + np.arange(width), np.arange(width)] = 1.0
     readout = {k: (np.zeros_like(v) if names.parse(k)[1] == 1 and not k.startswith("weight_hr") else v)
                for k, v in weights.items()}

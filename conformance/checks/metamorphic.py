@@ -177,9 +177,6 @@ def check_bidirectional_equals_forward_and_reversed(config, ctx):
                        forward_bound(config, ctx, x, weights, hx, config.lengths), ctx, config)
 
 
-#: torch's single-step cell of each mode: the loop a one-layer sequence must equal.
-TORCH_CELLS = {"RNN_TANH": torch.nn.RNNCell, "RNN_RELU": torch.nn.RNNCell, "GRU": torch.nn.GRUCell,
-               "LSTM": torch.nn.LSTMCell}
 
 
 @register("metamorphic", strategy=relation_strategy(drop=("multi_layer", "bidirectional", "proj_size")))
@@ -191,12 +188,20 @@ def check_sequence_equals_cell_loop(config, ctx):
     module, weights = ctx.build(config, make_weights(config))
     x, hx = inputs(config, ctx)
     got = run(ctx, module, config, x, hx, config.lengths)
-    cell = TORCH_CELLS[config.mode](config.input_size, config.hidden_size, **cell_constructor_options(config))
+    cell = _torch_cell(config)(config.input_size, config.hidden_size, **cell_constructor_options(config))
     cell = cell.to(device=ctx.device, dtype=ctx.dtype)
     cell.load_state_dict({name: torch.as_tensor(value) for name, value in names.layer_as_cell(weights).items()})
     expected = _cell_loop(cell, config, x, hx)
     bound = forward_bound(config, ctx, x, weights, hx, config.lengths)
     return within_runs(("sequence module", "torch's cell in a loop"), got, expected, bound, ctx, config)
+
+
+def _torch_cell(config):
+    """torch's single-step cell of the config's variant: the loop a one-layer sequence must equal."""
+    value = torch
+    for part in config.torch_variant.cell.split(".")[1:]:
+        value = getattr(value, part)
+    return value
 
 
 def _cell_loop(cell, config, x, hx):

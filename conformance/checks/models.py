@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import reference
 
 from .. import reproducers, streams
-from ..config import RNNConfig
+from ..config import TORCH_VARIANTS, RNNConfig
 from ..data import parameter_shapes, to_torch
 from ..models import BiLSTMClassifier, StackedRegressor
 from ..registry import register
@@ -94,10 +94,9 @@ def _random_state(model, config, rnn_config):
 
 
 def _rnn_class(ctx, mode):
-    factory = ctx.target.factory
-    if mode == "RNN_RELU":
-        return lambda *args, **kw: factory(*args, nonlinearity="relu", **kw)
-    return factory
+    """The target's class, with the constructor keywords that select the variant of ``mode``."""
+    factory, options = ctx.target.factory, dict(TORCH_VARIANTS[mode].options)
+    return (lambda *args, **kw: factory(*args, **options, **kw)) if options else factory
 
 
 def _regressor(config, ctx, grad):
@@ -106,8 +105,8 @@ def _regressor(config, ctx, grad):
     as loaded (float64)."""
     model = ctx.call("StackedRegressor(...)", StackedRegressor, config.input_size, config.hidden_size,
                      _rnn_class(ctx, config.mode)).to(device=ctx.device, dtype=ctx.dtype)
-    reproducers.model(model, "StackedRegressor", (config.input_size, config.hidden_size), config.mode == "RNN_RELU",
-                      ctx.device, ctx.dtype)
+    reproducers.model(model, "StackedRegressor", (config.input_size, config.hidden_size),
+                      dict(TORCH_VARIANTS[config.mode].options), ctx.device, ctx.dtype)
     rnn_config = RNNConfig(config.mode, config.input_size, config.hidden_size, num_layers=2, batch_first=True)
     state = ctx.load(model, _random_state(model, config, rnn_config), load_model)
     x_np = streams.rng(config.seed, "regressor_input").standard_normal((config.batch, config.steps, config.input_size))
@@ -131,7 +130,7 @@ def _classifier(config, ctx, grad):
     model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size,
                      config.hidden_size, config.fc_hidden, ctx.target.factory).to(device=ctx.device, dtype=ctx.dtype)
     reproducers.model(model, "BiLSTMClassifier", (config.vocab, config.input_size, config.hidden_size,
-                                                  config.fc_hidden), False, ctx.device, ctx.dtype)
+                                                  config.fc_hidden), {}, ctx.device, ctx.dtype)
     rnn_config = RNNConfig("LSTM", config.input_size, config.hidden_size, bidirectional=True, batch_first=True)
     state = ctx.load(model, _random_state(model, config, rnn_config), load_model)
     rng = streams.rng(config.seed, "classifier_tokens")
