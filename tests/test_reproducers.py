@@ -126,3 +126,19 @@ def test_reproduce_names_each_row_it_wrote_no_script_for_and_why():
     assert "  gradients_match_oracle torch.nn.GRU cuda float32: none (skipped: CUDA is not available " \
            "(torch.cuda.is_available() is False))" in lines
     assert reproducer_lines(rows[1:2], "DIR")[1]
+
+
+def test_a_script_that_checked_nothing_says_so_when_it_passes(monkeypatch, capsys):
+    """A script whose failure was a call that raised has no expectation: passing, it says every
+    call returned, never that expectations hold."""
+    from conformance import standalone
+    monkeypatch.setattr(standalone, "CHECKED", [0])
+    monkeypatch.setattr(standalone, "FAILURES", [])
+    with pytest.raises(SystemExit) as done:
+        standalone.finish()
+    assert done.value.code == 0 and "every call returned" in capsys.readouterr().out
+    monkeypatch.setattr(standalone, "CHECKED", [2])
+    monkeypatch.setattr(standalone, "FAILURES", ["output[0]: got 1, expected 0"])
+    with pytest.raises(SystemExit) as done:
+        standalone.finish()
+    assert done.value.code == 1 and "1 of 2 expectations fail" in capsys.readouterr().out
