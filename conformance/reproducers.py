@@ -40,9 +40,10 @@ def constructed(trace, factory_args, factory_kwargs, device, dtype, result=None)
 
 @_silently
 def loading(trace, module, tensors, train, loader):
-    """Weights about to be loaded into ``module`` by ``loader`` (a loader the script has, of
-    ``standalone`` or the target's ``load_weights``), then its mode set."""
-    if getattr(standalone, loader.__name__, None) is not loader and loader.__name__ != "load_weights":
+    """Weights about to be loaded into ``module`` by ``loader``, then its mode set: a loader of
+    the suite's that ``standalone`` mirrors under the same name (``load_weights``,
+    ``load_model``), without the suite's checks of a mapping hook's result."""
+    if not callable(getattr(standalone, loader.__name__, None)):
         raise Unexpressible(f"weights loaded by {loader.__name__}")
     trace.root(f"call('load_state_dict', {loader.__name__}, {{}}, {{}})", (module, tensors))
     trace.root("call('train', {}.train, {})", (module, bool(train)))
