@@ -1,16 +1,20 @@
 """The oracle: what recurrent layers must compute, in pure numpy (never imports torch).
 
-``cells`` holds the equations, written once, and a ``Variant`` record for each;
+``cells`` holds the equations, written once, and a ``Variant`` record for each (torch's and
+ONNX's; a variant of your own is a ``Variant`` written with the primitives exported here);
 ``arithmetic`` the numbers they run on (values; values with error bounds; recorded for
 backpropagation); ``layers`` the time loop and the public entry points; ``names`` torch's
 parameter names."""
-from .arithmetic import Affine, Precision, sigmoid
-from .cells import VARIANTS, Variant, gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell, variant
+from .activations import activation
+from .arithmetic import Affine, Precision, lerp, linear, monotone, relu, sigmoid, split, tanh
+from .cells import (TORCH_MODES, VARIANTS, StepWeights, Variant, gru_cell, lstm_cell, onnx_gru, onnx_lstm, onnx_rnn,
+                    rnn_relu_cell, rnn_tanh_cell, torch_parameters, variant)
 from .layers import MODES, layer_sizes, rnn, rnn_backward, rnn_backward_with_bound, rnn_with_bound
 from .models import bilstm_classifier, bilstm_classifier_backward, stacked_regressor, stacked_regressor_backward
 from .step import cell, cell_backward, cell_backward_with_bound, cell_with_bound
 
-__all__ = ["MODES", "VARIANTS", "Variant", "variant",
+__all__ = ["MODES", "TORCH_MODES", "VARIANTS", "StepWeights", "Variant", "onnx_gru", "onnx_lstm", "onnx_rnn",
+           "torch_parameters", "variant", "activation", "relu", "tanh", "linear", "lerp", "split", "monotone",
            "Affine", "Precision", "bilstm_classifier", "cell", "cell_backward", "cell_backward_with_bound",
            "cell_with_bound", "gru_cell", "layer_sizes", "lstm_cell", "rnn",
            "rnn_backward", "rnn_backward_with_bound", "rnn_relu_cell", "rnn_tanh_cell", "rnn_with_bound",

@@ -124,13 +124,29 @@ class Affine:
         self.names = names
         self._abs_weight = None
         self.abs_bias = None if self.bias is None else np.abs(self.bias)
-        self.sums = None  # name -> _GradientSum, filled by backpropagation
+        self.sums = None  # name -> GradientSum, filled by backpropagation
+        self.parent, self.rows, self._blocks = None, slice(None), {}
 
     @property
     def abs_weight(self):
         if self._abs_weight is None:
             self._abs_weight = np.abs(self.weight)
         return self._abs_weight
+
+    def blocks(self, *blocks):
+        """Its rows cut in proportion to ``blocks`` (gate blocks), each an Affine of its own
+        whose weight gradients are summed into this one's rows."""
+        if blocks not in self._blocks:
+            unit, start, pieces = self.weight.shape[0] // sum(blocks), 0, []
+            for size in blocks:
+                rows = slice(start * unit, (start + size) * unit)
+                piece = Affine(self.weight[rows], None if self.bias is None else self.bias[rows], self.terms,
+                               self.names)
+                piece.parent, piece.rows = self, rows
+                pieces.append(piece)
+                start += size
+            self._blocks[blocks] = tuple(pieces)
+        return self._blocks[blocks]
 
     def value(self, x):
         out = x @ self.weight.T
@@ -143,7 +159,7 @@ class Affine:
         return {name: total.result(precision) for name, total in (self.sums or {}).items()}
 
 
-class _GradientSum:
+class GradientSum:
     """A weight gradient summed over rows and calls (``d.T @ v``, or ``d`` summed for a bias),
     with what its bound needs: the products' magnitudes, the propagated error, and how many
     terms and stored partial sums (one per matrix product) it adds up."""
@@ -154,25 +170,26 @@ class _GradientSum:
         self.error = np.zeros(shape) if bounded else None
         self.terms = self.partials = 0
 
-    def add(self, d, v=None):
-        """d (..., N, G) upstream gradients; v (..., N, K) the inputs, or None for a bias."""
+    def add(self, d, v=None, block=slice(None)):
+        """d (..., N, G) upstream gradients; v (..., N, K) the inputs, or None for a bias (or a
+        vector used elementwise: d is then its gradient, per row); into rows ``block``."""
         shape = np.shape(_value(d))
         rows, partials = math.prod(shape[:-1]), math.prod(shape[:-2])
         g = _value(d).reshape(rows, -1)
         if v is None:
-            self.value += g.sum(axis=0)
+            self.value[block] += g.sum(axis=0)
         else:
             x = _value(v).reshape(rows, -1)
-            self.value += g.T @ x
+            self.value[block] += g.T @ x
         if self.magnitude is not None:
             e_g = _full(d.error, d.value).reshape(rows, -1)
             if v is None:
-                self.magnitude += np.abs(g).sum(axis=0)
-                self.error += e_g.sum(axis=0)
+                self.magnitude[block] += np.abs(g).sum(axis=0)
+                self.error[block] += e_g.sum(axis=0)
             else:
                 e_x = _full(v.error, v.value).reshape(rows, -1)
-                self.magnitude += np.abs(g).T @ np.abs(x)
-                self.error += e_g.T @ (np.abs(x) + e_x) + np.abs(g).T @ e_x
+                self.magnitude[block] += np.abs(g).T @ np.abs(x)
+                self.error[block] += e_g.T @ (np.abs(x) + e_x) + np.abs(g).T @ e_x
         self.terms += rows
         self.partials += partials
 
@@ -391,6 +408,22 @@ class Arithmetic:
                      + self.precision.activation)
         return self._emit(vjp, (a,), value, error)
 
+    def monotone(self, a, function):
+        """``function`` (a ``Monotone``) of a.  Its error: how far the function moves over
+        a's error interval (it is monotone, so the interval's ends bound it), and
+        ``function_ulps`` roundings of the magnitude its evaluation rounds (``function.scale``)."""
+        value = function.value(_value(a))
+        if self.plain:
+            return value
+        a = self._num(a)
+        error = None
+        if self.precision is not None:
+            e_a = _full(a.error, a.value)
+            moved = np.maximum(np.abs(function.value(a.value + e_a) - value),
+                               np.abs(value - function.value(a.value - e_a)))
+            error = moved + self._round(function.scale(a.value, value), self.precision.function_ulps)
+        return self._emit(_monotone_vjp, (a,), value, error, function)
+
     def relu(self, a):
         """max(a, 0): exact."""
         value = _relu_value(_value(a))
@@ -556,6 +589,25 @@ def _relu_vjp(ar, grads, inputs, outs, extra):
     return (ar.mul(grads[0], ar.make(slope, flip)),)
 
 
+def _monotone_vjp(ar, grads, inputs, outs, function):
+    """da = g f'(a); the derivative's error is how far f' moves over a's error interval
+    (f' is monotone between ``function.breaks``, so the interval's ends and the breaks
+    inside it bound it) plus ``function_ulps`` roundings of it."""
+    a = inputs[0]
+    slope = function.derivative(a.value)
+    error = None
+    if ar.precision is not None:
+        e_a = _full(a.error, a.value)
+        low, high = a.value - e_a, a.value + e_a
+        moved = np.maximum(np.abs(function.derivative(low) - slope), np.abs(function.derivative(high) - slope))
+        for point in function.breaks:
+            inside = (low <= point) & (point <= high)
+            for side in (np.nextafter(point, -np.inf), np.nextafter(point, np.inf)):
+                moved = np.where(inside, np.maximum(moved, np.abs(function.derivative(side) - slope)), moved)
+        error = moved + ar.precision.rounding(np.abs(slope), ar.precision.function_ulps)
+    return (ar.mul(grads[0], ar.make(slope, error)),)
+
+
 def _linear_vjp(ar, grads, inputs, outs, affine):
     """dx = g @ W; the weight (and bias) gradients are summed into ``affine``."""
     (g,), (x,) = grads, inputs
@@ -568,16 +620,17 @@ def _linear_transposed_vjp(ar, grads, inputs, outs, affine):
 
 
 def _sum_weight_gradients(ar, affine, g, x):
-    if affine.sums is None:
+    whole = affine.parent or affine  # a block's gradients go into its rows of the whole
+    if whole.sums is None:
         bounded = ar.precision is not None
-        weight_name, bias_name = affine.names or ("weight", "bias")
-        affine.sums = {weight_name: _GradientSum(affine.weight.shape, bounded)}
-        if affine.bias is not None:
-            affine.sums[bias_name] = _GradientSum(affine.bias.shape, bounded)
-    sums = iter(affine.sums.values())
-    next(sums).add(g, x)
+        weight_name, bias_name = whole.names or ("weight", "bias")
+        whole.sums = {weight_name: GradientSum(whole.weight.shape, bounded)}
+        if whole.bias is not None:
+            whole.sums[bias_name] = GradientSum(whole.bias.shape, bounded)
+    sums = iter(whole.sums.values())
+    next(sums).add(g, x, affine.rows)
     for bias in sums:
-        bias.add(g)
+        bias.add(g, block=affine.rows)
 
 
 def _split_vjp(ar, grads, inputs, outs, extra):
@@ -624,6 +677,11 @@ def sigmoid(a):
 
 def relu(a):
     return a.arith.relu(a) if isinstance(a, Num) else _relu_value(a)
+
+
+def monotone(a, function):
+    """``function`` (a ``reference.activations.Monotone``) of a."""
+    return a.arith.monotone(a, function) if isinstance(a, Num) else function.value(a)
 
 
 def linear(x, affine):

@@ -9,7 +9,7 @@ are recorded on a tape each when gradients are wanted.
 import numpy as np
 
 from . import cells
-from .arithmetic import Affine, Arithmetic, Precision, concat, error_of, linear, stack, value_of, where
+from .arithmetic import Affine, Arithmetic, GradientSum, Precision, concat, error_of, linear, stack, value_of, where
 from .names import suffixes
 
 MODES = tuple(cells.VARIANTS)
@@ -95,19 +95,14 @@ def layer_sizes(weights, mode, num_layers, bidirectional):
     if proj_size and not variant.projection:
         projecting = ", ".join(v.name for v in cells.VARIANTS.values() if v.projection)
         raise ValueError(f"weight_hr_l0 present: projections exist only for {projecting}, not {mode}")
-    bias = "bias_ih_l0" in weights
+    bias = any(kind.startswith("bias_") and kind + "_l0" in weights for kind in variant.kinds)
     out_size = proj_size or hidden_size
     directions = 2 if bidirectional else 1
     for layer in range(num_layers):
         in_size = input_size if layer == 0 else out_size * directions
         for suffix in suffixes(layer, directions):
-            _expect_shape(weights, "weight_ih" + suffix, (gate_rows, in_size))
-            _expect_shape(weights, "weight_hh" + suffix, (gate_rows, out_size))
-            if bias:
-                _expect_shape(weights, "bias_ih" + suffix, (gate_rows,))
-                _expect_shape(weights, "bias_hh" + suffix, (gate_rows,))
-            if proj_size:
-                _expect_shape(weights, "weight_hr" + suffix, (proj_size, hidden_size))
+            for kind, shape in variant.shapes(in_size, hidden_size, proj_size, bias).items():
+                _expect_shape(weights, kind + suffix, shape)
     return input_size, hidden_size, proj_size, bias
 
 
@@ -217,21 +212,62 @@ def _check_lengths(lengths, batch, steps):
 # --- the layers, forward and backward ----------------------------------------------------------
 
 class _Parameters:
-    """One direction of one layer: the input projection, the hidden projection and the
-    LSTM's output projection as ``Affine``s (which also collect their gradients)."""
+    """One direction of one layer: the input projection, and what its step reads (a
+    ``cells.StepWeights``): the hidden projection, the LSTM's output projection and every
+    other parameter of the variant, as ``Affine``s (which collect their gradients) or as
+    vectors (whose gradients ``GradientSum``s collect)."""
 
-    def __init__(self, weights, suffix, bias):
-        get = lambda name: None if name + suffix not in weights else weights[name + suffix]
-        w_ih, w_hh = get("weight_ih"), get("weight_hh")
-        terms = np.shape(w_ih)[1] + np.shape(w_hh)[1] + 2  # the step as one fused dot product
-        self.input = Affine(w_ih, get("bias_ih") if bias else None, terms, ("weight_ih" + suffix, "bias_ih" + suffix))
-        self.hidden = Affine(w_hh, get("bias_hh") if bias else None, terms,
-                             ("weight_hh" + suffix, "bias_hh" + suffix))
-        w_hr = get("weight_hr")
-        self.projection = None if w_hr is None else Affine(w_hr, names=("weight_hr" + suffix, None))
+    def __init__(self, variant, weights, suffix, bias):
+        present = {kind: weights[kind + suffix] for kind in variant.kinds if kind + suffix in weights}
+        w_ih, w_hh = present["weight_ih"], present.get("weight_hh")
+        matrix_hidden = np.ndim(w_hh) == 2
+        terms = np.shape(w_ih)[1] + (np.shape(w_hh)[1] if matrix_hidden else 0) + 2  # the step as one fused dot
+        names = lambda kind, bias_kind: (kind + suffix, None if bias_kind is None else bias_kind + suffix)
+        self.input = Affine(w_ih, present.get("bias_ih"), terms, names("weight_ih", "bias_ih"))
+        self.weights = cells.StepWeights()
+        if matrix_hidden:
+            self.weights.hidden = Affine(w_hh, present.get("bias_hh"), terms, names("weight_hh", "bias_hh"))
+        if "weight_hr" in present:
+            self.weights.projection = Affine(present["weight_hr"], names=names("weight_hr", None))
+        self.vectors = {}
+        for kind, value in present.items():
+            if kind in ("weight_ih", "bias_ih", "weight_hr") or (matrix_hidden and kind in ("weight_hh", "bias_hh")):
+                continue
+            if np.ndim(value) == 2:
+                setattr(self.weights, kind, Affine(value, names=names(kind, None)))
+            else:
+                self.vectors[kind] = np.asarray(value, dtype=np.float64)
+                setattr(self.weights, kind, self.vectors[kind])
+        self.suffix, self.sums = suffix, {}
 
     def affines(self):
-        return [a for a in (self.input, self.hidden, self.projection) if a is not None]
+        return [self.input] + [a for a in vars(self.weights).values() if isinstance(a, Affine)]
+
+    def step_weights(self, arith=None):
+        """(what the step reads, its vectors as leaves of ``arith``'s tape): with ``arith``,
+        the vectors are leaves, so that backpropagation gives their gradients."""
+        if arith is None or not self.vectors:
+            return self.weights, []
+        leaves = {kind: arith.adopt(value) for kind, value in self.vectors.items()}
+        weights = cells.StepWeights(**{k: v for k, v in vars(self.weights).items() if k in ("hidden", "projection")})
+        for kind, value in vars(self.weights).items():
+            setattr(weights, kind, leaves.get(kind, value))
+        return weights, list(leaves.values())
+
+    def add_vector_gradients(self, arith, grads):
+        """Sums one step's gradients of the vectors (in ``step_weights``' order) over the batch."""
+        for kind, grad in zip(self.vectors, grads):
+            if grad is not None:
+                total = self.sums.setdefault(kind, GradientSum(self.vectors[kind].shape, arith.precision is not None))
+                total.add(grad)
+
+    def gradients(self, precision):
+        """{name: (gradient, bound or None)} of everything backpropagation summed."""
+        found = {}
+        for affine in self.affines():
+            found.update(affine.gradients(precision))
+        found.update((kind + self.suffix, total.result(precision)) for kind, total in self.sums.items())
+        return found
 
 
 def _run(layout, x, weights, state0, lengths, arith, record=False):
@@ -244,9 +280,9 @@ def _run(layout, x, weights, state0, lengths, arith, record=False):
     for layer in range(layout.num_layers):
         outs, directions = [], []
         for d, suffix in enumerate(suffixes(layer, layout.directions)):
-            params = _Parameters(weights, suffix, layout.bias)
+            params = _Parameters(layout.variant, weights, suffix, layout.bias)
             start = tuple(s[layer * layout.directions + d] for s in state0)
-            out, final, steps = _run_direction(layout.mode, layer_in, params, start, lengths, d == 1, arith,
+            out, final, steps = _run_direction(layout.variant, layer_in, params, start, lengths, d == 1, arith,
                                                record)
             outs.append(out)
             finals.append(final)
@@ -265,12 +301,10 @@ def _live(t, lengths):
     return None if lengths is None else (t < lengths)[:, None]
 
 
-def _run_direction(mode, x, params, state, lengths, reverse, arith, record):
+def _run_direction(variant, x, params, state, lengths, reverse, arith, record):
     """One layer in one direction over x (T, B, I): returns its output (T, B, P), its final
     state, and with ``record`` the records of the input projection and of every step."""
-    variant = cells.variant(mode)
     cell = variant.step
-    extra = (params.projection,) if variant.projection else ()
     if record:
         projecting = arith.recording()
         x_leaf = projecting.adopt(x)
@@ -283,26 +317,36 @@ def _run_direction(mode, x, params, state, lengths, reverse, arith, record):
     for t in _order(steps, reverse):
         if record:
             stepping = arith.recording()
+            weights, vectors = params.step_weights(stepping)
             leaves = [stepping.adopt(gx[t])] + [stepping.adopt(s) for s in state]
-            new = cell(*leaves, params.hidden, *extra)
-            step_records[t] = (stepping.tape, leaves, new)
+            new = _stepped(variant, cell(*leaves, weights))
+            step_records[t] = (stepping.tape, leaves + vectors, new)
             new = tuple(arith.adopt(n) for n in new)
         else:
-            new = cell(gx[t], *state, params.hidden, *extra)
+            new = _stepped(variant, cell(gx[t], *state, params.weights))
         live = _live(t, lengths)
         if live is not None:
             new = tuple(where(live, n, s) for n, s in zip(new, state))
         outs[t] = new[0] if live is None else where(live, new[0], 0.0)
         state = new
-    records = (projecting.tape, x_leaf, gx_recorded, step_records) if record else None
+    records = (projecting.tape, x_leaf, gx_recorded, step_records, params) if record else None
     return stack(outs), state, records
+
+
+def _stepped(variant, new):
+    """The new state a step returned, checked against its variant's states."""
+    if not isinstance(new, tuple) or len(new) != len(variant.states):
+        raise ValueError(f"variant {variant.name}: its step returned {type(new).__name__}"
+                         f"{f' of {len(new)}' if isinstance(new, tuple) else ''}; expected a tuple of "
+                         f"{len(variant.states)} ({', '.join(variant.states)})")
+    return new
 
 
 def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
     """Walks one direction's recorded steps back: returns d(layer input) and d(initial
-    state); the weights' gradients are summed into their ``Affine``s."""
-    projection_tape, x_leaf, gx_recorded, step_records = records
-    steps = len(step_records)
+    state); the weights' gradients are summed into their ``Affine``s and the vectors'."""
+    projection_tape, x_leaf, gx_recorded, step_records, params = records
+    steps, count = len(step_records), len(d_state)
     d_gx = [None] * steps
     d_state = list(d_state)
     for t in reversed(_order(steps, reverse)):
@@ -311,8 +355,9 @@ def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
         summed = d_state[0] + d_out[t]
         d_state[0] = summed if live is None else where(live, summed, d_state[0])
         d_cell = d_state if live is None else [where(live, d, 0.0) for d in d_state]
-        d_leaves = [arith.zeros(leaf.shape) if d is None else d
-                    for d, leaf in zip(tape.backward(arith, outs, d_cell, leaves), leaves)]
+        found = tape.backward(arith, outs, d_cell, leaves)
+        params.add_vector_gradients(arith, found[1 + count:])
+        d_leaves = [arith.zeros(leaf.shape) if d is None else d for d, leaf in zip(found[:1 + count], leaves)]
         d_gx[t] = d_leaves[0]
         d_state = d_leaves[1:] if live is None else [where(live, dp, d) for dp, d in zip(d_leaves[1:], d_state)]
     (d_x,) = projection_tape.backward(arith, [gx_recorded], [stack(d_gx)], [x_leaf])
@@ -365,9 +410,8 @@ class _Recorded:
             bounds = {k: np.zeros(np.shape(v)) for k, v in self.weights.items()}
             for _, directions in self.records:
                 for params, _ in directions:
-                    for affine in params.affines():
-                        for name, (value, bound) in affine.gradients(self.precision).items():
-                            grads[name], bounds[name] = value, bound
+                    for name, (value, bound) in params.gradients(self.precision).items():
+                        grads[name], bounds[name] = value, bound
         grads = layout.gradients(grads, value_of(d_out), [value_of(d) for d in d_state0])
         if self.precision is None:
             return grads, None

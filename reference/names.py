@@ -7,10 +7,11 @@ is the kind alone.
 """
 import re
 
-#: The kinds of parameter, in the order torch's ``state_dict`` lists them per layer and direction.
+#: The kinds of parameter, in the order torch's ``state_dict`` lists them per layer and direction
+#: (a variant of another kind lists its own: ``reference.Variant.parameters``).
 KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
 
-_NAME = re.compile(r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?")
+_NAME = re.compile(r"([a-z][a-z0-9]*(?:_[a-z0-9]+)*?)_l(\d+)(_reverse)?")
 
 
 def suffix(layer, direction=0):
@@ -32,13 +33,13 @@ def parse(parameter):
     """(kind, layer, direction) of a torch name; ValueError for any other name."""
     match = _NAME.fullmatch(parameter)
     if match is None:
-        raise ValueError(f"{parameter!r} is not a recurrent parameter name of torch's (e.g. weight_ih_l0)")
+        raise ValueError(f"{parameter!r} is not a recurrent parameter name (a kind, then _l<layer>, e.g. weight_ih_l0)")
     return match[1], int(match[2]), 1 if match[3] else 0
 
 
-def parameter_names(num_layers, directions, bias=True, projections=False):
-    """Every name of a module's ``state_dict``, in torch's order."""
-    kinds = [k for k in KINDS if (bias or not k.startswith("bias")) and (projections or k != "weight_hr")]
+def parameter_names(num_layers, directions, bias=True, projections=False, kinds=KINDS):
+    """Every name of a module's ``state_dict``, in torch's order (of ``kinds``: a variant's own)."""
+    kinds = [k for k in kinds if (bias or not k.startswith("bias")) and (projections or k != "weight_hr")]
     return [name(kind, layer, d) for layer in range(num_layers) for d in range(directions) for kind in kinds]
 
 
@@ -62,14 +63,14 @@ def cell_parameter_names(bias=True):
     return [k for k in CELL_KINDS if bias or not k.startswith("bias")]
 
 
-def cell_as_layer(weights):
+def cell_as_layer(weights, kinds=CELL_KINDS):
     """A cell's parameters renamed as those of a one-layer module (``weight_ih`` -> ``weight_ih_l0``);
-    ValueError for a name a cell does not have."""
+    ValueError for a name a cell does not have (of ``kinds``: a variant's own)."""
     layer = {}
     for parameter, value in weights.items():
-        if parameter not in CELL_KINDS:
-            raise ValueError(f"{parameter!r} is not a cell parameter name of torch's "
-                             f"(expected {', '.join(CELL_KINDS)})")
+        if parameter not in kinds:
+            raise ValueError(f"{parameter!r} is not a cell parameter name of "
+                             f"{'torch' if kinds == CELL_KINDS else 'its variant'}'s (expected {', '.join(kinds)})")
         layer[name(parameter, 0)] = value
     return layer
 
@@ -79,6 +80,6 @@ def layer_as_cell(weights):
     cell = {}
     for parameter, value in weights.items():
         kind, layer, direction = parse(parameter)
-        if (layer, direction) == (0, 0) and kind in CELL_KINDS:
+        if (layer, direction) == (0, 0) and kind != "weight_hr":
             cell[kind] = value
     return cell

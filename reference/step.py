@@ -8,8 +8,9 @@ time loop (``reference.layers``) over a single step: the equations are those of
 import numpy as np
 
 from . import layers
+from . import names
 from .cells import variant
-from .names import cell_as_layer, layer_as_cell
+from .names import layer_as_cell
 
 MODES = layers.MODES
 
@@ -69,7 +70,8 @@ def _as_sequence(x, weights, mode, hx):
                                  "batched or both unbatched")
         hx = tuple(np.asarray(p, dtype=np.float64)[None] for p in parts) if paired \
             else np.asarray(hx, dtype=np.float64)[None]
-    return x[None], cell_as_layer(weights), mode, hx
+    kinds = tuple(kind for kind in variant(mode).kinds if kind != "weight_hr")
+    return x[None], names.cell_as_layer(weights, kinds), mode, hx
 
 
 def _step_state(finals, mode):

@@ -124,9 +124,9 @@ def test_values_are_the_same_on_arrays_and_on_numbers():
     rng = np.random.default_rng(2)
     gx, h, c = rng.standard_normal((3, 8)), rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
     hidden = Affine(rng.standard_normal((8, 2)), rng.standard_normal(8))
-    plain = cells.lstm_cell(gx, h, c, hidden)
+    plain = cells.lstm_cell(gx, h, c, cells.StepWeights(hidden))
     ar = Arithmetic(FLOAT32)
-    bounded = cells.lstm_cell(ar.exact(gx), ar.exact(h), ar.exact(c), hidden)
+    bounded = cells.lstm_cell(ar.exact(gx), ar.exact(h), ar.exact(c), cells.StepWeights(hidden))
     for p, b in zip(plain, bounded):
         assert np.array_equal(p, b.value) and np.all(b.error > 0)
 
@@ -138,10 +138,10 @@ def test_an_array_on_the_left_of_a_number_gives_a_number():
         assert isinstance(result, arithmetic.Num)
 
 
-def _reset_inside_tanh(gx, h, hidden):
+def _reset_inside_tanh(gx, h, w):
     """A GRU whose n is changed in one line: n = tanh(r * (x_n + h_n)) instead of tanh(x_n + r * h_n)."""
     x_rz, x_n = arithmetic.split(gx, 2, 1)
-    h_rz, h_n = arithmetic.split(arithmetic.linear(h, hidden), 2, 1)
+    h_rz, h_n = arithmetic.split(arithmetic.linear(h, w.hidden), 2, 1)
     r, z = arithmetic.split(arithmetic.sigmoid(x_rz + h_rz), 1, 1)
     n = arithmetic.tanh(r * (x_n + h_n))
     return (arithmetic.lerp(n, h, z),)

@@ -20,7 +20,8 @@ def test_parameter_names_are_torchs_in_torchs_order(cls, kwargs):
 def test_parse_and_name_round_trip_and_refuse_other_names():
     assert names.parse("bias_hh_l12_reverse") == ("bias_hh", 12, 1)
     assert names.name(*names.parse("weight_hr_l0")) == "weight_hr_l0"
-    for bad in ("weight_ih_l", "weight_xx_l0", "weight_ih_l0_forward", "rnn.weight_ih_l0"):
+    assert names.parse("weight_p_l1_reverse") == ("weight_p", 1, 1)  # a variant's own kind
+    for bad in ("weight_ih_l", "Weight_ih_l0", "weight_ih_l0_forward", "rnn.weight_ih_l0"):
         with pytest.raises(ValueError, match="not a recurrent parameter name"):
             names.parse(bad)
 
