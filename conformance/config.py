@@ -12,8 +12,8 @@ class TorchVariant:
     kind's variants (layer and cell alike); feature: the declarable feature a target that lacks
     it declares unsupported (None: every target of the kind has it); readout_block: the gate
     block through which a one-to-one readout layer sees its input (the others get zero weights,
-    so they sit at 0 or sigmoid(0)); unbounded: its activation grows without bound (weights are
-    drawn smaller).
+    so they sit at 0 or sigmoid(0)).  Whether its state grows without bound is the oracle's
+    fact (``reference.Variant.unbounded``).
     """
 
     mode: str
@@ -22,7 +22,6 @@ class TorchVariant:
     readout_block: int
     options: tuple = ()
     feature: Optional[str] = None
-    unbounded: bool = False
 
 
 #: Every variant torch implements, by mode: RNN's tanh and ReLU, GRU (n's block: r, z, n), LSTM
@@ -30,14 +29,24 @@ class TorchVariant:
 TORCH_VARIANTS = {variant.mode: variant for variant in (
     TorchVariant("RNN_TANH", "rnn", "torch.nn.RNNCell", readout_block=0),
     TorchVariant("RNN_RELU", "rnn", "torch.nn.RNNCell", readout_block=0, options=(("nonlinearity", "relu"),),
-                 feature="relu", unbounded=True),
+                 feature="relu"),
     TorchVariant("GRU", "gru", "torch.nn.GRUCell", readout_block=2),
     TorchVariant("LSTM", "lstm", "torch.nn.LSTMCell", readout_block=2),
 )}
 
+def selecting(mode):
+    """The constructor keywords that select ``mode`` among its torch kind's variants
+    (``nonlinearity='relu'``); none for a variant torch does not implement."""
+    return dict(TORCH_VARIANTS[mode].options) if mode in TORCH_VARIANTS else {}
+
+
+#: The kind of a target that names the variant it computes (``rnn_conformance_variant`` or
+#: ``--variant``): one of ``reference.VARIANTS`` (ONNX's, say) or a variant of the user's own.
+#: Its modes are that one variant's (``Target.variant``), not listed here.
+VARIANT_KIND = "variant"
 #: The kinds of recurrent layer a target can be, and the reference modes each covers.
-LAYER_KINDS = {kind: tuple(v.mode for v in TORCH_VARIANTS.values() if v.kind == kind)
-               for kind in dict.fromkeys(v.kind for v in TORCH_VARIANTS.values())}
+LAYER_KINDS = {**{kind: tuple(v.mode for v in TORCH_VARIANTS.values() if v.kind == kind)
+                  for kind in dict.fromkeys(v.kind for v in TORCH_VARIANTS.values())}, VARIANT_KIND: ()}
 #: The kinds of single-step cell (torch.nn.RNNCell, GRUCell, LSTMCell).
 CELL_KINDS = {f"{kind}_cell": modes for kind, modes in LAYER_KINDS.items()}
 #: The packing utilities of torch.nn.utils.rnn (a module of functions; no recurrent mode).
@@ -86,8 +95,9 @@ class RNNConfig:
 
     @property
     def torch_variant(self):
-        """The variant as torch implements it (``TORCH_VARIANTS``)."""
-        return TORCH_VARIANTS[self.mode]
+        """The variant as torch implements it (``TORCH_VARIANTS``); None for a variant torch
+        does not implement."""
+        return TORCH_VARIANTS.get(self.mode)
 
     @property
     def paired(self):

@@ -21,19 +21,14 @@ PADDING_VALUE = 7.0
 
 
 def parameter_shapes(config: RNNConfig):
-    """The state_dict a torch module of this config has: name -> shape, from torch's docs."""
-    gates = variant(config.mode).gates * config.hidden_size
-    shapes = {}
+    """The state_dict a module of this config has: name -> shape, from its variant's record
+    (torch's docs for torch's variants)."""
+    record, shapes = variant(config.mode), {}
     for layer in range(config.num_layers):
         in_size = config.input_size if layer == 0 else config.out_size * config.directions
         for suffix in names.suffixes(layer, config.directions):
-            shapes["weight_ih" + suffix] = (gates, in_size)
-            shapes["weight_hh" + suffix] = (gates, config.out_size)
-            if config.bias:
-                shapes["bias_ih" + suffix] = (gates,)
-                shapes["bias_hh" + suffix] = (gates,)
-            if config.proj_size:
-                shapes["weight_hr" + suffix] = (config.proj_size, config.hidden_size)
+            for kind, shape in record.shapes(in_size, config.hidden_size, config.proj_size, config.bias).items():
+                shapes[kind + suffix] = shape
     return shapes
 
 

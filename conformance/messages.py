@@ -60,7 +60,9 @@ def check_list(checks):
     """``--list``: one line per check (family, name, the kinds it applies to, what it needs from
     a target) in aligned columns, then what it checks, wrapped and indented below it."""
     import textwrap
-    kinds = ["/".join(c.kinds) for c in checks]
+    from .config import CELL_KINDS, LAYER_KINDS
+    every = {tuple(LAYER_KINDS): "every layer kind", tuple(CELL_KINDS): "every cell kind"}
+    kinds = [every.get(tuple(c.kinds), "/".join(c.kinds)) for c in checks]
     widths = [max(len(c.family) for c in checks), max(len(c.name) for c in checks), max(map(len, kinds))]
     lines = []
     for check, kind in zip(checks, kinds):
@@ -71,10 +73,12 @@ def check_list(checks):
 
 
 def replay_command(check, target, device, dtype, seed, max_examples, kind=None, backend="default",
-                   transform="eager"):
+                   transform="eager", variant=None):
     """A command line that reruns exactly this check and finds the same counterexample."""
     parts = ["rnn-conformance", "--impl", target, "--checks", check, "--devices", device,
              "--dtypes", dtype, "--max-examples", str(max_examples), "--seed", str(seed)]
+    if variant:
+        parts[3:3] = ["--variant", variant]
     if backend != "default":
         parts += ["--backends", backend]
     if transform != "eager":

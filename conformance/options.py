@@ -54,6 +54,13 @@ def parse_kind(value):
     return value
 
 
+def parse_variant(value):
+    """A variant's mode or import path, as given (``targets.load_target`` checks that it names one)."""
+    if not value.strip() or any(c.isspace() for c in value.strip()):
+        raise UsageError(f"--variant {value!r}: expected a mode such as LSTM_PEEPHOLE, or package.module:NAME")
+    return value.strip()
+
+
 def parse_profile(value):
     if value not in PROFILES:
         raise UsageError(f"unknown profile {value!r}: expected one of {', '.join(PROFILES)}")
@@ -146,6 +153,10 @@ OPTIONS = {
     "impl": (str, "PKG.MOD:ATTR", "the class, factory or module of packing utilities to check (default: torch's "
                                   "RNN, GRU, LSTM, their cells and torch.nn.utils.rnn)"),
     "kind": (parse_kind, "KIND", f"{', '.join(KIND_MODES)} (default: inferred from the class)"),
+    "variant": (parse_variant, "MODE|PKG.MOD:NAME", "the variant the target computes, when torch has no such layer: "
+                                                    "one of the oracle's (LSTM_PEEPHOLE, GRU_RESET_BEFORE, ...) or a "
+                                                    "reference.Variant of your own (default: the class attribute "
+                                                    "rnn_conformance_variant, else torch's variants of its kind)"),
     "checks": (parse_checks, "NAMES", "comma-separated check names or families (default: all)"),
     "devices": (parse_devices, "LIST", f"devices to run on (default: {DEVICES_DEFAULT}; absent ones are skipped)"),
     "dtypes": (parse_dtypes, "LIST", f"dtypes to check (default: {DTYPES_DEFAULT})"),
@@ -195,6 +206,7 @@ class RunOptions:
 
     impl: Optional[str] = None
     kind: Optional[str] = None
+    variant: Optional[str] = None
     checks: Optional[tuple] = None
     devices: tuple = parse_devices(DEVICES_DEFAULT)
     #: whether the user named the devices (then a missing one is an error, not a skip)
@@ -227,7 +239,7 @@ class RunOptions:
     @property
     def declared(self):
         """What the user declared for the targets (``targets.declare``)."""
-        return {"unsupported": self.unsupported, "activation_error": self.activation_error}
+        return {"unsupported": self.unsupported, "activation_error": self.activation_error, "variant": self.variant}
 
 
 def env_name(name):
@@ -245,8 +257,9 @@ def resolve(given):
         if raw is not None:
             values[name.replace("-", "_")] = parse(str(raw))
     values["devices_named"] = "devices" in values
-    if values.get("kind") and not values.get("impl"):
-        raise UsageError("--kind needs --impl: the default targets' kinds are known")
+    for option in ("kind", "variant"):
+        if values.get(option) and not values.get("impl"):
+            raise UsageError(f"--{option} needs --impl: the default targets are torch's own")
     return RunOptions(**values)
 
 

@@ -142,7 +142,7 @@ def planned_result(check, target, device, dtype_name, seed, max_examples, backen
                          compared=False, family=check.family)
     result.replay = messages.replay_command(check.name, target.impl, device, dtype_name, seed, max_examples,
                                             None if target.impl.startswith("torch.nn.") else target.kind, backend,
-                                            transform)
+                                            transform, target.variant)
     return result
 
 

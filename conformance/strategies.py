@@ -11,7 +11,7 @@ from hypothesis.errors import InvalidArgument
 
 from reference.cells import variant
 
-from .config import KIND_MODES, TORCH_VARIANTS, PackingCase, RNNConfig
+from .config import KIND_MODES, PackingCase, RNNConfig
 
 ALL_MODES = tuple(dict.fromkeys(mode for modes in KIND_MODES.values() for mode in modes))
 
@@ -24,7 +24,8 @@ EDGE_SIZES = (16, 31, 32, 33, 63, 64, 65, 100, 101, 127, 128, 129)
 
 #: Multipliers of torch's default init bound 1/sqrt(H): default, tiny, large, saturating.
 WEIGHT_SCALES = (1.0, 0.01, 3.0, 10.0)
-#: ReLU RNNs grow without bound at large scales; these keep them finite in float16.
+#: ReLU RNNs (a variant whose record says ``unbounded``) grow without bound at large scales;
+#: these keep them finite in float16.
 RELU_WEIGHT_SCALES = (1.0, 0.01, 0.5)
 
 
@@ -113,9 +114,13 @@ def configs(*, modes=ALL_MODES, features=None, max_size=130, max_layers=4, max_s
     """
     if features is None:
         features = tuple(f for f in FEATURES if not ((packed or min_batch > 1) and f == "unbatched"))
-    unknown_modes = set(modes) - set(ALL_MODES)
-    if not modes or unknown_modes:
-        raise InvalidArgument(f"modes={modes!r}: expected a non-empty subset of {ALL_MODES}")
+    if isinstance(modes, str) or not modes:
+        raise InvalidArgument(f"modes={modes!r}: expected a non-empty tuple of modes, e.g. {ALL_MODES}")
+    for mode in modes:
+        try:
+            variant(mode)
+        except ValueError as exc:
+            raise InvalidArgument(f"modes={modes!r}: {exc}") from None
     unknown = set(features) - set(FEATURES)
     if unknown:
         raise InvalidArgument(f"features={tuple(features)!r} contains {sorted(unknown)}: expected a subset of "
@@ -133,7 +138,7 @@ def configs(*, modes=ALL_MODES, features=None, max_size=130, max_layers=4, max_s
     parts = dict(mode=st.sampled_from(tuple(modes)), size=sizes(max_value=max_size),
                  layers=st.integers(1, max_layers), steps=steps(max_steps=max_steps, long_steps=long_steps),
                  batch=st.integers(min_batch, max_batch), seed=st.integers(0, 2**32 - 1),
-                 scales={m: st.sampled_from(RELU_WEIGHT_SCALES if TORCH_VARIANTS[m].unbounded else WEIGHT_SCALES)
+                 scales={m: st.sampled_from(RELU_WEIGHT_SCALES if variant(m).unbounded else WEIGHT_SCALES)
                          for m in modes})
     return _configs(parts, frozenset(features), packed, sorted_lengths)
 

@@ -12,7 +12,7 @@ from reference.cells import variant
 
 from . import watch
 from .config import (CELL_KINDS, COPYING_HOOK, KIND_MODES, LAYER_KINDS, MAPPING_HOOK, PACKING_FUNCTIONS,
-                     TORCH_NAMES, TORCH_VARIANTS, UTILITY_KINDS, RNNConfig)
+                     TORCH_NAMES, TORCH_VARIANTS, UTILITY_KINDS, VARIANT_KIND, RNNConfig, selecting)
 from .errors import HookError, Unsupported, UsageError, one_line
 from .tolerances import DTYPES
 
@@ -22,7 +22,7 @@ DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn
 TORCH_CLASSES = (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN),
                  ("lstm_cell", torch.nn.LSTMCell), ("gru_cell", torch.nn.GRUCell), ("rnn_cell", torch.nn.RNNCell))
 #: Gate rows of ``weight_ih`` for hidden size 5, by kind (how a kind is inferred from parameters).
-_GATE_ROWS = {variant(modes[0]).gates * 5: kind for kind, modes in LAYER_KINDS.items()}
+_GATE_ROWS = {variant(modes[0]).gates * 5: kind for kind, modes in LAYER_KINDS.items() if modes}
 
 #: Constructor errors that mean "this configuration is not supported", not "this is a bug".
 REFUSALS = (NotImplementedError, TypeError, ValueError)
@@ -31,6 +31,12 @@ REFUSALS = (NotImplementedError, TypeError, ValueError)
 DECLARATION = "rnn_conformance_unsupported"
 #: Class attribute through which a target declares the absolute error of one sigmoid/tanh evaluation.
 ACTIVATION_DECLARATION = "rnn_conformance_activation_error"
+#: Class attribute through which a target names the variant it computes (``--variant``): a mode of
+#: ``reference.VARIANTS`` or ``package.module:NAME`` of a ``reference.Variant`` of one's own.
+VARIANT_DECLARATION = "rnn_conformance_variant"
+#: What a target of a variant torch does not implement lacks: torch's facts about it (its cell
+#: class, its dropout readout block), which some checks compare with.
+TORCH_VARIANT = "torch_variant"
 
 #: What a target may declare unsupported: input features, its own options, autograd, dtypes, devices.
 DECLARABLE_FEATURES = ("packed", "no_bias", "bidirectional", "multi_layer", "proj_size", "batch_first", "hx",
@@ -54,7 +60,8 @@ class Target:
     unsupported: feature, dtype or device -> why (declared or probed); activation_error: the
     absolute error of one sigmoid/tanh evaluation it declares (0: as exact as torch's);
     declarations: what it declared and where (recorded in the report); naming: TORCH_NAMES,
-    MAPPING_HOOK or COPYING_HOOK (``naming_of``).
+    MAPPING_HOOK or COPYING_HOOK (``naming_of``); variant: the mode of the variant it
+    declared (kind ``variant`` or ``variant_cell``), else None.
     """
 
     impl: str
@@ -64,13 +71,21 @@ class Target:
     activation_error: float = 0.0
     declarations: dict = field(default_factory=dict)
     naming: str = TORCH_NAMES
+    variant: object = None
 
     def __str__(self):
         return self.impl
 
     @property
+    def kind_modes(self):
+        """The modes its kind covers: its declared variant's, or the torch kind's."""
+        return (self.variant,) if self.variant else KIND_MODES[self.kind]
+
+    @property
     def modes(self):
-        return tuple(m for m in KIND_MODES[self.kind] if TORCH_VARIANTS[m].feature not in self.unsupported)
+        """The modes it is checked on: its kind's, less those that select a feature it lacks."""
+        return tuple(m for m in self.kind_modes
+                     if getattr(TORCH_VARIANTS.get(m), "feature", None) not in self.unsupported)
 
     def supports(self, feature):
         return feature not in self.unsupported
@@ -108,14 +123,14 @@ def constructor_options(config):
         options["dropout"] = config.dropout
     if config.proj_size:
         options["proj_size"] = config.proj_size
-    options.update(config.torch_variant.options)
+    options.update(selecting(config.mode))
     return options
 
 
 def cell_constructor_options(config):
     """Keyword arguments of torch's cell constructors: bias, and those selecting the variant
     (nonlinearity for a ReLU cell)."""
-    return dict(bias=config.bias, **dict(config.torch_variant.options))
+    return dict(bias=config.bias, **selecting(config.mode))
 
 
 def naming_of(module):
@@ -184,14 +199,15 @@ def target_again(description):
 def described(description, factory):
     """The Target of a ``describe()``, with ``factory`` (None in a parent that never imports it)."""
     return Target(description["impl"], description["kind"], factory, dict(description["unsupported"]),
-                  description["activation_error"], dict(description["declarations"]), description["naming"])
+                  description["activation_error"], dict(description["declarations"]), description["naming"],
+                  description["variant"])
 
 
 def describe(target):
     """What a worker needs to rebuild ``target`` (plain data, picklable)."""
     return {"impl": target.impl, "kind": target.kind, "unsupported": dict(target.unsupported),
             "activation_error": target.activation_error, "declarations": dict(target.declarations),
-            "naming": target.naming}
+            "naming": target.naming, "variant": target.variant}
 
 
 def load_target(impl, kind=None, declared=None):
@@ -201,8 +217,11 @@ def load_target(impl, kind=None, declared=None):
     if kind is not None and kind not in KIND_MODES:
         raise UsageError(f"--kind {kind!r} is not a kind: expected one of {', '.join(KIND_MODES)}")
     factory = _resolve(impl)
-    kind, naming = _infer_kind(impl, factory, kind)
-    target = declare(Target(impl, kind, factory, naming=naming), declared)
+    mode = _declared_variant(impl, factory, kind, (declared or {}).get("variant"))
+    kind, naming = _infer_kind(impl, factory, kind, mode)
+    target = declare(Target(impl, kind, factory, naming=naming, variant=mode), declared)
+    if mode is not None and mode not in TORCH_VARIANTS:
+        target.unsupported[TORCH_VARIANT] = f"its variant {mode} is not one of torch's: no torch cell or readout block"
     if naming != TORCH_NAMES:  # known before any example: the name checks are unsupported at no cost
         target.unsupported["torch_names"] = f"its parameters have their own names, mapped by {naming}"
     target.unsupported.update(_probe_features(target))
@@ -274,9 +293,54 @@ def _import(impl, module_name, missing_ok=False):
         raise UsageError(f"--impl {impl}: importing {module_name!r} raised {one_line(exc)}") from None
 
 
-def _infer_kind(impl, factory, kind):
-    """(kind, naming) of the target: its kind given or inferred from its class or parameters,
-    and how its parameters relate to torch's names (``naming_of``)."""
+def _declared_variant(impl, factory, kind, given):
+    """The mode of the variant the target declares (``--variant``, or its class attribute
+    VARIANT_DECLARATION), checked: it names a Variant the oracle can run.  None when it
+    declares none.  Raises UsageError with one line on a bad declaration."""
+    in_class = getattr(factory, VARIANT_DECLARATION, None)
+    if given is not None and in_class is not None and given != in_class:
+        raise UsageError(f"--variant {given} but {impl}.{VARIANT_DECLARATION} = {in_class!r}")
+    mode = given if given is not None else in_class
+    source = "--variant" if given is not None else f"{impl}.{VARIANT_DECLARATION}"
+    if mode is None:
+        if kind in (VARIANT_KIND, f"{VARIANT_KIND}_cell"):
+            raise UsageError(f"--kind {kind} needs the variant: pass --variant MODE|package.module:NAME, or give "
+                             f"{impl} the class attribute {VARIANT_DECLARATION}")
+        return None
+    if not isinstance(mode, str):
+        raise UsageError(f"{source} = {mode!r}: expected a string, a mode of reference.VARIANTS or "
+                         f"package.module:NAME")
+    try:
+        record = variant(mode)
+    except ValueError as exc:
+        raise UsageError(f"{source}: {one_line(exc)}") from None
+    _try_description(record, source)
+    return mode
+
+
+def _try_description(record, source):
+    """Runs the oracle once on the variant (two steps, both directions, values, bounds and
+    gradients): a description whose step cannot run is the description's mistake, said in one
+    line before any example, never a suite error in every row."""
+    import numpy as np
+
+    import reference
+
+    weights = {}
+    for suffix in names.suffixes(0, 2):
+        weights.update({kind + suffix: np.full(shape, 0.25) for kind, shape in record.shapes(2, 3).items()})
+    try:
+        with np.errstate(all="ignore"):
+            reference.rnn_backward_with_bound(np.ones((2, 1, 2)), weights, reference.Precision(2.0 ** -24, 2.0 ** -24),
+                                              mode=record, bidirectional=True, grad_output=np.ones((2, 1, 6)))
+    except Exception as exc:  # the user's step: any mistake in it is theirs
+        raise UsageError(f"{source}: the variant {record.name} fails on a two-step input: {one_line(exc)}") from None
+
+
+def _infer_kind(impl, factory, kind, mode=None):
+    """(kind, naming) of the target: its kind given or inferred from its class or parameters
+    (``variant``/``variant_cell`` when it declares a variant, ``mode``), and how its
+    parameters relate to torch's names (``naming_of``)."""
     module_class = isinstance(factory, type) and issubclass(factory, torch.nn.Module)
     if kind in UTILITY_KINDS or (kind is None and not module_class and any(
             hasattr(factory, name) for name in PACKING_FUNCTIONS)):
@@ -286,6 +350,11 @@ def _infer_kind(impl, factory, kind):
                          f"recurrent class or factory, or a module providing the packing utilities "
                          f"({', '.join(PACKING_FUNCTIONS)})")
     declared = next((k for k, cls in TORCH_CLASSES if isinstance(factory, type) and issubclass(factory, cls)), None)
+    if mode is not None:
+        declared = None
+        if kind is not None and kind not in (VARIANT_KIND, f"{VARIANT_KIND}_cell"):
+            raise UsageError(f"--kind {kind} but {impl} declares the variant {mode}: its kind is {VARIANT_KIND} "
+                             f"(a layer) or {VARIANT_KIND}_cell")
     if kind is not None and declared is not None and declared != kind:
         raise UsageError(f"--kind {kind} but {impl} subclasses {DEFAULT_IMPLS[declared]}")
     try:
@@ -302,6 +371,8 @@ def _infer_kind(impl, factory, kind):
         raise UsageError(f"--impl {impl} is not a recurrent module: {impl}(3, 5) has no parameter "
                          f"'weight_ih_l0' or 'weight_ih' (torch's names) and no {MAPPING_HOOK} or "
                          f"{COPYING_HOOK} hook")
+    if kind is None and mode is not None:
+        kind = f"{VARIANT_KIND}_cell" if layer_weight is None and cell_weight is not None else VARIANT_KIND
     if kind is None and declared is None:
         gates = None if weight is None else _GATE_ROWS.get(weight.shape[0])
         if gates is None:
@@ -357,14 +428,14 @@ def _probe_features(target):
     device = "cpu" if target.supports("cpu") or not torch.cuda.is_available() else "cuda"
     for feature, changes in _PROBES.items():
         selects = changes.get("mode")  # a feature that selects a variant: probed on its kind only
-        projects = any(variant(m).projection for m in KIND_MODES[target.kind])
+        projects = any(variant(m).projection for m in target.kind_modes)
         if feature in target.unsupported or (feature == "proj_size" and not projects) or (
-                selects is not None and selects not in KIND_MODES[target.kind]) or (
+                selects is not None and selects not in target.kind_modes) or (
                 target.is_cell and feature != "no_bias" and selects is None):
             continue
         try:
             with watch.calling(f"the constructor (probing {feature})"):
-                target.build(_PROBE.with_(**{"mode": KIND_MODES[target.kind][0], **changes}), device, dtype)
+                target.build(_PROBE.with_(**{"mode": target.kind_modes[0], **changes}), device, dtype)
         except Unsupported as exc:
             unsupported[feature] = str(exc)
     return unsupported

@@ -336,9 +336,9 @@ def _run_direction(variant, x, params, state, lengths, reverse, arith, record):
 def _stepped(variant, new):
     """The new state a step returned, checked against its variant's states."""
     if not isinstance(new, tuple) or len(new) != len(variant.states):
-        raise ValueError(f"variant {variant.name}: its step returned {type(new).__name__}"
-                         f"{f' of {len(new)}' if isinstance(new, tuple) else ''}; expected a tuple of "
-                         f"{len(variant.states)} ({', '.join(variant.states)})")
+        got = f"a tuple of {len(new)}" if isinstance(new, tuple) else f"a single value ({type(new).__name__})"
+        raise ValueError(f"variant {variant.name}: its step returned {got}; expected a tuple of "
+                         f"{len(variant.states)}, the new state ({', '.join(variant.states)})")
     return new
 
 

@@ -217,7 +217,7 @@ def check_cell_loop_equals_sequence(config, ctx):
         h, c = _call(ctx, module, config, x[t], state)
         state = (h, c) if c is not None else h
         outputs.append(h)
-    layer = names.cell_as_layer(weights)
+    layer = names.cell_as_layer(weights, variant(config.mode).kinds)
     expected, bound = reference.rnn_with_bound(as_numpy(x), layer, ctx.precision, mode=config.mode,
                                                hx=None if hx is None else as_numpy(hx_to_torch(hx, ctx.dtype, "cpu")))
     (out, finals), (out_bound, final_bounds) = [(r[0], _states(r[1], config.mode)) for r in (expected, bound)]

@@ -126,7 +126,7 @@ def _scaled_dropout_config(config):
 
 
 @register("metamorphic", strategy=relation_strategy(packed=False, drop=("unbatched",), change=_scaled_dropout_config),
-          requires=("dropout", "multi_layer"))
+          requires=("dropout", "multi_layer", "torch_variant"))
 def check_dropout_scales_kept_units(config, ctx):
     """Training with 0 < p < 1: the second layer sees each unit of the first layer's output
     either dropped (0) or kept and scaled by 1 / (1 - p); seen through a readout layer."""
@@ -160,7 +160,7 @@ def _wide_dropout_config(config):
 
 
 @register("metamorphic", strategy=relation_strategy(packed=False, drop=("unbatched",), change=_wide_dropout_config),
-          requires=("dropout", "multi_layer"))
+          requires=("dropout", "multi_layer", "torch_variant"))
 def check_dropout_drops_units_at_rate_p(config, ctx):
     """Training with p = 0.2 or 0.35 on a batch of 64: among the units whose dropped and kept
     outcomes cannot be confused, the fraction dropped is p within Hoeffding's bound for one

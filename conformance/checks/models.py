@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import reference
 
 from .. import reproducers, streams
-from ..config import TORCH_VARIANTS, RNNConfig
+from ..config import RNNConfig, selecting
 from ..data import parameter_shapes, to_torch
 from ..models import BiLSTMClassifier, StackedRegressor
 from ..registry import register
@@ -103,7 +103,7 @@ def load_model(model, tensors):
 
 def _rnn_class(ctx, mode):
     """The target's class, with the constructor keywords that select the variant of ``mode``."""
-    factory, options = ctx.target.factory, dict(TORCH_VARIANTS[mode].options)
+    factory, options = ctx.target.factory, selecting(mode)
     return (lambda *args, **kw: factory(*args, **options, **kw)) if options else factory
 
 
@@ -114,7 +114,7 @@ def _regressor(config, ctx, grad):
     model = ctx.call("StackedRegressor(...)", StackedRegressor, config.input_size, config.hidden_size,
                      _rnn_class(ctx, config.mode)).to(device=ctx.device, dtype=ctx.dtype)
     reproducers.model(model, "StackedRegressor", (config.input_size, config.hidden_size),
-                      dict(TORCH_VARIANTS[config.mode].options), ctx.device, ctx.dtype)
+                      selecting(config.mode), ctx.device, ctx.dtype)
     rnn_config = RNNConfig(config.mode, config.input_size, config.hidden_size, num_layers=2, batch_first=True)
     state = ctx.load(model, _random_state(model, config, rnn_config), load_model)
     x_np = streams.rng(config.seed, "regressor_input").standard_normal((config.batch, config.steps, config.input_size))
