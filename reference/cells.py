@@ -21,6 +21,7 @@ the same way in your package (see the README, "A variant of your own").
 """
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Callable, Optional
 
 from .activations import activation, arguments, clamp
@@ -258,6 +259,9 @@ class Variant:
         problem = self._problem()
         if problem:
             raise ValueError(f"Variant {self.name!r}: {problem}")
+        object.__setattr__(self, "kinds", tuple(kind for kind, _ in self.parameters))
+        object.__setattr__(self, "bias_kinds", tuple(kind for kind in self.kinds if kind.startswith("bias_")))
+        object.__setattr__(self, "_shapes", {})
 
     def _problem(self):
         """What is wrong with this description, in words, or None."""
@@ -293,6 +297,10 @@ class Variant:
             return "only weight_ih sees the input (size 'I'): the other parameters act on the state"
         return None
 
+    #: The kinds of its parameters, in ``state_dict`` order, and those of its biases (set from
+    #: ``parameters``).
+    kinds = bias_kinds = ()
+
     @property
     def paired(self):
         """Whether its state is a tuple (h, c) rather than h alone."""
@@ -304,17 +312,16 @@ class Variant:
         names = [f"{state}0" for state in self.states]
         return f"({', '.join(names)})" if self.paired else names[0]
 
-    @property
-    def kinds(self):
-        """The kinds of its parameters, in ``state_dict`` order."""
-        return tuple(kind for kind, _ in self.parameters)
-
     def shapes(self, input_size, hidden_size, proj_size=0, bias=True):
-        """kind -> shape of one direction of one layer whose input has ``input_size``."""
-        sizes = {"I": input_size, "H": hidden_size, "P": proj_size or hidden_size}
-        size = lambda s: sizes[s] if s in sizes else int(s[:-1]) * hidden_size
-        return {kind: tuple(size(s) for s in shape) for kind, shape in self.parameters
-                if (bias or not kind.startswith("bias_")) and (proj_size or kind != "weight_hr")}
+        """kind -> shape of one direction of one layer whose input has ``input_size`` (read
+        only: kept per sizes, the layers ask often)."""
+        key = (input_size, hidden_size, proj_size, bias)
+        if key not in self._shapes:
+            sizes = {"I": input_size, "H": hidden_size, "P": proj_size or hidden_size}
+            size = lambda s: sizes[s] if s in sizes else int(s[:-1]) * hidden_size
+            self._shapes[key] = {kind: tuple(size(s) for s in shape) for kind, shape in self.parameters
+                                 if (bias or not kind.startswith("bias_")) and (proj_size or kind != "weight_hr")}
+        return MappingProxyType(self._shapes[key])
 
 
 @dataclass

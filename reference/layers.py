@@ -95,13 +95,13 @@ def layer_sizes(weights, mode, num_layers, bidirectional):
     if proj_size and not variant.projection:
         projecting = ", ".join(v.name for v in cells.VARIANTS.values() if v.projection)
         raise ValueError(f"weight_hr_l0 present: projections exist only for {projecting}, not {mode}")
-    bias = any(kind.startswith("bias_") and kind + "_l0" in weights for kind in variant.kinds)
+    bias = any(kind + "_l0" in weights for kind in variant.bias_kinds)
     out_size = proj_size or hidden_size
     directions = 2 if bidirectional else 1
     for layer in range(num_layers):
-        in_size = input_size if layer == 0 else out_size * directions
+        shapes = variant.shapes(input_size if layer == 0 else out_size * directions, hidden_size, proj_size, bias)
         for suffix in suffixes(layer, directions):
-            for kind, shape in variant.shapes(in_size, hidden_size, proj_size, bias).items():
+            for kind, shape in shapes.items():
                 _expect_shape(weights, kind + suffix, shape)
     return input_size, hidden_size, proj_size, bias
 
@@ -218,7 +218,8 @@ class _Parameters:
     vectors (whose gradients ``GradientSum``s collect)."""
 
     def __init__(self, variant, weights, suffix, bias):
-        present = {kind: weights[kind + suffix] for kind in variant.kinds if kind + suffix in weights}
+        kinds = variant.kinds if bias else [kind for kind in variant.kinds if kind not in variant.bias_kinds]
+        present = {kind: weights[kind + suffix] for kind in kinds if kind + suffix in weights}
         w_ih, w_hh = present["weight_ih"], present.get("weight_hh")
         matrix_hidden = np.ndim(w_hh) == 2
         terms = np.shape(w_ih)[1] + (np.shape(w_hh)[1] if matrix_hidden else 0) + 2  # the step as one fused dot
