@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 import reference  # noqa: E402
 from examples.onnx_rnn import onnxruntime_runner, reference_evaluator_runner, run_layers  # noqa: E402
 from tests.test_reference_onnx_variants import (ACTIVATION_LISTS, FLOAT32, ONNX_VARIANTS, _case,  # noqa: E402
-                                                _numeric, _oracle)
+                                                _oracle, gradient_pairs)
 
 
 def _relative(got, want):
@@ -53,21 +53,7 @@ def agreement(variant, seeds, ort):
 
 
 def _gradient_agreement(variant):
-    x, weights, hx, layers, directions = _case(variant, 3, steps=4, batch=2, input_size=2, hidden=2, scale=1.0)
-    kwargs = dict(mode=variant, num_layers=layers, bidirectional=directions == 2, lengths=np.array([4, 2]))
-    parts, _ = _oracle(variant, x, weights, hx, layers, directions)
-    upstream = [np.random.default_rng(9).standard_normal(p.shape) for p in parts]
-    state = lambda: hx if variant.paired else hx[0]
-
-    def loss():
-        out, finals = reference.rnn(x, weights, hx=state(), **kwargs)
-        finals = finals if variant.paired else (finals,)
-        return sum(float(np.sum(g * p)) for g, p in zip(upstream, (out,) + tuple(finals)))
-
-    grads = reference.rnn_backward(x, weights, hx=state(), grad_output=upstream[0], grad_h_n=upstream[1],
-                                   grad_c_n=upstream[2] if variant.paired else None, **kwargs)
-    checked = [("input", x)] + [(f"{s}0", h) for s, h in zip(variant.states, hx)] + sorted(weights.items())
-    return max(_relative(grads[name], _numeric(loss, array)) for name, array in checked)
+    return max(_relative(analytic, numeric) for analytic, numeric in gradient_pairs(variant).values())
 
 
 def main():

@@ -18,9 +18,10 @@ DECLARED_ACTIVATION_ERROR = "1e-6"
 BELOW_THE_DECLARATION = ("LSTMComputesInFloat32",)
 
 
-def run(impl, dtypes, stop_at_failure, activation_error=None):
+def run(impl, dtypes, stop_at_failure, activation_error=None, **more):
+    """Every row of ``impl`` on the CPU with the fixed seed (``more``: other options by name)."""
     options = resolve({"impl": impl, "devices": "cpu", "dtypes": dtypes, "seed": SEED,
-                       "activation-error": activation_error})
+                       "activation-error": activation_error, **more})
     targets = session.targets_for(options)
     results = []
     with warnings.catch_warnings():

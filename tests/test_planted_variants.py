@@ -5,31 +5,19 @@ as written; onnxruntime's layers (examples/onnx_rnn.py) pass in float32."""
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
 
-from conformance import session
 from conformance.errors import UsageError
-from conformance.options import resolve
+from tests import test_planted_bugs as planted_bugs
 from tests.planted.variants import CORRECT, PLANTED
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = "0"
 
 
 def run(impl, dtypes="float64,float32", stop_at_failure=False, **more):
-    options = resolve({"impl": impl, "devices": "cpu", "dtypes": dtypes, "seed": SEED, **more})
-    targets = session.targets_for(options)
-    results = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        for row in session.plan(options, targets, int(SEED)):
-            results.append(row.run())
-            if stop_at_failure and results[-1].status in ("failed", "error"):
-                break
-    return results
+    return planted_bugs.run(impl, dtypes, stop_at_failure, **more)
 
 
 def _impl(cls):

@@ -22,6 +22,7 @@ from reference import activations, names
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 onnx = pytest.importorskip("onnx")
 from examples.onnx_rnn import reference_evaluator_runner, run_layers  # noqa: E402
+from tests.test_reference_backward import _numeric as central_differences  # noqa: E402
 
 FLOAT32 = reference.Precision(storage=2.0 ** -24, accumulate=2.0 ** -24)
 ONNX_VARIANTS = [name for name, v in reference.VARIANTS.items() if v.onnx is not None]
@@ -178,30 +179,13 @@ def test_one_reset_before_step_by_hand():
 
 # --- gradients ------------------------------------------------------------------------------------
 
-def _numeric(loss, array, step=1e-6):
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        saved = array[index]
-        array[index] = saved + step
-        up = loss()
-        array[index] = saved - step
-        down = loss()
-        array[index] = saved
-        grad[index] = (up - down) / (2 * step)
-    return grad
-
-
-@pytest.mark.parametrize("variant", [reference.VARIANTS[n] for n in ONNX_VARIANTS] + ACTIVATION_LISTS[:3],
-                         ids=lambda v: v.name)
-def test_gradients_match_central_differences(variant):
-    """Every gradient, input, initial states and each parameter (the peephole vector, GRU's R
-    cut into blocks) against central differences, with packed lengths."""
+def gradient_pairs(variant):
+    """{name: (the oracle's gradient, central differences of its forward)} for every input,
+    initial state and parameter of a small bidirectional two-layer packed case of ``variant``."""
     x, weights, hx, layers, directions = _case(variant, 3, steps=4, batch=2, input_size=2, hidden=2, scale=1.0)
-    lengths = np.array([4, 2])
-    rng = np.random.default_rng(9)
-    kwargs = dict(mode=variant, num_layers=layers, bidirectional=directions == 2, lengths=lengths)
+    kwargs = dict(mode=variant, num_layers=layers, bidirectional=directions == 2, lengths=np.array([4, 2]))
     parts, _ = _oracle(variant, x, weights, hx, layers, directions)
-    upstream = [rng.standard_normal(p.shape) for p in parts]
+    upstream = [np.random.default_rng(9).standard_normal(p.shape) for p in parts]
     state = lambda: hx if variant.paired else hx[0]
 
     def loss():
@@ -212,10 +196,18 @@ def test_gradients_match_central_differences(variant):
     grads = reference.rnn_backward(x, weights, hx=state(), grad_output=upstream[0], grad_h_n=upstream[1],
                                    grad_c_n=upstream[2] if variant.paired else None, **kwargs)
     checked = [("input", x)] + [(f"{s}0", h) for s, h in zip(variant.states, hx)] + sorted(weights.items())
-    for name, array in checked:
-        numeric = _numeric(loss, array)
-        assert np.allclose(grads[name], numeric, atol=1e-7, rtol=1e-6), (variant.name, name)
-    assert any(k.startswith("weight_p") for k in weights) == variant.onnx.peepholes
+    return {name: (grads[name], central_differences(loss, array)) for name, array in checked}
+
+
+@pytest.mark.parametrize("variant", [reference.VARIANTS[n] for n in ONNX_VARIANTS] + ACTIVATION_LISTS[:3],
+                         ids=lambda v: v.name)
+def test_gradients_match_central_differences(variant):
+    """Every gradient, input, initial states and each parameter (the peephole vector, GRU's R
+    cut into blocks) against central differences, with packed lengths."""
+    pairs = gradient_pairs(variant)
+    for name, (analytic, numeric) in pairs.items():
+        assert np.allclose(analytic, numeric, atol=1e-7, rtol=1e-6), (variant.name, name)
+    assert any(k.startswith("weight_p") for k in pairs) == variant.onnx.peepholes
 
 
 @pytest.mark.parametrize("name", activations.ACTIVATION_NAMES)

@@ -135,8 +135,12 @@ class ResetBeforeGRU(TorchGRU):
         b_hr, b_hz, b_hn = (None, None, None) if b_hh is None else b_hh.chunk(3)
         r = torch.sigmoid(x_r + self.linear(h, w_hr, b_hr))
         z = torch.sigmoid(x_z + self.linear(h, w_hz, b_hz))
-        n = torch.tanh(x_n + self.reset_hidden(r, h, w_hn, b_hn))
+        n = torch.tanh(x_n + self.reset_hidden(self.resetting(r, z), h, w_hn, b_hn))
         return [self.blend(z, n, h)]
+
+    def resetting(self, r, z):
+        """The gate that resets h."""
+        return r
 
     def reset_hidden(self, r, h, w_hn, b_hn):
         return self.linear(r * h, w_hn, b_hn)
@@ -265,15 +269,8 @@ class ResetScalesHiddenBias(ResetBeforeGRU):
 class ResetWithUpdateGate(ResetBeforeGRU):
     """The update gate z resets h before the matmul, instead of r."""
 
-    def cell(self, x, state, params):
-        w_ih, w_hh, b_ih, b_hh, _ = params
-        h = state[0]
-        x_r, x_z, x_n = self.split(self.linear(x, w_ih, b_ih))
-        w_hr, w_hz, w_hn = w_hh.chunk(3)
-        b_hr, b_hz, b_hn = (None, None, None) if b_hh is None else b_hh.chunk(3)
-        z = torch.sigmoid(x_z + self.linear(h, w_hz, b_hz))
-        n = torch.tanh(x_n + self.linear(z * h, w_hn, b_hn))
-        return [self.blend(z, n, h)]
+    def resetting(self, r, z):
+        return z
 
 
 class IndRNNRecurrenceAfterActivation(IndRNN):
