@@ -215,7 +215,8 @@ def rerun_failed(options, statuses=("failed", "error")):
     profile = run.get("profile", options.profile)
     examples = run.get("max_examples")
     replaced = dataclasses.replace(
-        options, impl=own, kind=str(target.get("kind")) if own else None, seed=run.get("seed"), profile=profile,
+        options, impl=own, kind=str(target.get("kind")) if own else None, variant=target.get("variant") if own else None,
+        seed=run.get("seed"), profile=profile,
         max_examples=None if examples == profiles.max_examples(profile) else examples,
         checks=tuple(dict.fromkeys(r["check"] for r in rows)), devices=tuple(dict.fromkeys(r["device"] for r in rows)),
         dtypes=tuple(dict.fromkeys(r["dtype"] for r in rows)),

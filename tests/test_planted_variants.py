@@ -111,3 +111,20 @@ def test_onnxruntime_layers_pass_in_float32(layer):
     results = run(f"examples.onnx_rnn:{layer}", dtypes="float32")
     assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
     assert sum(r.status == "passed" for r in results) >= 12
+
+
+def test_a_report_keeps_the_variant_given_on_the_command_line_for_its_reruns(tmp_path):
+    """--variant is not in the class: the report records it, and --rerun-failed runs the same variant."""
+    from conformance import session
+    from conformance.options import resolve
+
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "conformance", "--impl", "tests.planted.bad_variants:UndeclaredIndRNN",
+                           "--variant", "GRU_RESET_BEFORE", "--checks", "parameters_named_like_torch", "--devices",
+                           "cpu", "--dtypes", "float64", "--seed", "1", "--report", str(report)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout[-1500:] + done.stderr[-1500:]
+    options, rows = session.rerun_failed(resolve({"rerun-failed": str(report)}))
+    assert (options.impl, options.kind, options.variant) == ("tests.planted.bad_variants:UndeclaredIndRNN", "variant",
+                                                             "GRU_RESET_BEFORE")
+    assert len(rows) == 1
