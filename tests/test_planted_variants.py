@@ -29,8 +29,12 @@ def test_a_correct_layer_of_the_variant_passes_every_check_that_applies(layer):
     results = run(_impl(layer))
     assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
     passed = [r for r in results if r.status == "passed"]
-    assert len(passed) >= 40 and all(r.examples > 0 for r in passed)
+    assert all(r.examples > 0 for r in passed)
     families = {r.family for r in passed}
+    if layer.__name__.endswith("Cell"):  # kind variant_cell: the cells' checks, every one
+        assert len(passed) == len(results) >= 18 and {"parity", "gradients", "metamorphic", "contract"} <= families
+        return
+    assert len(passed) >= 40
     assert {"parity", "packing", "gradients", "metamorphic", "contract", "models"} <= families
     unsupported = {r.check for r in results if r.status == "unsupported"}
     assert "sequence_equals_cell_loop" in unsupported  # torch has no cell of the variant to loop

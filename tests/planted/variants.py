@@ -146,8 +146,52 @@ class ResetBeforeGRU(TorchGRU):
         return self.linear(r * h, w_hn, b_hn)
 
 
-#: The correct layers: each must pass every check that applies to it.
-CORRECT = (PeepholeLSTM, CoupledLSTM, ClippedLSTM, HardSigmoidLSTM, ResetBeforeGRU, IndRNN)
+class PeepholeLSTMCell(torch.nn.Module):
+    """One step of LSTM_PEEPHOLE with torch.nn.LSTMCell's contract (kind variant_cell)."""
+
+    rnn_conformance_variant = "LSTM_PEEPHOLE"
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        shapes = {"weight_ih": (4 * hidden_size, input_size), "weight_hh": (4 * hidden_size, hidden_size)}
+        if bias:
+            shapes.update(bias_ih=(4 * hidden_size,), bias_hh=(4 * hidden_size,))
+        shapes["weight_p"] = (3 * hidden_size,)
+        for name, shape in shapes.items():
+            self.register_parameter(name, torch.nn.Parameter(
+                torch.empty(shape, device=device, dtype=dtype).uniform_(-hidden_size ** -0.5, hidden_size ** -0.5)))
+
+    def forward(self, input, hx=None):
+        if input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
+            raise ValueError(f"LSTMCell: expected input (B, {self.input_size}) or ({self.input_size},), "
+                             f"got {tuple(input.shape)}")
+        batched = input.dim() == 2
+        x = input if batched else input.unsqueeze(0)
+        if hx is None:
+            h = c = x.new_zeros(x.shape[0], self.hidden_size)
+        else:
+            h, c = hx
+            expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
+            if tuple(h.shape) != expected or tuple(c.shape) != expected:
+                raise ValueError(f"LSTMCell: expected hx of shape {expected}, got {tuple(h.shape)}, {tuple(c.shape)}")
+            h, c = (h, c) if batched else (h.unsqueeze(0), c.unsqueeze(0))
+        gates = x @ self.weight_ih.t() + h @ self.weight_hh.t()
+        if getattr(self, "bias_ih", None) is not None:
+            gates = gates + self.bias_ih + self.bias_hh
+        i, f, g, o = gates.chunk(4, dim=1)
+        p_i, p_f, p_o = self.peepholes()
+        i, f = torch.sigmoid(i + p_i * c), torch.sigmoid(f + p_f * c)
+        c = f * c + i * torch.tanh(g)
+        h = torch.sigmoid(o + p_o * c) * torch.tanh(c)
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+    def peepholes(self):
+        return self.weight_p.chunk(3)
+
+
+#: The correct layers and cells: each must pass every check that applies to it.
+CORRECT = (PeepholeLSTM, CoupledLSTM, ClippedLSTM, HardSigmoidLSTM, ResetBeforeGRU, IndRNN, PeepholeLSTMCell)
 
 
 # --- planted bugs -------------------------------------------------------------------------------
@@ -172,6 +216,14 @@ class PeepholeMissingOnForget(PeepholeLSTM):
 
     def forget_peephole(self, p_f, c):
         return torch.zeros_like(c)
+
+
+class PeepholeCellInONNXOrder(PeepholeLSTMCell):
+    """The cell reads weight_p as ONNX lays out P (i, o, f)."""
+
+    def peepholes(self):
+        p_i, p_o, p_f = self.weight_p.chunk(3)
+        return p_i, p_f, p_o
 
 
 class PeepholeGradientDetached(PeepholeLSTM):
@@ -297,6 +349,7 @@ class IndRNNReverseReadsForward(IndRNN):
 #: (bug, variant): every planted bug of the variants.
 PLANTED = [(bug, bug.rnn_conformance_variant) for bug in (
     PeepholeOutputSeesOldCell, PeepholesInONNXOrder, PeepholeMissingOnForget, PeepholeGradientDetached,
+    PeepholeCellInONNXOrder,
     CoupledForgetEqualsInput, CoupledGateOrderIOG, CoupledForgetsEverything,
     ClipAfterActivation, ClipOnlyCandidate, ClipAlsoTheCellState,
     HardSigmoidTorchSlope, HardSigmoidUnclamped, HardSigmoidOnCandidate,
