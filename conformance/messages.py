@@ -428,7 +428,7 @@ def report(results, targets, options, seed, known=(), planned=None, stopped=None
         "environment": environment(seed),
         "run": run_settings(options, seed),
         "target": {"impl": ",".join(t.impl for t in targets), "kind": ",".join(t.kind for t in targets),
-                   "variant": ",".join(t.variant for t in targets if t.variant) or None},
+                   **{"variant": t.variant for t in targets if t.variant}},
         "unsupported_features": {t.impl: t.unsupported for t in targets if t.unsupported},
         "declarations": {t.impl: t.declarations for t in targets if t.declarations},
         "not_compared": not_compared(targets),
