@@ -44,6 +44,8 @@ def selecting(mode):
 #: ``--variant``): one of ``reference.VARIANTS`` (ONNX's, say) or a variant of the user's own.
 #: Its modes are that one variant's (``Target.variant``), not listed here.
 VARIANT_KIND = "variant"
+#: The kinds of such a target: a layer, or a single-step cell.
+VARIANT_KINDS = (VARIANT_KIND, f"{VARIANT_KIND}_cell")
 #: The kinds of recurrent layer a target can be, and the reference modes each covers.
 LAYER_KINDS = {**{kind: tuple(v.mode for v in TORCH_VARIANTS.values() if v.kind == kind)
                   for kind in dict.fromkeys(v.kind for v in TORCH_VARIANTS.values())}, VARIANT_KIND: ()}

@@ -4,6 +4,7 @@ import inspect
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 
@@ -12,7 +13,8 @@ from reference.cells import variant
 
 from . import watch
 from .config import (CELL_KINDS, COPYING_HOOK, KIND_MODES, LAYER_KINDS, MAPPING_HOOK, PACKING_FUNCTIONS,
-                     TORCH_NAMES, TORCH_VARIANTS, UTILITY_KINDS, VARIANT_KIND, RNNConfig, selecting)
+                     TORCH_NAMES, TORCH_VARIANTS, UTILITY_KINDS, VARIANT_KIND, VARIANT_KINDS, RNNConfig,
+                     selecting)
 from .errors import HookError, Unsupported, UsageError, one_line
 from .tolerances import DTYPES
 
@@ -71,7 +73,7 @@ class Target:
     activation_error: float = 0.0
     declarations: dict = field(default_factory=dict)
     naming: str = TORCH_NAMES
-    variant: object = None
+    variant: Optional[str] = None
 
     def __str__(self):
         return self.impl
@@ -303,7 +305,7 @@ def _declared_variant(impl, factory, kind, given):
     mode = given if given is not None else in_class
     source = "--variant" if given is not None else f"{impl}.{VARIANT_DECLARATION}"
     if mode is None:
-        if kind in (VARIANT_KIND, f"{VARIANT_KIND}_cell"):
+        if kind in VARIANT_KINDS:
             raise UsageError(f"--kind {kind} needs the variant: pass --variant MODE|package.module:NAME, or give "
                              f"{impl} the class attribute {VARIANT_DECLARATION}")
         return None
@@ -352,9 +354,9 @@ def _infer_kind(impl, factory, kind, mode=None):
     declared = next((k for k, cls in TORCH_CLASSES if isinstance(factory, type) and issubclass(factory, cls)), None)
     if mode is not None:
         declared = None
-        if kind is not None and kind not in (VARIANT_KIND, f"{VARIANT_KIND}_cell"):
-            raise UsageError(f"--kind {kind} but {impl} declares the variant {mode}: its kind is {VARIANT_KIND} "
-                             f"(a layer) or {VARIANT_KIND}_cell")
+        if kind is not None and kind not in VARIANT_KINDS:
+            raise UsageError(f"--kind {kind} but {impl} declares the variant {mode}: its kind is "
+                             f"{' or '.join(VARIANT_KINDS)} (a layer or a cell)")
     if kind is not None and declared is not None and declared != kind:
         raise UsageError(f"--kind {kind} but {impl} subclasses {DEFAULT_IMPLS[declared]}")
     try:
@@ -372,7 +374,7 @@ def _infer_kind(impl, factory, kind, mode=None):
                          f"'weight_ih_l0' or 'weight_ih' (torch's names) and no {MAPPING_HOOK} or "
                          f"{COPYING_HOOK} hook")
     if kind is None and mode is not None:
-        kind = f"{VARIANT_KIND}_cell" if layer_weight is None and cell_weight is not None else VARIANT_KIND
+        kind = VARIANT_KINDS[1] if layer_weight is None and cell_weight is not None else VARIANT_KIND
     if kind is None and declared is None:
         gates = None if weight is None else _GATE_ROWS.get(weight.shape[0])
         if gates is None:
