@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 
 from .errors import UsageError
-from .messages import PROGRAM, SCHEMA, place, usage_error
+from .messages import PROGRAM, SCHEMA, place, usage_error, write_text
 from .options import ArgumentParser
 
 #: A passed row regresses in headroom when its worst error / tolerance grew more than
@@ -363,6 +363,8 @@ def build_parser():
     parser.add_argument("old", metavar="OLD.json", help="the report of the run to compare against (pinned torch)")
     parser.add_argument("new", metavar="NEW.json", help="the report of the candidate run")
     parser.add_argument("--markdown", action="store_true", help="print Markdown (for a CI step summary)")
+    parser.add_argument("--html", metavar="PATH.html", help="also write a self-contained HTML page there: old "
+                                                            "against new per row, the map of headroom changes")
     parser.add_argument("--headroom-factor", type=_positive("headroom-factor"), default=FACTOR, metavar="X",
                         help=f"a passed row regresses when its worst error/tolerance grew more than X-fold "
                              f"(default {FACTOR:g}) ...")
@@ -384,6 +386,14 @@ def main(argv):
         print(usage_error(exc, program=f"{PROGRAM} compare"), file=sys.stderr)
         return 2
     comparison = compare_reports(old, new, args.headroom_factor, args.headroom_floor, args.allow_gone)
+    if args.html:
+        from .html import compare_page
+        try:
+            write_text(args.html, compare_page(comparison, old, new, args.old, args.new,
+                                               text(comparison, args.old, args.new, limit=10**6)), "--html")
+        except UsageError as exc:
+            print(usage_error(exc, program=f"{PROGRAM} compare"), file=sys.stderr)
+            return 2
     try:
         print((markdown if args.markdown else text)(comparison, args.old, args.new), flush=True)
     except BrokenPipeError:  # the reader left: say nothing more (Python's documented remedy)

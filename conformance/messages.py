@@ -433,7 +433,7 @@ def report(results, targets, options, seed, known=(), planned=None, stopped=None
         "declarations": {t.impl: t.declarations for t in targets if t.declarations},
         "not_compared": not_compared(targets),
         "summary": summarize(results),
-        "checks": [{k: v for k, v in r.as_dict().items() if k != "family"} for r in results],
+        "checks": [r.as_dict() for r in results],
     }
     rows = {e.name: sum(r.known == e.name for r in results) for e in known}
     if options.known_differences or any(rows.values()):
@@ -466,12 +466,18 @@ def write_text(path, text, option):
 
 def write_outputs(options, results, targets, seed, known, planned=None, say=print, under_pytest=False,
                   stopped=None):
-    """Writes the JSON report and the JUnit XML the options ask for, and says where (under
+    """Writes the JSON report, the HTML page and the JUnit XML the options ask for, and says where (under
     pytest each line names the suite, among pytest's own)."""
     prefix = f"{PROGRAM} " if under_pytest else ""
+    data = report(results, targets, options, seed, known, planned, stopped) if options.report or options.html \
+        else None
     if options.report:
-        write_report(options.report, report(results, targets, options, seed, known, planned, stopped))
+        write_report(options.report, data)
         say(f"{prefix}report: {options.report}")
+    if options.html:
+        from .html import run_page
+        write_text(options.html, run_page(data), "--html")
+        say(f"{prefix}html: {options.html}")
     if options.junit_xml:
         write_text(options.junit_xml, junit_xml(results, environment(seed), options.strict_known), "--junit-xml")
         say(f"{prefix}junit xml: {options.junit_xml}")

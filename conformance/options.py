@@ -165,6 +165,8 @@ OPTIONS = {
     "seed": (_int_in("seed", 0, 2**32 - 1), "N", "seed of the run (default: random, printed)"),
     "report": (_path_to_write("report"), "PATH.json", "write the JSON report there"),
     "junit-xml": (_path_to_write("junit-xml"), "PATH.xml", "write a JUnit XML file there: one test case per row"),
+    "html": (_path_to_write("html"), "PATH.html", "write a self-contained HTML page there: the headroom map, the "
+                                                  "failures, the run's environment and declarations"),
     "known-differences": (str, "FILE", "INI file of accepted differences: a failing row that an entry matches is "
                                        "'known' and does not fail the run"),
     "strict-known": (parse_flag("strict-known"), None, "a known difference that no longer happens (a 'stale' row) "
@@ -217,6 +219,7 @@ class RunOptions:
     seed: Optional[int] = None
     report: Optional[str] = None
     junit_xml: Optional[str] = None
+    html: Optional[str] = None
     known_differences: Optional[str] = None
     strict_known: bool = False
     backends: tuple = ("default",)

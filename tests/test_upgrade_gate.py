@@ -430,6 +430,11 @@ def test_the_ci_recipe_installs_what_exists_and_shows_every_row():
     junit = next(s for s in suite if s.get("uses", "").startswith("mikepenz/action-junit-report@"))
     assert junit["if"] == "always()" and junit["with"]["report_paths"] in run  # the XML the run writes is shown
     assert '--reproducers "reports/reproducers-' in run and env["TORCH_INDEX"].endswith("/whl/cpu")
+    assert '--html "reports/' in run  # each side's page goes into its artifact with the report
+    steps = workflow["jobs"]["compare"]["steps"]
+    gate = next(s["run"] for s in steps if "rnn-conformance compare" in s.get("run", ""))
+    kept = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert "--html comparison.html" in gate and kept["with"]["path"] == "comparison.html" and kept["if"] == "always()"
 
 
 def test_each_backend_sets_the_flags_the_tolerance_reads():
