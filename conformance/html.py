@@ -37,7 +37,8 @@ td.failed{background:#000!important;color:#fff;font-weight:700;outline:2px solid
 td.error{background:#5b2a86!important;color:#fff;font-weight:700;border:2px dashed #fff!important}
 td.known{background:repeating-linear-gradient(45deg,#ddd,#ddd 4px,#aaa 4px,#aaa 8px)!important;color:#000}
 td.stale{background:#fff!important;color:#000;border:2px dotted #000!important;font-weight:700}
-td.unsupported{background:repeating-linear-gradient(-45deg,#f4f4f4,#f4f4f4 3px,#e2e2e2 3px,#e2e2e2 6px)!important;color:#666}
+td.unsupported{background:repeating-linear-gradient(-45deg,#f4f4f4,#f4f4f4 3px,#e2e2e2 3px,#e2e2e2 6px)!important;
+  color:#666}
 td.skipped{background:#fff!important;color:#999;border:1px solid #eee!important}
 td.none{background:#fff}
 .legend span{display:inline-block;width:64px;height:20px;line-height:20px;text-align:center;font-size:11px;
@@ -164,7 +165,8 @@ def _row_classes(cells):
 
 
 def _legend():
-    scale = "".join(f'<span style="background:{headroom_colour(r)}">{r:g}</span>' for r in (1e-4, 1e-3, 0.01, 0.1, 0.5, 1))
+    scale = "".join(f'<span style="background:{headroom_colour(r)}">{r:g}</span>'
+                    for r in (1e-4, 1e-3, 0.01, 0.1, 0.5, 1))
     statuses = "".join(f'<table style="display:inline-table;border-collapse:collapse"><tr><td class="{s}" '
                        f'style="width:64px;height:20px;text-align:center;font-size:11px">{STATUS_WORDS[s] or s}</td>'
                        f'</tr></table> ' for s in ("failed", "error", "known", "stale", "unsupported", "skipped"))
@@ -187,7 +189,8 @@ def _plain(value):
 
 
 def _summary(counts):
-    return '<div class="summary">' + "".join(f"<span>{n} {_e(status)}</span>" for status, n in counts.items()) + "</div>"
+    spans = "".join(f"<span>{n} {_e(status)}</span>" for status, n in counts.items())
+    return f'<div class="summary">{spans}</div>'
 
 
 def _failures(rows):
@@ -246,8 +249,9 @@ def _compare_cell(marks):
                 else f"{old['status'][:5]}\u2192{status[:5]}"
         else:
             css = "passed"
-            text = ("new " + _ratio_text(ratio) if old is None else _ratio_text(ratio)
-                    if _ratio_text(before) == _ratio_text(ratio) else f"{_ratio_text(before)}\u2192{_ratio_text(ratio)}")
+            same = old is not None and _ratio_text(before) == _ratio_text(ratio)
+            text = ("new " + _ratio_text(ratio) if old is None else _ratio_text(ratio) if same
+                    else f"{_ratio_text(before)}\u2192{_ratio_text(ratio)}")
         title = (f"{row['check']} | {row['target']} | {' '.join(column_of(row))} | "
                  f"{'(not in the old report)' if old is None else old['status'] + ' ' + _ratio_text(before)} -> "
                  f"{status} {_ratio_text(ratio)}" + (f" | {mark}" if mark else ""))
@@ -288,7 +292,7 @@ def _scatter(points, width=640, height=440):
         decade += 1
     parts.append(f'<line class="diagonal" x1="{at(low, width):.1f}" y1="{at(low, height, True):.1f}" '
                  f'x2="{at(high, width):.1f}" y2="{at(high, height, True):.1f}" stroke="#888" stroke-dasharray="4 3"/>')
-    one_x, one_y = at(1.0, width), at(1.0, height, True)
+    one_y = at(1.0, height, True)
     parts.append(f'<line x1="{margin}" y1="{one_y:.1f}" x2="{width - margin}" y2="{one_y:.1f}" stroke="#c00" '
                  f'stroke-width="0.8"/><text x="{width - margin}" y="{one_y - 4:.1f}" text-anchor="end" '
                  f'fill="#c00">tolerance</text>')

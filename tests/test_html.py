@@ -28,7 +28,8 @@ def bug_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("html")
     report, page = folder / "report.json", folder / "run.html"
     done = subprocess.run([sys.executable, "-m", "conformance", "--impl", "tests.planted.bugs:LSTMGateOrderIFOG",
-                           "--checks", "parity,batch_permutation_permutes_results,contract", "--devices", "cpu", "--dtypes", "float64,float32",
+                           "--checks", "parity,batch_permutation_permutes_results,contract", "--devices", "cpu",
+                           "--dtypes", "float64,float32",
                            "--profile", "quick", "--seed", "2", "--report", str(report), "--html", str(page)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
