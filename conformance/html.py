@@ -270,7 +270,7 @@ def _scatter(points, width=640, height=440):
     values = [v for x, y, _, _ in points for v in (x, y) if v is not None and v > 0]
     high = max(values + [1.0]) * 1.5
     low = max(min(values + [LOW]), LOW)
-    margin = 48
+    margin = 60
     span = math.log10(high) - math.log10(low)
 
     def at(value, size, flip=False):

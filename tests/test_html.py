@@ -112,6 +112,19 @@ def test_statuses_are_told_apart_without_colour(bug_run):
         assert f">{status}<" in page  # in the legend at least
 
 
+def test_the_filter_knows_which_rows_failed_or_run_thin(bug_run):
+    """The filter hides map rows by class: has-failed on every check x target with a failed
+    cell, has-thin on those with a passed cell above 0.5; the script switches the body's class."""
+    report, page = bug_run
+    failing = {(r["check"], r["target"]) for r in report["checks"] if r["status"] in ("failed", "error")}
+    assert page.count('class="map-row has-failed') == len(failing) > 0
+    thin = copy.deepcopy(report)
+    row = next(r for r in thin["checks"] if r["status"] == "passed")
+    row["worst_ratio"] = 0.7
+    assert run_page(thin).count("has-thin") == 1 + page.count("has-thin")
+    assert "body.only-failed tr.map-row:not(.has-failed){display:none}" in page and "only-' + input.value" in page
+
+
 def test_a_comparison_marks_and_labels_new_failures_and_regressions(bug_run):
     report, _ = bug_run
     old = copy.deepcopy(report)
