@@ -5,8 +5,9 @@
 
 Each class is one variant of ``reference`` (its ``rnn_conformance_variant``) run by one ONNX
 node per layer: torch's constructor and forward contract, parameters under torch's names and
-gate order (``onnx_inputs`` reorders them to ONNX's), float32 and float64 on the CPU.  It has
-no autograd (onnxruntime runs no backward), so it declares ``backward`` unsupported.
+gate order (``onnx_inputs`` reorders them to ONNX's), float32 on the CPU, packed input through
+ONNX's ``sequence_lens``.  It has no autograd (onnxruntime runs no backward), so it declares
+``backward`` unsupported, and no float64 (onnxruntime's recurrent kernels have none).
 
 ``onnx_layer`` is also what the oracle's tests use to compare ``reference`` with onnxruntime
 and with ``onnx.reference`` on ONNX's options (peepholes, input_forget, clip, activations,
@@ -15,6 +16,7 @@ linear_before_reset).  Needs ``onnx`` and ``onnxruntime`` (``pip install onnx on
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 import reference
 
@@ -132,7 +134,7 @@ class OnnxRuntimeLayer(nn.Module):
     #: onnxruntime's CPU kernels evaluate sigmoid and tanh by approximations (MLAS): seen off
     #: from the float32 bound by 1.1e-7 absolute where 1e-7 was declared (PeepholeLSTM, seed 2).
     rnn_conformance_activation_error = 5e-7
-    rnn_conformance_unsupported = ("backward", "packed", "float64", "bfloat16", "float16", "cuda", "dropout",
+    rnn_conformance_unsupported = ("backward", "float64", "bfloat16", "float16", "cuda", "dropout",
                                    "non_contiguous")
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
@@ -153,11 +155,16 @@ class OnnxRuntimeLayer(nn.Module):
         self._run = onnxruntime_runner()
 
     def forward(self, input, hx=None):
-        if input.dim() not in (2, 3):
+        packed, lengths = isinstance(input, PackedSequence), None
+        if packed:  # ONNX's sequence_lens: each sequence runs over its own steps, both directions
+            x, lengths = pad_packed_sequence(input)
+            batched, dtype_of = True, x.dtype
+        elif input.dim() not in (2, 3):
             raise ValueError(f"Expected input to be 2D or 3D, got {input.dim()}D instead")
-        batched = input.dim() == 3
-        x = input if batched else input.unsqueeze(1)
-        x = x.transpose(0, 1) if batched and self.batch_first else x
+        else:
+            batched, dtype_of = input.dim() == 3, input.dtype
+            x = input if batched else input.unsqueeze(1)
+            x = x.transpose(0, 1) if batched and self.batch_first else x
         if x.shape[0] == 0 or x.shape[-1] != self.input_size:
             raise RuntimeError(f"input of shape {tuple(input.shape)}: expected T >= 1 steps of {self.input_size} "
                                f"features")
@@ -165,14 +172,22 @@ class OnnxRuntimeLayer(nn.Module):
         parts = [None] * len(self.variant.states) if hx is None else (list(hx) if isinstance(hx, tuple) else [hx])
         states = [np.zeros((count, batch, self.hidden_size)) if p is None else
                   (p if batched else p.unsqueeze(1)).detach().cpu().double().numpy() for p in parts]
-        dtype = np.float32 if input.dtype == torch.float32 else np.float64
+        dtype = np.float32 if dtype_of == torch.float32 else np.float64
         weights = {name: p.detach().cpu().double().numpy() for name, p in self.named_parameters()}
         output, finals = run_layers(self.variant, x.detach().cpu().double().numpy(), weights, self.num_layers,
-                                    self.directions, tuple(states), self._run, dtype)
-        as_tensor = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=input.dtype, device=input.device)
+                                    self.directions, tuple(states), self._run, dtype,
+                                    None if lengths is None else lengths.numpy())
+        as_tensor = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype_of, device=x.device)
         output = as_tensor(output)
         finals = [as_tensor(f) for f in finals]
-        if not batched:
+        if packed:
+            order = input.sorted_indices
+            out, lens = output, lengths
+            if order is not None:
+                out, lens = output[:, order.to(output.device)], lengths[order.cpu()]
+            data = pack_padded_sequence(out, lens, enforce_sorted=True).data
+            output = PackedSequence(data, input.batch_sizes, input.sorted_indices, input.unsorted_indices)
+        elif not batched:
             output, finals = output[:, 0], [f[:, 0] for f in finals]
         elif self.batch_first:
             output = output.transpose(0, 1)

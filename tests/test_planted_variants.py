@@ -114,7 +114,9 @@ def test_onnxruntime_layers_pass_in_float32(layer):
     pytest.importorskip("onnxruntime")
     results = run(f"examples.onnx_rnn:{layer}", dtypes="float32")
     assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
-    assert sum(r.status == "passed" for r in results) >= 12
+    passed = {r.check for r in results if r.status == "passed"}
+    assert len(passed) >= 16 and {"pack_padded_unsorted_matches_oracle", "packed_sequence_matches_running_alone",
+                                  "bidirectional_equals_forward_and_reversed"} <= passed  # sequence_lens, both ways
 
 
 def test_a_report_keeps_the_variant_given_on_the_command_line_for_its_reruns(tmp_path):
