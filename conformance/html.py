@@ -41,6 +41,7 @@ td.unsupported{background:repeating-linear-gradient(-45deg,#f4f4f4,#f4f4f4 3px,#
   color:#666}
 td.skipped{background:#fff!important;color:#999;border:1px solid #eee!important}
 td.none{background:#fff}
+td[data-regression]{outline:2px solid #c00;outline-offset:-3px}
 .legend span{display:inline-block;width:64px;height:20px;line-height:20px;text-align:center;font-size:11px;
   margin-right:4px;border:1px solid #ccc;vertical-align:middle}
 .filter{margin:8px 0} .filter label{margin-right:12px}
@@ -256,11 +257,9 @@ def _compare_cell(marks):
                  f"{'(not in the old report)' if old is None else old['status'] + ' ' + _ratio_text(before)} -> "
                  f"{status} {_ratio_text(ratio)}" + (f" | {mark}" if mark else ""))
         style = f' style="background:{change_colour(before, ratio)}"' if css == "passed" else ""
-        border = ' data-regression="1"' if mark == "regression" else ""
-        if mark == "regression":
-            style = style[:-1] + ';outline:2px solid #c00;outline-offset:-3px"'
+        regression = ' data-regression="1"' if mark == "regression" else ""
         return (f'<td class="{_e(css)}" data-status="{_e(status)}" data-ratio="{"" if ratio is None else ratio}"'
-                f'{border}{style} title="{_e(title)}">{_e(text)}</td>')
+                f'{regression}{style} title="{_e(title)}">{_e(text)}</td>')
     return cell
 
 
