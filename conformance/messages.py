@@ -171,7 +171,8 @@ def error_message(result):
 
 def _cell(result):
     if result.status == "passed":
-        return f"{result.worst_ratio:.2g}" if result.examples and result.compared else "ok"
+        cell = f"{result.worst_ratio:.2g}" if result.examples and result.compared else "ok"
+        return f"{cell} thin" if getattr(result, "thin", False) else cell
     return CELL[result.status]
 
 
@@ -205,9 +206,9 @@ def place(device, backend="default", transform="eager"):
 
 def table(results):
     """The full table (``--verbose``): one line per check x target x device x dtype."""
-    headers = ["check", "target", "device", "dtype", "status", "examples", "worst err/tol", "seconds"]
+    headers = ["check", "target", "device", "dtype", "status", "examples", "refused", "worst err/tol", "seconds"]
     rows = [[r.check, r.target, column(r), r.dtype, r.status.upper() if r.status in ("failed", "error") else r.status,
-             str(r.examples), f"{r.worst_ratio:.3g}" if (r.examples and r.compared) or r.status in ("failed", "known")
+             str(r.examples), str(r.refused), f"{r.worst_ratio:.3g}" if (r.examples and r.compared) or r.status in ("failed", "known")
              else "-",
              f"{r.seconds:.1f}"] for r in results]
     return _aligned(headers, rows)
@@ -237,6 +238,7 @@ def closing_lines(results, targets, counts, seed, versions, planned=None, failur
     lines += [f"warning: {impl}: {why}" for impl, why in not_compared(targets).items()]
     for (target, reason), rows in _grouped(results, "unsupported", lambda r: (r.target, r.reason)).items():
         lines.append(f"unsupported ({_rows(len(rows))}) {target}: {reason} [{_checks(rows)}]")
+    lines += refusal_lines(results)
     for (entry, reason), rows in _grouped(results, "known", lambda r: (r.known, r.reason)).items():
         lines.append(f"known ({_rows(len(rows))}): {reason.removeprefix(f'known difference [{entry}]: ')} "
                      f"[{entry}: {_checks(rows)}]")
@@ -256,6 +258,23 @@ def closing_lines(results, targets, counts, seed, versions, planned=None, failur
     if nothing_checked(counts):
         lines.append(NOTHING_CHECKED)
     lines.append(counts_line(counts, seed, versions))
+    return lines
+
+
+def refusal_lines(results):
+    """Per target, the draws its constructor refused in rows judged on the examples that ran
+    (how many, in how many rows, the first refusal), then the rows those refusals starved
+    (thin evidence: fewer than a quarter of the wanted examples ran)."""
+    lines = []
+    judged = [r for r in results if getattr(r, "refused", 0) and r.status != "unsupported"]
+    for target, rows in _grouped(judged, None, lambda r: r.target).items():
+        lines.append(f"refused draws of {target}: {sum(r.refused for r in rows)} in {_rows(len(rows))}, each row "
+                     f"judged on the examples that ran; first: {rows[0].refused_reason}")
+    for target, rows in _grouped([r for r in results if getattr(r, "thin", False)], None, lambda r: r.target).items():
+        shown = ", ".join(f"{r.check} {column(r)} {r.dtype} ({r.examples} of {r.wanted})" for r in rows[:4])
+        more = f" and {len(rows) - 4} more" if len(rows) > 4 else ""
+        lines.append(f"thin evidence ({_rows(len(rows))}) {target}: refused draws left fewer than a quarter of the "
+                     f"wanted examples: {shown}{more}")
     return lines
 
 
@@ -284,9 +303,10 @@ def _rows(n):
 
 
 def _grouped(results, status, key):
+    """key -> the rows of ``results`` with ``status`` (every row when None)."""
     grouped = {}
     for r in results:
-        if r.status == status:
+        if status is None or r.status == status:
             grouped.setdefault(key(r), []).append(r)
     return grouped
 
@@ -386,6 +406,20 @@ def summarize(results):
     return count_statuses(result.status for result in results)
 
 
+def refusals(results):
+    """impl -> the draws its constructor refused in rows judged on what ran (``draws``, in
+    ``rows``), and the rows they starved (``thin``: their place), for each target that refused any."""
+    found = {}
+    for r in results:
+        if getattr(r, "refused", 0) and r.status != "unsupported":
+            entry = found.setdefault(r.target, {"draws": 0, "rows": 0, "thin": []})
+            entry["draws"] += r.refused
+            entry["rows"] += 1
+            if r.thin:
+                entry["thin"].append(f"{r.check} {column(r)} {r.dtype}")
+    return found
+
+
 def count_statuses(statuses):
     counts = {status: 0 for status in STATUSES}
     for status in statuses:
@@ -433,6 +467,7 @@ def report(results, targets, options, seed, known=(), planned=None, stopped=None
         "declarations": {t.impl: t.declarations for t in targets if t.declarations},
         "not_compared": not_compared(targets),
         "summary": summarize(results),
+        "refusals": refusals(results),
         "checks": [r.as_dict() for r in results],
     }
     rows = {e.name: sum(r.known == e.name for r in results) for e in known}

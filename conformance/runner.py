@@ -20,6 +20,10 @@ from .registry import checks
 from .tolerances import DTYPES
 from .transforms import TRANSFORMS
 
+#: A passed row on which refused draws left fewer than this share of its wanted examples has
+#: thin evidence (said in the summary, the report and the HTML page).
+THIN_SHARE = 0.25
+
 
 @dataclass
 class CheckResult:
@@ -52,11 +56,25 @@ class CheckResult:
     reproducer: str = None
     #: why no reproducer was written for a failed row when one was asked for
     no_reproducer: str = None
+    #: draws the target refused to build (rejected like Hypothesis' ``assume``: the row is
+    #: judged on the examples that ran), and the first refusal
+    refused: int = 0
+    refused_reason: str = None
+    #: the examples the row wanted (its max_examples): fewer than THIN_SHARE of them ran is
+    #: thin evidence
+    wanted: int = 0
     family: str = field(default="", repr=False)
+
+    @property
+    def thin(self):
+        """Whether refusals starved the row: it passed on fewer than THIN_SHARE of the examples
+        it wanted."""
+        return self.status == "passed" and bool(self.refused) and self.examples < THIN_SHARE * self.wanted
 
     def as_dict(self):
         row = asdict(self)
         row["worst_ratio"] = None if math.isinf(self.worst_ratio) else self.worst_ratio
+        row["thin"] = self.thin
         return row
 
     @classmethod
@@ -111,8 +129,8 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
                 if reproducer_dir is not None and failing:
                     traced.append(_traced_replay(check, ctx, failing[-1]))
                 raise
-        if refusals:
-            result.status, result.reason = "unsupported", f"{len(refusals)} configurations refused: {refusals[0]}"
+        if result.status == "passed" and refusals and not result.examples:
+            result.status, result.reason = "unsupported", f"every draw was refused ({len(refusals)}): {refusals[0]}"
         elif result.status == "passed" and not chosen.eager and not ctx.transformed:
             result.status = "unsupported"
             result.reason = (f"{transform}: nothing ran transformed (the check makes no call of the target's "
@@ -125,9 +143,11 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
         _fail(result, check, _flaky_failure(flaky, ctx.config))
     except Unsatisfiable:
         result.status = "unsupported"
-        result.reason = refusals[0] if refusals else "no example could be drawn for this target"
+        result.reason = (f"every draw was refused ({len(refusals)}): {refusals[0]}" if refusals
+                         else "no example could be drawn for this target")
     except Exception as exc:  # the suite's own bug: keep the row, the traceback and the run
         suite_error(result, ctx.config, exc)
+    result.refused, result.refused_reason = len(refusals), refusals[0] if refusals else None
     result.seconds = time.perf_counter() - started
     if traced and result.status == "failed":
         result.reproducer, result.no_reproducer = scripts.written(traced[0], result, reproducer_dir,
@@ -139,7 +159,7 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
 def planned_result(check, target, device, dtype_name, seed, max_examples, backend="default", transform="eager"):
     """The row of ``check`` before it runs: passed, with its replay command."""
     result = CheckResult(check.name, target.impl, device, dtype_name, "passed", backend=backend, transform=transform,
-                         compared=False, family=check.family)
+                         compared=False, family=check.family, wanted=max_examples)
     result.replay = messages.replay_command(check.name, target.impl, device, dtype_name, seed, max_examples,
                                             None if target.impl.startswith("torch.nn.") else target.kind, backend,
                                             transform, target.variant)

@@ -23,8 +23,11 @@ DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn
                  "packing_utils": "torch.nn.utils.rnn"}
 TORCH_CLASSES = (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN),
                  ("lstm_cell", torch.nn.LSTMCell), ("gru_cell", torch.nn.GRUCell), ("rnn_cell", torch.nn.RNNCell))
-#: Gate rows of ``weight_ih`` for hidden size 5, by kind (how a kind is inferred from parameters).
-_GATE_ROWS = {variant(modes[0]).gates * 5: kind for kind, modes in LAYER_KINDS.items() if modes}
+#: Gate count -> kind (how a kind is inferred from parameters: the rows of ``weight_ih`` over the hidden size).
+_GATES = {variant(modes[0]).gates: kind for kind, modes in LAYER_KINDS.items() if modes}
+#: (input_size, hidden_size) a target is built with to see its parameters and probe its features,
+#: in order: the first its constructor does not refuse (a kernel may refuse odd or wide sizes).
+PROBE_SIZES = ((3, 5), (2, 1), (8, 8), (16, 16), (64, 64))
 
 #: Constructor errors that mean "this configuration is not supported", not "this is a bug".
 REFUSALS = (NotImplementedError, TypeError, ValueError)
@@ -104,11 +107,22 @@ class Target:
         """A module for ``config`` on device/dtype; raises Unsupported when the constructor
         refuses it (NotImplementedError, TypeError, ValueError)."""
         args, options = self.constructor_arguments(config)
-        try:
-            module = self.factory(*args, **options)
-        except REFUSALS as exc:
-            raise Unsupported(f"{self.impl}({config}) raised {one_line(exc)}") from None
-        return module.to(device=device, dtype=dtype)
+        return self.constructor(described_as=str(config))(*args, **options).to(device=device, dtype=dtype)
+
+    def constructor(self, mode=None, described_as=None):
+        """The target's factory as every check builds it (a layer, a cell, a seed model's
+        recurrent layer): with the keywords that select ``mode``'s variant, and a refusal
+        (NotImplementedError, TypeError, ValueError) raised as Unsupported, which makes the
+        draw unsupported, never a failure."""
+        selected = selecting(mode) if mode else {}
+
+        def build(*args, **options):
+            try:
+                return self.factory(*args, **selected, **options)
+            except REFUSALS as exc:
+                called = described_as or ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in options.items())])
+                raise Unsupported(f"{self.impl}({called}) raised {one_line(exc)}") from None
+        return build
 
     def constructor_arguments(self, config):
         """(positional, keyword) arguments of torch's constructor for config."""
@@ -359,29 +373,43 @@ def _infer_kind(impl, factory, kind, mode=None):
                              f"{' or '.join(VARIANT_KINDS)} (a layer or a cell)")
     if kind is not None and declared is not None and declared != kind:
         raise UsageError(f"--kind {kind} but {impl} subclasses {DEFAULT_IMPLS[declared]}")
-    try:
-        with watch.calling(f"the constructor {impl}(3, 5)"):
-            module = factory(3, 5)
-    except Exception as exc:
-        raise UsageError(f"--impl {impl}: building it as {impl}(input_size=3, hidden_size=5) "
-                         f"raised {one_line(exc)}") from None
+    module, (input_size, hidden_size) = _built_for_inference(impl, factory)
     parameters = dict(module.named_parameters()) if isinstance(module, torch.nn.Module) else {}
     layer_weight, cell_weight = parameters.get(names.name("weight_ih", 0)), parameters.get("weight_ih")
     weight = layer_weight if layer_weight is not None else cell_weight
     naming = naming_of(module)
     if weight is None and naming == TORCH_NAMES:
-        raise UsageError(f"--impl {impl} is not a recurrent module: {impl}(3, 5) has no parameter "
+        raise UsageError(f"--impl {impl} is not a recurrent module: {impl}({input_size}, {hidden_size}) has no parameter "
                          f"'weight_ih_l0' or 'weight_ih' (torch's names) and no {MAPPING_HOOK} or "
                          f"{COPYING_HOOK} hook")
     if kind is None and mode is not None:
         kind = VARIANT_KINDS[1] if layer_weight is None and cell_weight is not None else VARIANT_KIND
     if kind is None and declared is None:
-        gates = None if weight is None else _GATE_ROWS.get(weight.shape[0])
+        whole, part = divmod(weight.shape[0], hidden_size) if weight is not None else (0, 1)
+        gates = None if part else _GATES.get(whole)
         if gates is None:
             raise UsageError(f"--impl {impl}: cannot infer its kind from its parameters; pass --kind "
                              f"{'|'.join(KIND_MODES)}")
         kind = gates if layer_weight is not None else f"{gates}_cell"
     return kind or declared, naming
+
+
+def _built_for_inference(impl, factory):
+    """(the module, its (input_size, hidden_size)): the target built with the first of
+    PROBE_SIZES its constructor does not refuse.  Raises UsageError when it refuses them all or
+    raises anything else."""
+    refusals = []
+    for sizes in PROBE_SIZES:
+        try:
+            with watch.calling(f"the constructor {impl}{sizes}"):
+                return factory(*sizes), sizes
+        except REFUSALS as exc:
+            refusals.append(exc)
+        except Exception as exc:
+            refusals = [exc]
+            break
+    tried = " ".join(f"{impl}(input_size={i}, hidden_size={h})" for i, h in PROBE_SIZES[:len(refusals)])
+    raise UsageError(f"--impl {impl}: building it as {tried} raised {one_line(refusals[-1])}") from None
 
 
 def _utilities_kind(impl, provider, kind):
@@ -422,22 +450,41 @@ def _probe_utilities(target):
 
 def _probe_features(target):
     """Features whose probe configuration the constructor refuses, on the first dtype and
-    device the target supports (for packing utilities: the functions it lacks)."""
+    device the target supports and the first probe sizes it builds plainly (none probed when
+    it builds none: its refusals are then seen draw by draw); for packing utilities: the
+    functions it lacks."""
     if target.is_utility:
         return _probe_utilities(target)
     unsupported = {}
     dtype = next((DTYPES[d] for d in DTYPES if target.supports(d)), torch.float32)
     device = "cpu" if target.supports("cpu") or not torch.cuda.is_available() else "cuda"
+    base = _probe_base(target, device, dtype)
     for feature, changes in _PROBES.items():
         selects = changes.get("mode")  # a feature that selects a variant: probed on its kind only
-        projects = any(variant(m).projection for m in target.kind_modes)
-        if feature in target.unsupported or (feature == "proj_size" and not projects) or (
+        projects = any(variant(m).projection for m in target.kind_modes) and base is not None and base.hidden_size > 1
+        if base is None or feature in target.unsupported or (feature == "proj_size" and not projects) or (
                 selects is not None and selects not in target.kind_modes) or (
                 target.is_cell and feature != "no_bias" and selects is None):
             continue
+        if feature == "proj_size":
+            changes = dict(proj_size=base.hidden_size // 2)
         try:
             with watch.calling(f"the constructor (probing {feature})"):
-                target.build(_PROBE.with_(**{"mode": target.kind_modes[0], **changes}), device, dtype)
+                target.build(base.with_(**changes), device, dtype)
         except Unsupported as exc:
             unsupported[feature] = str(exc)
     return unsupported
+
+
+def _probe_base(target, device, dtype):
+    """The plain configuration features are probed from: the first of _PROBE's sizes and
+    PROBE_SIZES the constructor builds; None when it refuses them all."""
+    for input_size, hidden_size in ((_PROBE.input_size, _PROBE.hidden_size),) + PROBE_SIZES:
+        config = _PROBE.with_(mode=target.kind_modes[0], input_size=input_size, hidden_size=hidden_size)
+        try:
+            with watch.calling("the constructor (probing the plain configuration)"):
+                target.build(config, device, dtype)
+            return config
+        except Unsupported:
+            continue
+    return None

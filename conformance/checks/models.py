@@ -101,18 +101,12 @@ def load_model(model, tensors):
     model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("rnn.")}, strict=False)
 
 
-def _rnn_class(ctx, mode):
-    """The target's class, with the constructor keywords that select the variant of ``mode``."""
-    factory, options = ctx.target.factory, selecting(mode)
-    return (lambda *args, **kw: factory(*args, **options, **kw)) if options else factory
-
-
 def _regressor(config, ctx, grad):
     """The regressor built on the target with drawn weights, as a gradient check runs it
     (``_differentiable``), its input (a leaf with ``grad``), its prediction and the weights
     as loaded (float64)."""
     model = ctx.call("StackedRegressor(...)", StackedRegressor, config.input_size, config.hidden_size,
-                     _rnn_class(ctx, config.mode)).to(device=ctx.device, dtype=ctx.dtype)
+                     ctx.target.constructor(config.mode)).to(device=ctx.device, dtype=ctx.dtype)
     reproducers.model(model, "StackedRegressor", (config.input_size, config.hidden_size),
                       selecting(config.mode), ctx.device, ctx.dtype)
     rnn_config = RNNConfig(config.mode, config.input_size, config.hidden_size, num_layers=2, batch_first=True)
@@ -136,7 +130,7 @@ def _classifier(config, ctx, grad):
     and sometimes inside: its row must still get no gradient): (the model as a gradient check
     runs it, text, probabilities, weights as loaded)."""
     model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size,
-                     config.hidden_size, config.fc_hidden, ctx.target.factory).to(device=ctx.device, dtype=ctx.dtype)
+                     config.hidden_size, config.fc_hidden, ctx.target.constructor()).to(device=ctx.device, dtype=ctx.dtype)
     reproducers.model(model, "BiLSTMClassifier", (config.vocab, config.input_size, config.hidden_size,
                                                   config.fc_hidden), {}, ctx.device, ctx.dtype)
     rnn_config = RNNConfig("LSTM", config.input_size, config.hidden_size, bidirectional=True, batch_first=True)
@@ -166,7 +160,8 @@ def _gradient_comparisons(run, leaves, expected, bound, ctx, config):
             for name, tensor in list(leaves) + run.weights if name in expected]
 
 
-@register("models", strategy=lambda target: _model_configs(target.modes, classifier=False))
+@register("models", strategy=lambda target: _model_configs(target.modes, classifier=False),
+          requires=("multi_layer", "batch_first"))
 def check_stacked_regressor_matches_oracle(config, ctx):
     """The notes' 2-layer regressor fc(h_n[-1]) built on the target equals its numpy reference."""
     _, x, got, state = _regressor(config, ctx, grad=False)
@@ -176,7 +171,7 @@ def check_stacked_regressor_matches_oracle(config, ctx):
 
 
 @register("models", strategy=lambda target: _model_configs(target.modes, classifier=False),
-          requires=("backward",))
+          requires=("multi_layer", "batch_first", "backward"))
 def check_stacked_regressor_gradients_match_oracle(config, ctx):
     """The regressor's gradients (input, every layer's parameters, fc) equal the BPTT oracle
     composed with its head."""
@@ -188,7 +183,7 @@ def check_stacked_regressor_gradients_match_oracle(config, ctx):
 
 
 @register("models", strategy=lambda target: _model_configs(("LSTM",), classifier=True), kinds=("lstm",),
-          requires=("packed", "bidirectional"))
+          requires=("packed", "bidirectional", "batch_first"))
 def check_bilstm_classifier_matches_oracle(config, ctx):
     """The corrected BiLSTM classifier (packed, unsorted lengths) built on the target equals its reference."""
     _, text, got, state = _classifier(config, ctx, grad=False)
@@ -197,7 +192,7 @@ def check_bilstm_classifier_matches_oracle(config, ctx):
 
 
 @register("models", strategy=lambda target: _model_configs(("LSTM",), classifier=True), kinds=("lstm",),
-          requires=("packed", "bidirectional", "backward"))
+          requires=("packed", "bidirectional", "batch_first", "backward"))
 def check_bilstm_classifier_gradients_match_oracle(config, ctx):
     """The classifier's gradients equal the oracle's through its heads: embedding rows sum
     their tokens' uses, unused tokens and the padding index 0 get none."""
