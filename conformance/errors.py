@@ -1,10 +1,35 @@
 """The exceptions that carry a check's verdict, and the one-line user error."""
 
 
+import re
+
+#: Lines of an exception's text that say where, not what: Python and TorchScript traceback
+#: frames and their source lines, C++ backtraces (c10's "Exception raised from", "frame #N").
+_FRAME = re.compile(r"^(Traceback \(most recent call last\)|File \"|frame #\d+|Exception raised from |"
+                    r"[~^ ]*\^[~^ ]*$|The above exception|During handling|The following operation failed)")
+#: A line that states an error: ``SomeError: what``.
+_STATES = re.compile(r"^(?:[\w.]+\.)?\w*(?:Error|Exception|Interrupt)\b:?\s*(.*)$")
+#: The most characters of an exception's meaningful line kept in a one-line message.
+CAUSE_CHARS = 300
+
+
+def cause(text):
+    """The line of an exception's ``text`` that states the error: the last ``SomeError: what``
+    line of a (Python or TorchScript) traceback, else the first line that is no frame of a
+    traceback or a C++ backtrace; whitespace folded, cut at CAUSE_CHARS."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    meaningful = [line for line in lines if not _FRAME.match(line)]
+    stated = [line for line in meaningful[1:] if _STATES.match(line)]
+    line = stated[-1] if stated else (meaningful or lines or [""])[0]
+    folded = " ".join(line.split())
+    return folded if len(folded) <= CAUSE_CHARS else folded[:CAUSE_CHARS - 3] + "..."
+
+
 def one_line(exc):
-    """An exception as one line: its type and its message, whitespace folded, cut at 300 characters."""
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+    """An exception as one line: its type and the line of its message that states the error
+    (``cause``): a C++ backtrace or a TorchScript traceback never hides it."""
+    text, name = cause(exc), type(exc).__name__
+    return text if text.startswith(f"{name}:") else f"{name}: {text}" if text else name
 
 
 class UsageError(Exception):
@@ -15,9 +40,11 @@ class UsageError(Exception):
 class CheckFailure(Exception):
     """A target disagreed with what torch semantics require, on one configuration."""
 
-    def __init__(self, config, summary, comparison=None):
+    def __init__(self, config, summary, comparison=None, detail=None):
         super().__init__(summary)
         self.config, self.summary, self.comparison = config, summary, comparison
+        #: the whole text of the target's exception behind it (its traceback), for the report
+        self.detail = detail
 
 
 class TargetCrashed(CheckFailure):
