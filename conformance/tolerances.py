@@ -69,6 +69,10 @@ class Comparison:
     tolerance: float
     sides: tuple = None
     note: str = ""
+    #: the oracle's value there is exactly 0 with a bound of 0 (at most the underflow floor: a
+    #: weight that cannot matter, a masked unit): any value beyond the underflow floor is wrong, whatever its size, and
+    #: the ratio is infinite (the report writes none) rather than a size against that floor
+    exact_zero: bool = False
 
     @property
     def passed(self):
@@ -77,6 +81,9 @@ class Comparison:
     def describe(self):
         where = f"{self.quantity}[{', '.join(map(str, self.index))}]" if self.index else self.quantity
         where += f" ({self.note})" if self.note else ""
+        if self.exact_zero:
+            return (f"{where}: got {self.got:.8g}, expected exactly 0 (no rounding can make it non-zero: the "
+                    f"oracle's value and bound there are 0)")
         if self.sides:
             values = f"{self.sides[0]} {self.got:.8g}, {self.sides[1]} {self.expected:.8g}, difference {self.error:.3g}"
             if self.tolerance == 0.0:
@@ -121,11 +128,14 @@ def compare(quantity, got, expected, bound, dtype, config=None, exact=True, side
     reproducers.compared("close" if exact else "runs", quantity, got, expected if exact else other, tolerance, sides)
     error = np.abs(got_values - expected)
     ratio = np.where(np.isnan(got_values) | ~np.isfinite(expected), np.inf, error / tolerance)
+    zero = np.broadcast_to(exact & (expected == 0.0) & (np.asarray(bound) <= absolute_floor(dtype)), ratio.shape)
+    ratio = np.where(zero & (ratio > 1.0), np.inf, ratio)
     if ratio.size == 0:
         return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio)), ratio.shape))
     return Comparison(quantity, float(ratio[index]), index, float(got_values[index]), float(expected[index]),
-                      float(error[index]), float(tolerance[index]), sides, state_note(quantity, index, config))
+                      float(error[index]), float(tolerance[index]), sides, state_note(quantity, index, config),
+                      bool(zero[index]) and bool(ratio[index] > 1.0) and not np.isnan(got_values[index]))
 
 
 def representable(values, bound, dtype):

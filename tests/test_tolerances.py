@@ -30,3 +30,18 @@ def test_rate_tolerance_is_hoeffdings_distance():
     assert compare_rate("dropped", 2300, 10000, 0.2, 1e-9).passed
     assert not compare_rate("dropped", 2400, 10000, 0.2, 1e-9).passed
     assert compare_rate("dropped", 0, 0, 0.2, 1e-9).passed
+
+
+def test_a_value_the_oracle_says_is_exactly_zero_fails_as_expected_exactly_zero():
+    """A gradient that cannot be non-zero (the oracle's value and bound are 0) is said as such,
+    with no ratio against the underflow floor (which read 1.8e+305 and broke compare's scales)."""
+    got = torch.tensor([0.0, 3e-4, 5e-310], dtype=torch.float64)  # 5e-310: a subnormal, within the floor
+    worst = compare("grad weight_ih_l0", got, np.zeros(3), np.zeros(3), torch.float64)
+    assert not worst.passed and worst.exact_zero and worst.index == (1,) and worst.ratio == float("inf")
+    assert worst.describe() == ("grad weight_ih_l0[1]: got 0.0003, expected exactly 0 (no rounding can make it "
+                                "non-zero: the oracle's value and bound there are 0)")
+    assert compare("grad", torch.tensor([0.0, 5e-310], dtype=torch.float64), np.zeros(2), np.zeros(2),
+                   torch.float64).passed
+    beside = compare("output", torch.tensor([3e-4], dtype=torch.float64), np.array([0.0]), np.array([1e-3]),
+                     torch.float64)  # a zero with room around it is an ordinary comparison
+    assert beside.passed and not beside.exact_zero
