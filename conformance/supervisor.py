@@ -50,16 +50,19 @@ def describe_exit(exitcode):
 
 
 @contextmanager
-def _sigint_ignored():
+def _sigint_deferred():
+    """SIGINT blocked, not ignored, while a worker starts: a Ctrl-C that arrives meanwhile is
+    delivered when the block ends (an ignored one was lost, and the run went on), and the
+    worker, which inherits the blocked mask until it ignores SIGINT itself, never sees it."""
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: nothing to change
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    except (AttributeError, ValueError):  # no pthread_sigmask here: nothing to change
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 #: The environment that sizes the thread pools of numpy's BLAS (OpenBLAS, MKL) and of OpenMP,
@@ -116,7 +119,7 @@ class _Worker:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, self.watched, threads, slot, jobs, output),
                                        daemon=True, name="rnn-conformance-worker")
-        with _sigint_ignored(), _worker_environment(threads):  # inherited: Ctrl-C, BLAS threads, storage
+        with _worker_environment(threads):  # inherited: BLAS threads, storage
             self.process.start()
         child.close()
         self.task = None  # (index, Task) in flight
@@ -180,9 +183,9 @@ class Supervisor:
                 self._send(worker, pending.popleft())
         while pending and len(self._workers) < self.jobs:
             slot = min(set(range(self.jobs)) - {w.slot for w in self._workers})
-            worker = _Worker(self._context, self.threads, slot, self.jobs, self.output)
-            self._workers.append(worker)
-            self._send(worker, pending.popleft())
+            with _sigint_deferred():  # a Ctrl-C meanwhile arrives once the worker is held, to be stopped
+                self._workers.append(_Worker(self._context, self.threads, slot, self.jobs, self.output))
+            self._send(self._workers[-1], pending.popleft())
 
     def _send(self, worker, item):
         worker.task = item
@@ -238,7 +241,7 @@ def _serve(conn, watched, threads, slot, jobs, output=None):
     """A worker's loop: run each (fn, args) received and send back its value, until None.
     What a target prints (native code included) goes to the file ``output`` when given, else
     to stderr: never into the summary."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # already inherited; kept should the start change
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (blocked until here)
     if output is not None:
         os.dup2(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644), 2)
     os.dup2(2, 1)

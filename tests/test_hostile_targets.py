@@ -237,3 +237,53 @@ def test_a_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert list(work.iterdir()) == []
     assert (tmp_path / "cache" / "rnn-conformance" / "hypothesis").is_dir()
+
+
+def test_ctrl_c_is_never_lost_while_workers_restart_under_load(tmp_path):
+    """Workers restart every few seconds (a target that hangs in native code, --timeout 1) beside
+    two busy processes; a SIGINT at any moment, a worker's start included (it was ignored there,
+    and a run went on 45 s), ends the run with exit 130 and a partial report within seconds."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        for delay in (0.5, 2.0, 3.5):
+            report = tmp_path / f"partial-{delay}.json"
+            process = subprocess.Popen([sys.executable, "-m", "conformance", "--impl",
+                                        "tests.planted.hostile:NativeHangRNN", "--checks", "parity,packing",
+                                        "--timeout", "1", "--jobs", "2", "--report", str(report), *QUICK],
+                                       cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            process.stdout.readline()  # the plan is printed: workers are starting
+            time.sleep(delay)
+            process.send_signal(signal.SIGINT)
+            sent = time.monotonic()
+            try:
+                stdout, stderr = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                stdout, stderr = process.communicate()
+            lasted = time.monotonic() - sent
+            assert process.returncode == 130 and lasted < 15, (delay, process.returncode, lasted, stdout + stderr)
+            assert "Traceback" not in stdout + stderr and "interrupted: " in stdout
+            data = json.loads(report.read_text())
+            assert data["interrupted"]["finished"] == len(data["checks"]) < data["interrupted"]["planned"]
+    finally:
+        for process in busy:
+            process.kill()
+
+
+def test_a_ctrl_c_that_arrives_while_a_worker_starts_is_delivered_once_it_started(monkeypatch):
+    """The parent ignored SIGINT around a worker's start, so a Ctrl-C in that moment was lost."""
+    import multiprocessing.process
+    from conformance.supervisor import Supervisor, Task
+    start = multiprocessing.process.BaseProcess.start
+
+    def interrupted_start(process):
+        os.kill(os.getpid(), signal.SIGINT)
+        start(process)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", interrupted_start)
+    supervisor = Supervisor(jobs=1, timeout=5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            list(supervisor.map([Task(len, ("ab",), died=lambda *args: None)]))
+    finally:
+        supervisor.close()
