@@ -33,7 +33,7 @@ FACTOR, FLOOR = 4.0, 0.25
 FAILING = ("failed", "error")
 PASSING = ("passed", "stale")
 #: The environment entries whose difference compare prints.
-ENVIRONMENT = ("torch", "cuda", "cudnn", "gpu", "numpy", "hypothesis", "python")
+ENVIRONMENT = ("torch", "cuda", "cudnn", "gpu", "numpy", "hypothesis", "python", "rnn_conformance")
 
 
 @dataclass
@@ -197,6 +197,11 @@ def like_for_like(old, new):
             warnings.append(f"the runs used different {SETTING_NAMES[name]} ({old_run.get(name)} and "
                             f"{new_run.get(name)}): they did not draw the same examples, so a row's change may be "
                             f"the examples', not torch's. Rerun both with the same --seed and --profile")
+    old_suite, new_suite = ((r.get("environment") or {}).get("rnn_conformance") for r in (old, new))
+    if old_suite and new_suite and old_suite != new_suite:
+        warnings.append(f"the runs used different versions of rnn-conformance ({old_suite} and {new_suite}): its "
+                        f"strategies and the literals its draws use may differ, so the same seed may have drawn "
+                        f"other examples and a row's change may be the examples', not the target's")
     for side, report in (("old", old), ("new", new)):
         if report.get("interrupted"):
             done = report["interrupted"]

@@ -9,12 +9,16 @@ PROFILES = {"quick": 8, "default": 25, "thorough": 200}
 
 
 def base_settings():
-    """Settings shared by every property the suite runs (seeded per check by the runner).
+    """Settings shared by every property the suite runs (seeded per check by the runner), drawn
+    by ``draws.BACKEND`` (whatever the user's source says, a seed draws the same examples).
     No ``explain`` phase: the suite words its own failure messages, and that phase reruns a
     failing example dozens of times after shrinking (most of a failing row's time)."""
     from hypothesis import HealthCheck, Phase
+
+    from . import draws
+    backend = dict(backend=draws.BACKEND) if draws.register() else {}
     return dict(deadline=None, database=None, report_multiple_bugs=False, print_blob=False,
-                suppress_health_check=list(HealthCheck), phases=[p for p in Phase if p != Phase.explain])
+                suppress_health_check=list(HealthCheck), phases=[p for p in Phase if p != Phase.explain], **backend)
 
 
 def max_examples(profile, override=None):
