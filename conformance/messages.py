@@ -110,7 +110,7 @@ def reproducer_line(result):
 
 def reproducer_lines(results, directory):
     """(lines naming each failed, error or known row's standalone script or why it has none,
-    whether every such row has one)."""
+    then how many other rows there were, whether every such row has one)."""
     rows = [r for r in results if r.status in ("failed", "error", "known")]
     lines = [f"standalone reproducers in {directory}: {sum(bool(r.reproducer) for r in rows)} of {_rows(len(rows))}"]
     for r in rows:
@@ -118,9 +118,10 @@ def reproducer_lines(results, directory):
         why = r.no_reproducer or f"{r.reason or r.status}; its replay command reproduces it"
         lines.append(f"  {where}: python {r.reproducer}" if r.reproducer else f"  {where}: none ({why})")
     others = [r for r in results if r.status in ("passed", "stale", "skipped", "unsupported")]
-    lines += [f"  {r.check} {r.target} {column(r)} {r.dtype}: none ("
-              f"{'it passed this time' if r.status in ('passed', 'stale') else f'{r.status}: {r.reason}'})"
-              for r in others]
+    if others:
+        counts = count_statuses(r.status for r in others)
+        lines.append(f"  no script for the {_rows(len(others))} that did not fail ("
+                     + ", ".join(f"{n} {status}" for status, n in counts.items() if n) + ")")
     return lines, bool(rows) and all(r.reproducer for r in rows) and not others
 
 
@@ -438,9 +439,30 @@ def environment(seed):
         "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
         "gpu": torch.cuda.get_device_name(0) if cuda else None, "numpy": np.__version__,
         "hypothesis": hypothesis.__version__, "python": platform.python_version(), "seed": seed,
+        "rnn_conformance": suite_version(),
         "tf32": {"cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
                  "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32},
     }
+
+
+def suite_version():
+    """This suite's version and a digest of its source (``0.1.0+3f2a...``): two reports whose
+    suites differ may have drawn different examples from one seed (the suite's strategies and
+    literals decide them), which ``compare`` warns about."""
+    import hashlib
+    from importlib import metadata
+    try:
+        version = metadata.version("rnn-conformance")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    digest = hashlib.sha256()
+    for package in ("conformance", "reference"):
+        root = os.path.dirname(os.path.abspath(__import__(package).__file__))
+        for folder, _, files in sorted(os.walk(root)):
+            for name in sorted(f for f in files if f.endswith(".py")):
+                with open(os.path.join(folder, name), "rb") as handle:
+                    digest.update(os.path.relpath(os.path.join(folder, name), root).encode() + handle.read())
+    return f"{version}+{digest.hexdigest()[:12]}"
 
 
 def run_settings(options, seed):

@@ -61,6 +61,18 @@ def model(trace, module, name, arguments, options, device, dtype):
 
 
 @_silently
+def torch_module(trace, module, path, arguments, options, device, dtype, state):
+    """torch's own module ``path`` (what a relation compares the target with, e.g. its cell in
+    a loop) built with ``arguments`` and ``options`` and holding ``state`` (name -> tensor):
+    the script builds and loads it too, and reaches its parameters as it does a target's."""
+    keywords = "".join(f", {k}={v!r}" for k, v in options.items())
+    trace.root(f"{path}(" + ", ".join("{}" for _ in arguments) + keywords + ").to(device={}, dtype={})",
+               tuple(arguments) + (device, dtype), "reference", module)
+    trace.root("{}.load_state_dict({})", (module, state))
+    parameters(module)
+
+
+@_silently
 def parameters(trace, module):
     """``module``'s parameters, by name, as the script reaches them after loading."""
     reads = set()

@@ -115,6 +115,8 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
         result.status, result.reason = "unsupported", f"{missing[0]}: {target.unsupported[missing[0]]}"
         return result
     ctx = Context(target, device, DTYPES[dtype_name], max(timeout, chosen.call_timeout), transform=chosen)
+    if reproducer_dir is not None:
+        scripts.warm()
     started = time.perf_counter()
     refusals, failing, traced = [], [], []
     try:
@@ -190,6 +192,7 @@ def _fail(result, check, failure):
     result.counterexample = str(failure.config)
     if failure.comparison is not None:
         result.worst_ratio = failure.comparison.ratio
+    result.traceback = failure.detail
     result.message = messages.failure_message(result, failure)
 
 

@@ -4,16 +4,21 @@ it with this suite, Hypothesis and pytest impossible to import, to see that it s
 fails as the row did.
 """
 import ast
+import contextlib
+import functools
 import inspect
+import json
 import math
 import os
 import re
+import select
+import signal
 import subprocess
 import sys
 
 import numpy as np
 
-from . import models, standalone
+from . import errors, models, standalone
 
 #: Above this many elements of data in all, the data goes to an ``.npz`` beside the script.
 INLINE_ELEMENTS = 4000
@@ -39,20 +44,37 @@ def missing(trace):
 
 
 def written(trace, result, directory, versions):
-    """(path of the script, None) once written and seen to fail as the row did, or (None, why
-    not): the trace left something out, or the script it made passes."""
+    """(path of the script, None) once written and seen to fail as the row did (exit 1, and
+    restating the row's failing comparison when it failed on one), or (None, why not): the
+    trace left something out, or the script it made passes or fails on something else."""
     why = missing(trace)
     if why is not None:
         return None, why
     path = write(trace, result, directory, versions)
-    status, last = verify(path)
-    if status == 1:
+    status, lines = _runner().run(path, None, VERIFY_TIMEOUT)
+    last = lines[-1] if lines else ""
+    quantity = failing_quantity(result.message)
+    if status == 1 and (quantity is None or any(line.startswith(f"FAIL: {quantity}") for line in lines)):
         return path, None
     for stale in (path, path[:-3] + ".npz"):
         if os.path.exists(stale):
             os.remove(stale)
+    if status == 1:
+        return None, (f"the script made from it exits 1 ({last}) but does not restate the failing comparison of "
+                      f"{quantity}; the replay command reproduces it")
     return None, (f"the script made from it exits {status} ({last}): the failure rests on what the script "
                   f"cannot repeat; the replay command reproduces it")
+
+
+def failing_quantity(message):
+    """The quantity a failure message's worst element names (``grad weight_ih_l0``), or None
+    when the row did not fail on a comparison."""
+    line = next((line.strip() for line in (message or "").splitlines()
+                 if line.strip().startswith("worst element: ")), None)
+    if line is None:
+        return None
+    where = line.removeprefix("worst element: ").split(": ", 1)[0]
+    return where.split("[", 1)[0].split(" (", 1)[0]
 
 
 def write(trace, result, directory, versions):
@@ -73,7 +95,8 @@ def write(trace, result, directory, versions):
         handle.write(_prelude("\n".join([data] + body) + "\n" + (_source_of(models) if trace.models else "")))
         if trace.models:
             handle.write("\n\n" + _source_of(models))
-        handle.write(f"\nTARGET = {result.target!r}\n{data}\n\n")
+        handle.write(f"\nsys.excepthook = uncaught\nTARGET = {result.target!r}\nRUN_FROM = {os.getcwd()!r}\n"
+                     f"{data}\n\n")
         handle.write("\n".join(body) + "\nfinish()\n")
     return path
 
@@ -97,10 +120,12 @@ def _header(result, stem, versions, not_checked):
         lines.append(f"The suite found: {result.reason}")
     if worst:
         lines.append(f"  {worst}")
-    where = "" if result.target.startswith("torch.") else "  Run it from the directory the suite ran in:"
+    where = "" if result.target.startswith("torch.") else (
+        "  It imports the target from the directory it runs in, else from the one the suite ran in (RUN_FROM):")
     lines += ["", f"Needs only torch and numpy.{where}", "",
               f"    python {stem}.py [IMPL]", "",
-              "Exit status 1 while the failure is there, 0 once it is fixed.  IMPL (package.module:Attr)",
+              "Exit status 1 while the failure is there, 0 once it is fixed, 2 when it cannot run (its",
+              "target does not import, a file beside it is missing).  IMPL (package.module:Attr)",
               "replaces the target, e.g. torch's own class, to run the same data through it."]
     if not_checked:
         lines += ["", "Not checked here (made outside torch): " + "; ".join(sorted(set(not_checked)))]
@@ -109,18 +134,9 @@ def _header(result, stem, versions, not_checked):
 
 
 def _prelude(body):
-    """The helpers of ``standalone`` that ``body`` (the script's own code) uses, and those they
-    use, after its imports."""
-    source = _source_of(standalone)
-    tree = ast.parse(source)
-    imports, helpers = [], {}
-    for node in tree.body:
-        text = ast.get_source_segment(source, node)
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports.append(text)
-        else:
-            name = node.name if isinstance(node, ast.FunctionDef) else node.targets[0].id
-            helpers[name] = (_leading_comments(source, node) + text, _names_in(node))
+    """The helpers of HELPER_MODULES that ``body`` (the script's own code) uses, and those they
+    use, after their imports."""
+    imports, helpers = _helpers()
     needed, todo = set(), list(_names_in(ast.parse(body))) + list(ALWAYS_HELPERS)
     while todo:
         name = todo.pop()
@@ -133,12 +149,31 @@ def _prelude(body):
     return "\n".join(imports) + "\n\n" + "\n".join(constants) + "\n\n\n" + "\n\n\n".join(functions) + "\n"
 
 
+@functools.lru_cache(maxsize=None)
+def _helpers():
+    """(the imports of HELPER_MODULES, name -> (source, the names it reads) of each helper)."""
+    imports, helpers = [], {}
+    for module in HELPER_MODULES:
+        source = _source_of(module)
+        for node in ast.parse(source).body:
+            text = ast.get_source_segment(source, node)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                imports += [text] if text not in imports and not text.startswith("from .") else []
+            else:
+                name = getattr(node, "name", None) or node.targets[0].id
+                helpers.setdefault(name, (_leading_comments(source, node) + text, _names_in(node)))
+    return imports, helpers
+
+
 def _names_in(tree):
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
+#: Where a script's helpers come from: the standalone helpers, and the suite's own wording of an
+#: exception (``errors.one_line``), which needs only the standard library.
+HELPER_MODULES = (standalone, errors)
 #: Helpers every script has: the target, calls into it, the verdict.
-ALWAYS_HELPERS = ("target", "call", "finish", "_fail")
+ALWAYS_HELPERS = ("target", "call", "finish", "_fail", "uncaught")
 
 
 def _leading_comments(source, node):
@@ -156,18 +191,121 @@ def _source_of(module):
     return source[source.index('"""', 3) + 3:].lstrip("\n")
 
 
-def verify(path, impl=None, timeout=300):
+#: Seconds a script may run while it is verified.
+VERIFY_TIMEOUT = 300
+
+
+def verify(path, impl=None, timeout=VERIFY_TIMEOUT):
     """(exit status, last line of output) of the script (on ``impl`` when given) run with this
-    suite, Hypothesis and pytest impossible to import: proof that it stands alone."""
-    argv = [path] + ([impl] if impl else [])
-    blocker = (f"import sys\nfor name in {SUITE_MODULES!r}:\n    sys.modules[name] = None\n"
-               f"sys.argv = {argv!r}\n__file__ = {path!r}\n"
-               f"exec(compile(open({path!r}).read(), {path!r}, 'exec'))\n")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    try:
-        done = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, timeout=timeout,
-                              env=env)
-    except subprocess.TimeoutExpired:
-        return None, f"did not finish within {timeout} s"
-    lines = (done.stdout + done.stderr).strip().splitlines()
-    return done.returncode, lines[-1] if lines else ""
+    suite, Hypothesis and pytest impossible to import: proof that it stands alone.  It runs in a
+    child forked from a ``Runner`` that imported torch and numpy once (a fresh interpreter per
+    script cost two seconds of imports each); a child that did not finish within ``timeout``
+    is killed."""
+    status, lines = _runner().run(path, impl, timeout)
+    return status, lines[-1] if lines else ""
+
+
+#: What a script's process has before its first line: these modules blocked, torch and numpy imported.
+_RUNNER_SOURCE = """
+import json, os, sys, traceback
+for name in {blocked!r}:
+    sys.modules[name] = None
+import numpy, torch, torch.nn.utils.rnn
+for name in ("torch.func", "torch._meta_registrations", "torch.fx.experimental.symbolic_shapes"):
+    try:  # what a gradient script loads on first use: once here, not in every child
+        __import__(name)
+    except ImportError:
+        pass
+replies = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+for line in sys.stdin:
+    path, argv, output = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        os.setpgid(0, 0)
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        sys.stdin.close()
+        sys.argv = argv
+        code = 0
+        try:
+            exec(compile(open(path).read(), path, "exec"), {{"__name__": "__main__", "__file__": path}})
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException as exc:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    replies.write(json.dumps(pid) + "\\n")
+    replies.flush()
+    replies.write(json.dumps(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])) + "\\n")
+    replies.flush()
+"""
+
+
+class Runner:
+    """A process that runs scripts one at a time, each in a child of its own forked after
+    torch and numpy were imported (with SUITE_MODULES blocked), in the directory and
+    environment (less PYTHONPATH) a fresh ``python SCRIPT`` would have here."""
+
+    def __init__(self):
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        self.process = subprocess.Popen([sys.executable, "-c", _RUNNER_SOURCE.format(blocked=SUITE_MODULES)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        text=True, env=env, start_new_session=True)
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def run(self, path, impl, timeout):
+        """(exit status or None, the lines it printed) of the script at ``path`` (on ``impl``)."""
+        output = path + ".out"
+        argv = [path] + ([impl] if impl else [])
+        try:
+            self.process.stdin.write(json.dumps([path, argv, output]) + "\n")
+            self.process.stdin.flush()
+            child = self._reply(timeout)
+            status = self._reply(timeout, child)
+        except (OSError, ValueError, TimeoutError) as exc:
+            self.close()
+            return None, [str(exc) or f"did not finish within {timeout} s"]
+        try:
+            with open(output) as handle:
+                lines = handle.read().strip().splitlines()
+            os.remove(output)
+        except OSError:
+            lines = []
+        return status, lines
+
+    def _reply(self, timeout, child=None):
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            if child is not None:
+                with contextlib.suppress(OSError):
+                    os.killpg(child, signal.SIGKILL)
+            raise TimeoutError(f"did not finish within {timeout} s" if not ready else "the script runner died")
+        return json.loads(line)
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        self.process.wait()
+
+
+_RUNNERS = []
+
+
+def warm():
+    """Starts this process's script Runner now (its imports overlap the row that may need it)."""
+    _runner()
+
+
+def _runner():
+    """This process's script Runner, started on first use (again after one died or was killed)."""
+    if not _RUNNERS or not _RUNNERS[0].alive():
+        _RUNNERS[:] = [Runner()]
+    return _RUNNERS[0]

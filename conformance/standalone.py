@@ -3,7 +3,8 @@ writes: they need only torch, numpy and the standard library, never this suite.
 
 A script sets TARGET (the import path of the class under test), runs the recorded calls through
 ``call``, states what torch semantics require of the results with the ``expect_*`` helpers, and
-ends with ``finish()``: exit status 1 while any expectation fails, 0 once all hold.
+ends with ``finish()``: exit status 1 while any expectation fails, 0 once all hold, 2 when the
+script could not run (its target does not import, a file beside it is missing), said in one line.
 """
 import importlib
 import os
@@ -15,27 +16,60 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence  # noqa: F401 (the recorded calls use them)
 
+from .errors import one_line  # a script holds its source (``scripts.HELPER_MODULES``), not this import
+
 #: Seconds one call into the target may take before it counts as hung.
 TIMEOUT = 60
 #: Each failed expectation, as the line printed for it.
 FAILURES = []
 #: How many expectations were checked.
 CHECKED = [0]
+#: The exit status of a script that could not run: not a verdict on the target.
+CANNOT_RUN = 2
+#: The suite's packages (a target's module may import its oracle for a Variant): a script runs without them.
+SUITE_PACKAGES = ("conformance", "reference")
 
 
 def target():
     """The class (or factory) under test: the first argument, else TARGET, as
-    ``package.module:Attr`` or a dotted path, imported from the working directory."""
+    ``package.module:Attr`` or a dotted path, imported from the working directory (or the one
+    the suite ran in, RUN_FROM).  One that does not import ends the script with CANNOT_RUN."""
     impl = sys.argv[1] if len(sys.argv) > 1 else TARGET  # noqa: F821 (set by the script)
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    if globals().get("RUN_FROM") and RUN_FROM not in sys.path:  # noqa: F821 (set by the script)
+        sys.path.append(RUN_FROM)  # noqa: F821
     module_name, sep, attr = impl.partition(":")
     if not sep:
         module_name, _, attr = impl.rpartition(".")
-    value = importlib.import_module(module_name)
+    try:
+        value = importlib.import_module(module_name)
+    except ImportError as exc:
+        missing = (getattr(exc, "name", None) or "").partition(".")[0]
+        if missing in SUITE_PACKAGES and not module_name.startswith(missing):
+            cannot_run(f"{impl}: its module {module_name!r} imports {missing!r}, which a standalone reproducer runs "
+                       f"without (torch and numpy only): keep what it needs of {missing} (a Variant) in a module of "
+                       f"its own and name it by string (rnn_conformance_variant = 'package.module:NAME')")
+        cannot_run(f"cannot import {module_name!r} for {impl} ({one_line(exc)}): run the script from the directory "
+                   f"the suite ran in, or pass the target as its argument (python SCRIPT package.module:Attr)")
     for part in attr.split("."):
+        if not hasattr(value, part):
+            cannot_run(f"{impl}: module {module_name!r} has no attribute {attr!r}")
         value = getattr(value, part)
     return value
+
+
+def cannot_run(why):
+    """Ends the script with CANNOT_RUN, saying why in one line: it could not run, which says
+    nothing about the target."""
+    print(f"CANNOT RUN: {why}", flush=True)
+    os._exit(CANNOT_RUN)
+
+
+def uncaught(kind, exc, tb):
+    """``sys.excepthook`` of a script: an exception outside the calls into the target (a file
+    beside it missing, an API this torch lacks) means the script could not run."""
+    cannot_run(one_line(exc))
 
 
 def build(*args, **kwargs):
@@ -111,7 +145,7 @@ def call(what, fn, *args, grad=False, **kwargs):
         with torch.set_grad_enabled(grad):
             return fn(*args, **kwargs)
     except Exception as exc:
-        print(f"FAIL: {what} raised {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        print(f"FAIL: {what} raised {one_line(exc)}")
         sys.exit(1)
     finally:
         if alarm:

@@ -304,7 +304,10 @@ def _import(impl, module_name, missing_ok=False):
         if missing_ok and isinstance(exc, ModuleNotFoundError) and exc.name and (
                 module_name == exc.name or module_name.startswith(exc.name + ".")):
             return None
-        raise UsageError(f"--impl {impl}: cannot import {module_name!r} ({one_line(exc)})") from None
+        top = module_name.partition(".")[0]
+        hint = (f": run from the folder that holds {top!r} (here: {os.getcwd()}), or install it"
+                if isinstance(exc, ModuleNotFoundError) and exc.name == top else "")
+        raise UsageError(f"--impl {impl}: cannot import {module_name!r} ({one_line(exc)}){hint}") from None
     except Exception as exc:  # a user's module failing at import time is their input, not our bug
         raise UsageError(f"--impl {impl}: importing {module_name!r} raised {one_line(exc)}") from None
 

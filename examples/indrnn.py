@@ -3,18 +3,19 @@ weight is a vector, each unit seeing only its own past:
 
     h' = relu(W_ih x + b_ih + u * h + b_hh)        u = weight_hh, shape (H,)
 
-Two things make it checkable, both in this file:
+Two things make it checkable, in two files:
 
-* ``INDRNN``, the description: a ``reference.Variant`` with its step written in the oracle's
-  primitives (``relu``, ``*``, ``+``), its state and its parameters' names and shapes.  The
-  oracle runs it like torch's variants: values, error bounds, gradients and their bounds all
-  follow from these lines.
-* ``IndRNN``, a layer with torch's contract (constructor, forward, packed input, states)
-  that declares which variant it computes: ``rnn_conformance_variant``.
+* ``examples/indrnn_variant.py:INDRNN``, the description: a ``reference.Variant`` with its step
+  written in the oracle's primitives, its state and its parameters' names and shapes.
+* ``IndRNN`` here, a layer with torch's contract (constructor, forward, packed input, states)
+  that names the variant it computes by string: ``rnn_conformance_variant``.  This module
+  imports nothing of the suite, so a standalone reproducer of one of its failures runs where
+  only torch and numpy are installed.
 
     rnn-conformance --impl examples.indrnn:IndRNN --dtypes float64,float32
 
-(or ``--variant examples.indrnn:INDRNN`` for a class that does not declare it).
+(from the checkout's root, where ``examples`` is importable; or ``--variant
+examples.indrnn_variant:INDRNN`` for a class that does not declare it).
 """
 import math
 
@@ -22,24 +23,11 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-import reference
-from reference import relu
-
-
-def indrnn_cell(gx, h, w):
-    """h' = relu(W_ih x + b_ih + u * h + b_hh): gx is W_ih x + b_ih, w.weight_hh is u."""
-    return (relu(gx + w.weight_hh * h + w.bias_hh),)
-
-
-INDRNN = reference.Variant(
-    "INDRNN", gates=1, states=("h",), step=indrnn_cell, unbounded=True,
-    parameters=(("weight_ih", ("H", "I")), ("weight_hh", ("H",)), ("bias_ih", ("H",)), ("bias_hh", ("H",))))
-
 
 class IndRNN(nn.Module):
     """Stacked, bidirectional, batch-first, packed IndRNN layers with torch.nn.RNN's contract."""
 
-    rnn_conformance_variant = "examples.indrnn:INDRNN"
+    rnn_conformance_variant = "examples.indrnn_variant:INDRNN"
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, device=None, dtype=None):

@@ -3,13 +3,15 @@ suite, Hypothesis and pytest impossible to import, exits 1 on the bug and 0 on t
 was planted in; a failure a script cannot repeat gets no script, and says why."""
 import json
 import os
+import subprocess
+import sys
 import warnings
 
 import pytest
 
 from conformance import scripts, session
 from conformance.options import resolve
-from tests.test_cli import cli
+from tests.test_cli import REPO, cli
 
 #: One planted bug per way a check reaches its verdict: (class, the check that rejects it, kind
 #: or None, transforms, the correct class it was planted in).
@@ -36,6 +38,10 @@ PLANTED = [
      "eager", "tests.planted.own_names:MappedFusedLSTM"),  # a seed model, through the mapping hook
     ("tests.planted.compiled:LSTMForgetGateSlipsWhenCompiled", "forward_matches_oracle", None, "compile",
      "torch.nn.LSTM"),  # under torch.compile
+    ("tests.planted.bugs:GRUResetBeforeMatmul", "sequence_equals_cell_loop", None, "eager",
+     "tests.planted.torch_rnn:TorchGRU"),  # torch's own cell, built and loaded by the script
+    ("tests.planted.bugs:LSTMGateOrderIFOG", "sequence_equals_cell_loop", None, "eager",
+     "tests.planted.torch_rnn:TorchLSTM"),
 ]
 
 
@@ -58,7 +64,7 @@ def test_reproducer_exits_1_on_the_planted_bug_and_0_on_the_correct_class(impl, 
     assert result.reproducer, result.no_reproducer
     assert f"  reproducer: python {result.reproducer}" in result.message
     on_bug = scripts.verify(result.reproducer)
-    assert on_bug[0] == 1 and "expectations fail" in on_bug[1] or on_bug[1].startswith("FAIL: "), on_bug
+    assert on_bug[0] == 1 and ("expectations fail" in on_bug[1] or on_bug[1].startswith("FAIL: ")), on_bug
     on_correct = scripts.verify(result.reproducer, impl=correct)
     assert on_correct[0] == 0 and "hold: fixed" in on_correct[1], on_correct
     source = open(result.reproducer).read()
@@ -78,7 +84,8 @@ def test_a_small_reproducer_holds_its_data_and_only_the_helpers_it_uses(tmp_path
     source = open(result.reproducer).read()
     assert os.listdir(tmp_path) == [os.path.basename(result.reproducer)]  # no .npz: the data is inline
     assert "def expect_close(" in source and "def expect_runs(" not in source and "def transformed(" not in source
-    assert len(source.splitlines()) < 200, len(source.splitlines())  # pasted whole into a bug report
+    # pasted whole into a bug report (the one-line wording of an exception and the exit 2 take 40 lines)
+    assert len(source.splitlines()) < 250, len(source.splitlines())
 
 
 def test_reproduce_writes_a_script_for_each_failed_row_of_a_report(tmp_path):
@@ -119,12 +126,11 @@ def test_reproduce_names_each_row_it_wrote_no_script_for_and_why():
             CheckResult("dropout_drops_units_at_rate_p", "torch.nn.GRU", "cpu", "float64", "failed",
                         no_reproducer="the script made from it exits 0")]
     lines, every_row = reproducer_lines(rows, "DIR")
-    assert not every_row and lines[0] == "standalone reproducers in DIR: 1 of 2 rows"
-    assert "  forward_matches_oracle torch.nn.GRU cpu float32: python DIR/a.py" in lines
-    assert "  dropout_drops_units_at_rate_p torch.nn.GRU cpu float64: none (the script made from it exits 0)" in lines
-    assert "  forward_matches_oracle torch.nn.GRU cpu float64: none (it passed this time)" in lines
-    assert "  gradients_match_oracle torch.nn.GRU cuda float32: none (skipped: CUDA is not available " \
-           "(torch.cuda.is_available() is False))" in lines
+    assert not every_row and lines == [
+        "standalone reproducers in DIR: 1 of 2 rows",
+        "  forward_matches_oracle torch.nn.GRU cpu float32: python DIR/a.py",
+        "  dropout_drops_units_at_rate_p torch.nn.GRU cpu float64: none (the script made from it exits 0)",
+        "  no script for the 2 rows that did not fail (1 passed, 1 skipped)"]  # failed rows only, a count for the rest
     assert reproducer_lines(rows[1:2], "DIR")[1]
 
 
@@ -142,3 +148,50 @@ def test_a_script_that_checked_nothing_says_so_when_it_passes(monkeypatch, capsy
     with pytest.raises(SystemExit) as done:
         standalone.finish()
     assert done.value.code == 1 and "1 of 2 expectations fail" in capsys.readouterr().out
+
+
+def test_a_script_that_cannot_run_exits_2_in_one_line_never_1(tmp_path):
+    """Run from another directory, a script whose target does not import says so and exits 2
+    (it printed a traceback and exited 1, the code for 'the failure is still there')."""
+    result = failed_row("tests.planted.bugs:GRUResetBeforeMatmul", "sequence_equals_cell_loop", None, "eager",
+                        tmp_path)
+    moved = tmp_path / "elsewhere" / "script.py"
+    moved.parent.mkdir()
+    moved.write_text(open(result.reproducer).read().replace(f"RUN_FROM = {os.getcwd()!r}", "RUN_FROM = None"))
+    done = subprocess.run([sys.executable, str(moved)], cwd=moved.parent, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [done.stdout.strip()] and done.stdout.startswith(
+        "CANNOT RUN: cannot import 'tests.planted.bugs' for tests.planted.bugs:GRUResetBeforeMatmul")
+    assert subprocess.run([sys.executable, str(moved), "tests.planted.torch_rnn:TorchGRU"], cwd=REPO,
+                          capture_output=True, timeout=300).returncode == 0  # from the checkout: it runs
+    (tmp_path / "elsewhere" / "script.npz").write_bytes(b"")  # a file beside it that is broken
+    broken = moved.read_text().replace("DATA = {", "DATA = dict(np.load(__file__[:-3] + '.npz')) or {", 1)
+    moved.write_text(broken)
+    done = subprocess.run([sys.executable, str(moved)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stdout.startswith("CANNOT RUN: ") and "Traceback" not in done.stderr, done
+
+
+def test_a_target_whose_module_imports_the_suite_gets_no_script_and_says_why(tmp_path):
+    """Its variant defined beside the layer: the script cannot run on torch and numpy alone (exit 2),
+    so none is announced, and the reason says to keep the variant in a module of its own."""
+    result = failed_row("tests.planted.beside_its_variant:IndRNNHiddenBiasIgnoredBesideItsVariant",
+                        "forward_matches_oracle", None, "eager", tmp_path)
+    assert result.reproducer is None and "exits 2 (CANNOT RUN: " in result.no_reproducer
+    assert "imports 'reference', which a standalone reproducer runs without" in result.no_reproducer
+
+
+def test_a_script_that_does_not_restate_the_failing_comparison_is_never_announced(tmp_path):
+    result = failed_row("tests.planted.bugs:GRUResetBeforeMatmul", "sequence_equals_cell_loop", None, "eager",
+                        tmp_path)
+    assert scripts.failing_quantity(result.message) == "output"
+    source = open(result.reproducer).read()
+    structure_only = "\n".join(line for line in source.splitlines() if not line.startswith("expect_runs("))
+    lines = structure_only.replace("finish()", "_fail('h_n is not what torch returns')\nfinish()")
+    trace_of = type("Trace", (), {"incomplete": None, "statements": [("call(x)", set(), True)]})
+    original = scripts.write
+    try:
+        scripts.write = lambda *args: (open(result.reproducer, "w").write(lines), result.reproducer)[1]
+        path, why = scripts.written(trace_of(), result, str(tmp_path), "")
+    finally:
+        scripts.write = original
+    assert path is None and "does not restate the failing comparison of output" in why, why

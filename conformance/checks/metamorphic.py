@@ -9,7 +9,7 @@ import torch
 
 from reference import names
 
-from .. import streams
+from .. import reproducers, streams
 from ..data import make_hx, make_weights
 from ..registry import register
 from ..targets import cell_constructor_options
@@ -189,9 +189,15 @@ def check_sequence_equals_cell_loop(config, ctx):
     module, weights = ctx.build(config, make_weights(config))
     x, hx = inputs(config, ctx)
     got = run(ctx, module, config, x, hx, config.lengths)
-    cell = _torch_cell(config)(config.input_size, config.hidden_size, **cell_constructor_options(config))
-    cell = cell.to(device=ctx.device, dtype=ctx.dtype)
-    cell.load_state_dict({name: torch.as_tensor(value) for name, value in names.layer_as_cell(weights).items()})
+    options = cell_constructor_options(config)
+    with reproducers.paused():
+        cell = _torch_cell(config)(config.input_size, config.hidden_size, **options)
+        cell = cell.to(device=ctx.device, dtype=ctx.dtype)
+    state = {name: torch.as_tensor(value) for name, value in names.layer_as_cell(weights).items()}
+    with reproducers.paused():
+        cell.load_state_dict(state)
+    reproducers.torch_module(cell, config.torch_variant.cell, (config.input_size, config.hidden_size), options,
+                             ctx.device, ctx.dtype, state)
     expected = _cell_loop(cell, config, x, hx)
     bound = forward_bound(config, ctx, x, weights, hx, config.lengths)
     return within_runs(("sequence module", "torch's cell in a loop"), got, expected, bound, ctx, config)
