@@ -5,23 +5,27 @@ import re
 
 #: Lines of an exception's text that say where, not what: Python and TorchScript traceback
 #: frames and their source lines, C++ backtraces (c10's "Exception raised from", "frame #N").
-_FRAME = re.compile(r"^(Traceback \(most recent call last\)|File \"|frame #\d+|Exception raised from |"
-                    r"[~^ ]*\^[~^ ]*$|The above exception|During handling|The following operation failed)")
+_FRAME = re.compile(r"^(Traceback\b|File \"|frame #\d+|Exception raised from |[~^ ]*\^[~^ ]*$|"
+                    r"The above exception|During handling|The following operation failed)")
 #: A line that states an error: ``SomeError: what``.
 _STATES = re.compile(r"^(?:[\w.]+\.)?\w*(?:Error|Exception|Interrupt)\b:?\s*(.*)$")
-#: The most characters of an exception's meaningful line kept in a one-line message.
+#: The most characters of an exception's message kept in a one-line message.
 CAUSE_CHARS = 300
 
 
 def cause(text):
-    """The line of an exception's ``text`` that states the error: the last ``SomeError: what``
-    line of a (Python or TorchScript) traceback, else the first line that is no frame of a
-    traceback or a C++ backtrace; whitespace folded, cut at CAUSE_CHARS."""
+    """An exception's ``text`` as one line that states the error: a message without traceback
+    whole (whitespace folded); one holding a Python or TorchScript traceback or a C++ backtrace,
+    its last ``SomeError: what`` line after the first frame, else what precedes that frame.  Cut
+    at CAUSE_CHARS."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    meaningful = [line for line in lines if not _FRAME.match(line)]
-    stated = [line for line in meaningful[1:] if _STATES.match(line)]
-    line = stated[-1] if stated else (meaningful or lines or [""])[0]
-    folded = " ".join(line.split())
+    first = next((i for i, line in enumerate(lines) if _FRAME.match(line)), None)
+    if first is None:
+        kept = lines
+    else:
+        stated = [line for line in lines[first:] if not _FRAME.match(line) and _STATES.match(line)]
+        kept = stated[-1:] or lines[:first] or [line for line in lines if not _FRAME.match(line)][:1]
+    folded = " ".join(" ".join(kept).split())
     return folded if len(folded) <= CAUSE_CHARS else folded[:CAUSE_CHARS - 3] + "..."
 
 

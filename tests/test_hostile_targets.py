@@ -57,6 +57,8 @@ def run_hostile(tmp_path, target, *args):
     ("NaNOutputRNN", "forward_matches_oracle", "got nan"),
     ("BackwardRaisesGRU", "gradients_match_oracle", "backward raised RuntimeError: planted failure in backward"),
     ("RaisesKeyboardInterruptGRU", "forward_matches_oracle", "forward raised KeyboardInterrupt"),
+    ("RaisesTorchScriptErrorGRU", "forward_matches_oracle",
+     "forward raised RuntimeError: expected scalar type Float but found Double"),
     ("MutatesInputLSTM", "forward_leaves_inputs_unchanged", "forward modified its argument input"),
 ])
 def test_hostile_target_fails_its_rows_and_the_run_goes_on(tmp_path, target, checks, says):

@@ -106,3 +106,25 @@ def test_a_pass_fail_only_row_reads_ok_and_a_bit_exact_relation_reads_0():
     table = summary([shapes, exact])
     assert [line.split()[-1] for line in table.splitlines()[2:]] == ["ok", "0"]
     assert CheckResult.from_dict({k: v for k, v in shapes.as_dict().items() if k != "compared"}).compared
+
+
+def test_an_exception_is_said_by_the_line_that_states_its_cause():
+    """sru's RuntimeError was cut at 300 characters inside its TorchScript traceback, and its
+    cause ('expected scalar type Float but found Double') appeared nowhere."""
+    from conformance.errors import one_line
+    from tests.planted.hostile import TORCHSCRIPT_ERROR
+    assert one_line(RuntimeError(TORCHSCRIPT_ERROR)) == "RuntimeError: expected scalar type Float but found Double"
+    backtrace = ("expected scalar type Float but found Double\nException raised from check_type at "
+                 "aten/src/ATen/core/TensorMethods.cpp:12 (most recent call first):\nframe #0: "
+                 "c10::Error::Error(c10::SourceLocation, std::string) + 0x96 (0x7f in libc10.so)\n" + "frame #1: x\n" * 40)
+    assert one_line(RuntimeError(backtrace)) == "RuntimeError: expected scalar type Float but found Double"
+    assert one_line(ValueError("no traceback:\n  two lines")) == "ValueError: no traceback: two lines"
+
+
+def test_the_whole_exception_text_is_kept_in_the_report():
+    from conformance.runner import run_check
+    from conformance.targets import load_target
+    result = run_check("forward_matches_oracle", load_target("tests.planted.hostile:RaisesTorchScriptErrorGRU"), "cpu",
+                       "float64", max_examples=2, seed=0)
+    assert result.status == "failed" and "expected scalar type Float but found Double" in result.message
+    assert "Traceback of TorchScript" in result.as_dict()["traceback"]

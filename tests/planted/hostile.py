@@ -50,6 +50,25 @@ class RaisesKeyboardInterruptGRU(TorchGRU):
         raise KeyboardInterrupt
 
 
+#: What sru's TorchScript CPU op raised for float64 input: the cause is the last line, past 300 characters.
+TORCHSCRIPT_ERROR = """The following operation failed in the TorchScript interpreter.
+Traceback of TorchScript (most recent call last):
+  File "/venv/lib/python3.11/site-packages/sru/ops.py", line 74, in elementwise_recurrence_inference
+    if not torch.jit.is_scripting() and c_init.is_cuda or U.is_cuda:
+        h, c = torch.ops.sru_cpu.cpu_forward(U, x, weight_c, bias, c_init, mask_pad_, length, bidirectional,
+               ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~ <--- HERE
+                                             has_skip_term, scale_x, activation_type)
+RuntimeError: expected scalar type Float but found Double
+"""
+
+
+class RaisesTorchScriptErrorGRU(TorchGRU):
+    """forward raises a RuntimeError whose text is a TorchScript traceback, its cause on the last line."""
+
+    def forward(self, input, hx=None):
+        raise RuntimeError(TORCHSCRIPT_ERROR)
+
+
 class NativeHangRNN(TorchRNN):
     """forward enters one native call that never returns to Python (the alarm signal is blocked,
     as in a C++ kernel spinning on a lock)."""
