@@ -165,6 +165,7 @@ def _run(options, supervisor, verbose, picked=None):
     finally:
         progress.finish()
     results = [finished[i] for i in sorted(finished)]
+    messages.root_causes(results)
     counts = messages.summarize(results)
     print(messages.table(results) if verbose else messages.summary(results))
     print("\n".join([""] + messages.closing_lines(results, targets, counts, seed, session.versions(), len(rows),

@@ -50,6 +50,7 @@ body.only-thin tr.map-row:not(.has-failed):not(.has-thin){display:none}
 pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px;white-space:pre-wrap}
 details.failure{margin:6px 0} details.failure>summary{cursor:pointer;font-weight:600}
 svg text{font:11px system-ui,sans-serif}
+p.warning{background:#fff4d6;border:1px solid #e0b000;padding:6px 10px;margin:8px 0}
 """
 
 _SCRIPT = """
@@ -111,10 +112,13 @@ def _cell(row):
     """<td> of one row: class = status, text = word or ratio, title = the details."""
     status, ratio = row["status"], row.get("worst_ratio")
     word = STATUS_WORDS.get(status, status)
-    text = word or ("ok" if row.get("compared") is False else _ratio_text(ratio))
+    text = (word or ("ok" if row.get("compared") is False else _ratio_text(ratio))) + (" thin" if row.get("thin") else "")
     title = (f"{row['check']} | {row['target']} | {' '.join(column_of(row))} | {status}"
              + ("" if ratio is None else f" | worst error/tolerance {ratio:.3g}")
              + (f" | {row.get('examples')} examples" if row.get("examples") is not None else "")
+             + (f" | {row['refused']} draws refused" if row.get("refused") else "")
+             + (" | thin evidence: fewer than a quarter of the wanted examples ran" if row.get("thin") else "")
+             + (f" | likely a consequence of {row['consequence_of']} failing" if row.get("consequence_of") else "")
              + (f" | {row['reason']}" if row.get("reason") else ""))
     style = f' style="background:{headroom_colour(ratio)}"' if status == "passed" else ""
     return (f'<td class="{_e(status)}" data-status="{_e(status)}" data-ratio="{"" if ratio is None else ratio}"'
@@ -153,7 +157,10 @@ def headroom_map(rows, cell=_cell, row_classes=None):
             tds = "".join(cell(cells[c]) if c in cells else '<td class="none"></td>' for c in columns)
             body.append(f'<tr class="map-row {classes}"><th class="row" title="{_e(target)}">{_e(check)}'
                         f' <span style="color:#777">{_e(target)}</span></th>{tds}</tr>')
-        summary = f"{_e(family)} ({len(lines)} rows" + (f", {failing} failing" if failing else "") + ")"
+        checks, targets = len({c for c, _ in lines}), len({t for _, t in lines})
+        counted = [_count(range(checks), "check") + (f" on {_count(range(targets), 'target')}" if targets > 1 else "")]
+        counted += [_count(range(failing), "failed row")] if failing else []
+        summary = f"{_e(family)} ({', '.join(counted)})"
         parts.append(f'<details class="family" open><summary>{summary}</summary><table class="map">'
                      f'<tr><th class="row">check / target</th>{head}</tr>{"".join(body)}</table></details>')
     return "\n".join(parts)
@@ -161,8 +168,13 @@ def headroom_map(rows, cell=_cell, row_classes=None):
 
 def _row_classes(cells):
     failed = any(r["status"] in ("failed", "error", "stale") for r in cells)
-    thin = any(r["status"] == "passed" and (r.get("worst_ratio") or 0.0) > THIN for r in cells)
-    return ("has-failed " if failed else "") + ("has-thin" if thin else "")
+    return ("has-failed " if failed else "") + ("has-thin" if any(map(_thin, cells)) else "")
+
+
+def _thin(row):
+    """A passed row with thin headroom (worst ratio above THIN) or thin evidence (refused draws
+    left fewer than a quarter of its examples)."""
+    return row["status"] == "passed" and ((row.get("worst_ratio") or 0.0) > THIN or bool(row.get("thin")))
 
 
 def _legend():
@@ -195,30 +207,51 @@ def _summary(counts):
 
 
 def _failures(rows):
+    """Every failure, grouped as the terminal groups them (``messages.grouped_failures``): root
+    causes first, each group's first row in full and the others that failed on its
+    configuration one line each, then the likely consequences of a failed parity check."""
+    from types import SimpleNamespace
+
+    from .messages import consequence_heading, grouped_failures, symptom
     failing = [r for r in rows if r["status"] in ("failed", "error")]
     if not failing:
         return "<h2>Failures</h2><p>none</p>"
+    keys = ("check", "target", "device", "dtype", "status", "counterexample", "message", "reason", "consequence_of")
+    shown = [SimpleNamespace(row=r, backend=r.get("backend") or "default", transform=r.get("transform") or "eager",
+                             **{k: r.get(k) for k in keys}) for r in failing]
+    groups, consequences = grouped_failures(shown)
     items = []
-    for row in failing:
+    for group in groups:
+        row = group[0].row
         facts = _facts([("configuration", row.get("counterexample")), ("replay", row.get("replay")),
                         ("reproducer", row.get("reproducer") or row.get("no_reproducer"))])
+        others = "".join(f"<li>{_e(r.check)} {_e(' '.join(column_of(r.row)))}: {_e(symptom(r))}</li>" for r in group[1:])
+        also = (f"<p>{_count(group[1:], 'more row')} of {_e(row['target'])} failed on this configuration:</p>"
+                f"<ul>{others}</ul>") if others else ""
         items.append(f'<details class="failure" open><summary>{_e(row["status"].upper())} {_e(row["check"])} '
                      f'{_e(row["target"])} {_e(" ".join(column_of(row)))}</summary>{facts}'
-                     f'<pre>{_e(row.get("message") or row.get("reason") or "")}</pre></details>')
+                     f'<pre>{_e(row.get("message") or row.get("reason") or "")}</pre>{also}</details>')
+    for (target, root), group in consequences.items():
+        listed = "".join(f"<li>{_e(r.check)} {_e(' '.join(column_of(r.row)))}: {_e(symptom(r))}</li>" for r in group)
+        items.append(f'<details class="failure consequences" open><summary>'
+                     f'{_e(consequence_heading(target, root, len(group)))}</summary><ul>{listed}</ul></details>')
     return f"<h2>Failures ({len(failing)})</h2>" + "".join(items)
 
 
 def _filter():
     return ('<div class="filter">show: <label><input type="radio" name="filter" value="all" checked> every row'
             '</label><label><input type="radio" name="filter" value="failed"> failed only</label><label>'
-            f'<input type="radio" name="filter" value="thin"> failed or thin headroom (&gt; {THIN:g})</label></div>')
+            f'<input type="radio" name="filter" value="thin"> failed or thin (headroom &gt; {THIN:g}, or evidence)'
+            '</label></div>')
 
 
 def run_page(report):
     """The HTML page of one run's report (``messages.report``'s dict)."""
     rows, environment, run = report["checks"], report.get("environment", {}), report.get("run", {})
     counts = report.get("summary", {})
-    declarations = "; ".join(f"{impl}: {value}" for impl, value in (report.get("declarations") or {}).items())
+    from .messages import declaration_words
+    declarations = "; ".join(line for impl, value in (report.get("declarations") or {}).items()
+                             for line in declaration_words(impl, value))
     unsupported = "; ".join(f"{impl}: {', '.join(features)}" for impl, features in
                             (report.get("unsupported_features") or {}).items())
     target = report.get("target", {})
@@ -248,6 +281,8 @@ def _compare_cell(marks):
         elif status not in ("passed", "stale") or (old is not None and old["status"] not in ("passed", "stale")):
             css, text = status, (STATUS_WORDS.get(status) or status) if old is None or old["status"] == status \
                 else f"{old['status'][:5]}\u2192{status[:5]}"
+        elif row.get("compared") is False:  # a pass/fail-only check: the run said ok, so does the page
+            css, text = "passed", "ok" if old is not None else "new ok"
         else:
             css = "passed"
             same = old is not None and _ratio_text(before) == _ratio_text(ratio)
@@ -263,11 +298,19 @@ def _compare_cell(marks):
     return cell
 
 
+#: The scatter's axes end here: a failed row's ratio (1e+14, or none for an exact zero) is
+#: drawn at the edge, as "beyond", instead of stretching the axes and squashing every point.
+HIGH = 1e3
+#: The most decades labelled on an axis, and the most points labelled by name.
+AXIS_LABELS, POINT_LABELS = 8, 12
+
+
 def _scatter(points, width=640, height=440):
-    """A log-log SVG of (old ratio, new ratio, mark, label) points: the diagonal drawn, marked
-    points labelled."""
+    """A log-log SVG of (old ratio, new ratio, mark, label) points: the axes from LOW to at most
+    HIGH (a point beyond drawn at the edge), at most AXIS_LABELS decades labelled, the diagonal
+    drawn, marked points labelled (at most POINT_LABELS, none over another)."""
     values = [v for x, y, _, _ in points for v in (x, y) if v is not None and v > 0]
-    high = max(values + [1.0]) * 1.5
+    high = min(max(values + [1.0]) * 1.5, HIGH)
     low = max(min(values + [LOW]), LOW)
     margin = 60
     span = math.log10(high) - math.log10(low)
@@ -279,34 +322,46 @@ def _scatter(points, width=640, height=440):
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
              f'aria-label="old against new worst error/tolerance per row">',
              f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff" stroke="#ccc"/>']
-    decade = math.floor(math.log10(low))
-    while 10.0 ** decade <= high:
+    decades = list(range(math.ceil(math.log10(low)), math.floor(math.log10(high)) + 1))
+    step = max(1, math.ceil(len(decades) / AXIS_LABELS))
+    for decade in decades[::step]:
         value = 10.0 ** decade
-        if value >= low:
-            x, y = at(value, width), at(value, height, flip=True)
-            parts.append(f'<line x1="{x:.1f}" y1="{margin}" x2="{x:.1f}" y2="{height - margin}" stroke="#eee"/>'
-                         f'<line x1="{margin}" y1="{y:.1f}" x2="{width - margin}" y2="{y:.1f}" stroke="#eee"/>'
-                         f'<text x="{x:.1f}" y="{height - margin + 14}" text-anchor="middle">{value:g}</text>'
-                         f'<text x="{margin - 4}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>')
-        decade += 1
+        x, y = at(value, width), at(value, height, flip=True)
+        parts.append(f'<line x1="{x:.1f}" y1="{margin}" x2="{x:.1f}" y2="{height - margin}" stroke="#eee"/>'
+                     f'<line x1="{margin}" y1="{y:.1f}" x2="{width - margin}" y2="{y:.1f}" stroke="#eee"/>'
+                     f'<text class="axis" x="{x:.1f}" y="{height - margin + 14}" text-anchor="middle">{value:g}</text>'
+                     f'<text class="axis" x="{margin - 4}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>')
+    if max(values + [0.0]) > high:
+        parts.append(f'<text x="{width - margin}" y="{margin - 6}" text-anchor="end" fill="#555">points at the '
+                     f'edge: beyond {high:g}</text>')
     parts.append(f'<line class="diagonal" x1="{at(low, width):.1f}" y1="{at(low, height, True):.1f}" '
                  f'x2="{at(high, width):.1f}" y2="{at(high, height, True):.1f}" stroke="#888" stroke-dasharray="4 3"/>')
     one_y = at(1.0, height, True)
     parts.append(f'<line x1="{margin}" y1="{one_y:.1f}" x2="{width - margin}" y2="{one_y:.1f}" stroke="#c00" '
                  f'stroke-width="0.8"/><text x="{width - margin}" y="{one_y - 4:.1f}" text-anchor="end" '
                  f'fill="#c00">tolerance</text>')
+    labelled, unlabelled = [], 0
     for old, new, mark, label in sorted(points, key=lambda p: p[2] is not None):
         x, y = at(old, width), at(new, height, True)
+        free = mark is not None and len(labelled) < POINT_LABELS and all(
+            abs(y - ly) >= 13 or abs(x - lx) >= 7 * len(label) for lx, ly in labelled)
+        unlabelled += mark is not None and not free
+        if free:
+            labelled.append((x, y))
         if mark == "new failure":
+            text = f'<text x="{x + 7:.1f}" y="{y - 6:.1f}" fill="#c00">{_e(label)}</text>' if free else ""
             parts.append(f'<g class="new-failure"><path d="M{x - 5:.1f},{y - 5:.1f}L{x + 5:.1f},{y + 5:.1f}'
                          f'M{x - 5:.1f},{y + 5:.1f}L{x + 5:.1f},{y - 5:.1f}" stroke="#c00" stroke-width="2.5"/>'
-                         f'<text x="{x + 7:.1f}" y="{y - 6:.1f}" fill="#c00">{_e(label)}</text></g>')
+                         f'{text}</g>')
         elif mark == "regression":
+            text = f'<text x="{x + 7:.1f}" y="{y - 6:.1f}" fill="#8a4b00">{_e(label)}</text>' if free else ""
             parts.append(f'<g class="regression"><path d="M{x:.1f},{y - 6:.1f}L{x + 5:.1f},{y + 4:.1f}'
-                         f'L{x - 5:.1f},{y + 4:.1f}Z" fill="#e67e00" stroke="#000" stroke-width="0.8"/>'
-                         f'<text x="{x + 7:.1f}" y="{y - 6:.1f}" fill="#8a4b00">{_e(label)}</text></g>')
+                         f'L{x - 5:.1f},{y + 4:.1f}Z" fill="#e67e00" stroke="#000" stroke-width="0.8"/>{text}</g>')
         else:
             parts.append(f'<circle class="row" cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="#777" fill-opacity="0.6"/>')
+    if unlabelled:
+        parts.append(f'<text x="{margin}" y="{margin - 6}" fill="#555">{unlabelled} marked points not labelled '
+                     f'(see the tables)</text>')
     parts.append(f'<text x="{width / 2:.0f}" y="{height - 10}" text-anchor="middle">old worst error / tolerance'
                  f'</text><text x="14" y="{height / 2:.0f}" text-anchor="middle" transform="rotate(-90 14 '
                  f'{height / 2:.0f})">new worst error / tolerance</text></svg>')
@@ -353,6 +408,7 @@ def compare_page(comparison, old, new, old_path, new_path, tables):
               f'<div class="summary"><span>{verdict}</span><span>{_count(comparison.new_failures, "new failure")}'
               f"</span><span>{_count(comparison.headroom_regressions, 'headroom regression')}</span>"
               f"<span>{comparison.compared} rows compared</span></div>"
+              + "".join(f'<p class="warning"><strong>Warning:</strong> {_e(w)}</p>' for w in comparison.warnings)
               + _facts([(f"{name}", f"{before} -> {after}") for name, (before, after) in
                         comparison.environment.items()]))
     legend = ('<div class="legend">change of worst error / tolerance (new / old): '

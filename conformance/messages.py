@@ -133,27 +133,76 @@ def failure_head(result):
         ("  worst element:", "  what went wrong:", "  reproducer:"))] or lines[:2])
 
 
-def failure_groups(results):
-    """The failed and error rows, those of one target that failed on one shrunk configuration
-    together: the first in full, the others one line each under it."""
-    groups = {}
+#: The family whose failure is a root cause: the target's values differ from the oracle's.
+ROOT_FAMILY = "parity"
+#: What a failure message says of a comparison of two runs within a bound: one computed from
+#: the oracle's values, which a target that fails parity does not compute.
+BOUND_FROM_ORACLE = "(difference/tolerance "
+
+
+def root_causes(results):
+    """Marks each failed relation row (family metamorphic, two runs of the target compared
+    within a bound the oracle's values give; not one against torch's own module) whose target
+    failed a parity check at the same place and dtype as a likely consequence of that check
+    (``consequence_of``); returns the rows so marked."""
+    from .registry import checks
+    against_torch = {name for name, check in checks().items() if check.against_torch}
+    roots = {}
     for r in results:
-        if r.status in ("failed", "error"):
+        if r.status == "failed" and r.family == ROOT_FAMILY:
+            roots.setdefault((r.target, column(r), r.dtype), r.check)
+    marked = []
+    for r in results:
+        root = roots.get((r.target, column(r), r.dtype))
+        if root and r.status == "failed" and r.family == "metamorphic" and r.check not in against_torch and (
+                BOUND_FROM_ORACLE in (r.message or "")):
+            r.consequence_of = root
+            marked.append(r)
+    return marked
+
+
+def grouped_failures(results):
+    """(groups, consequences) of the failed and error rows (objects with a row's attributes):
+    groups, lists of the rows of one target that failed on one shrunk configuration, root causes
+    in the order they came; consequences, (target, root check) -> the rows ``root_causes``
+    marked as likely following from that check's failure."""
+    groups, consequences = {}, {}
+    for r in results:
+        if getattr(r, "consequence_of", None):
+            consequences.setdefault((r.target, r.consequence_of), []).append(r)
+        elif r.status in ("failed", "error"):
             key = (r.target, r.counterexample) if r.counterexample else id(r)
             groups.setdefault(key, []).append(r)
+    return list(groups.values()), consequences
+
+
+def consequence_heading(target, root, count):
+    return (f"likely consequences of {root} failing on {target} ({_rows(count)}: relations whose tolerance rests on "
+            f"the oracle's values, which the target does not compute; fix {root} first)")
+
+
+def failure_groups(results):
+    """The failed and error rows, root causes first: those of one target that failed on one
+    shrunk configuration together (the first in full, the others one line each under it), then
+    the likely consequences of a failed parity check (``root_causes``) one line each under it."""
+    groups, consequences = grouped_failures(results)
     lines = []
-    for rows in groups.values():
+    for rows in groups:
         lines.append(rows[0].message)
         if len(rows) > 1:
             lines.append(f"  {len(rows) - 1} more {_rows(len(rows) - 1).split(' ', 1)[1]} of {rows[0].target} "
                          f"failed on this configuration:")
             for r in rows[1:]:
-                lines.append(f"    {r.check}  {column(r)} {r.dtype}: {_symptom(r)}")
+                lines.append(f"    {r.check}  {column(r)} {r.dtype}: {symptom(r)}")
                 lines += [f"    {reproducer_line(r).strip()}"] if r.reproducer or r.no_reproducer else []
+    for (target, root), rows in consequences.items():
+        lines.append(consequence_heading(target, root, len(rows)) + ":")
+        lines += [f"    {r.check}  {column(r)} {r.dtype}: {symptom(r)}" for r in rows]
     return lines
 
 
-def _symptom(result):
+def symptom(result):
+    """What went wrong in a failed row, in one line: its worst element, or what happened."""
     for line in (result.message or "").splitlines():
         if line.startswith(("  worst element: ", "  what went wrong: ")):
             return line.split(": ", 1)[1]
@@ -334,14 +383,18 @@ def not_compared(targets):
 def _declaration_lines(target):
     lines = [f"unsupported feature of {target.impl}: {feature} ({reason})"
              for feature, reason in target.unsupported.items() if feature not in target.declarations.get("unsupported", {})]
-    declared = target.declarations.get("unsupported", {})
+    return lines + declaration_words(target.impl, target.declarations)
+
+
+def declaration_words(impl, declarations):
+    """What ``impl`` declared (a report's ``declarations`` entry), one line per source, in words."""
     by_source = {}
-    for name, source in declared.items():
+    for name, source in (declarations.get("unsupported") or {}).items():
         by_source.setdefault(source, []).append(name)
-    lines += [f"{target.impl} {source}: unsupported {', '.join(names)}" for source, names in by_source.items()]
-    activation = target.declarations.get("activation_error")
+    lines = [f"{impl} {source}: unsupported {', '.join(names)}" for source, names in by_source.items()]
+    activation = declarations.get("activation_error")
     if activation:
-        lines.append(f"{target.impl} declares sigmoid/tanh accurate to {activation['value']:g} absolute "
+        lines.append(f"{impl} declares sigmoid/tanh accurate to {activation['value']:g} absolute "
                      f"({activation['source']}): charged in every bound")
     return lines
 

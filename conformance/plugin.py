@@ -165,6 +165,7 @@ def pytest_terminal_summary(terminalreporter, config):
     from .runner import CheckResult
     options, targets, seed, known = _run_state(config)
     results = [CheckResult.from_dict(row) for row in _RESULT_ROWS]
+    messages.root_causes(results)
     counts = messages.summarize(results)
     terminalreporter.write_sep("=", f"{messages.PROGRAM} summary")
     terminalreporter.write_line(messages.summary(results))

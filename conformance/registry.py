@@ -36,16 +36,19 @@ class Check:
     body: object
     kinds: tuple = tuple(LAYER_KINDS)
     requires: tuple = ()
+    #: the other side of its relation is torch's own module (not another run of the target):
+    #: its failure is the target's own, never a consequence of another check's
+    against_torch: bool = False
 
 
-def register(family, strategy, kinds=tuple(LAYER_KINDS), requires=()):
+def register(family, strategy, kinds=tuple(LAYER_KINDS), requires=(), against_torch=False):
     """Decorator: marks ``check_<name>(case, ctx)`` as the check ``<name>`` of ``family``."""
     assert family in FAMILIES, family
 
     def decorate(fn):
         name = fn.__name__.removeprefix("check_")
         summary = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
-        fn.check = Check(name, family, summary, strategy, fn, tuple(kinds), tuple(requires))
+        fn.check = Check(name, family, summary, strategy, fn, tuple(kinds), tuple(requires), against_torch)
         return fn
 
     return decorate

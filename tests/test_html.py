@@ -43,23 +43,29 @@ class Cells(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.cells, self.rows, self.text, self.tags, self._row = [], [], [], [], None
+        self.cells, self.rows, self.text, self.tags, self._row, self._cell = [], [], [], [], None, None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         self.tags.append(tag)
         if tag == "td" and "data-status" in attrs:
             self.cells.append(attrs)
+            self._cell = attrs
+            attrs["text"] = ""
         if tag == "th" and attrs.get("class") == "row":
             self._row = []
 
     def handle_endtag(self, tag):
+        if tag == "td":
+            self._cell = None
         if tag == "th" and self._row is not None:
             self.rows.append("".join(self._row).strip())
             self._row = None
 
     def handle_data(self, data):
         self.text.append(data)
+        if self._cell is not None:
+            self._cell["text"] += data
         if self._row is not None:
             self._row.append(data)
 
@@ -95,9 +101,16 @@ def test_the_page_leads_with_the_run_and_lists_every_failure_in_full(bug_run):
         assert fact in text_of_page
     failing = [r for r in report["checks"] if r["status"] == "failed"]
     assert failing and f"Failures ({len(failing)})" in text_of_page
-    for row in failing:
-        assert row["replay"] in text_of_page and row["counterexample"] in text_of_page
-        assert row["message"].splitlines()[0] in text_of_page
+    groups = {}
+    for row in failing:  # grouped as the terminal groups them: by target and shrunk configuration
+        groups.setdefault((row["target"], row["counterexample"]), []).append(row)
+    assert len(groups) < len(failing)  # the float64 and float32 rows of a check fail on one configuration
+    for first, *others in groups.values():
+        assert first["replay"] in text_of_page and first["counterexample"] in text_of_page
+        assert first["message"].splitlines()[0] in text_of_page
+        for row in others:
+            assert f"{row['check']} {row['device']} default eager {row['dtype']}: " in text_of_page
+            assert row["message"].splitlines()[0] not in text_of_page
     assert text_of_page.index("Headroom map") < text_of_page.index("Failures")
 
 
@@ -143,11 +156,63 @@ def test_a_comparison_marks_and_labels_new_failures_and_regressions(bug_run):
     parser = parsed(page)
     assert len(parser.cells) == len(new["checks"])
     assert sum(c.get("data-regression") == "1" for c in parser.cells) == len(comparison.headroom_regressions)
-    assert sum("NEW FAIL" in c["title"] or c["class"] == "failed" for c in parser.cells) >= len(comparison.new_failures)
+    assert sum(c["text"] == "NEW FAIL" for c in parser.cells) == len(comparison.new_failures) > 0
     assert page.count('class="new-failure"') == len(comparison.new_failures)
     assert page.count('class="regression"') == len(comparison.headroom_regressions)
     assert 'class="diagonal"' in page and f"{passed['check']} {passed['dtype']}" in page
     assert "GATE FAILED" in "".join(parser.text)
+
+
+def test_a_comparison_page_leads_with_its_warnings_and_keeps_its_scatter_readable(bug_run):
+    """Seen: a y axis to 1e+305 whose labels piled into black bars, points squashed to an edge,
+    labels over each other, '0' where the run said 'ok', the seed warning at the bottom."""
+    report, _ = bug_run
+    old = copy.deepcopy(report)
+    old["run"]["seed"] = 99
+    for row in old["checks"]:
+        if row["status"] == "failed":
+            row.update(status="passed", worst_ratio=0.2)
+    new = copy.deepcopy(report)
+    failed = [r for r in new["checks"] if r["status"] == "failed"]
+    failed[0]["worst_ratio"], failed[1]["worst_ratio"] = 1.8e305, None  # an exact zero's failure has none
+    comparison = compare_reports(old, new)
+    page = compare_page(comparison, old, new, "old.json", "new.json", text(comparison, "old.json", "new.json"))
+    parser = parsed(page)
+    words = "".join(parser.text)
+    assert words.index("Warning: the runs used different seeds") < words.index("Old against new")
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    axis = [float(v) for v in re.findall(r'<text class="axis"[^>]*>([^<]+)</text>', svg)]
+    assert axis and max(axis) <= 1e3 and len(axis) <= 2 * 8, axis
+    labels = [(float(x), float(y)) for x, y in re.findall(r'<text x="([\d.]+)" y="([\d.]+)" fill="#(?:c00|8a4b00)">[^<]+'
+                                                          r'</text>', svg)]
+    assert 0 < len(labels) <= 12
+    assert all(abs(a[1] - b[1]) >= 13 or abs(a[0] - b[0]) >= 40 for i, a in enumerate(labels) for b in labels[:i])
+    ok_rows = [c for c, r in zip(parser.cells, new["checks"]) if r.get("compared") is False and r["status"] == "passed"]
+    assert ok_rows and all(c["text"] == "ok" for c in ok_rows)
+
+
+def test_the_run_page_says_declarations_in_words_counts_per_heading_and_puts_root_causes_first():
+    rows = []
+    for check, family, status, message in (
+            ("forward_matches_oracle", "parity", "failed", "FAILED forward_matches_oracle ...\n  worst element: "
+                                                         "output[0]: got 1, expected 0, error 1, tolerance 1e-7"),
+            ("batch_split_matches_whole", "metamorphic", "failed", "FAILED batch_split_matches_whole ...\n  worst "
+             "element: output[0]: rows 0:1 run apart 1, whole batch 1.0000001, difference 1e-7, tolerance 2e-8 "
+             "(difference/tolerance 5)"),
+            ("hx_none_equals_zeros", "metamorphic", "passed", None)):
+        rows.append({"check": check, "family": family, "target": "pkg:LSTM", "device": "cpu", "dtype": "float32",
+                     "status": status, "worst_ratio": 5.0 if status == "failed" else 0.0, "message": message,
+                     "counterexample": f"config of {check}", "replay": f"replay {check}", "examples": 25,
+                     "consequence_of": "forward_matches_oracle" if check == "batch_split_matches_whole" else None})
+    report = {"checks": rows, "summary": {"passed": 1, "failed": 2},
+              "declarations": {"pkg:LSTM": {"unsupported": {"packed": "declared by the target"},
+                                            "activation_error": {"value": 5e-7, "source": "class attribute x"}}}}
+    page = run_page(report)
+    words = "".join(parsed(page).text)
+    assert "pkg:LSTM declared by the target: unsupported packed" in words and "{'unsupported'" not in words
+    assert "parity (1 check, 1 failed row)" in words and "metamorphic (2 checks, 1 failed row)" in words
+    assert words.index("FAILED forward_matches_oracle") < words.index("likely consequences of forward_matches_oracle")
+    assert "batch_split_matches_whole cpu default eager float32: output[0]: rows 0:1" in words
 
 
 def test_compare_writes_the_page_from_the_command_line(bug_run, tmp_path):

@@ -128,3 +128,29 @@ def test_the_whole_exception_text_is_kept_in_the_report():
                        "float64", max_examples=2, seed=0)
     assert result.status == "failed" and "expected scalar type Float but found Double" in result.message
     assert "Traceback of TorchScript" in result.as_dict()["traceback"]
+
+
+def test_a_relation_that_fails_by_ulps_beside_a_parity_failure_is_listed_under_it_as_a_consequence():
+    """Seen on a gate-swap bug in float32: batch_split_matches_whole failed by a few ulps against
+    a tolerance computed from the oracle's values, before the parity failure that explains it."""
+    def failed(check, family, worst):
+        return CheckResult(check, "pkg:LSTM", "cpu", "float32", "failed", worst_ratio=5.0, counterexample=f"c {check}",
+                           message=f"FAILED {check}  target=pkg:LSTM\n  worst element: {worst}", family=family)
+    relation = failed("batch_split_matches_whole", "metamorphic",
+                      "output[0]: rows 0:1 run apart 1, whole batch 1, difference 1e-7, tolerance 2e-8 "
+                      "(difference/tolerance 5)")
+    against_torch = failed("sequence_equals_cell_loop", "metamorphic",
+                           "c_n[0]: sequence module 0.4, torch's cell in a loop 0.1, difference 0.3, tolerance 1e-6 "
+                           "(difference/tolerance 3e+05)")
+    identical = failed("batch_first_equals_transposed", "metamorphic",
+                       "output[0]: this run 1, the other run 2, difference 1 (tolerance 0: the arithmetic is identical)")
+    root = failed("forward_matches_oracle", "parity", "output[0]: got 1, expected 0, error 1, tolerance 1e-7")
+    results = [relation, against_torch, identical, root]
+    assert messages.root_causes(results) == [relation] and relation.consequence_of == "forward_matches_oracle"
+    assert relation.as_dict()["consequence_of"] == "forward_matches_oracle"
+    lines = messages.failure_groups(results)
+    heading = next(i for i, line in enumerate(lines) if line.startswith("likely consequences of forward_matches_oracle"))
+    assert heading > lines.index(root.message) and lines[heading + 1].startswith("    batch_split_matches_whole  cpu")
+    assert against_torch.message in lines and identical.message in lines  # failures of their own
+    alone = [failed("batch_split_matches_whole", "metamorphic", "output[0]: ... (difference/tolerance 5)")]
+    assert messages.root_causes(alone) == []  # without a parity failure it is a root cause

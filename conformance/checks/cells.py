@@ -201,7 +201,7 @@ def check_cell_batch_split_matches_whole(config, ctx):
 
 
 @register("metamorphic", strategy=lambda target: _cases(target, max_steps=8, drop=("unbatched",)),
-          kinds=tuple(CELL_KINDS))
+          kinds=tuple(CELL_KINDS), against_torch=True)
 def check_cell_loop_equals_sequence(config, ctx):
     """The cell called step after step over a sequence, each state fed to the next call,
     equals the one-layer sequence with the same weights: every step's h' is the sequence's

@@ -180,7 +180,7 @@ def check_bidirectional_equals_forward_and_reversed(config, ctx):
 
 
 @register("metamorphic", strategy=relation_strategy(drop=("multi_layer", "bidirectional", "proj_size")),
-          requires=("torch_variant",))
+          requires=("torch_variant",), against_torch=True)
 def check_sequence_equals_cell_loop(config, ctx):
     """The one-layer sequence equals torch's cell of its kind holding the same weights,
     called step after step with each state fed to the next call (a packed sequence's state
