@@ -154,3 +154,21 @@ def test_a_relation_that_fails_by_ulps_beside_a_parity_failure_is_listed_under_i
     assert against_torch.message in lines and identical.message in lines  # failures of their own
     alone = [failed("batch_split_matches_whole", "metamorphic", "output[0]: ... (difference/tolerance 5)")]
     assert messages.root_causes(alone) == []  # without a parity failure it is a root cause
+
+
+def test_the_real_sru_float64_error_is_said_by_its_cause():
+    """sru's no-grad CPU op on float64 input (pip install --no-deps sru; skipped without it)."""
+    import warnings
+
+    import pytest
+    import torch
+
+    from conformance.errors import one_line
+    sru = pytest.importorskip("sru")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layer = sru.SRU(4, 4, num_layers=1).double()
+        with torch.no_grad(), pytest.raises(RuntimeError) as raised:
+            layer(torch.zeros(3, 2, 4, dtype=torch.float64))
+    assert "Traceback of TorchScript" in str(raised.value)
+    assert one_line(raised.value) == "RuntimeError: expected scalar type Float but found Double"
