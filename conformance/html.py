@@ -50,7 +50,7 @@ body.only-thin tr.map-row:not(.has-failed):not(.has-thin){display:none}
 pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px;white-space:pre-wrap}
 details.failure{margin:6px 0} details.failure>summary{cursor:pointer;font-weight:600}
 svg text{font:11px system-ui,sans-serif}
-p.warning{background:#fff4d6;border:1px solid #e0b000;padding:6px 10px;margin:8px 0}
+p.note{color:#555;margin:2px 0} p.warning{background:#fff4d6;border:1px solid #e0b000;padding:6px 10px;margin:8px 0}
 """
 
 _SCRIPT = """
@@ -331,9 +331,6 @@ def _scatter(points, width=640, height=440):
                      f'<line x1="{margin}" y1="{y:.1f}" x2="{width - margin}" y2="{y:.1f}" stroke="#eee"/>'
                      f'<text class="axis" x="{x:.1f}" y="{height - margin + 14}" text-anchor="middle">{value:g}</text>'
                      f'<text class="axis" x="{margin - 4}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>')
-    if max(values + [0.0]) > high:
-        parts.append(f'<text x="{width - margin}" y="{margin - 6}" text-anchor="end" fill="#555">points at the '
-                     f'edge: beyond {high:g}</text>')
     parts.append(f'<line class="diagonal" x1="{at(low, width):.1f}" y1="{at(low, height, True):.1f}" '
                  f'x2="{at(high, width):.1f}" y2="{at(high, height, True):.1f}" stroke="#888" stroke-dasharray="4 3"/>')
     one_y = at(1.0, height, True)
@@ -359,13 +356,12 @@ def _scatter(points, width=640, height=440):
                          f'L{x - 5:.1f},{y + 4:.1f}Z" fill="#e67e00" stroke="#000" stroke-width="0.8"/>{text}</g>')
         else:
             parts.append(f'<circle class="row" cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="#777" fill-opacity="0.6"/>')
-    if unlabelled:
-        parts.append(f'<text x="{margin}" y="{margin - 6}" fill="#555">{unlabelled} marked points not labelled '
-                     f'(see the tables)</text>')
     parts.append(f'<text x="{width / 2:.0f}" y="{height - 10}" text-anchor="middle">old worst error / tolerance'
                  f'</text><text x="14" y="{height / 2:.0f}" text-anchor="middle" transform="rotate(-90 14 '
                  f'{height / 2:.0f})">new worst error / tolerance</text></svg>')
-    return "".join(parts)
+    notes = ([f"a point drawn on the top or right edge is beyond {high:g}"] if max(values + [0.0]) > high else []) + (
+        [f"{unlabelled} marked points not labelled (the tables below name them)"] if unlabelled else [])
+    return "".join(parts) + "".join(f'<p class="note">{_e(note)}</p>' for note in notes)
 
 
 def _count(items, word):
