@@ -112,7 +112,8 @@ def _cell(row):
     """<td> of one row: class = status, text = word or ratio, title = the details."""
     status, ratio = row["status"], row.get("worst_ratio")
     word = STATUS_WORDS.get(status, status)
-    text = (word or ("ok" if row.get("compared") is False else _ratio_text(ratio))) + (" thin" if row.get("thin") else "")
+    text = word or ("ok" if row.get("compared") is False else _ratio_text(ratio))
+    text += " thin" if row.get("thin") else ""
     title = (f"{row['check']} | {row['target']} | {' '.join(column_of(row))} | {status}"
              + ("" if ratio is None else f" | worst error/tolerance {ratio:.3g}")
              + (f" | {row.get('examples')} examples" if row.get("examples") is not None else "")
@@ -225,7 +226,8 @@ def _failures(rows):
         row = group[0].row
         facts = _facts([("configuration", row.get("counterexample")), ("replay", row.get("replay")),
                         ("reproducer", row.get("reproducer") or row.get("no_reproducer"))])
-        others = "".join(f"<li>{_e(r.check)} {_e(' '.join(column_of(r.row)))}: {_e(symptom(r))}</li>" for r in group[1:])
+        others = "".join(f"<li>{_e(r.check)} {_e(' '.join(column_of(r.row)))}: {_e(symptom(r))}</li>"
+                         for r in group[1:])
         also = (f"<p>{_count(group[1:], 'more row')} of {_e(row['target'])} failed on this configuration:</p>"
                 f"<ul>{others}</ul>") if others else ""
         items.append(f'<details class="failure" open><summary>{_e(row["status"].upper())} {_e(row["check"])} '

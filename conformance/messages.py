@@ -258,8 +258,8 @@ def table(results):
     """The full table (``--verbose``): one line per check x target x device x dtype."""
     headers = ["check", "target", "device", "dtype", "status", "examples", "refused", "worst err/tol", "seconds"]
     rows = [[r.check, r.target, column(r), r.dtype, r.status.upper() if r.status in ("failed", "error") else r.status,
-             str(r.examples), str(r.refused), f"{r.worst_ratio:.3g}" if (r.examples and r.compared) or r.status in ("failed", "known")
-             else "-",
+             str(r.examples), str(r.refused),
+             f"{r.worst_ratio:.3g}" if (r.examples and r.compared) or r.status in ("failed", "known") else "-",
              f"{r.seconds:.1f}"] for r in results]
     return _aligned(headers, rows)
 

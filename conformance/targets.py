@@ -382,8 +382,8 @@ def _infer_kind(impl, factory, kind, mode=None):
     weight = layer_weight if layer_weight is not None else cell_weight
     naming = naming_of(module)
     if weight is None and naming == TORCH_NAMES:
-        raise UsageError(f"--impl {impl} is not a recurrent module: {impl}({input_size}, {hidden_size}) has no parameter "
-                         f"'weight_ih_l0' or 'weight_ih' (torch's names) and no {MAPPING_HOOK} or "
+        raise UsageError(f"--impl {impl} is not a recurrent module: {impl}({input_size}, {hidden_size}) has no "
+                         f"parameter 'weight_ih_l0' or 'weight_ih' (torch's names) and no {MAPPING_HOOK} or "
                          f"{COPYING_HOOK} hook")
     if kind is None and mode is not None:
         kind = VARIANT_KINDS[1] if layer_weight is None and cell_weight is not None else VARIANT_KIND
@@ -464,13 +464,13 @@ def _probe_features(target):
     base = _probe_base(target, device, dtype)
     for feature, changes in _PROBES.items():
         selects = changes.get("mode")  # a feature that selects a variant: probed on its kind only
-        projects = any(variant(m).projection for m in target.kind_modes) and base is not None and base.hidden_size > 1
+        projects = base is not None and base.hidden_size > 1 and any(variant(m).projection for m in target.kind_modes)
         if base is None or feature in target.unsupported or (feature == "proj_size" and not projects) or (
                 selects is not None and selects not in target.kind_modes) or (
                 target.is_cell and feature != "no_bias" and selects is None):
             continue
         if feature == "proj_size":
-            changes = dict(proj_size=base.hidden_size // 2)
+            changes = dict(proj_size=min(2, base.hidden_size - 1))
         try:
             with watch.calling(f"the constructor (probing {feature})"):
                 target.build(base.with_(**changes), device, dtype)

@@ -129,8 +129,8 @@ def _classifier(config, ctx, grad):
     """The classifier built on the target with drawn weights and tokens (0 past each length,
     and sometimes inside: its row must still get no gradient): (the model as a gradient check
     runs it, text, probabilities, weights as loaded)."""
-    model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size,
-                     config.hidden_size, config.fc_hidden, ctx.target.constructor()).to(device=ctx.device, dtype=ctx.dtype)
+    model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size, config.hidden_size,
+                     config.fc_hidden, ctx.target.constructor()).to(device=ctx.device, dtype=ctx.dtype)
     reproducers.model(model, "BiLSTMClassifier", (config.vocab, config.input_size, config.hidden_size,
                                                   config.fc_hidden), {}, ctx.device, ctx.dtype)
     rnn_config = RNNConfig("LSTM", config.input_size, config.hidden_size, bidirectional=True, batch_first=True)
