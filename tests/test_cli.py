@@ -258,3 +258,17 @@ def test_the_kind_of_a_class_with_its_own_parameter_names_is_not_inferred_as_the
         load_target("tests.planted.own_names:MappedFusedLSTM")
     assert load_target("tests.planted.own_names:MappedFusedLSTM", "lstm").kind == "lstm"
     assert load_target("tests.planted.torch_rnn:TorchGRU").kind == "gru"  # torch's names: inferred
+
+
+def test_the_readmes_example_outside_the_checkout_says_where_to_run_it(tmp_path):
+    """Seen: `rnn-conformance --impl examples.indrnn:IndRNN` from another directory said only
+    that it could not import 'examples.indrnn'."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RNN_CONFORMANCE_") and k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-m", "conformance", "--impl", "examples.indrnn:IndRNN"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 2 and done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert f"run from the folder that holds 'examples' (here: {tmp_path}), or install it" in done.stderr
+    readme = open(os.path.join(REPO, "README.md")).read()
+    assert "From the checkout's root (the examples are not installed with the package" in readme
+    with open(os.path.join(REPO, "examples", "indrnn.py")) as handle:  # the layer imports nothing of the suite
+        assert not re.search(r"^(import|from) (reference|conformance)\b", handle.read(), re.M)
