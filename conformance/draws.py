@@ -15,8 +15,6 @@ from hypothesis.internal.conjecture import providers
 
 #: The backend's name in Hypothesis' settings.
 BACKEND = "rnn-conformance"
-#: The packages whose literals a draw may use: the suite's own.
-SUITE_PACKAGES = ("conformance", "reference")
 
 
 def available():
@@ -38,11 +36,13 @@ _SUITE_CONSTANTS = []
 
 
 def suite_constants():
-    """The literals of every module of SUITE_PACKAGES (test files aside, as Hypothesis leaves
+    """The literals of every module of the suite's packages (test files aside, as Hypothesis leaves
     them aside), read from source whether or not the module is loaded: the same whatever the
     user's code, the install (editable or not) and the modules a row happened to import."""
     if not _SUITE_CONSTANTS:
         from hypothesis.internal.constants_ast import Constants, constants_from_module
+
+        from .standalone import SUITE_PACKAGES
         found = Constants()
         for package in SUITE_PACKAGES:
             root = os.path.dirname(__import__(package).__file__)

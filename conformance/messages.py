@@ -504,12 +504,14 @@ def suite_version():
     literals decide them), which ``compare`` warns about."""
     import hashlib
     from importlib import metadata
+
+    from .standalone import SUITE_PACKAGES
     try:
         version = metadata.version("rnn-conformance")
     except metadata.PackageNotFoundError:
         version = "unknown"
     digest = hashlib.sha256()
-    for package in ("conformance", "reference"):
+    for package in SUITE_PACKAGES:
         root = os.path.dirname(os.path.abspath(__import__(package).__file__))
         for folder, _, files in sorted(os.walk(root)):
             for name in sorted(f for f in files if f.endswith(".py")):

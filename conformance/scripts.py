@@ -23,7 +23,7 @@ from . import errors, models, standalone
 #: Above this many elements of data in all, the data goes to an ``.npz`` beside the script.
 INLINE_ELEMENTS = 4000
 #: Modules a reproducer must not import: running it with these blocked shows it is standalone.
-SUITE_MODULES = ("conformance", "reference", "hypothesis", "pytest")
+SUITE_MODULES = standalone.SUITE_PACKAGES + ("hypothesis", "pytest")
 
 
 def file_stem(result):

@@ -27,6 +27,7 @@ CHECKED = [0]
 #: The exit status of a script that could not run: not a verdict on the target.
 CANNOT_RUN = 2
 #: The suite's packages (a target's module may import its oracle for a Variant): a script runs without them.
+#: Declared here, where a script holds it literally; the suite reads it from here too.
 SUITE_PACKAGES = ("conformance", "reference")
 
 
