@@ -399,8 +399,7 @@ def compare_page(comparison, old, new, old_path, new_path, tables):
             continue
         points.append((old_ratio, new_ratio, mark, f"{row['check']} {row['dtype']}"))
     classes = lambda cells: ("has-failed " if any(id(c) in marks or c["status"] in ("failed", "error")
-                                                  for c in cells) else "") + \
-        ("has-thin" if any((c.get("worst_ratio") or 0.0) > THIN for c in cells) else "")
+                                                  for c in cells) else "") + ("has-thin" if any(map(_thin, cells)) else "")
     verdict = "FAILS the gate" if comparison.failed else "passes the gate"
     header = (f"<h1>rnn-conformance compare: {_e(new_path)} against {_e(old_path)}</h1>"
               f'<div class="summary"><span>{verdict}</span><span>{_count(comparison.new_failures, "new failure")}'

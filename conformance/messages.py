@@ -222,7 +222,7 @@ def error_message(result):
 def _cell(result):
     if result.status == "passed":
         cell = f"{result.worst_ratio:.2g}" if result.examples and result.compared else "ok"
-        return f"{cell} thin" if getattr(result, "thin", False) else cell
+        return f"{cell} thin" if result.thin else cell
     return CELL[result.status]
 
 
@@ -313,14 +313,11 @@ def closing_lines(results, targets, counts, seed, versions, planned=None, failur
 
 def refusal_lines(results):
     """Per target, the draws its constructor refused in rows judged on the examples that ran
-    (how many, in how many rows, the first refusal), then the rows those refusals starved
-    (thin evidence: fewer than a quarter of the wanted examples ran)."""
-    lines = []
-    judged = [r for r in results if getattr(r, "refused", 0) and r.status != "unsupported"]
-    for target, rows in _grouped(judged, None, lambda r: r.target).items():
-        lines.append(f"refused draws of {target}: {sum(r.refused for r in rows)} in {_rows(len(rows))}, each row "
-                     f"judged on the examples that ran; first: {rows[0].refused_reason}")
-    for target, rows in _grouped([r for r in results if getattr(r, "thin", False)], None, lambda r: r.target).items():
+    (``refusals``: how many, in how many rows, the first refusal), then the rows those refusals
+    starved (thin evidence: fewer than a quarter of the wanted examples ran)."""
+    lines = [f"refused draws of {target}: {entry['draws']} in {_rows(entry['rows'])}, each row judged on the examples "
+             f"that ran; first: {entry['first']}" for target, entry in refusals(results).items()]
+    for target, rows in _grouped([r for r in results if r.thin], None, lambda r: r.target).items():
         shown = ", ".join(f"{r.check} {column(r)} {r.dtype} ({r.examples} of {r.wanted})" for r in rows[:4])
         more = f" and {len(rows) - 4} more" if len(rows) > 4 else ""
         lines.append(f"thin evidence ({_rows(len(rows))}) {target}: refused draws left fewer than a quarter of the "
@@ -462,11 +459,12 @@ def summarize(results):
 
 def refusals(results):
     """impl -> the draws its constructor refused in rows judged on what ran (``draws``, in
-    ``rows``), and the rows they starved (``thin``: their place), for each target that refused any."""
+    ``rows``, the ``first`` refusal), and the rows they starved (``thin``: their place), for
+    each target that refused any."""
     found = {}
     for r in results:
-        if getattr(r, "refused", 0) and r.status != "unsupported":
-            entry = found.setdefault(r.target, {"draws": 0, "rows": 0, "thin": []})
+        if r.refused and r.status != "unsupported":
+            entry = found.setdefault(r.target, {"draws": 0, "rows": 0, "first": r.refused_reason, "thin": []})
             entry["draws"] += r.refused
             entry["rows"] += 1
             if r.thin:

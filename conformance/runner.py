@@ -118,7 +118,7 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
         return result
     ctx = Context(target, device, DTYPES[dtype_name], max(timeout, chosen.call_timeout), transform=chosen)
     if reproducer_dir is not None:
-        scripts.warm()
+        scripts.runner()
     started = time.perf_counter()
     refusals, failing, traced = [], [], []
     try:

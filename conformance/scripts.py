@@ -51,7 +51,7 @@ def written(trace, result, directory, versions):
     if why is not None:
         return None, why
     path = write(trace, result, directory, versions)
-    status, lines = _runner().run(path, None, VERIFY_TIMEOUT)
+    status, lines = runner().run(path, None, VERIFY_TIMEOUT)
     last = lines[-1] if lines else ""
     quantity = failing_quantity(result.message)
     if status == 1 and (quantity is None or any(line.startswith(f"FAIL: {quantity}") for line in lines)):
@@ -201,13 +201,13 @@ def verify(path, impl=None, timeout=VERIFY_TIMEOUT):
     child forked from a ``Runner`` that imported torch and numpy once (a fresh interpreter per
     script cost two seconds of imports each); a child that did not finish within ``timeout``
     is killed."""
-    status, lines = _runner().run(path, impl, timeout)
+    status, lines = runner().run(path, impl, timeout)
     return status, lines[-1] if lines else ""
 
 
 #: What a script's process has before its first line: these modules blocked, torch and numpy imported.
 _RUNNER_SOURCE = """
-import json, os, sys, traceback
+import json, os, sys
 for name in {blocked!r}:
     sys.modules[name] = None
 import numpy, torch, torch.nn.utils.rnn
@@ -299,13 +299,9 @@ class Runner:
 _RUNNERS = []
 
 
-def warm():
-    """Starts this process's script Runner now (its imports overlap the row that may need it)."""
-    _runner()
-
-
-def _runner():
-    """This process's script Runner, started on first use (again after one died or was killed)."""
+def runner():
+    """This process's script Runner, started on first use (again after one died or was killed);
+    a row that may write a script starts it early, so that its imports overlap the row."""
     if not _RUNNERS or not _RUNNERS[0].alive():
         _RUNNERS[:] = [Runner()]
     return _RUNNERS[0]
