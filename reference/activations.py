@@ -63,7 +63,20 @@ SOFTSIGN = Monotone("Softsign", lambda a: a / (1.0 + np.abs(a)), lambda a: 1.0 /
                     breaks=(0.0,))
 SOFTPLUS = Monotone("Softplus", lambda a: np.logaddexp(0.0, a), sigmoid_value,
                     scale=lambda a, v: np.abs(v) + 1.0)
+LOGSIGMOID = Monotone("LogSigmoid", lambda a: -np.logaddexp(0.0, -a), lambda a: sigmoid_value(-a),
+                      scale=lambda a, v: np.abs(v) + 1.0)
 UNIT_CLAMP = clamp(0.0, 1.0)
+
+
+def softplus(a):
+    """log(1 + exp(a)), exactly (torch's ``F.softplus`` turns linear above its threshold, 20:
+    off by up to 2e-9 there, which float64 sees)."""
+    return monotone(a, SOFTPLUS)
+
+
+def logsigmoid(a):
+    """log(sigmoid(a)) = -softplus(-a)."""
+    return monotone(a, LOGSIGMOID)
 
 
 @dataclass(frozen=True)

@@ -175,19 +175,21 @@ class GradientSum:
         vector used elementwise: d is then its gradient, per row); into rows ``block``."""
         shape = np.shape(_value(d))
         rows, partials = math.prod(shape[:-1]), math.prod(shape[:-2])
-        g = _value(d).reshape(rows, -1)
+        if v is None and self.value.ndim > 1:  # a parameter of more than one axis used elementwise
+            rows = math.prod(shape[:len(shape) - self.value.ndim])
+        g = _value(d).reshape((rows, -1) if self.value.ndim < 2 or v is not None else (rows,) + self.value.shape)
         if v is None:
             self.value[block] += g.sum(axis=0)
         else:
             x = _value(v).reshape(rows, -1)
             self.value[block] += g.T @ x
         if self.magnitude is not None:
-            e_g = _full(d.error, d.value).reshape(rows, -1)
+            e_g = _full(d.error, d.value).reshape(g.shape)
             if v is None:
                 self.magnitude[block] += np.abs(g).sum(axis=0)
                 self.error[block] += e_g.sum(axis=0)
             else:
-                e_x = _full(v.error, v.value).reshape(rows, -1)
+                e_x = _full(v.error, v.value).reshape(x.shape)
                 self.magnitude[block] += np.abs(g).T @ np.abs(x)
                 self.error[block] += e_g.T @ (np.abs(x) + e_x) + np.abs(g).T @ e_x
         self.terms += rows
@@ -240,6 +242,21 @@ class Num:
 
     def __neg__(self):
         return self.arith.neg(self)
+
+    def __truediv__(self, other):
+        return self.arith.div(self, other)
+
+    def __rtruediv__(self, other):
+        return self.arith.div(other, self)
+
+    def __pow__(self, other):
+        return self.arith.power(self, other)
+
+    def __rpow__(self, other):
+        return self.arith.power(other, self)
+
+    def __abs__(self):
+        return self.arith.absolute(self)
 
     def __getitem__(self, key):
         return self.arith.index(self, key)
@@ -363,6 +380,122 @@ class Arithmetic:
             return -_value(a)
         a = self._num(a)
         return self._emit(_neg_vjp, (a,), -a.value, a.error)
+
+    def div(self, a, b):
+        """a / b.  Its error: ``(e_a + |a/b| e_b) / (|b| - e_b)`` (exact to first order, and an
+        upper bound while b's interval stays clear of 0: infinite where it may reach 0, so
+        that a variant divides only by what its domains keep away from 0), and the stored
+        rounding."""
+        value = _value(a) / _value(b)
+        if self.plain:
+            return value
+        a, b = self._num(a), self._num(b)
+        error = None
+        if self.precision is not None:
+            clear = np.abs(b.value) - b.error
+            with np.errstate(divide="ignore", invalid="ignore"):
+                moved = np.where(clear > 0.0, (a.error + np.abs(value) * b.error) / clear, np.inf)
+            error = moved + self._round(value)
+        return self._emit(_div_vjp, (a, b), value, error)
+
+    def absolute(self, a):
+        """|a|: exact."""
+        value = np.abs(_value(a))
+        if self.plain:
+            return value
+        a = self._num(a)
+        return self._emit(_abs_vjp, (a,), value, a.error)
+
+    def maximum(self, a, b):
+        """The larger of a and b (a stabilizer): exact, and off by at most the larger of their
+        errors.  Its gradient goes to the larger, half to each at a tie (torch.maximum's)."""
+        return self._extremum(np.maximum, a, b)
+
+    def minimum(self, a, b):
+        """The smaller of a and b: as ``maximum``."""
+        return self._extremum(np.minimum, a, b)
+
+    def _extremum(self, fn, a, b):
+        value = fn(_value(a), _value(b))
+        if self.plain:
+            return value
+        a, b = self._num(a), self._num(b)
+        error = None if self.precision is None else np.maximum(_full(a.error, a.value), _full(b.error, b.value))
+        return self._emit(_extremum_vjp, (a, b), value, error, fn)
+
+    def power(self, a, p):
+        """a ** p, p a number or a Num (RG-LRU's ``a ** (c r)``); a > 0 unless p is a whole
+        number.  Its error, to first order: ``|y| (|p| e_a / (|a| - e_a) + |log a| e_p)``,
+        infinite where a's interval reaches 0, and ``function_ulps`` roundings of y."""
+        value = np.power(_value(a), _value(p))
+        if self.plain:
+            return value
+        a, p = self._num(a), self._num(p)
+        error = None
+        if self.precision is not None:
+            clear = np.abs(a.value) - a.error
+            with np.errstate(divide="ignore", invalid="ignore"):
+                relative = np.where(clear > 0.0, np.abs(p.value) * a.error / clear, np.where(a.error > 0.0, np.inf, 0.0))
+                relative = relative + np.where(p.error > 0.0, np.abs(np.log(np.abs(a.value))) * p.error, 0.0)
+                moved = np.abs(value) * np.expm1(np.minimum(relative, 700.0))
+            error = moved + self._round(value, self.precision.function_ulps)
+        return self._emit(_power_vjp, (a, p), value, error)
+
+    def exp(self, a):
+        """e ** a.  Its error: ``|y| expm1(e_a)`` (the interval's upper end) and
+        ``function_ulps`` roundings of y: relative everywhere, which is why stabilized gates
+        subtract a running maximum first."""
+        value = np.exp(_value(a))
+        if self.plain:
+            return value
+        a = self._num(a)
+        error = None
+        if self.precision is not None:
+            error = np.abs(value) * np.expm1(np.minimum(a.error, 700.0)) + self._round(value, self.precision.function_ulps)
+        return self._emit(_exp_vjp, (a,), value, error)
+
+    def log(self, a):
+        """The natural logarithm of a > 0.  Its error: ``-log1p(-e_a / a)`` (the interval's
+        lower end; infinite where it reaches 0) and ``function_ulps`` roundings of log a."""
+        value = np.log(_value(a))
+        if self.plain:
+            return value
+        a = self._num(a)
+        error = None
+        if self.precision is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = _full(a.error, a.value) / a.value
+                moved = np.where(share < 1.0, -np.log1p(-np.minimum(share, 1.0)), np.inf)
+            error = moved + self._round(value, self.precision.function_ulps)
+        return self._emit(_log_vjp, (a,), value, error)
+
+    def sqrt(self, a):
+        """The square root of a >= 0.  Its error: how far it moves over a's interval (steepest
+        at the lower end, down to 0) and ``function_ulps`` roundings of the root."""
+        value = np.sqrt(_value(a))
+        if self.plain:
+            return value
+        a = self._num(a)
+        error = None
+        if self.precision is not None:
+            low = np.sqrt(np.maximum(a.value - a.error, 0.0))
+            high = np.sqrt(a.value + a.error)
+            error = np.maximum(value - low, high - value) + self._round(value, self.precision.function_ulps)
+        return self._emit(_sqrt_vjp, (a,), value, error)
+
+    def sum_over(self, a, axis):
+        """The sum of a along ``axis`` (LTC's sum over synapses).  Its error: the terms'
+        errors and a dot product's rounding of n terms (``Precision.dot``) of their magnitudes."""
+        value = np.sum(_value(a), axis=axis)
+        if self.plain:
+            return value
+        a = self._num(a)
+        error = None
+        if self.precision is not None:
+            n = np.shape(a.value)[axis]
+            error = (np.sum(_full(a.error, a.value), axis=axis)
+                     + self.precision.dot(n) * np.sum(np.abs(a.value), axis=axis) + self.precision.underflow)
+        return self._emit(_sum_vjp, (a,), value, error, axis)
 
     def lerp(self, start, end, weight):
         """``(1 - weight) * start + weight * end`` (torch.lerp), one fused expression: an
@@ -544,16 +677,16 @@ def _relu_may_flip(a, e_a):
 # a derivative computed from a stored activation y carries y's error.
 
 def _add_vjp(ar, grads, inputs, outs, extra):
-    return grads[0], grads[0]
+    return _fit(ar, grads[0], inputs[0]), _fit(ar, grads[0], inputs[1])
 
 
 def _sub_vjp(ar, grads, inputs, outs, extra):
-    return grads[0], ar.neg(grads[0])
+    return _fit(ar, grads[0], inputs[0]), _fit(ar, ar.neg(grads[0]), inputs[1])
 
 
 def _mul_vjp(ar, grads, inputs, outs, extra):
     (g,), (a, b) = grads, inputs
-    return ar.mul(g, b), ar.mul(g, a)
+    return _fit(ar, ar.mul(g, b), a), _fit(ar, ar.mul(g, a), b)
 
 
 def _neg_vjp(ar, grads, inputs, outs, extra):
@@ -567,6 +700,90 @@ def _lerp_vjp(ar, grads, inputs, outs, extra):
     return (ar.slack(ar.mul(g, ar.sub(1.0, weight)), g, ELEMENTWISE_ROUNDINGS),
             ar.slack(ar.mul(g, weight), g, ELEMENTWISE_ROUNDINGS),
             ar.slack(ar.mul(g, ar.sub(end, start)), g, ELEMENTWISE_ROUNDINGS))
+
+
+def _fit(ar, grad, like):
+    """``grad`` summed down to the shape of the operand ``like``, over the axes along which it
+    was broadcast (numpy's rules: leading axes it lacked, and axes where it had size 1), as
+    torch's autograd sums a broadcast operand's gradient (``sum_to_size``)."""
+    shape, got = np.shape(_value(like)), np.shape(_value(grad))
+    if shape == got:
+        return grad
+    if len(shape) == 0:  # a Python number: nothing reads its gradient
+        return grad
+    for _ in range(len(got) - len(shape)):
+        grad = ar.sum_over(grad, 0)
+    for axis, size in enumerate(shape):
+        if size == 1 and np.shape(_value(grad))[axis] != 1:
+            grad = ar.index(ar.sum_over(grad, axis), (slice(None),) * axis + (None,))  # summed, the axis kept
+    return grad
+
+
+def _div_vjp(ar, grads, inputs, outs, extra):
+    """da = g / b, db = -g y / b, from the stored y = a / b."""
+    (g,), (a, b), (y,) = grads, inputs, outs
+    da = ar.div(g, b)
+    return _fit(ar, da, a), _fit(ar, ar.neg(ar.mul(da, y)), b)
+
+
+def _abs_vjp(ar, grads, inputs, outs, extra):
+    """da = g sign(a) (0 at 0, as torch); the sign's error is 2 where a may lie across 0."""
+    a = inputs[0]
+    sign = np.sign(a.value)
+    flip = None
+    if ar.precision is not None:
+        e_a = _full(a.error, a.value)
+        flip = np.where((np.abs(a.value) <= e_a) & (e_a > 0.0), 2.0, 0.0)
+    return (ar.mul(grads[0], ar.make(sign, flip)),)
+
+
+def _extremum_vjp(ar, grads, inputs, outs, fn):
+    """The gradient goes to the operand chosen, half to each at a tie; where the operands'
+    intervals overlap the choice may differ, so the share's error is 1 there."""
+    (g,), (a, b) = grads, inputs
+    a_value, b_value = np.broadcast_arrays(a.value, b.value)
+    chosen = fn(a_value, b_value)
+    tie = a_value == b_value
+    share_a = np.where(tie, 0.5, (chosen == a_value).astype(np.float64))
+    error = None
+    if ar.precision is not None:
+        overlap = np.abs(a_value - b_value) <= _full(a.error, a.value) + _full(b.error, b.value)
+        error = np.where(overlap & ~(tie & (_full(a.error, a.value) + _full(b.error, b.value) == 0.0)), 1.0, 0.0)
+    return (_fit(ar, ar.mul(g, ar.make(share_a, error)), a),
+            _fit(ar, ar.mul(g, ar.make(1.0 - share_a, error)), b))
+
+
+def _power_vjp(ar, grads, inputs, outs, extra):
+    """da = g p y / a, dp = g y log a, from the stored y = a ** p."""
+    (g,), (a, p), (y,) = grads, inputs, outs
+    gy = ar.mul(g, y)
+    da = ar.div(ar.mul(gy, p), a)
+    dp = ar.mul(gy, ar.log(a)) if np.all(np.asarray(a.value) > 0.0) else ar.mul(gy, 0.0)
+    return _fit(ar, da, a), _fit(ar, dp, p)
+
+
+def _exp_vjp(ar, grads, inputs, outs, extra):
+    """da = g y, from the stored y = exp(a)."""
+    return (ar.mul(grads[0], outs[0]),)
+
+
+def _log_vjp(ar, grads, inputs, outs, extra):
+    """da = g / a."""
+    return (ar.div(grads[0], inputs[0]),)
+
+
+def _sqrt_vjp(ar, grads, inputs, outs, extra):
+    """da = g / (2 y), from the stored y = sqrt(a)."""
+    return (ar.div(grads[0], ar.mul(2.0, outs[0])),)
+
+
+def _sum_vjp(ar, grads, inputs, outs, axis):
+    """da = g broadcast back along the summed axis (exact copies)."""
+    g, a = grads[0], inputs[0]
+    shape = np.shape(a.value)
+    spread = lambda v: np.broadcast_to(np.expand_dims(v, axis), shape).copy()
+    error = None if ar.precision is None else spread(_full(g.error, g.value))
+    return (ar.make(spread(_value(g)), error),)
 
 
 def _tanh_vjp(ar, grads, inputs, outs, extra):
@@ -701,6 +918,70 @@ def split(a, *blocks):
     """The last axis of ``a`` cut in proportion to ``blocks``: ``split(gates, 2, 1, 1)`` is
     (the first two gate blocks, the third, the fourth)."""
     return a.arith.split(a, blocks) if isinstance(a, Num) else _blocks(a, blocks)
+
+
+def _call(name, *args):
+    """The arithmetic method ``name`` on ``args`` when one is a Num, else None."""
+    for a in args:
+        if isinstance(a, Num):
+            return getattr(a.arith, name)(*args)
+    return None
+
+
+def exp(a):
+    """e ** a (relative error bound; subtract a stabilizer first where a may be large)."""
+    return a.arith.exp(a) if isinstance(a, Num) else np.exp(a)
+
+
+def log(a):
+    """The natural logarithm of a > 0."""
+    return a.arith.log(a) if isinstance(a, Num) else np.log(a)
+
+
+def sqrt(a):
+    """The square root of a >= 0."""
+    return a.arith.sqrt(a) if isinstance(a, Num) else np.sqrt(a)
+
+
+def absolute(a):
+    """|a| (also ``abs(num)``)."""
+    return a.arith.absolute(a) if isinstance(a, Num) else np.abs(a)
+
+
+def divide(a, b):
+    """a / b (also ``a / b`` on Nums); b kept away from 0 by the variant's domains."""
+    got = _call("div", a, b)
+    return np.divide(a, b) if got is None else got
+
+
+def maximum(a, b):
+    """The elementwise larger of a and b (a stabilizer such as sLSTM's ``m``)."""
+    got = _call("maximum", a, b)
+    return np.maximum(a, b) if got is None else got
+
+
+def minimum(a, b):
+    """The elementwise smaller of a and b."""
+    got = _call("minimum", a, b)
+    return np.minimum(a, b) if got is None else got
+
+
+def power(a, p):
+    """a ** p (also ``a ** p`` on Nums), p a number or an array/Num; a > 0 unless p is whole."""
+    got = _call("power", a, p)
+    return np.power(a, p) if got is None else got
+
+
+def sum_over(a, axis=-1):
+    """The sum of a along ``axis`` (LTC's sum over synapses)."""
+    return a.arith.sum_over(a, axis) if isinstance(a, Num) else np.sum(a, axis=axis)
+
+
+def pairwise(h):
+    """h (..., H) as (..., H, 1): broadcast against an (H, H) parameter it gives the pairwise
+    terms ``p[i, j]`` of unit i's state (LTC's synapses from i to j); ``sum_over(..., -2)``
+    then sums over the presynaptic units."""
+    return h[..., :, None]
 
 
 def where(mask, a, b):
