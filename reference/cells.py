@@ -22,7 +22,10 @@ the same way in your package (see the README, "A variant of your own").
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
+from collections.abc import Mapping
 from typing import Callable, Optional
+
+import numpy as np
 
 from .activations import activation, arguments, clamp
 from .arithmetic import lerp, linear, monotone, relu, sigmoid, split, tanh
@@ -214,7 +217,12 @@ def onnx_rnn(name, activations=("Tanh",), alpha=(), beta=(), clip=None):
 
 # --- the record ------------------------------------------------------------------------------------
 
-_SIZE = re.compile(r"[1-9][0-9]*H|[HIP]")
+_SIZE = re.compile(r"([1-9][0-9]*)?([A-Z])")
+#: The sizes every variant has: the layer's input (I), hidden (H) and output (P: proj_size, else H).
+BUILTIN_SIZES = ("I", "H", "P")
+#: The domains a state may be declared in (``Variant.domains``): what initial states the suite
+#: draws, and what the oracle accepts as ``hx``.
+DOMAINS = ("real", "positive", "nonnegative")
 _KIND = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 
 
@@ -230,18 +238,39 @@ class Variant:
     """One recurrent variant, as the oracle runs it.
 
     name: its mode (torch's ``mode`` string for torch's); gates: the gate blocks stacked in
-    ``weight_ih`` ((gates * H, I)); states: the names of its state, the first the one it
-    outputs (``("h",)``, or ``("h", "c")``: a state is then the tuple and ``hx`` the pair
-    (h0, c0)); step: its cell, ``step(gx, *state, w)`` -> new state (``w`` a StepWeights);
-    projection: whether its layer may project h (``weight_hr``, ``proj_size``).  A state
-    named ``h`` has the output size P (proj_size or H), any other the hidden size H.
+    ``weight_ih`` (``(gates * H, I)`` unless ``parameters`` says otherwise); states: the names of
+    its state, the first the one it outputs (``("h",)``; ``("h", "c")``; sLSTM's ``("h", "c",
+    "n", "m")``: a state of several is a tuple, and so is ``hx``); step: its cell, ``step(gx,
+    *state, w)`` -> new state (``w`` a StepWeights; ``gx`` is ``W_ih x + b_ih``); projection:
+    whether its layer may project h (``weight_hr``, ``proj_size``).  A state named ``h`` has the
+    output size P (proj_size or H), any other the hidden size H.
 
     parameters: ``(kind, shape)`` of one direction of one layer, in ``state_dict`` order; a
-    shape's sizes are ``I`` (the layer's input size), ``H``, ``P`` (proj_size, else H) or
-    ``kH``.  The first is ``weight_ih`` (gates * H, I); kinds named ``bias_*`` are absent
+    shape's sizes are ``I`` (the layer's input size: the first layer's input, or the layer
+    below's output), ``H``, ``P`` (proj_size, else H), a size named in ``sizes``, or a multiple
+    such as ``3H``.  ``weight_ih`` (rows, I) comes first; kinds named ``bias_*`` are absent
     without bias, ``weight_hr`` without a projection.  Default: torch's.
     unbounded: its state may grow without bound (ReLU): the suite draws smaller weights.
     onnx: how ONNX's operator computes it, when it can (None otherwise).
+
+    What the recurrences published lately need besides:
+
+    sizes: ``((letter, keyword), ...)``: sizes beyond I, H, P (CfC's backbone width ``U``),
+        which the suite draws and passes to the constructor by ``keyword``; the oracle reads
+        them from the weights.
+    frozen: kinds that are not trained (a wiring mask): the suite loads them and leaves them
+        out of the gradient checks; the oracle still computes with them.
+    elementwise: kinds of two axes used elementwise (LTC's (H, H) synapse parameters): the
+        step reads them as arrays, not as ``Affine``s.
+    reads_input: the step reads the layer's raw input at its step as ``w.x`` (SRU's highway);
+        its gradient flows back to the input.
+    side_inputs: ``((name, domain), ...)``: values per step and sequence that ``forward``
+        takes by keyword ``name`` ((T, B), (B, T) batch-first, or (T,) unbatched) and the step
+        reads as ``w.<name>``, shaped (B, 1): CfC's ``timespans``.  The suite draws them in
+        ``domain``; they are constants (no gradient is compared for them).
+    domains: ``{state: domain}`` (``DOMAINS``; others are real): a log-space minGRU's h is
+        positive, sLSTM's n too.  The suite draws initial states there, and the oracle
+        refuses an ``hx`` outside it.
     """
 
     name: str
@@ -252,8 +281,16 @@ class Variant:
     parameters: tuple = None
     unbounded: bool = False
     onnx: Optional[Onnx] = None
+    sizes: tuple = ()
+    frozen: tuple = ()
+    elementwise: tuple = ()
+    reads_input: bool = False
+    side_inputs: tuple = ()
+    domains: tuple = ()
 
     def __post_init__(self):
+        if isinstance(self.domains, Mapping):  # written as a dict; kept as pairs, so the record hashes
+            object.__setattr__(self, "domains", tuple(self.domains.items()))
         if self.parameters is None:
             object.__setattr__(self, "parameters", torch_parameters(self.gates, self.projection))
         problem = self._problem()
@@ -280,21 +317,57 @@ class Variant:
             shapes = [tuple(shape) for _, shape in self.parameters]
         except (TypeError, ValueError):
             return f"parameters={self.parameters!r}: expected ((kind, shape), ...)"
-        rows = "H" if self.gates == 1 else f"{self.gates}H"
-        if not kinds or kinds[0] != "weight_ih" or shapes[0] != (rows, "I"):
+        problem = self._extension_problem()
+        if problem:
+            return problem
+        letters = BUILTIN_SIZES + tuple(letter for letter, _ in self.sizes)
+        if not kinds or kinds[0] != "weight_ih" or len(shapes[0]) != 2 or shapes[0][1] != "I":
+            rows = "H" if self.gates == 1 else f"{self.gates}H"
             return f"parameters must start with ('weight_ih', ({rows!r}, 'I')): its gates stacked over the input"
         for kind, shape in zip(kinds, shapes):
             if not isinstance(kind, str) or not _KIND.fullmatch(kind) or re.search(r"_l[0-9]+$|_reverse$", kind):
                 return f"parameter kind {kind!r}: expected a lower-case name like 'weight_p' (no _l0, no _reverse)"
-            if not 1 <= len(shape) <= 2 or not all(isinstance(s, str) and _SIZE.fullmatch(s) for s in shape):
-                return (f"parameter {kind} has shape {shape!r}: expected one or two sizes among 'I', 'H', 'P' "
-                        f"and 'kH' (e.g. '3H')")
+            if not 1 <= len(shape) <= 2 or not all(isinstance(s, str) and _SIZE.fullmatch(s)
+                                                   and _SIZE.fullmatch(s)[2] in letters for s in shape):
+                return (f"parameter {kind} has shape {shape!r}: expected one or two sizes among "
+                        f"{', '.join(map(repr, letters))}, or a multiple such as '3H'")
         if len(set(kinds)) != len(kinds):
             return f"parameters name a kind twice: {kinds}"
         if ("weight_hr" in kinds) != self.projection:
             return "a variant has weight_hr exactly when projection=True"
-        if any("I" in shape for shape in shapes[1:]):
-            return "only weight_ih sees the input (size 'I'): the other parameters act on the state"
+        for letter, _ in self.sizes:
+            if not any(_SIZE.fullmatch(s)[2] == letter for shape in shapes for s in shape):
+                return f"size {letter!r} is named in sizes but no parameter's shape has it: the oracle reads it there"
+        for label, named in (("frozen", self.frozen), ("elementwise", self.elementwise)):
+            unknown = [kind for kind in named if kind not in kinds]
+            if unknown:
+                return f"{label}={named!r} names {unknown}, which are not among its parameters"
+        return None
+
+    def _extension_problem(self):
+        """What is wrong with the fields beyond torch's (sizes, side inputs, domains), or None."""
+        try:
+            sizes = [(letter, keyword) for letter, keyword in self.sizes]
+            sides = [(name, domain) for name, domain in self.side_inputs]
+        except (TypeError, ValueError):
+            return "sizes and side_inputs must be ((name, value), ...) pairs"
+        for letter, keyword in sizes:
+            if not (isinstance(letter, str) and len(letter) == 1 and letter.isupper() and letter not in BUILTIN_SIZES):
+                return f"size {letter!r}: expected one capital letter other than I, H and P"
+            if not (isinstance(keyword, str) and keyword.isidentifier()):
+                return f"size {letter!r} passed by keyword {keyword!r}: expected an identifier"
+        for name, domain in sides:
+            if not (isinstance(name, str) and name.isidentifier()) or name in ("x", "hidden", "projection"):
+                return f"side input {name!r}: expected an identifier other than x, hidden and projection"
+            if domain not in DOMAINS:
+                return f"side input {name} has domain {domain!r}: expected one of {', '.join(DOMAINS)}"
+        try:
+            domains = dict(self.domains)
+        except (TypeError, ValueError):
+            domains = None
+        if domains is None or any(state not in self.states or domain not in DOMAINS for state, domain in domains.items()):
+            return f"domains={self.domains!r}: expected {{state: domain}}, a state of {self.states}, a domain of " \
+                   f"{', '.join(DOMAINS)}"
         return None
 
     #: The kinds of its parameters, in ``state_dict`` order, and those of its biases (set from
@@ -312,16 +385,65 @@ class Variant:
         names = [f"{state}0" for state in self.states]
         return f"({', '.join(names)})" if self.paired else names[0]
 
-    def shapes(self, input_size, hidden_size, proj_size=0, bias=True):
-        """kind -> shape of one direction of one layer whose input has ``input_size`` (read
-        only: kept per sizes, the layers ask often)."""
-        key = (input_size, hidden_size, proj_size, bias)
+    def shapes(self, input_size, hidden_size, proj_size=0, bias=True, sizes=None):
+        """kind -> shape of one direction of one layer whose input has ``input_size``; ``sizes``
+        gives the named ones ({letter: value}) (read only: kept per sizes, the layers ask often)."""
+        named = tuple(sorted((sizes or {}).items()))
+        key = (input_size, hidden_size, proj_size, bias, named)
         if key not in self._shapes:
-            sizes = {"I": input_size, "H": hidden_size, "P": proj_size or hidden_size}
-            size = lambda s: sizes[s] if s in sizes else int(s[:-1]) * hidden_size
+            values = {"I": input_size, "H": hidden_size, "P": proj_size or hidden_size, **dict(named)}
+            missing = [letter for letter, _ in self.sizes if letter not in values]
+            if missing:
+                raise ValueError(f"variant {self.name}: its shapes need the sizes {missing}")
+
+            def size(spec):
+                multiple, letter = _SIZE.fullmatch(spec).groups()
+                return int(multiple or 1) * values[letter]
             self._shapes[key] = {kind: tuple(size(s) for s in shape) for kind, shape in self.parameters
                                  if (bias or not kind.startswith("bias_")) and (proj_size or kind != "weight_hr")}
         return MappingProxyType(self._shapes[key])
+
+    def read_sizes(self, weights, suffix="_l0"):
+        """{letter: value} of the sizes beyond I, H, P, read from one direction of one layer's
+        weights (``weights`` keyed like a state dict); ValueError where they disagree."""
+        found = {}
+        for kind, shape in self.parameters:
+            if kind + suffix not in weights:
+                continue
+            for spec, got in zip(shape, np.shape(weights[kind + suffix])):
+                multiple, letter = _SIZE.fullmatch(spec).groups()
+                if letter in BUILTIN_SIZES:
+                    continue
+                value, remainder = divmod(got, int(multiple or 1))
+                if remainder or found.setdefault(letter, value) != value or value < 1:
+                    raise ValueError(f"{kind + suffix} has shape {np.shape(weights[kind + suffix])}: its size {letter} "
+                                     f"disagrees with the other parameters' ({found.get(letter)})")
+        return found
+
+    def hidden_from(self, weights, suffix="_l0"):
+        """The hidden size H read from the first parameter whose shape has it."""
+        for kind, shape in self.parameters:
+            for spec, got in zip(shape, np.shape(weights.get(kind + suffix, ()))):
+                multiple, letter = _SIZE.fullmatch(spec).groups()
+                if letter == "H":
+                    if got % int(multiple or 1):
+                        raise ValueError(f"{kind + suffix} has {got} rows: not a multiple of {multiple} for mode "
+                                         f"{self.name}")
+                    return got // int(multiple or 1)
+        raise ValueError(f"variant {self.name}: no parameter's shape has the hidden size H")
+
+    def domain(self, state):
+        """The domain of ``state`` ('real' unless ``domains`` says otherwise)."""
+        return dict(self.domains).get(state, "real")
+
+    def check_domain(self, state, value):
+        """ValueError if ``value`` (an initial state) lies outside its state's domain."""
+        domain = self.domain(state)
+        outside = (np.asarray(value) <= 0.0) if domain == "positive" else (
+            np.asarray(value) < 0.0) if domain == "nonnegative" else None
+        if outside is not None and outside.any():
+            raise ValueError(f"{state}0 must be {domain} for variant {self.name} (its domain): "
+                             f"{int(outside.sum())} values are not")
 
 
 @dataclass

@@ -16,7 +16,7 @@ MODES = tuple(cells.VARIANTS)
 
 
 def rnn(x, weights, mode="LSTM", num_layers=1, bidirectional=False, batch_first=False,
-        hx=None, lengths=None, proj_size=None):
+        hx=None, lengths=None, proj_size=None, side=None):
     """What ``torch.nn.{RNN,GRU,LSTM}`` must compute, in float64.
 
     x: (T, B, I), or (B, T, I) with batch_first, or (T, I) unbatched.
@@ -27,24 +27,27 @@ def rnn(x, weights, mode="LSTM", num_layers=1, bidirectional=False, batch_first=
     lengths: per-sequence lengths (B,), packed-sequence semantics: each direction runs
         over each sequence's own steps only, h_n is the state at its end, and output
         past its length is zero.
+    side: {name: values} of the variant's side inputs (``reference.Variant.side_inputs``,
+        CfC's timespans), each (T, B), (B, T) with batch_first, or (T,) unbatched.
     Returns (output, h_n), or (output, (h_n, c_n)) for LSTM: output (T, B, D*P)
-    (batch-first or unbatched like x), h_n (L*D, B, P), c_n (L*D, B, H).
+    (batch-first or unbatched like x), h_n (L*D, B, P), c_n (L*D, B, H).  A variant of
+    several states returns them all, in its order, as LSTM does (h_n, c_n).
     """
     layout, x, state0, lengths = _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx,
-                                            lengths, proj_size)
+                                            lengths, proj_size, side)
     with np.errstate(over="ignore"):  # sigmoid's exp(-a) may overflow where sigmoid is 0
         output, finals, _ = _run(layout, x, weights, state0, lengths, arith=None)
     return layout.shaped((output,) + finals)
 
 
 def rnn_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirectional=False,
-                   batch_first=False, hx=None, lengths=None, proj_size=None):
+                   batch_first=False, hx=None, lengths=None, proj_size=None, side=None):
     """``rnn(...)`` and, in the same structure, a per-element bound on the error of an
     implementation computing in ``precision`` (a ``reference.Precision``) from exactly
     these inputs and weights.  Returns (result, bound)."""
     arith = _bounded(precision)
     layout, x, state0, lengths = _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx,
-                                            lengths, proj_size)
+                                            lengths, proj_size, side)
     with np.errstate(over="ignore", invalid="ignore"):  # a bound may grow to inf: it then says nothing
         output, finals, _ = _run(layout, x, weights, state0, lengths, arith)
     parts = (output,) + finals
@@ -52,28 +55,32 @@ def rnn_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirection
 
 
 def rnn_backward(x, weights, mode="LSTM", num_layers=1, bidirectional=False, batch_first=False, hx=None,
-                 lengths=None, grad_output=None, grad_h_n=None, grad_c_n=None):
+                 lengths=None, grad_output=None, grad_h_n=None, grad_c_n=None, side=None, grad_states=()):
     """Gradients of ``sum(grad_output * output) + sum(grad_h_n * h_n) + sum(grad_c_n * c_n)``
     for ``reference.rnn`` called with the same arguments (backpropagation through time).
     Each upstream gradient has the shape of the value it belongs to and may be None (zero).
 
+    A variant of more than two states takes the upstream gradients of its third and later
+    final states in ``grad_states`` (in its order).
+
     Returns a dict: ``"input"`` (shaped like x), ``"h0"`` (like h0, batched or not),
-    ``"c0"`` for LSTM, and one entry per weight, keyed like ``weights``.
+    ``"c0"`` for LSTM (one per state, named ``<state>0``), and one entry per weight, keyed
+    like ``weights``.
     """
     grads, _ = _gradients(x, weights, None, mode, num_layers, bidirectional, batch_first, hx, lengths,
-                          (grad_output, grad_h_n, grad_c_n))
+                          (grad_output, grad_h_n, grad_c_n, *grad_states), side)
     return grads
 
 
 def rnn_backward_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirectional=False,
                             batch_first=False, hx=None, lengths=None, grad_output=None, grad_h_n=None,
-                            grad_c_n=None):
+                            grad_c_n=None, side=None, grad_states=()):
     """``rnn_backward(...)`` and, keyed the same way, a per-element bound on the error of an
     implementation computing the gradients in ``precision`` from exactly these inputs,
     weights and upstream gradients.  Returns (gradients, bounds)."""
     _bounded(precision)
     return _gradients(x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths,
-                      (grad_output, grad_h_n, grad_c_n))
+                      (grad_output, grad_h_n, grad_c_n, *grad_states), side)
 
 
 def _bounded(precision):
@@ -87,10 +94,11 @@ def layer_sizes(weights, mode, num_layers, bidirectional):
     variant = cells.variant(mode)
     if not (isinstance(num_layers, int) and num_layers >= 1):
         raise ValueError(f"num_layers={num_layers!r}: expected an int >= 1")
-    gate_rows, input_size = np.shape(_weight(weights, "weight_ih_l0"))
-    hidden_size = gate_rows // variant.gates
-    if gate_rows != hidden_size * variant.gates or hidden_size < 1:
-        raise ValueError(f"weight_ih_l0 has {gate_rows} rows: not a multiple of {variant.gates} for mode {mode}")
+    _, input_size = np.shape(_weight(weights, "weight_ih_l0"))
+    hidden_size = variant.hidden_from(weights)
+    if hidden_size < 1:
+        raise ValueError(f"the weights give mode {mode} a hidden size of {hidden_size}")
+    named = variant.read_sizes(weights)
     proj_size = np.shape(weights["weight_hr_l0"])[0] if "weight_hr_l0" in weights else 0
     if proj_size and not variant.projection:
         projecting = ", ".join(v.name for v in cells.VARIANTS.values() if v.projection)
@@ -99,7 +107,8 @@ def layer_sizes(weights, mode, num_layers, bidirectional):
     out_size = proj_size or hidden_size
     directions = 2 if bidirectional else 1
     for layer in range(num_layers):
-        shapes = variant.shapes(input_size if layer == 0 else out_size * directions, hidden_size, proj_size, bias)
+        shapes = variant.shapes(input_size if layer == 0 else out_size * directions, hidden_size, proj_size, bias,
+                                named)
         for suffix in suffixes(layer, directions):
             for kind, shape in shapes.items():
                 _expect_shape(weights, kind + suffix, shape)
@@ -128,6 +137,7 @@ class _Layout:
         self.variant = cells.variant(mode)
         self.hidden_size, self.out_size = hidden_size, out_size
         self.batched, self.batch_first = batched, batch_first
+        self.side = {}
 
     def shaped(self, parts):
         """(output, h_n) or (output, (h_n, c_n)) in the caller's layout, from (T, B, .) parts."""
@@ -156,9 +166,10 @@ class _Layout:
         return grad.transpose(1, 0, 2) if self.batch_first and not state else grad
 
 
-def _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths, proj_size):
-    """Checks the arguments; returns the layout, x as (T, B, I), the initial states as
-    (L*D, B, .) arrays and the lengths (None where every sequence is full)."""
+def _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx, lengths, proj_size, side=None):
+    """Checks the arguments; returns the layout (with the side inputs as (T, B, 1) arrays),
+    x as (T, B, I), the initial states as (L*D, B, .) arrays and the lengths (None where every
+    sequence is full)."""
     input_size, hidden_size, found_proj, bias = layer_sizes(weights, mode, num_layers, bidirectional)
     if proj_size not in (None, found_proj):
         raise ValueError(f"proj_size={proj_size!r} but the weights have proj_size {found_proj}")
@@ -177,7 +188,27 @@ def _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx, len
     layout = _Layout(mode, num_layers, directions, bias, hidden_size, found_proj or hidden_size, batched,
                      batch_first)
     state0 = _initial_state(hx, layout, num_layers * directions, batch)
+    layout.side = _side_inputs(side, layout, steps, batch)
     return layout, x, state0, _check_lengths(lengths, batch, steps)
+
+
+def _side_inputs(side, layout, steps, batch):
+    """{name: (T, B, 1) array} of the variant's side inputs, checked against its record."""
+    wanted = dict(layout.variant.side_inputs)
+    side = dict(side or {})
+    if set(side) != set(wanted):
+        raise ValueError(f"side={sorted(side)}: variant {layout.mode} takes the side inputs {sorted(wanted) or 'none'}")
+    found = {}
+    for name, values in side.items():
+        values = np.asarray(values, dtype=np.float64)
+        expected = (steps, batch) if layout.batched else (steps,)
+        got = values.shape if not (layout.batched and layout.batch_first) else values.shape[::-1]
+        if got != expected:
+            raise ValueError(f"side input {name} has shape {values.shape}: expected "
+                             f"{'(B, T)' if layout.batch_first else '(T, B)' if layout.batched else '(T,)'}")
+        values = values.T if layout.batched and layout.batch_first else values
+        found[name] = values.reshape(steps, batch, 1)
+    return found
 
 
 def _initial_state(hx, layout, count, batch):
@@ -194,6 +225,7 @@ def _initial_state(hx, layout, count, batch):
         expected = (count, batch, size) if layout.batched else (count, size)
         if part.shape != expected:
             raise ValueError(f"{name} has shape {part.shape}, expected {expected}")
+        variant.check_domain(name[:-1], part)
         state.append(part if layout.batched else part[:, None, :])
     return tuple(state)
 
@@ -234,12 +266,12 @@ class _Parameters:
         for kind, value in present.items():
             if kind in ("weight_ih", "bias_ih", "weight_hr") or (matrix_hidden and kind in ("weight_hh", "bias_hh")):
                 continue
-            if np.ndim(value) == 2:
+            if np.ndim(value) == 2 and kind not in variant.elementwise:
                 setattr(self.weights, kind, Affine(value, names=names(kind, None)))
             else:
                 self.vectors[kind] = np.asarray(value, dtype=np.float64)
                 setattr(self.weights, kind, self.vectors[kind])
-        self.suffix, self.sums = suffix, {}
+        self.suffix, self.sums, self.reads_input = suffix, {}, variant.reads_input
 
     def affines(self):
         return [self.input] + [a for a in vars(self.weights).values() if isinstance(a, Affine)]
@@ -284,7 +316,7 @@ def _run(layout, x, weights, state0, lengths, arith, record=False):
             params = _Parameters(layout.variant, weights, suffix, layout.bias)
             start = tuple(s[layer * layout.directions + d] for s in state0)
             out, final, steps = _run_direction(layout.variant, layer_in, params, start, lengths, d == 1, arith,
-                                               record)
+                                               record, layout.side)
             outs.append(out)
             finals.append(final)
             directions.append((params, steps))
@@ -302,9 +334,11 @@ def _live(t, lengths):
     return None if lengths is None else (t < lengths)[:, None]
 
 
-def _run_direction(variant, x, params, state, lengths, reverse, arith, record):
+def _run_direction(variant, x, params, state, lengths, reverse, arith, record, side=None):
     """One layer in one direction over x (T, B, I): returns its output (T, B, P), its final
-    state, and with ``record`` the records of the input projection and of every step."""
+    state, and with ``record`` the records of the input projection and of every step.  The
+    step reads the raw input at its step (``w.x``) when its variant says so, and the side
+    inputs at its step (``w.<name>``, (B, 1) constants)."""
     cell = variant.step
     if record:
         projecting = arith.recording()
@@ -316,15 +350,18 @@ def _run_direction(variant, x, params, state, lengths, reverse, arith, record):
     steps = np.shape(value_of(x))[0]
     outs, step_records = [None] * steps, [None] * steps
     for t in _order(steps, reverse):
+        at = {name: values[t] for name, values in (side or {}).items()}
         if record:
             stepping = arith.recording()
             weights, vectors = params.step_weights(stepping)
+            extra = [stepping.adopt(x[t])] if variant.reads_input else []
             leaves = [stepping.adopt(gx[t])] + [stepping.adopt(s) for s in state]
-            new = _stepped(variant, cell(*leaves, weights))
-            step_records[t] = (stepping.tape, leaves + vectors, new)
+            new = _stepped(variant, cell(*leaves, _reading(weights, extra, at)))
+            step_records[t] = (stepping.tape, leaves + extra + vectors, new)
             new = tuple(arith.adopt(n) for n in new)
         else:
-            new = _stepped(variant, cell(gx[t], *state, params.weights))
+            reads = [x[t]] if variant.reads_input else []
+            new = _stepped(variant, cell(gx[t], *state, _reading(params.weights, reads, at)))
         live = _live(t, lengths)
         if live is not None:
             new = tuple(where(live, n, s) for n, s in zip(new, state))
@@ -332,6 +369,19 @@ def _run_direction(variant, x, params, state, lengths, reverse, arith, record):
         state = new
     records = (projecting.tape, x_leaf, gx_recorded, step_records, params) if record else None
     return stack(outs), state, records
+
+
+def _reading(weights, raw_input, side):
+    """``weights`` with the step's raw input (``x``) and side inputs added, as a copy: the
+    same StepWeights where there are none."""
+    if not raw_input and not side:
+        return weights
+    more = cells.StepWeights(weights.hidden, weights.projection)
+    more.__dict__.update(vars(weights))
+    more.__dict__.update(side)
+    if raw_input:
+        more.x = raw_input[0]
+    return more
 
 
 def _stepped(variant, new):
@@ -348,7 +398,8 @@ def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
     state); the weights' gradients are summed into their ``Affine``s and the vectors'."""
     projection_tape, x_leaf, gx_recorded, step_records, params = records
     steps, count = len(step_records), len(d_state)
-    d_gx = [None] * steps
+    reads = 1 if params.reads_input else 0
+    d_gx, d_raw = [None] * steps, [None] * steps
     d_state = list(d_state)
     for t in reversed(_order(steps, reverse)):
         tape, leaves, outs = step_records[t]
@@ -357,19 +408,26 @@ def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
         d_state[0] = summed if live is None else where(live, summed, d_state[0])
         d_cell = d_state if live is None else [where(live, d, 0.0) for d in d_state]
         found = tape.backward(arith, outs, d_cell, leaves)
-        params.add_vector_gradients(arith, found[1 + count:])
-        d_leaves = [arith.zeros(leaf.shape) if d is None else d for d, leaf in zip(found[:1 + count], leaves)]
+        params.add_vector_gradients(arith, found[1 + count + reads:])
+        d_leaves = [arith.zeros(leaf.shape) if d is None else d
+                    for d, leaf in zip(found[:1 + count + reads], leaves)]
         d_gx[t] = d_leaves[0]
+        if reads:
+            d_raw[t] = d_leaves.pop()
         d_state = d_leaves[1:] if live is None else [where(live, dp, d) for dp, d in zip(d_leaves[1:], d_state)]
     (d_x,) = projection_tape.backward(arith, [gx_recorded], [stack(d_gx)], [x_leaf])
+    if reads:  # the step's own use of the raw input (a highway)
+        d_x = d_x + stack(d_raw)
     return d_x, d_state
 
 
-def _gradients(x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths, upstream):
+def _gradients(x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths, upstream,
+               side=None):
     """(gradients, bounds or None) of ``rnn_backward``/``rnn_backward_with_bound``."""
-    recorded = _Recorded(x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths)
+    recorded = _Recorded(x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths, side)
     arith, layout = recorded.arith, recorded.layout
     grad_output, *grad_finals = upstream
+    grad_finals = (grad_finals + [None] * len(recorded.state0))[:len(recorded.state0)]
     d_out = arith.exact(layout.upstream(grad_output, recorded.output.shape))
     d_finals = [arith.exact(layout.upstream(g, s.shape, state=True)) for g, s in zip(grad_finals, recorded.state0)]
     return recorded.backward(d_out, d_finals)
@@ -379,10 +437,10 @@ class _Recorded:
     """All layers run forward with every step recorded, ready to be walked back (by
     ``rnn_backward``, and by the seed models, whose heads feed the final states' gradients)."""
 
-    def __init__(self, x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths):
+    def __init__(self, x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths, side=None):
         self.arith, self.weights, self.precision = Arithmetic(precision), weights, precision
         self.layout, x, self.state0, self.lengths = _arguments(x, weights, mode, num_layers, bidirectional,
-                                                               batch_first, hx, lengths, None)
+                                                               batch_first, hx, lengths, None, side)
         with np.errstate(over="ignore", invalid="ignore"):
             self.output, self.finals, self.records = _run(self.layout, x, weights, self.state0, self.lengths,
                                                           self.arith, record=True)
