@@ -58,7 +58,7 @@ class Context:
 
     @property
     def precision(self):
-        return precision_for(self.device, self.dtype, self.target.activation_error)
+        return precision_for(self.device, self.dtype, self.target.activation_error, self.target.scan_error)
 
     def construct(self, config):
         """The target module for config on the device and dtype (Unsupported if refused)."""

@@ -393,6 +393,10 @@ def declaration_words(impl, declarations):
     if activation:
         lines.append(f"{impl} declares sigmoid/tanh accurate to {activation['value']:g} absolute "
                      f"({activation['source']}): charged in every bound")
+    scan = declarations.get("scan_error")
+    if scan:
+        lines.append(f"{impl} declares a scan accurate to {scan['value']:g} relative per step "
+                     f"({scan['source']}): charged in every bound, growing with the steps")
     return lines
 
 

@@ -118,6 +118,17 @@ def parse_activation_error(value):
     return error
 
 
+def parse_scan_error(value):
+    try:
+        error = float(value)
+    except (TypeError, ValueError):
+        error = -1.0
+    if not 0.0 <= error < 1.0:
+        raise UsageError(f"--scan-error {value!r}: expected the relative error per step of the target's scan, "
+                         f"in [0, 1) (e.g. 1e-15)")
+    return error
+
+
 def _names_in(option, table):
     """A parser of a comma-separated list of names from ``table``."""
     def parse(value):
@@ -195,6 +206,9 @@ OPTIONS = {
     "activation-error": (parse_activation_error, "ERROR", "declare the absolute error of one sigmoid/tanh "
                                                           "evaluation of the target (default: its class "
                                                           "declaration, or 0)"),
+    "scan-error": (parse_scan_error, "ERROR", "declare the relative error per step of a target that computes "
+                                              "its recurrence as a scan, not a step loop (default: its class "
+                                              "declaration, or 0)"),
 }
 
 
@@ -229,6 +243,7 @@ class RunOptions:
     jobs: Optional[int] = None
     unsupported: tuple = ()
     activation_error: Optional[float] = None
+    scan_error: Optional[float] = None
     maxfail: Optional[int] = None
     rerun_failed: Optional[str] = None
     reproducers: Optional[str] = None
@@ -242,7 +257,8 @@ class RunOptions:
     @property
     def declared(self):
         """What the user declared for the targets (``targets.declare``)."""
-        return {"unsupported": self.unsupported, "activation_error": self.activation_error, "variant": self.variant}
+        return {"unsupported": self.unsupported, "activation_error": self.activation_error, "variant": self.variant,
+                "scan_error": self.scan_error}
 
 
 def env_name(name):

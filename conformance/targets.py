@@ -36,6 +36,9 @@ REFUSALS = (NotImplementedError, TypeError, ValueError)
 DECLARATION = "rnn_conformance_unsupported"
 #: Class attribute through which a target declares the absolute error of one sigmoid/tanh evaluation.
 ACTIVATION_DECLARATION = "rnn_conformance_activation_error"
+#: Class attribute through which a target that is not a step loop (a log-space or parallel scan)
+#: declares its relative error per step (``reference.Precision.scan``); ``--scan-error`` overrides.
+SCAN_DECLARATION = "rnn_conformance_scan_error"
 #: Class attribute through which a target names the variant it computes (``--variant``): a mode of
 #: ``reference.VARIANTS`` or ``package.module:NAME`` of a ``reference.Variant`` of one's own.
 VARIANT_DECLARATION = "rnn_conformance_variant"
@@ -66,7 +69,8 @@ class Target:
     absolute error of one sigmoid/tanh evaluation it declares (0: as exact as torch's);
     declarations: what it declared and where (recorded in the report); naming: TORCH_NAMES,
     MAPPING_HOOK or COPYING_HOOK (``naming_of``); variant: the mode of the variant it
-    declared (kind ``variant`` or ``variant_cell``), else None.
+    declared (kind ``variant`` or ``variant_cell``), else None; scan_error: the relative error
+    per step it declares as a scan rather than a step loop (0: a step loop).
     """
 
     impl: str
@@ -77,6 +81,7 @@ class Target:
     declarations: dict = field(default_factory=dict)
     naming: str = TORCH_NAMES
     variant: Optional[str] = None
+    scan_error: float = 0.0
 
     def __str__(self):
         return self.impl
@@ -216,14 +221,14 @@ def described(description, factory):
     """The Target of a ``describe()``, with ``factory`` (None in a parent that never imports it)."""
     return Target(description["impl"], description["kind"], factory, dict(description["unsupported"]),
                   description["activation_error"], dict(description["declarations"]), description["naming"],
-                  description["variant"])
+                  description["variant"], description.get("scan_error", 0.0))
 
 
 def describe(target):
     """What a worker needs to rebuild ``target`` (plain data, picklable)."""
     return {"impl": target.impl, "kind": target.kind, "unsupported": dict(target.unsupported),
             "activation_error": target.activation_error, "declarations": dict(target.declarations),
-            "naming": target.naming, "variant": target.variant}
+            "naming": target.naming, "variant": target.variant, "scan_error": target.scan_error}
 
 
 def load_target(impl, kind=None, declared=None):
@@ -260,16 +265,17 @@ def declare(target, declared=None):
                                  f"one of {', '.join(DECLARABLE)}")
             target.unsupported.setdefault(name, source)
             target.declarations.setdefault("unsupported", {})[name] = source
-    error = declared.get("activation_error")
-    source = "--activation-error"
-    if error is None:
-        error = getattr(target.factory, ACTIVATION_DECLARATION, 0.0)
-        source = f"class attribute {ACTIVATION_DECLARATION}"
-    if isinstance(error, bool) or not isinstance(error, (int, float)) or not 0.0 <= error < 1.0:
-        raise UsageError(f"{source} = {error!r}: expected the absolute error of one sigmoid/tanh in [0, 1)")
-    target.activation_error = float(error)
-    if error:
-        target.declarations["activation_error"] = {"value": float(error), "source": source}
+    for name, option, attribute, meaning in (
+            ("activation_error", "--activation-error", ACTIVATION_DECLARATION, "the absolute error of one sigmoid/tanh"),
+            ("scan_error", "--scan-error", SCAN_DECLARATION, "the relative error per step of its scan")):
+        error, source = declared.get(name), option
+        if error is None:
+            error, source = getattr(target.factory, attribute, 0.0), f"class attribute {attribute}"
+        if isinstance(error, bool) or not isinstance(error, (int, float)) or not 0.0 <= error < 1.0:
+            raise UsageError(f"{source} = {error!r}: expected {meaning} in [0, 1)")
+        setattr(target, name, float(error))
+        if error:
+            target.declarations[name] = {"value": float(error), "source": source}
     return target
 
 

@@ -42,6 +42,10 @@ class Precision:
         number, since a correct implementation may flush subnormals to zero.
     activation: absolute error of one sigmoid or tanh evaluation beyond that, declared by an
         implementation that approximates them (fast kernels); 0 for torch's.
+    scan: relative error per step of an implementation that is not a step loop (a log-space or
+        associative parallel scan, a chunked recurrence), declared by it: after k steps of a
+        direction each state (and, walking back, each state's gradient) carries ``k * scan``
+        of its magnitude more, which later steps propagate like any error; 0 for a step loop.
     """
 
     storage: float
@@ -50,12 +54,13 @@ class Precision:
     function_ulps: float = 4.0
     underflow: float = 0.0
     activation: float = 0.0
+    scan: float = 0.0
 
     def __post_init__(self):
         for name in ("storage", "accumulate", "operand"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"Precision.{name}={getattr(self, name)!r}: expected a unit roundoff in [0, 1)")
-        for name in ("function_ulps", "underflow", "activation"):
+        for name in ("function_ulps", "underflow", "activation", "scan"):
             if not getattr(self, name) >= 0.0:
                 raise ValueError(f"Precision.{name}={getattr(self, name)!r}: expected >= 0")
 
@@ -69,7 +74,8 @@ class Precision:
         """The precision whose errors cover both: used to add the oracle's own float64 roundoff."""
         return Precision(self.storage + other.storage, self.accumulate + other.accumulate,
                          self.operand + other.operand, max(self.function_ulps, other.function_ulps),
-                         self.underflow + other.underflow, self.activation + other.activation)
+                         self.underflow + other.underflow, self.activation + other.activation,
+                         self.scan + other.scan)
 
     def rounding(self, value, roundings=1.0):
         """Error of storing ``value`` after ``roundings`` roundings, underflow included."""
@@ -511,6 +517,13 @@ class Arithmetic:
                      + w.error * (a.error + b.error)
                      + self._round(np.abs(a.value) + np.abs(b.value) + np.abs(value), ELEMENTWISE_ROUNDINGS))
         return self._emit(_lerp_vjp, (a, b, w), value, error)
+
+    def scan_slack(self, a, steps):
+        """``a`` (a state after ``steps`` steps) with the declared scan error of that many steps
+        (``Precision.scan``) added to its error."""
+        if self.precision is None or not self.precision.scan or a.__class__ is not Num:
+            return a
+        return Num(a.value, a.error + steps * self.precision.scan * np.abs(a.value), self)
 
     def slack(self, a, of, roundings):
         """``a`` with ``roundings`` more roundings of ``of``'s magnitude in its error (an

@@ -349,7 +349,7 @@ def _run_direction(variant, x, params, state, lengths, reverse, arith, record, s
         gx = linear(x, params.input)
     steps = np.shape(value_of(x))[0]
     outs, step_records = [None] * steps, [None] * steps
-    for t in _order(steps, reverse):
+    for done, t in enumerate(_order(steps, reverse), start=1):
         at = {name: values[t] for name, values in (side or {}).items()}
         if record:
             stepping = arith.recording()
@@ -362,6 +362,8 @@ def _run_direction(variant, x, params, state, lengths, reverse, arith, record, s
         else:
             reads = [x[t]] if variant.reads_input else []
             new = _stepped(variant, cell(gx[t], *state, _reading(params.weights, reads, at)))
+        if arith is not None:
+            new = tuple(arith.scan_slack(n, done) for n in new)
         live = _live(t, lengths)
         if live is not None:
             new = tuple(where(live, n, s) for n, s in zip(new, state))
@@ -401,7 +403,7 @@ def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
     reads = 1 if params.reads_input else 0
     d_gx, d_raw = [None] * steps, [None] * steps
     d_state = list(d_state)
-    for t in reversed(_order(steps, reverse)):
+    for walked, t in enumerate(reversed(_order(steps, reverse)), start=1):
         tape, leaves, outs = step_records[t]
         live = _live(t, lengths)
         summed = d_state[0] + d_out[t]
@@ -415,6 +417,7 @@ def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
         if reads:
             d_raw[t] = d_leaves.pop()
         d_state = d_leaves[1:] if live is None else [where(live, dp, d) for dp, d in zip(d_leaves[1:], d_state)]
+        d_state = [arith.scan_slack(d, walked) for d in d_state]
     (d_x,) = projection_tape.backward(arith, [gx_recorded], [stack(d_gx)], [x_leaf])
     if reads:  # the step's own use of the raw input (a highway)
         d_x = d_x + stack(d_raw)
