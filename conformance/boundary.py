@@ -6,13 +6,17 @@ import signal
 import traceback
 import threading
 from contextlib import contextmanager
+from functools import partial
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
+from reference.cells import variant
+
 from . import reproducers, watch
+from .data import as_numpy, side_inputs, to_torch
 from .errors import CheckFailure, HookError, NotTransformed, TargetCrashed, TargetHung, Unsupported, one_line
 from .targets import load_weights
 from .tolerances import precision_for
@@ -144,11 +148,25 @@ class Context:
         return False
 
     def forward(self, module, config, given, hx=None, grad=False):
-        """module(given[, hx]) validated against torch's contract for ``given``: (output, h_n, c_n)."""
+        """module(given[, hx]) validated against torch's contract for ``given``: (output, h_n, c_n).
+        A variant's side inputs (``data.side_inputs``) go by keyword, padded in batch order for
+        packed input too."""
         args = (given,) if hx is None else (given, hx)
-        result = self.invoke(module, *args, grad=grad)
+        side = self.side_inputs(config, given)
+        result = self.invoke(partial(module, **side) if side else module, *args, grad=grad)
         reproducers.structure(result, torch_shapes(config, given), self.dtype, self.device, config.paired)
         return validated(result, config, given, self)
+
+
+    def side_inputs(self, config, given):
+        """{keyword: tensor} of the variant's side inputs for the input ``given``."""
+        if not variant(config.mode).side_inputs:
+            return {}
+        if isinstance(given, PackedSequence):
+            with reproducers.paused():
+                given = pad_packed_sequence(given, batch_first=config.batch_first)[0]
+        return {name: to_torch(values, self.dtype, self.device)
+                for name, values in side_inputs(config, as_numpy(given), self.dtype).items()}
 
 
 class Forward(NamedTuple):

@@ -94,6 +94,8 @@ class RNNConfig:
     weight_scale: float = 1.0
     seed: int = 0
     dropout: float = 0.0
+    #: the sizes its variant names beyond I, H, P (``reference.Variant.sizes``): ((letter, value), ...)
+    sizes: tuple = ()
 
     @property
     def torch_variant(self):
@@ -121,6 +123,7 @@ class RNNConfig:
     def __str__(self):
         flags = [f"I={self.input_size}", f"H={self.hidden_size}"]
         flags += [f"P={self.proj_size}"] if self.proj_size else []
+        flags += [f"{letter}={value}" for letter, value in self.sizes]
         flags += [f"L={self.num_layers}"] + (["bi"] if self.bidirectional else [])
         flags += ([] if self.bias else ["no-bias"]) + (["batch_first"] if self.batch_first else [])
         flags += [f"dropout={self.dropout:g}"] if self.dropout else []

@@ -27,7 +27,8 @@ def parameter_shapes(config: RNNConfig):
     for layer in range(config.num_layers):
         in_size = config.input_size if layer == 0 else config.out_size * config.directions
         for suffix in names.suffixes(layer, config.directions):
-            for kind, shape in record.shapes(in_size, config.hidden_size, config.proj_size, config.bias).items():
+            for kind, shape in record.shapes(in_size, config.hidden_size, config.proj_size, config.bias,
+                                             dict(config.sizes)).items():
                 shapes[kind + suffix] = shape
     return shapes
 
@@ -59,16 +60,49 @@ def make_input(config: RNNConfig):
 
 
 def make_hx(config: RNNConfig):
-    """None, h0, or (h0, c0) for LSTM: h0 (L*D, B, P) uniform in +-1, c0 (L*D, B, H) normal * 2;
-    every layer and direction gets different values."""
+    """None, h0, or (h0, c0) for LSTM (a tuple of every state for a variant of several): h0
+    (L*D, B, P) uniform in +-1, the others (L*D, B, H) normal * 2; a state whose variant
+    declares it positive (non-negative) uniform in [0.05, 2] ([0, 2]).  Every layer and
+    direction gets different values."""
     if not config.with_hx:
         return None
     rng = streams.rng(config.seed, "initial_state")
     lead = (config.num_layers * config.directions,) + (() if config.batch is None else (config.batch,))
-    h0 = rng.uniform(-1.0, 1.0, size=lead + (config.out_size,))
-    if not config.paired:
-        return h0
-    return h0, 2.0 * rng.standard_normal(lead + (config.hidden_size,))
+    record = variant(config.mode)
+    parts = []
+    for state in record.states:
+        shape = lead + (config.out_size if state == "h" else config.hidden_size,)
+        domain = record.domain(state)
+        if domain != "real":
+            parts.append(rng.uniform(0.05 if domain == "positive" else 0.0, 2.0, size=shape))
+        else:
+            parts.append(rng.uniform(-1.0, 1.0, size=shape) if state == "h" else 2.0 * rng.standard_normal(shape))
+    return tuple(parts) if config.paired else parts[0]
+
+
+def frozen_names(config: RNNConfig):
+    """The parameter names of the config's module that its variant declares not trained."""
+    frozen = variant(config.mode).frozen
+    return {name for name in parameter_shapes(config) if names.parse(name)[0] in frozen}
+
+
+def side_inputs(config: RNNConfig, x, dtype):
+    """{name: float64 array} of the variant's side inputs (``reference.Variant.side_inputs``)
+    for the input ``x`` (float64 numpy, in the config's layout), as the target receives them
+    in ``dtype``: each a function of x's first feature at the same step and sequence, so that
+    every relation that permutes, splits, reverses or pads x moves them with it.  Positive:
+    0.05 + 2 sigmoid(x); non-negative: 2 sigmoid(x) - 0.5 clipped at 0; real: x.  Empty for a
+    variant without side inputs."""
+    wanted = variant(config.mode).side_inputs
+    if not wanted:
+        return {}
+    first = np.asarray(x, dtype=np.float64)[..., 0]
+    found = {}
+    for name, domain in wanted:
+        values = 0.05 + 2.0 / (1.0 + np.exp(-first)) if domain == "positive" else \
+            np.maximum(2.0 / (1.0 + np.exp(-first)) - 0.5, 0.0) if domain == "nonnegative" else first.copy()
+        found[name] = as_numpy(to_torch(values, dtype, "cpu"))
+    return found
 
 
 def to_torch(array, dtype, device, contiguous=True):

@@ -163,6 +163,8 @@ def _configs(draw, parts, features, packed, sorted_lengths):
         weight_scale=draw(parts["scales"][mode]),
         seed=draw(parts["seed"]),
     )
+    if variant(mode).sizes:  # drawn like H (only for a variant that names sizes: torch's draws stay as they were)
+        config = config.with_(sizes=tuple((letter, draw(parts["size"])) for letter, _ in variant(mode).sizes))
     if variant(mode).projection and hidden > 1 and _flag(draw, features, "proj_size"):
         config = config.with_(proj_size=draw(st.integers(1, hidden - 1)))
     total = draw(parts["steps"])

@@ -145,7 +145,15 @@ def constructor_options(config):
     if config.proj_size:
         options["proj_size"] = config.proj_size
     options.update(selecting(config.mode))
+    options.update(sized(config))
     return options
+
+
+def sized(config):
+    """The constructor keywords of the sizes its variant names beyond I, H, P (CfC's
+    ``backbone_units=U``)."""
+    keywords = dict(variant(config.mode).sizes)
+    return {keywords[letter]: value for letter, value in config.sizes}
 
 
 def cell_constructor_options(config):
@@ -352,12 +360,15 @@ def _try_description(record, source):
     import reference
 
     weights = {}
+    sizes = {letter: 2 for letter, _ in record.sizes}
     for suffix in names.suffixes(0, 2):
-        weights.update({kind + suffix: np.full(shape, 0.25) for kind, shape in record.shapes(2, 3).items()})
+        weights.update({kind + suffix: np.full(shape, 0.25) for kind, shape in record.shapes(2, 3, sizes=sizes).items()})
+    side = {name: np.ones((2, 1)) for name, _ in record.side_inputs}
     try:
         with np.errstate(all="ignore"):
             reference.rnn_backward_with_bound(np.ones((2, 1, 2)), weights, reference.Precision(2.0 ** -24, 2.0 ** -24),
-                                              mode=record, bidirectional=True, grad_output=np.ones((2, 1, 6)))
+                                              mode=record, bidirectional=True, grad_output=np.ones((2, 1, 6)),
+                                              side=side)
     except Exception as exc:  # the user's step: any mistake in it is theirs
         raise UsageError(f"{source}: the variant {record.name} fails on a two-step input: {one_line(exc)}") from None
 

@@ -321,9 +321,11 @@ class Variant:
         if problem:
             return problem
         letters = BUILTIN_SIZES + tuple(letter for letter, _ in self.sizes)
-        if not kinds or kinds[0] != "weight_ih" or len(shapes[0]) != 2 or shapes[0][1] != "I":
-            rows = "H" if self.gates == 1 else f"{self.gates}H"
-            return f"parameters must start with ('weight_ih', ({rows!r}, 'I')): its gates stacked over the input"
+        rows = "H" if self.gates == 1 else f"{self.gates}H"
+        if not kinds or kinds[0] != "weight_ih" or len(shapes[0]) != 2 or shapes[0][1] != "I" or (
+                shapes[0][0] != rows and _SIZE.fullmatch(str(shapes[0][0])) and _SIZE.fullmatch(shapes[0][0])[2] == "H"):
+            return (f"parameters must start with ('weight_ih', ({rows!r}, 'I')): its gates stacked over the input "
+                    f"(or rows of a size of its own, as CfC's backbone ('U', 'I'))")
         for kind, shape in zip(kinds, shapes):
             if not isinstance(kind, str) or not _KIND.fullmatch(kind) or re.search(r"_l[0-9]+$|_reverse$", kind):
                 return f"parameter kind {kind!r}: expected a lower-case name like 'weight_p' (no _l0, no _reverse)"

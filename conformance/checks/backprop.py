@@ -90,13 +90,13 @@ def gradient_of(tensor):
     return gradient
 
 
-def parameters_received_gradients(module, expected, bound, ctx, case, kind_name):
+def parameters_received_gradients(module, expected, bound, ctx, case, kind_name, frozen=frozenset()):
     """Raises CheckFailure naming the first trainable-parameter problem of ``module`` (whatever
     its names) after a backward pass: frozen (requires_grad False), no gradient at all (a
     detached weight), a non-finite gradient, or one identically zero although every weight of
     torch's layer gets a gradient here that no correct rounding can make zero (``expected`` and
     ``bound``: the oracle's gradients under torch's names).  Raises NotRepresentable when that
-    cannot be told on this example (some torch weight's exact gradient is within its bound of
+    cannot be told on this example (``frozen``: the names its variant declares not trained, left alone) (some torch weight's exact gradient is within its bound of
     zero everywhere, or a gradient overflows the dtype)."""
     weights = [name for name in expected if name not in NOT_WEIGHTS]
     floor = absolute_floor(ctx.dtype)
@@ -105,6 +105,8 @@ def parameters_received_gradients(module, expected, bound, ctx, case, kind_name)
     if not all(np.any(np.abs(expected[name]) > bound[name] + floor) for name in weights):
         raise NotRepresentable("some weight's exact gradient may round to zero here")
     for name, parameter in module.named_parameters():
+        if name in frozen:
+            continue
         if not parameter.requires_grad:
             problem = "is frozen (requires_grad=False); every parameter of torch's layer is trained"
         elif parameter.grad is None:

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from torch.nn.utils.rnn import PackedSequence
 
 from .. import reproducers
-from ..data import hx_to_torch, make_hx, make_input, make_weights, pack, parameter_shapes, to_torch
+from ..data import frozen_names, hx_to_torch, make_hx, make_input, make_weights, pack, parameter_shapes, to_torch
 from ..errors import CheckFailure
 from ..registry import register
 from ..strategies import configs, features_of
@@ -34,8 +34,9 @@ def check_parameters_named_like_torch(config, ctx):
             f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else "",
             ", ".join(f"{k} is {got[k]} not {expected[k]}" for k in wrong)) if part)
         raise CheckFailure(config, f"state_dict differs from torch's: {detail}")
-    frozen = [n for n, p in parameters.items() if not p.requires_grad]
-    if frozen or set(parameters) != set(expected):
+    declared = frozen_names(config)  # its variant's masks and buffers: loaded, not trained
+    frozen = [n for n, p in parameters.items() if not p.requires_grad and n not in declared]
+    if frozen or set(parameters) | declared != set(expected):
         raise CheckFailure(config, f"every state_dict entry must be a trainable parameter; not: "
                                    f"{frozen or sorted(set(expected) - set(parameters))}")
     return []

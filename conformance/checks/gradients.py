@@ -9,7 +9,7 @@ from torch.nn.utils.rnn import pad_packed_sequence
 import reference
 
 from .. import streams
-from ..data import as_numpy, make_weights, pack, to_torch
+from ..data import as_numpy, frozen_names, make_weights, pack, side_inputs, to_torch
 from ..registry import register
 from ..strategies import configs, features_of
 from ..tolerances import compare
@@ -67,10 +67,12 @@ def _oracle(config, ctx, x, hx, weights, upstream):
     """The oracle's gradients and their bounds, under torch's names, for the upstream
     gradients of (output (padded), h_n, c_n)."""
     grad_output, grad_h_n, grad_c_n = map(as_numpy, upstream)
+    x = as_numpy(x)
     return reference.rnn_backward_with_bound(
-        as_numpy(x), weights, ctx.precision, mode=config.mode, num_layers=config.num_layers,
+        x, weights, ctx.precision, mode=config.mode, num_layers=config.num_layers,
         bidirectional=config.bidirectional, batch_first=config.batch_first, hx=as_numpy(hx),
-        lengths=config.lengths, grad_output=grad_output, grad_h_n=grad_h_n, grad_c_n=grad_c_n)
+        lengths=config.lengths, grad_output=grad_output, grad_h_n=grad_h_n, grad_c_n=grad_c_n,
+        side=side_inputs(config, x, ctx.dtype))
 
 
 def run_gradients(case, ctx, packed):
@@ -89,8 +91,10 @@ def run_gradients(case, ctx, packed):
         grad_output, _ = pad_packed_sequence(output._replace(data=grad_output), batch_first=config.batch_first,
                                              total_length=config.steps)
     expected, bound = _oracle(config, ctx, x, hx, weights, (grad_output,) + tuple(upstream[1:]))
+    frozen = frozen_names(config)  # not trained: no gradient to compare
     return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, case)
-            for name, tensor in differentiated(target, x, hx) if name in expected]  # extra parameters: contract's
+            for name, tensor in differentiated(target, x, hx)
+            if name in expected and name not in frozen]  # extra parameters: contract's
 
 
 @register("gradients", strategy=_cases(packed=False), requires=("backward",))
@@ -127,5 +131,7 @@ def check_parameters_receive_gradients(config, ctx):
     upstream = _upstream(GradientCase(config, "random", True), results, ctx)
     backward(config, results, upstream, ctx)
     expected, bound = _oracle(config, ctx, x, hx, weights, upstream)
-    parameters_received_gradients(module, expected, bound, ctx, config, config.mode)
+    frozen = frozen_names(config)
+    parameters_received_gradients(module, {k: v for k, v in expected.items() if k not in frozen}, bound, ctx, config,
+                                  config.mode, frozen)
     return []

@@ -1,6 +1,7 @@
 """Comparing a target's forward result with ``reference.rnn_with_bound``: shared by the checks."""
 import reference
 
+from ..data import side_inputs
 from ..tolerances import compare
 
 
@@ -10,7 +11,7 @@ def oracle_comparisons(config, ctx, output, h_n, c_n, x, weights, hx):
     (ref_out, ref_state), (bound_out, bound_state) = reference.rnn_with_bound(
         x, weights, ctx.precision, mode=config.mode, num_layers=config.num_layers,
         bidirectional=config.bidirectional, batch_first=config.batch_first, hx=hx,
-        lengths=config.lengths)
+        lengths=config.lengths, side=side_inputs(config, x, ctx.dtype))
     pairs = [("output", output, ref_out, bound_out)]
     if config.paired:
         pairs += [("h_n", h_n, ref_state[0], bound_state[0]), ("c_n", c_n, ref_state[1], bound_state[1])]

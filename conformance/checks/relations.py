@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import reference
 from reference import names
 
-from ..data import as_numpy, hx_to_torch, make_hx, make_input, pack, to_torch
+from ..data import as_numpy, hx_to_torch, make_hx, make_input, pack, side_inputs, to_torch
 from ..errors import NotRepresentable
 from ..strategies import configs, features_of
 from ..tolerances import compare_exact, compare_runs, representable
@@ -63,9 +63,11 @@ def forward_bound(config, ctx, x, weights, hx, lengths=None):
     Raises NotRepresentable when the exact results overflow the dtype: then even a correct
     target may return inf or NaN, and the example says nothing; otherwise the relations
     fail any non-finite value (``compare_runs``)."""
-    values, bound = reference.rnn_with_bound(as_numpy(x), weights, ctx.precision, mode=config.mode,
+    x = as_numpy(x)
+    values, bound = reference.rnn_with_bound(x, weights, ctx.precision, mode=config.mode,
                                              num_layers=config.num_layers, bidirectional=config.bidirectional,
-                                             batch_first=config.batch_first, hx=as_numpy(hx), lengths=lengths)
+                                             batch_first=config.batch_first, hx=as_numpy(hx), lengths=lengths,
+                                             side=side_inputs(config, x, ctx.dtype))
     for value, error in zip(triple(values, config), triple(bound, config)):
         if value is not None and not representable(value, error, ctx.dtype):
             raise NotRepresentable(f"the exact results overflow {ctx.dtype}")
