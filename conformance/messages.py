@@ -395,7 +395,7 @@ def declaration_words(impl, declarations):
                      f"({activation['source']}): charged in every bound")
     scan = declarations.get("scan_error")
     if scan:
-        lines.append(f"{impl} declares a scan accurate to {scan['value']:g} relative per step "
+        lines.append(f"{impl} declares a scan accurate to {scan['value']:g} roundoffs per step "
                      f"({scan['source']}): charged in every bound, growing with the steps")
     return lines
 

@@ -118,14 +118,19 @@ def parse_activation_error(value):
     return error
 
 
+#: The largest scan error a target may declare, in roundoffs per step (2**20: float32's
+#: roundoff times this is 0.06 per step, which says nothing any more).
+SCAN_ERROR_LIMIT = 2.0 ** 20
+
+
 def parse_scan_error(value):
     try:
         error = float(value)
     except (TypeError, ValueError):
         error = -1.0
-    if not 0.0 <= error < 1.0:
-        raise UsageError(f"--scan-error {value!r}: expected the relative error per step of the target's scan, "
-                         f"in [0, 1) (e.g. 1e-15)")
+    if not 0.0 <= error < SCAN_ERROR_LIMIT:
+        raise UsageError(f"--scan-error {value!r}: expected the target's scan error per step in roundoffs of the "
+                         f"dtype, in [0, {SCAN_ERROR_LIMIT:g}) (e.g. 8)")
     return error
 
 
@@ -206,9 +211,9 @@ OPTIONS = {
     "activation-error": (parse_activation_error, "ERROR", "declare the absolute error of one sigmoid/tanh "
                                                           "evaluation of the target (default: its class "
                                                           "declaration, or 0)"),
-    "scan-error": (parse_scan_error, "ERROR", "declare the relative error per step of a target that computes "
-                                              "its recurrence as a scan, not a step loop (default: its class "
-                                              "declaration, or 0)"),
+    "scan-error": (parse_scan_error, "ULPS", "declare the error per step, in roundoffs of the dtype, of a target "
+                                             "that computes its recurrence as a scan, not a step loop (default: "
+                                             "its class declaration, or 0)"),
 }
 
 

@@ -15,6 +15,7 @@ from . import watch
 from .config import (CELL_KINDS, COPYING_HOOK, KIND_MODES, LAYER_KINDS, MAPPING_HOOK, PACKING_FUNCTIONS,
                      TORCH_NAMES, TORCH_VARIANTS, UTILITY_KINDS, VARIANT_KIND, VARIANT_KINDS, RNNConfig,
                      selecting)
+from .options import SCAN_ERROR_LIMIT
 from .errors import HookError, Unsupported, UsageError, one_line
 from .tolerances import DTYPES
 
@@ -37,7 +38,8 @@ DECLARATION = "rnn_conformance_unsupported"
 #: Class attribute through which a target declares the absolute error of one sigmoid/tanh evaluation.
 ACTIVATION_DECLARATION = "rnn_conformance_activation_error"
 #: Class attribute through which a target that is not a step loop (a log-space or parallel scan)
-#: declares its relative error per step (``reference.Precision.scan``); ``--scan-error`` overrides.
+#: declares its error per step, in roundoffs of the dtype (``reference.Precision.scan`` is that
+#: many unit roundoffs); ``--scan-error`` overrides.
 SCAN_DECLARATION = "rnn_conformance_scan_error"
 #: Class attribute through which a target names the variant it computes (``--variant``): a mode of
 #: ``reference.VARIANTS`` or ``package.module:NAME`` of a ``reference.Variant`` of one's own.
@@ -69,8 +71,8 @@ class Target:
     absolute error of one sigmoid/tanh evaluation it declares (0: as exact as torch's);
     declarations: what it declared and where (recorded in the report); naming: TORCH_NAMES,
     MAPPING_HOOK or COPYING_HOOK (``naming_of``); variant: the mode of the variant it
-    declared (kind ``variant`` or ``variant_cell``), else None; scan_error: the relative error
-    per step it declares as a scan rather than a step loop (0: a step loop).
+    declared (kind ``variant`` or ``variant_cell``), else None; scan_error: the error per step,
+    in roundoffs of the dtype, it declares as a scan rather than a step loop (0: a step loop).
     """
 
     impl: str
@@ -273,14 +275,16 @@ def declare(target, declared=None):
                                  f"one of {', '.join(DECLARABLE)}")
             target.unsupported.setdefault(name, source)
             target.declarations.setdefault("unsupported", {})[name] = source
-    for name, option, attribute, meaning in (
-            ("activation_error", "--activation-error", ACTIVATION_DECLARATION, "the absolute error of one sigmoid/tanh"),
-            ("scan_error", "--scan-error", SCAN_DECLARATION, "the relative error per step of its scan")):
+    for name, option, attribute, meaning, limit in (
+            ("activation_error", "--activation-error", ACTIVATION_DECLARATION, "the absolute error of one sigmoid/tanh",
+             1.0),
+            ("scan_error", "--scan-error", SCAN_DECLARATION, "its scan's error per step in roundoffs of the dtype",
+             SCAN_ERROR_LIMIT)):
         error, source = declared.get(name), option
         if error is None:
             error, source = getattr(target.factory, attribute, 0.0), f"class attribute {attribute}"
-        if isinstance(error, bool) or not isinstance(error, (int, float)) or not 0.0 <= error < 1.0:
-            raise UsageError(f"{source} = {error!r}: expected {meaning} in [0, 1)")
+        if isinstance(error, bool) or not isinstance(error, (int, float)) or not 0.0 <= error < limit:
+            raise UsageError(f"{source} = {error!r}: expected {meaning} in [0, {limit:g})")
         setattr(target, name, float(error))
         if error:
             target.declarations[name] = {"value": float(error), "source": source}

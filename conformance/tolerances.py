@@ -42,12 +42,12 @@ def precision_for(device, dtype, activation_error=0.0, scan_error=0.0):
     """The ``reference.Precision`` of a correct implementation on device/dtype, oracle included.
     Half-precision matmuls accumulate in float32; stored results keep the dtype's roundoff;
     ``activation_error`` is what a target declares for its sigmoid/tanh (0 for torch's),
-    ``scan_error`` its relative error per step as a scan (0 for a step loop)."""
+    ``scan_error`` its error per step as a scan, in roundoffs of the dtype (0 for a step loop)."""
     u = unit_roundoff(dtype)
     operand = TF32_ROUNDOFF if uses_tf32(device, dtype) else 0.0
     target = reference.Precision(storage=u, accumulate=min(u, unit_roundoff(torch.float32)),
                                  operand=operand, underflow=absolute_floor(dtype), activation=activation_error,
-                                 scan=scan_error)
+                                 scan=scan_error * u)
     return target.plus(ORACLE_PRECISION)
 
 
