@@ -147,12 +147,12 @@ class Context:
             return True
         return False
 
-    def forward(self, module, config, given, hx=None, grad=False):
+    def forward(self, module, config, given, hx=None, grad=False, side=None):
         """module(given[, hx]) validated against torch's contract for ``given``: (output, h_n, c_n).
-        A variant's side inputs (``data.side_inputs``) go by keyword, padded in batch order for
-        packed input too."""
+        A variant's side inputs go by keyword, padded in batch order for packed input too:
+        ``side``, or those of ``given`` (``data.side_inputs``)."""
         args = (given,) if hx is None else (given, hx)
-        side = self.side_inputs(config, given)
+        side = self.side_inputs(config, given) if side is None else _cut(side, config, given)
         result = self.invoke(partial(module, **side) if side else module, *args, grad=grad)
         reproducers.structure(result, torch_shapes(config, given), self.dtype, self.device, config.paired)
         return validated(result, config, given, self)
@@ -167,6 +167,14 @@ class Context:
                 given = pad_packed_sequence(given, batch_first=config.batch_first)[0]
         return {name: to_torch(values, self.dtype, self.device)
                 for name, values in side_inputs(config, as_numpy(given), self.dtype).items()}
+
+
+def _cut(side, config, given):
+    """Side inputs cut to the steps of ``given`` (a packed input's longest sequence)."""
+    if not isinstance(given, PackedSequence):
+        return side
+    steps = len(given.batch_sizes)
+    return {name: values[:, :steps] if config.batch_first else values[:steps] for name, values in side.items()}
 
 
 class Forward(NamedTuple):

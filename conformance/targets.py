@@ -47,6 +47,9 @@ VARIANT_DECLARATION = "rnn_conformance_variant"
 #: What a target of a variant torch does not implement lacks: torch's facts about it (its cell
 #: class, its dropout readout block), which some checks compare with.
 TORCH_VARIANT = "torch_variant"
+#: What a target lacks whose variant takes sizes or side inputs of its own (CfC's backbone_units and
+#: timespans): the seed models build and call their recurrent layer with torch's arguments only.
+TORCH_ARGUMENTS = "torch_arguments"
 
 #: What a target may declare unsupported: input features, its own options, autograd, dtypes, devices.
 DECLARABLE_FEATURES = ("packed", "no_bias", "bidirectional", "multi_layer", "proj_size", "batch_first", "hx",
@@ -253,6 +256,10 @@ def load_target(impl, kind=None, declared=None):
     target = declare(Target(impl, kind, factory, naming=naming, variant=mode), declared)
     if mode is not None and mode not in TORCH_VARIANTS:
         target.unsupported[TORCH_VARIANT] = f"its variant {mode} is not one of torch's: no torch cell or readout block"
+        own = [keyword for _, keyword in variant(mode).sizes] + [name for name, _ in variant(mode).side_inputs]
+        if own:
+            target.unsupported[TORCH_ARGUMENTS] = (f"its variant {mode} takes {', '.join(own)}: the seed models build "
+                                                   f"and call their recurrent layer with torch's arguments only")
     if naming != TORCH_NAMES:  # known before any example: the name checks are unsupported at no cost
         target.unsupported["torch_names"] = f"its parameters have their own names, mapped by {naming}"
     target.unsupported.update(_probe_features(target))

@@ -132,12 +132,13 @@ def check_stacked_equals_composed_layers(config, ctx):
     module, weights = ctx.build(config, make_weights(config))
     x, hx = inputs(config, ctx)
     expected = run(ctx, module, config, x, hx, config.lengths)
+    side = ctx.side_inputs(config, x)  # every layer steps with the input's side inputs (CfC's timespans)
     layer_input, finals = x, []
     for layer in range(config.num_layers):
         layer_config, layer_weights = cut_layers(config, weights, layer)
         layer_module, _ = ctx.build(layer_config, layer_weights)
         out = run(ctx, layer_module, layer_config, layer_input, layer_states(hx, config, range(layer, layer + 1)),
-                  config.lengths)
+                  config.lengths, side)
         layer_input = out[0]
         finals.append(out[1:])
     states = [None if f[0] is None else torch.cat(f) for f in zip(*finals)]

@@ -161,7 +161,7 @@ def _gradient_comparisons(run, leaves, expected, bound, ctx, config):
 
 
 @register("models", strategy=lambda target: _model_configs(target.modes, classifier=False),
-          requires=("multi_layer", "batch_first"))
+          requires=("torch_arguments", "multi_layer", "batch_first"))
 def check_stacked_regressor_matches_oracle(config, ctx):
     """The notes' 2-layer regressor fc(h_n[-1]) built on the target equals its numpy reference."""
     _, x, got, state = _regressor(config, ctx, grad=False)
@@ -171,7 +171,7 @@ def check_stacked_regressor_matches_oracle(config, ctx):
 
 
 @register("models", strategy=lambda target: _model_configs(target.modes, classifier=False),
-          requires=("multi_layer", "batch_first", "backward"))
+          requires=("torch_arguments", "multi_layer", "batch_first", "backward"))
 def check_stacked_regressor_gradients_match_oracle(config, ctx):
     """The regressor's gradients (input, every layer's parameters, fc) equal the BPTT oracle
     composed with its head."""
@@ -183,7 +183,7 @@ def check_stacked_regressor_gradients_match_oracle(config, ctx):
 
 
 @register("models", strategy=lambda target: _model_configs(("LSTM",), classifier=True), kinds=("lstm",),
-          requires=("packed", "bidirectional", "batch_first"))
+          requires=("torch_arguments", "packed", "bidirectional", "batch_first"))
 def check_bilstm_classifier_matches_oracle(config, ctx):
     """The corrected BiLSTM classifier (packed, unsorted lengths) built on the target equals its reference."""
     _, text, got, state = _classifier(config, ctx, grad=False)
@@ -192,7 +192,7 @@ def check_bilstm_classifier_matches_oracle(config, ctx):
 
 
 @register("models", strategy=lambda target: _model_configs(("LSTM",), classifier=True), kinds=("lstm",),
-          requires=("packed", "bidirectional", "batch_first", "backward"))
+          requires=("torch_arguments", "packed", "bidirectional", "batch_first", "backward"))
 def check_bilstm_classifier_gradients_match_oracle(config, ctx):
     """The classifier's gradients equal the oracle's through its heads: embedding rows sum
     their tokens' uses, unused tokens and the padding index 0 get none."""

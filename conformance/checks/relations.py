@@ -47,10 +47,11 @@ def map_states(hx, fn):
     return tuple(fn(part) for part in hx) if isinstance(hx, tuple) else fn(hx)
 
 
-def run(ctx, module, config, x, hx, lengths=None):
+def run(ctx, module, config, x, hx, lengths=None, side=None):
     """(output, h_n, c_n) of module on x, packed with ``lengths`` (enforce_sorted=False) when
-    given and then padded back to x's length with zeros."""
-    result = ctx.forward(module, config, x if lengths is None else pack(x, config, lengths), hx)
+    given and then padded back to x's length with zeros; ``side``: the side inputs (default:
+    those of x, ``data.side_inputs``)."""
+    result = ctx.forward(module, config, x if lengths is None else pack(x, config, lengths), hx, side=side)
     return (result.padded(config, x.shape[time_dim(config)]),) + result[1:]
 
 
