@@ -50,6 +50,9 @@ TORCH_VARIANT = "torch_variant"
 #: What a target lacks whose variant takes sizes or side inputs of its own (CfC's backbone_units and
 #: timespans): the seed models build and call their recurrent layer with torch's arguments only.
 TORCH_ARGUMENTS = "torch_arguments"
+#: What a target lacks whose variant declares a state positive (a log-space scan's h): an explicit
+#: zero initial state lies outside its domain.
+ZERO_STATE = "zero_state"
 
 #: What a target may declare unsupported: input features, its own options, autograd, dtypes, devices.
 DECLARABLE_FEATURES = ("packed", "no_bias", "bidirectional", "multi_layer", "proj_size", "batch_first", "hx",
@@ -260,6 +263,10 @@ def load_target(impl, kind=None, declared=None):
         if own:
             target.unsupported[TORCH_ARGUMENTS] = (f"its variant {mode} takes {', '.join(own)}: the seed models build "
                                                    f"and call their recurrent layer with torch's arguments only")
+        positive = [state for state, domain in variant(mode).domains if domain == "positive"]
+        if positive:
+            target.unsupported[ZERO_STATE] = (f"its variant {mode} declares {', '.join(positive)} positive: an "
+                                              f"explicit zero initial state lies outside its domain")
     if naming != TORCH_NAMES:  # known before any example: the name checks are unsupported at no cost
         target.unsupported["torch_names"] = f"its parameters have their own names, mapped by {naming}"
     target.unsupported.update(_probe_features(target))

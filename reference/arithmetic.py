@@ -42,10 +42,15 @@ class Precision:
         number, since a correct implementation may flush subnormals to zero.
     activation: absolute error of one sigmoid or tanh evaluation beyond that, declared by an
         implementation that approximates them (fast kernels); 0 for torch's.
-    scan: relative error per step of an implementation that is not a step loop (a log-space or
-        associative parallel scan, a chunked recurrence), declared by it: after k steps of a
-        direction each state (and, walking back, each state's gradient) carries ``k * scan``
-        of its magnitude more, which later steps propagate like any error; 0 for a step loop.
+    scan: relative error, per step and per unit of log-magnitude, of an implementation that is
+        not a step loop (a log-space or associative parallel scan, a chunked recurrence),
+        declared by it.  A log-space scan's cumulative sums cancel terms as large as its log
+        coefficients, which are at most about 1 + |pre-activation| of the step's gates: after
+        steps 1..k of a direction each state carries ``scan * M_k`` of its magnitude more, M_k
+        the sum of those magnitudes so far, which later steps propagate like any error; walking
+        back, every state gradient ``scan * M_T``, and every gate gradient ``scan * M_T`` of
+        |d state| (|state before| + |state after|) (it is a difference of terms that large);
+        0 for a step loop.
     """
 
     storage: float
@@ -518,12 +523,12 @@ class Arithmetic:
                      + self._round(np.abs(a.value) + np.abs(b.value) + np.abs(value), ELEMENTWISE_ROUNDINGS))
         return self._emit(_lerp_vjp, (a, b, w), value, error)
 
-    def scan_slack(self, a, steps):
-        """``a`` (a state after ``steps`` steps) with the declared scan error of that many steps
-        (``Precision.scan``) added to its error."""
+    def scan_slack(self, a, scanned):
+        """``a`` (a state, or its gradient) with the declared scan error (``Precision.scan``)
+        of a log-magnitude ``scanned`` (a number or an array like a) added to its error."""
         if self.precision is None or not self.precision.scan or a.__class__ is not Num:
             return a
-        return Num(a.value, a.error + steps * self.precision.scan * np.abs(a.value), self)
+        return Num(a.value, a.error + scanned * self.precision.scan * np.abs(a.value), self)
 
     def slack(self, a, of, roundings):
         """``a`` with ``roundings`` more roundings of ``of``'s magnitude in its error (an

@@ -272,6 +272,7 @@ class _Parameters:
                 self.vectors[kind] = np.asarray(value, dtype=np.float64)
                 setattr(self.weights, kind, self.vectors[kind])
         self.suffix, self.sums, self.reads_input = suffix, {}, variant.reads_input
+        self.scanned = self.peak = 0.0  # a scan's log-magnitude and largest |h| over the direction (Precision.scan)
 
     def affines(self):
         return [self.input] + [a for a in vars(self.weights).values() if isinstance(a, Affine)]
@@ -349,8 +350,14 @@ def _run_direction(variant, x, params, state, lengths, reverse, arith, record, s
         gx = linear(x, params.input)
     steps = np.shape(value_of(x))[0]
     outs, step_records = [None] * steps, [None] * steps
-    for done, t in enumerate(_order(steps, reverse), start=1):
+    scanned = 0.0  # a scan's log-magnitude so far (Precision.scan)
+    for t in _order(steps, reverse):
         at = {name: values[t] for name, values in (side or {}).items()}
+        if arith is not None and arith.precision is not None and arith.precision.scan:
+            scanned = scanned + _log_magnitude(gx[t], state[0])
+            params.scanned = scanned  # the backward charges the whole direction's
+            params.peak = np.maximum(params.peak, np.abs(value_of(state[0])))
+            state = tuple(arith.scan_slack(s, scanned) for s in state)  # log h_0 included
         if record:
             stepping = arith.recording()
             weights, vectors = params.step_weights(stepping)
@@ -363,7 +370,9 @@ def _run_direction(variant, x, params, state, lengths, reverse, arith, record, s
             reads = [x[t]] if variant.reads_input else []
             new = _stepped(variant, cell(gx[t], *state, _reading(params.weights, reads, at)))
         if arith is not None:
-            new = tuple(arith.scan_slack(n, done) for n in new)
+            new = tuple(arith.scan_slack(n, scanned) for n in new)
+            if arith.precision is not None and arith.precision.scan:
+                params.peak = np.maximum(params.peak, np.abs(value_of(new[0])))
         live = _live(t, lengths)
         if live is not None:
             new = tuple(where(live, n, s) for n, s in zip(new, state))
@@ -403,25 +412,56 @@ def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
     reads = 1 if params.reads_input else 0
     d_gx, d_raw = [None] * steps, [None] * steps
     d_state = list(d_state)
-    for walked, t in enumerate(reversed(_order(steps, reverse)), start=1):
+    reaching = np.abs(value_of(d_state[0]))  # |upstream| that reaches this step, summed without cancelling
+    for t in reversed(_order(steps, reverse)):
         tape, leaves, outs = step_records[t]
         live = _live(t, lengths)
+        reaching = reaching + np.abs(value_of(d_out[t]))
         summed = d_state[0] + d_out[t]
         d_state[0] = summed if live is None else where(live, summed, d_state[0])
         d_cell = d_state if live is None else [where(live, d, 0.0) for d in d_state]
+        d_cell = [arith.scan_slack(d, params.scanned) for d in d_cell]  # a scan's backward sums over every step
         found = tape.backward(arith, outs, d_cell, leaves)
         params.add_vector_gradients(arith, found[1 + count + reads:])
         d_leaves = [arith.zeros(leaf.shape) if d is None else d
                     for d, leaf in zip(found[:1 + count + reads], leaves)]
-        d_gx[t] = d_leaves[0]
+        d_gx[t] = _scan_gate_slack(arith, d_leaves[0], reaching * params.peak, params.scanned)
         if reads:
             d_raw[t] = d_leaves.pop()
         d_state = d_leaves[1:] if live is None else [where(live, dp, d) for dp, d in zip(d_leaves[1:], d_state)]
-        d_state = [arith.scan_slack(d, walked) for d in d_state]
     (d_x,) = projection_tape.backward(arith, [gx_recorded], [stack(d_gx)], [x_leaf])
     if reads:  # the step's own use of the raw input (a highway)
         d_x = d_x + stack(d_raw)
     return d_x, d_state
+
+
+def _log_magnitude(gx, h):
+    """How large one step's log-space coefficients may be, per unit (B, H): 1 plus the largest
+    |pre-activation| of its gate blocks (softplus(k) <= |k| + log 2; log g(v) <= |v|)."""
+    gates = np.abs(value_of(gx))
+    width = np.shape(value_of(h))[-1]
+    if np.shape(gates)[-1] % width:
+        return 1.0 + np.max(gates, axis=-1, keepdims=True)
+    return 1.0 + np.max(gates.reshape(np.shape(gates)[:-1] + (-1, width)), axis=-2)
+
+
+def _scan_gate_slack(arith, d_gx, magnitude, scanned):
+    """d(gx) of one step with a scan's error added (``Precision.scan``).  A log-space scan
+    differentiates through cumulative sums of exponentials (torch's logcumsumexp backward
+    splits the upstream gradient by sign and subtracts the two sums), so a gate's gradient is
+    the difference of terms as large as every upstream gradient that reaches the step, summed
+    without cancelling, times the largest |h| of the direction (``magnitude``, per unit),
+    whatever the gate's own slope: charged ``scan`` times the direction's log-magnitude of
+    that, on every gate block."""
+    if arith.precision is None or not arith.precision.scan:
+        return d_gx
+    width = np.shape(value_of(d_gx))[-1]
+    term = scanned * magnitude
+    if width % np.shape(term)[-1] == 0:
+        term = np.tile(term, (1,) * (np.ndim(term) - 1) + (width // np.shape(term)[-1],))
+    else:
+        term = np.max(term, axis=-1, keepdims=True)
+    return arith.make(value_of(d_gx), error_of(d_gx) + arith.precision.scan * term)
 
 
 def _gradients(x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths, upstream,

@@ -115,7 +115,7 @@ def check_batch_first_equals_transposed(config, ctx):
     return within_runs(("batch_first=True, transposed", "batch_first=False"), got, expected, bound, ctx, config)
 
 
-@register("metamorphic", strategy=relation_strategy(drop=("hx",)), requires=("hx",))
+@register("metamorphic", strategy=relation_strategy(drop=("hx",)), requires=("hx", "zero_state"))
 def check_hx_none_equals_zeros(config, ctx):
     """hx=None gives bit for bit what explicit zero h0 (and c0) give."""
     module, _ = ctx.build(config, make_weights(config))
