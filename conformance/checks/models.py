@@ -10,7 +10,7 @@ import reference
 
 from .. import reproducers, streams
 from ..config import RNNConfig, selecting
-from ..data import parameter_shapes, to_torch
+from ..data import frozen_names, parameter_shapes, to_torch
 from ..models import BiLSTMClassifier, StackedRegressor
 from ..registry import register
 from ..strategies import WEIGHT_SCALES, draw_sequence_lengths, sizes
@@ -156,8 +156,10 @@ def _gradient_comparisons(run, leaves, expected, bound, ctx, config):
     """Every weight's gradient (the recurrent layer's under torch's names: through the mapping
     hook of a target whose names are its own, not at all with only a copying hook) and the
     named leaves' against the oracle."""
+    frozen = {f"rnn.{name}" for name in frozen_names(RNNConfig(config.mode, config.input_size, config.hidden_size,
+                                                               num_layers=2))}  # not trained: nothing to compare
     return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, config)
-            for name, tensor in list(leaves) + run.weights if name in expected]
+            for name, tensor in list(leaves) + run.weights if name in expected and name not in frozen]
 
 
 @register("models", strategy=lambda target: _model_configs(target.modes, classifier=False),
