@@ -63,3 +63,10 @@ class MinGRUPytorch(nn.Module):
         if not batched:
             return x[0], h_n[:, 0]
         return (x if self.batch_first else x.transpose(0, 1)), h_n
+
+
+class MinGRUPytorchAnyState(MinGRUPytorch):
+    """The same, declared with h real: the suite then draws negative initial states, which the
+    library's log-space path takes the log of (NaN)."""
+
+    rnn_conformance_variant = "examples.libraries.variants:MINGRU_NO_BIAS"

@@ -9,3 +9,8 @@ from examples.min_rnn_variant import mingru_cell
 
 MINGRU_LOG_NO_BIAS = reference.Variant("MINGRU_LOG_NO_BIAS", gates=2, states=("h",), step=mingru_cell,
                                        parameters=(("weight_ih", ("2H", "I")),), domains={"h": "positive"})
+
+#: The same recurrence with h real: what a user who does not know the log-space path needs
+#: positive states would declare (the suite then draws negative initial states too).
+MINGRU_NO_BIAS = reference.Variant("MINGRU_NO_BIAS", gates=2, states=("h",), step=mingru_cell,
+                                   parameters=(("weight_ih", ("2H", "I")),))

@@ -1,0 +1,30 @@
+"""Real RNN libraries behind torch's contract (``examples/libraries/``), run by the suite.  Outside
+the default tests: each test skips unless its library is installed (``tox -e libraries``, or
+``pip install --no-deps mingru-pytorch``).  What the suite finds there is in the README
+("Found in real libraries"); ``benchmarks/library_findings.py`` checks each finding's
+reproducer against the library and a fixed copy."""
+import pytest
+
+from tests import test_planted_bugs as planted_bugs
+
+pytest.importorskip("minGRU_pytorch")
+
+MINGRU = "examples.libraries.mingru_lib:MinGRUPytorch"
+
+
+def test_mingru_pytorch_with_positive_states_passes_in_float32():
+    results = planted_bugs.run(MINGRU, "float32", False)
+    assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
+    assert sum(r.status == "passed" for r in results) >= 14
+
+
+def test_mingru_pytorch_loses_float64_precision_where_softplus_turns_linear():
+    results = planted_bugs.run(MINGRU, "float64", True, checks="forward_matches_oracle,small_shapes_match_oracle")
+    failed = [r for r in results if r.status == "failed"]
+    assert failed and "worst element: output" in failed[0].message
+
+
+def test_mingru_pytorch_gives_nan_for_a_negative_initial_state():
+    results = planted_bugs.run("examples.libraries.mingru_lib:MinGRUPytorchAnyState", "float32", True,
+                               checks="forward_matches_oracle")
+    assert results[0].status == "failed" and "got nan" in results[0].message
