@@ -4,7 +4,11 @@ of them fail?  Runs each example (``examples/min_rnn.py``, ``rglru.py``, ``cfc.p
 ``tests/planted/modern.py`` in float64 on seed 1, and prints a table: rows passed, failed,
 errored, unsupported, and the wall time, per example and seed; per bug, the first failed check.
 
-    python benchmarks/modern_sweep.py [--seeds 10] [--bugs]
+    python benchmarks/modern_sweep.py [--seeds 10] [--bugs] [--headroom]
+
+``--headroom``: for each planted bug of a scan, the largest scan declaration (roundoffs per step
+and unit, in powers of 4 up to 4**9) under which the suite still fails it (float64 and
+float32, seed 1).
 
 Last run (2026-12-03, the 2-core machine, torch 2.13.0+cpu): in the closing note of issue 27.
 """
@@ -38,12 +42,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--bugs", action="store_true", help="also run every planted bug (float64, seed 1)")
+    parser.add_argument("--headroom", action="store_true", help="the largest scan declaration each scan bug fails under")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         print(f"{'example':32} {'seed':>4} {'passed':>6} {'failed':>6} {'error':>5} {'unsup':>5} {'wall s':>6}")
         bad = 0
         for impl in EXAMPLES:
-            for seed in range(1, args.seeds + 1):
+            for seed in range(1, args.seeds + 1 if args.seeds else 1):
                 rows, wall, why = run(impl, "float64,float32", seed, folder)
                 if rows is None:
                     print(f"{impl:32} {seed:>4} did not run: {why}")
@@ -69,6 +74,22 @@ def main():
                 failed = [r["check"] for r in rows or () if r["status"] == "failed"]
                 bad += not failed
                 print(f"{bug.__name__:40} {(failed[0] if failed else 'NOT CAUGHT'):48} {wall:>6.1f}", flush=True)
+        if args.headroom:
+            sys.path.insert(0, os.getcwd())
+            from tests.planted.modern import PLANTED, MinGRUScan, MinLSTMScan
+            print(f"\n{'scan bug':32} {'largest declaration still caught (roundoffs)':>44}")
+            for bug, example in PLANTED:
+                if example not in (MinGRUScan, MinLSTMScan):
+                    continue
+                caught = None
+                for power in range(1, 10):
+                    rows, _, _ = run(f"{bug.__module__}:{bug.__name__}", "float64,float32", 1, folder,
+                                     ("--maxfail", "1", "--scan-error", str(4 ** power)))
+                    if not any(r["status"] == "failed" for r in rows or ()):
+                        break
+                    caught = 4 ** power
+                bad += caught is None
+                print(f"{bug.__name__:32} {('NOT CAUGHT at 4' if caught is None else f'>= {caught}'):>44}", flush=True)
         print(f"\n{'all as expected' if not bad else f'{bad} unexpected results'}")
         return 1 if bad else 0
 
