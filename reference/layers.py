@@ -48,7 +48,7 @@ def rnn_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirection
     arith = _bounded(precision)
     layout, x, state0, lengths = _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx,
                                             lengths, proj_size, side)
-    with np.errstate(over="ignore", invalid="ignore"):  # a bound may grow to inf: it then says nothing
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a bound may grow to inf: it then says nothing
         output, finals, _ = _run(layout, x, weights, state0, lengths, arith)
     parts = (output,) + finals
     return layout.shaped([value_of(p) for p in parts]), layout.shaped([error_of(p) for p in parts])
@@ -484,7 +484,7 @@ class _Recorded:
         self.arith, self.weights, self.precision = Arithmetic(precision), weights, precision
         self.layout, x, self.state0, self.lengths = _arguments(x, weights, mode, num_layers, bidirectional,
                                                                batch_first, hx, lengths, None, side)
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self.output, self.finals, self.records = _run(self.layout, x, weights, self.state0, self.lengths,
                                                           self.arith, record=True)
 
@@ -492,7 +492,7 @@ class _Recorded:
         """(gradients, bounds or None) given d(output) and d(final states), numbers of this
         run's arithmetic in the (T, B, .) layout (Nums carry the upstream's own error)."""
         arith, layout = self.arith, self.layout
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             d_state0 = [[None] * len(self.state0[0]) for _ in self.state0]
             out_size = layout.out_size
             for layer in reversed(range(layout.num_layers)):
