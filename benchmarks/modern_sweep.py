@@ -1,6 +1,6 @@
 """Do the worked examples of modern recurrences pass on many seeds, and does every planted bug
 of them fail?  Runs each example (``examples/min_rnn.py``, ``rglru.py``, ``cfc.py``,
-``sru.py``) over every check in float64 and float32 on seeds 1..N, and each planted bug of
+``sru.py``, ``slstm.py``) over every check in float64 and float32 on seeds 1..N, and each planted bug of
 ``tests/planted/modern.py`` in float64 on seed 1, and prints a table: rows passed, failed,
 errored, unsupported, and the wall time, per example and seed; per bug, the first failed check.
 
@@ -21,7 +21,8 @@ import tempfile
 import time
 
 EXAMPLES = ("examples.min_rnn:MinGRU", "examples.min_rnn:MinGRUScan", "examples.min_rnn:MinLSTM",
-            "examples.min_rnn:MinLSTMScan", "examples.rglru:RGLRU", "examples.cfc:CfC", "examples.sru:SRU")
+            "examples.min_rnn:MinLSTMScan", "examples.rglru:RGLRU", "examples.cfc:CfC", "examples.sru:SRU",
+            "examples.slstm:SLSTM")
 
 
 def run(impl, dtypes, seed, folder, extra=()):
@@ -67,9 +68,6 @@ def main():
             print(f"\n{'planted bug':40} {'first failed check (float64, seed 1)':48} {'wall s':>6}")
             for bug, _ in PLANTED:
                 impl = f"{bug.__module__}:{bug.__name__}"
-                if bug.states[2:]:
-                    print(f"{bug.__name__:40} {'(four states: tests/test_modern_recurrences.py)':48}")
-                    continue
                 rows, wall, why = run(impl, "float64", 1, folder, ("--maxfail", "1"))
                 failed = [r["check"] for r in rows or () if r["status"] == "failed"]
                 bad += not failed

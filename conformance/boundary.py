@@ -154,7 +154,7 @@ class Context:
         args = (given,) if hx is None else (given, hx)
         side = self.side_inputs(config, given) if side is None else _cut(side, config, given)
         result = self.invoke(partial(module, **side) if side else module, *args, grad=grad)
-        reproducers.structure(result, torch_shapes(config, given), self.dtype, self.device, config.paired)
+        reproducers.structure(result, torch_shapes(config, given), self.dtype, self.device, len(config.states))
         return validated(result, config, given, self)
 
 
@@ -177,13 +177,19 @@ def _cut(side, config, given):
     return {name: values[:, :steps] if config.batch_first else values[:steps] for name, values in side.items()}
 
 
-class Forward(NamedTuple):
-    """A forward result that passed the boundary: output (a PackedSequence for packed input),
-    h_n, and c_n (None except for LSTM)."""
+class Forward(tuple):
+    """A forward result that passed the boundary: (output, h_n, c_n, further states...): output
+    (a PackedSequence for packed input), then the final states in the variant's order; c_n is
+    None for a variant of one state (h), and sLSTM's n_n and m_n follow its c_n."""
 
-    output: object
-    h_n: torch.Tensor
-    c_n: object
+    def __new__(cls, output, h_n, c_n=None, *more):
+        return super().__new__(cls, (output, h_n, c_n) + tuple(more))
+
+    output = property(lambda self: self[0])
+    h_n = property(lambda self: self[1])
+    c_n = property(lambda self: self[2])
+    #: the states after c_n (none but for a variant of more than two)
+    more = property(lambda self: tuple(self[3:]))
 
     @property
     def output_data(self):
@@ -206,8 +212,8 @@ def torch_shapes(config, given):
         lead, out_rows = (() if given.dim() == 2 else (given.shape[0 if config.batch_first else 1],)), tuple(given.shape[:-1])
     layers = (config.num_layers * config.directions,)
     shapes = {"output": out_rows + (config.directions * config.out_size,), "h_n": layers + lead + (config.out_size,)}
-    if config.paired:
-        shapes["c_n"] = layers + lead + (config.hidden_size,)
+    for name in config.state_names[1:]:
+        shapes[name] = layers + lead + (config.hidden_size,)
     return shapes
 
 
@@ -216,24 +222,27 @@ def validated(result, config, given, ctx):
     way it departs from what torch returns for ``given``: structure, types, PackedSequence
     fields, dtype, device, shape."""
     fail = lambda what: CheckFailure(ctx.config, what)
-    lstm = config.paired
-    expected = "(output, (h_n, c_n))" if lstm else "(output, h_n)"
+    names = config.state_names
+    several = len(names) > 1
+    expected = f"(output, ({', '.join(names)}))" if several else "(output, h_n)"
     if not (isinstance(result, tuple) and len(result) == 2):
         raise fail(f"forward returned {_describe(result)}; torch returns the tuple {expected}")
     output, state = result
-    if lstm and not (isinstance(state, tuple) and len(state) == 2):
-        raise fail(f"the LSTM state is {_describe(state)}; torch returns the tuple (h_n, c_n)")
-    h_n, c_n = state if lstm else (state, None)
+    if several and not (isinstance(state, tuple) and len(state) == len(names)):
+        what = "the LSTM state" if names == ("h_n", "c_n") else "the state"
+        raise fail(f"{what} is {_describe(state)}; {'torch returns' if names == ('h_n', 'c_n') else 'expected'} "
+                   f"the tuple ({', '.join(names)})")
+    states = tuple(state) if several else (state,)
     packed = isinstance(given, PackedSequence)
     if packed != isinstance(output, PackedSequence):
         raise fail(f"output is {_describe(output)}; torch returns "
                                    f"{'a PackedSequence for packed input' if packed else 'a tensor for a tensor input'}")
     if packed:
         _check_packed_fields(output, given, fail)
-    values = {"output": output.data if packed else output, "h_n": h_n, "c_n": c_n}
+    values = {"output": output.data if packed else output, **dict(zip(names, states))}
     for name, shape in torch_shapes(config, given).items():
         _check_tensor(name, values[name], shape, ctx, fail)
-    return Forward(output, h_n, c_n)
+    return Forward(output, *states)
 
 
 def _check_packed_fields(output, given, fail):

@@ -110,6 +110,17 @@ class RNNConfig:
         return variant(self.mode).paired
 
     @property
+    def states(self):
+        """The names of the variant's states, h first (``reference.Variant.states``)."""
+        from reference.cells import variant
+        return variant(self.mode).states
+
+    @property
+    def state_names(self):
+        """What a message calls the final states: ("h_n",), ("h_n", "c_n"), sLSTM's (..., "n_n", "m_n")."""
+        return tuple(f"{state}_n" for state in self.states)
+
+    @property
     def directions(self):
         return 2 if self.bidirectional else 1
 

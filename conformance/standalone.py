@@ -164,18 +164,20 @@ def expect_raises(what, fn, *args, **kwargs):
     _fail(f"{what} returned a result; torch raises an error for this input")
 
 
-def expect_structure(result, shapes, dtype, device, lstm):
-    """A layer's forward returns (output, h_n) or, for an LSTM, (output, (h_n, c_n)): tensors of
-    ``dtype`` on ``device`` with torch's ``shapes`` (name -> shape; output's packed data for
-    packed input)."""
+def expect_structure(result, shapes, dtype, device, states):
+    """A layer's forward returns (output, h_n) or, for an LSTM, (output, (h_n, c_n)) (a variant
+    of more states: all of them in the tuple, in ``shapes``' order): tensors of ``dtype`` on
+    ``device`` with torch's ``shapes`` (name -> shape; output's packed data for packed input);
+    ``states``: how many."""
     CHECKED[0] += 1
     if not (isinstance(result, tuple) and len(result) == 2):
         return _fail(f"forward returned a {type(result).__name__}; torch returns a tuple of 2")
     output, state = result
-    if lstm and not (isinstance(state, tuple) and len(state) == 2):
-        return _fail(f"the LSTM state is a {type(state).__name__}; torch returns the tuple (h_n, c_n)")
+    names = [name for name in shapes if name != "output"]
+    if states > 1 and not (isinstance(state, tuple) and len(state) == states):
+        return _fail(f"the state is a {type(state).__name__}; expected the tuple ({', '.join(names)})")
     values = {"output": output.data if isinstance(output, PackedSequence) else output}
-    values.update(zip(("h_n", "c_n"), state if lstm else (state,)))
+    values.update(zip(names, state if states > 1 else (state,)))
     for name, shape in shapes.items():
         value = values[name]
         if not torch.is_tensor(value):

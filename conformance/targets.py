@@ -366,10 +366,6 @@ def _declared_variant(impl, factory, kind, given):
     except ValueError as exc:
         raise UsageError(f"{source}: {one_line(exc)}") from None
     _try_description(record, source)
-    if len(record.states) > 2:
-        raise UsageError(f"{source}: the variant {record.name} has {len(record.states)} states "
-                         f"({', '.join(record.states)}); the suite's checks handle one or two (h, or h and c) so far: "
-                         f"compare it with reference.rnn directly (the oracle runs any number)")
     return mode
 
 

@@ -5,9 +5,10 @@ truths that come neither from the oracle nor from torch, and the suite checked o
 * the oracle's backward against central finite differences of its forward;
 * minGRU's and minLSTM's parallel form (a log-space scan in numpy) equal to the step loop in float64;
 * sLSTM's h invariant to its stabilizer (its states rescaled by exp(m) describe the same LSTM);
-* the worked examples pass the suite, every planted bug fails it (a check named), also under a
-  scan declaration sixteen times the examples'; a frozen mask is left alone only when declared;
-* sLSTM (four states, which the suite's checks do not handle yet) layer against the oracle directly.
+* the worked examples pass the suite (sLSTM with its four states too), every planted bug fails
+  it (a check named), also under a scan declaration sixteen times the examples'; a frozen mask
+  is left alone only when declared;
+* sLSTM's layer against the oracle directly as well, values and gradients, n_n and m_n included.
 """
 import math
 
@@ -16,7 +17,6 @@ import pytest
 import torch
 
 import reference
-from conformance.errors import UsageError
 from examples.cfc_variant import CFC
 from examples.min_rnn_variant import MINGRU, MINGRU_LOG, MINLSTM, MINLSTM_LOG
 from examples.rglru_variant import RGLRU
@@ -193,7 +193,7 @@ def _impl(cls):
     return f"{cls.__module__}:{cls.__name__}"
 
 
-@pytest.mark.parametrize("layer", [c for c in modern.CORRECT if c is not SLSTMLayer], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("layer", modern.CORRECT, ids=lambda c: c.__name__)
 def test_each_worked_example_passes_every_check_that_applies(layer):
     results = planted_bugs.run(_impl(layer), "float64,float32", False)
     assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
@@ -202,7 +202,7 @@ def test_each_worked_example_passes_every_check_that_applies(layer):
     assert {"parity", "packing", "gradients", "metamorphic", "contract"} <= {r.family for r in passed}
 
 
-SUITE_BUGS = [bug for bug, example in modern.PLANTED if example is not SLSTMLayer]
+SUITE_BUGS = [bug for bug, _ in modern.PLANTED]
 
 
 @pytest.mark.parametrize("bug", SUITE_BUGS, ids=lambda c: c.__name__)
@@ -231,10 +231,13 @@ def test_a_frozen_mask_is_left_alone_only_when_declared():
     assert [r.status for r in undeclared] == ["failed"] and "weight_mask_l0" in undeclared[0].message
 
 
-def test_a_variant_of_four_states_is_refused_by_the_suite_in_one_line():
-    with pytest.raises(UsageError, match="has 4 states .* compare it with reference.rnn directly") as caught:
-        planted_bugs.run(_impl(SLSTMLayer), "float64", False)
-    assert "\n" not in str(caught.value)
+def test_a_variant_of_four_states_has_each_state_compared_by_name():
+    """sLSTM's n_n and m_n are compared like h_n and c_n (and a layer returning two is refused)."""
+    results = planted_bugs.run(_impl(SLSTMLayer), "float64", False, checks="forward_matches_oracle")
+    assert results[0].status == "passed"
+    short = planted_bugs.run("tests.planted.modern:SLSTMReturnsTwoStates", "float64", True,
+                             checks="forward_matches_oracle")
+    assert short[0].status == "failed" and "expected the tuple (h_n, c_n, n_n, m_n)" in short[0].message
 
 
 # --- sLSTM against the oracle directly ------------------------------------------------------------

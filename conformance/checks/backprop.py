@@ -7,14 +7,13 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from reference import names
+
 from .. import reproducers, standalone
 from ..data import make_hx, make_input, to_torch
 from ..errors import CheckFailure, NotRepresentable
 from ..targets import COPYING_HOOK, MAPPING_HOOK, TORCH_NAMES, mapped_parameters, naming_of
 from ..tolerances import absolute_floor, representable
-
-#: The oracle's gradients that are not a weight's.
-NOT_WEIGHTS = ("input", "h0", "c0", "hx", "cx")
 
 
 def leaf(array, ctx, contiguous):
@@ -74,11 +73,22 @@ def backward(case, results, upstream, ctx):
     ctx.call("backward", torch.autograd.backward, [r for r, _ in chosen], [g for _, g in chosen])
 
 
-def differentiated(run, x, hx):
+def _is_weight(name):
+    """Whether a gradient's name is a layer parameter's (``weight_ih_l0``), not the input's or
+    an initial state's (``h0``, sLSTM's ``n0``)."""
+    try:
+        names.parse(name.rsplit(".", 1)[-1])
+    except ValueError:
+        return False
+    return True
+
+
+def differentiated(run, x, hx, states=("h", "c")):
     """(name, tensor) pairs whose .grad is compared: input, h0, c0, and ``run``'s weights."""
     pairs = [("input", x)]
     if hx is not None:
-        pairs += list(zip(("h0", "c0"), hx if isinstance(hx, tuple) else (hx,)))
+        parts = hx if isinstance(hx, tuple) else (hx,)
+        pairs += list(zip([f"{state}0" for state in states], parts))
     return pairs + list(run.weights)
 
 
@@ -95,10 +105,11 @@ def parameters_received_gradients(module, expected, bound, ctx, case, kind_name,
     its names) after a backward pass: frozen (requires_grad False), no gradient at all (a
     detached weight), a non-finite gradient, or one identically zero although every weight of
     torch's layer gets a gradient here that no correct rounding can make zero (``expected`` and
-    ``bound``: the oracle's gradients under torch's names).  Raises NotRepresentable when that
-    cannot be told on this example (``frozen``: the names its variant declares not trained, left alone) (some torch weight's exact gradient is within its bound of
-    zero everywhere, or a gradient overflows the dtype)."""
-    weights = [name for name in expected if name not in NOT_WEIGHTS]
+    ``bound``: the oracle's gradients under torch's names; ``frozen``: the names its variant
+    declares not trained, left alone).  Raises NotRepresentable when that cannot be told on this
+    example (some torch weight's exact gradient is within its bound of zero everywhere, or a
+    gradient overflows the dtype)."""
+    weights = [name for name in expected if _is_weight(name)]
     floor = absolute_floor(ctx.dtype)
     if not all(representable(expected[name], bound[name], ctx.dtype) for name in expected):
         raise NotRepresentable("an exact gradient overflows the dtype")

@@ -70,7 +70,7 @@ def _make_invalid(config, violation):
     """(x, hx) as numpy for config, broken in the way ``violation`` names."""
     lead = config.num_layers * config.directions
     x, hx = make_input(config), make_hx(config.with_(with_hx=True))
-    h0, c0 = hx if config.paired else (hx, None)
+    h0, c0, *rest = hx if config.paired else (hx, None)  # rest: a variant's states after c0 (sLSTM's n0, m0)
     if violation.startswith("wrong input size"):
         x = make_input(config.with_(input_size=config.input_size + 1))
         if violation.endswith("no hx"):
@@ -89,7 +89,7 @@ def _make_invalid(config, violation):
         x = x[0] if config.batch_first else x[:, 0]
     if h0 is None:
         return x, None
-    return x, ((h0, c0) if config.paired else h0)
+    return x, ((h0, c0, *rest) if config.paired else h0)
 
 
 def _applies(config, violation):
@@ -146,8 +146,8 @@ def check_forward_leaves_inputs_unchanged(config, ctx):
     x = to_torch(make_input(config), ctx.dtype, ctx.device, config.contiguous)
     given = x if config.lengths is None else pack(x, config)
     hx = hx_to_torch(make_hx(config), ctx.dtype, ctx.device, config.contiguous)
-    parts = lambda: {**_snapshot(given), **{name: h.clone() for name, h in zip(("h0", "c0"), (
-        () if hx is None else hx if isinstance(hx, tuple) else (hx,)))}}
+    parts = lambda: {**_snapshot(given), **{name: h.clone() for name, h in zip(
+        [f"{state}0" for state in config.states], () if hx is None else hx if isinstance(hx, tuple) else (hx,))}}
     before = parts()
     ctx.forward(module, config, given, hx)
     changed = first_change(before, parts())

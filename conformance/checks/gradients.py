@@ -14,7 +14,7 @@ from ..registry import register
 from ..strategies import configs, features_of
 from ..tolerances import compare
 from .backprop import backward, differentiable, differentiated, gradient_of, leaves, parameters_received_gradients
-from .relations import inputs
+from .relations import inputs, names_of
 
 #: Where the upstream gradient enters: everywhere at once, or through one result only.
 UPSTREAM = ("random", "output", "h_n", "c_n")
@@ -54,7 +54,7 @@ def _upstream(case, results, ctx):
     dtype (None elsewhere); standard normal, non-contiguous on request."""
     rng = streams.rng(case.config.seed, "upstream_gradient")
     grads = []
-    for name, value in zip(("output", "h_n", "c_n"), results):
+    for name, value in zip(names_of(case.config), results):
         if value is None or case.through not in ("random", name):
             grads.append(None)
             continue
@@ -66,13 +66,13 @@ def _upstream(case, results, ctx):
 def _oracle(config, ctx, x, hx, weights, upstream):
     """The oracle's gradients and their bounds, under torch's names, for the upstream
     gradients of (output (padded), h_n, c_n)."""
-    grad_output, grad_h_n, grad_c_n = map(as_numpy, upstream)
+    grad_output, grad_h_n, grad_c_n, *grad_more = map(as_numpy, upstream)
     x = as_numpy(x)
     return reference.rnn_backward_with_bound(
         x, weights, ctx.precision, mode=config.mode, num_layers=config.num_layers,
         bidirectional=config.bidirectional, batch_first=config.batch_first, hx=as_numpy(hx),
         lengths=config.lengths, grad_output=grad_output, grad_h_n=grad_h_n, grad_c_n=grad_c_n,
-        side=side_inputs(config, x, ctx.dtype))
+        grad_states=tuple(grad_more), side=side_inputs(config, x, ctx.dtype))
 
 
 def run_gradients(case, ctx, packed):
@@ -83,7 +83,7 @@ def run_gradients(case, ctx, packed):
     x, hx = leaves(config, ctx)
     forward = ctx.forward(target.call, config, pack(x, config) if packed else x, hx, grad=True)
     output = forward.output
-    results = (forward.output_data, forward.h_n, forward.c_n)
+    results = (forward.output_data, forward.h_n, forward.c_n) + forward.more
     upstream = _upstream(case, results, ctx)
     backward(case, results, upstream, ctx)
     grad_output = upstream[0]
@@ -93,7 +93,7 @@ def run_gradients(case, ctx, packed):
     expected, bound = _oracle(config, ctx, x, hx, weights, (grad_output,) + tuple(upstream[1:]))
     frozen = frozen_names(config)  # not trained: no gradient to compare
     return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, case)
-            for name, tensor in differentiated(target, x, hx)
+            for name, tensor in differentiated(target, x, hx, config.states)
             if name in expected and name not in frozen]  # extra parameters: contract's
 
 
@@ -127,7 +127,7 @@ def check_parameters_receive_gradients(config, ctx):
     module, weights = ctx.build(config, make_weights(config), train=True)
     x, hx = inputs(config, ctx)
     forward = ctx.forward(module, config, x, hx, grad=True)
-    results = (forward.output, forward.h_n, forward.c_n)
+    results = (forward.output, forward.h_n, forward.c_n) + forward.more
     upstream = _upstream(GradientCase(config, "random", True), results, ctx)
     backward(config, results, upstream, ctx)
     expected, bound = _oracle(config, ctx, x, hx, weights, upstream)

@@ -81,7 +81,7 @@ def check_state_continuation_equals_one_run(config, ctx):
     whole = run(ctx, module, config, x, hx)
     time = time_dim(config)
     first = run(ctx, module, config, x.narrow(time, 0, k), hx)
-    carried = (first[1], first[2]) if config.paired else first[1]
+    carried = tuple(first[1:1 + len(config.states)]) if config.paired else first[1]
     second = run(ctx, module, config, x.narrow(time, k, config.steps - k), carried)
     output = torch.cat([first[0], second[0]], dim=time)
     bound = forward_bound(config, ctx, x, weights, hx)

@@ -27,8 +27,7 @@ def run_packed(config, ctx, pack):
     hx = hx_to_torch(make_hx(config), ctx.dtype, ctx.device, config.contiguous)
     x_np, hx_np = as_numpy(x), as_numpy(hx)
     result = ctx.forward(module, config, pack(x, config), hx)  # the boundary checks the packed fields
-    return oracle_comparisons(config, ctx, result.padded(config, config.steps), result.h_n, result.c_n, x_np,
-                              weights, hx_np)
+    return oracle_comparisons(config, ctx, result.padded(config, config.steps), result[1:], x_np, weights, hx_np)
 
 
 @register("packing", strategy=_packed_configs(sorted_lengths=True), requires=("packed",))

@@ -12,8 +12,8 @@ def run_forward(config, ctx):
     x = to_torch(make_input(config), ctx.dtype, ctx.device, config.contiguous)
     hx = hx_to_torch(make_hx(config), ctx.dtype, ctx.device, config.contiguous)
     given = as_numpy(x), as_numpy(hx)  # what the target received, whatever it does to it
-    output, h_n, c_n = ctx.forward(module, config, x, hx)
-    return oracle_comparisons(config, ctx, output, h_n, c_n, given[0], weights, given[1])
+    result = ctx.forward(module, config, x, hx)
+    return oracle_comparisons(config, ctx, result.output, result[1:], given[0], weights, given[1])
 
 
 @register("parity", strategy=lambda target: configs(modes=target.modes, features=features_of(target)))

@@ -76,32 +76,35 @@ def forward_bound(config, ctx, x, weights, hx, lengths=None):
 
 
 def triple(result, config):
+    """(output, h_n, c_n, further states...) of a result (output, state) of the oracle; c_n None
+    for one state."""
     output, state = result
     return (output,) + (tuple(state) if config.paired else (state, None))
 
 
-NAMES = ("output", "h_n", "c_n")
+def names_of(config):
+    """What a message calls each part of a ``triple``: output, h_n, c_n, and any further state."""
+    return ("output",) + (config.state_names if config.paired else ("h_n", "c_n"))
 
 
 def identical(sides, got, other, ctx, config):
     """Bitwise comparisons of two (output, h_n, c_n) triples, the runs named by ``sides``
     (got's, then other's: neither is "expected")."""
     return [compare_exact(name, g, e, ctx.dtype, config, sides)
-            for name, g, e in zip(NAMES, got, other) if e is not None]
+            for name, g, e in zip(names_of(config), got, other) if e is not None]
 
 
 def within_runs(sides, got, other, bound, ctx, config):
     """Comparisons of two (output, h_n, c_n) triples within twice the forward bound, the
     runs named by ``sides``."""
     return [compare_runs(name, g, e, b, ctx.dtype, config, sides)
-            for name, g, e, b in zip(NAMES, got, other, bound) if e is not None]
+            for name, g, e, b in zip(names_of(config), got, other, bound) if e is not None]
 
 
 def select(triple, config, index):
-    """The batch rows ``index`` (a list) of an (output, h_n, c_n) triple, tensors or numpy."""
+    """The batch rows ``index`` (a list) of an (output, h_n, c_n, ...) triple, tensors or numpy."""
     take = lambda value, dim: None if value is None else value[(slice(None),) * dim + (index,)]
-    output, h_n, c_n = triple
-    return take(output, batch_dim(config)), take(h_n, 1), take(c_n, 1)
+    return (take(triple[0], batch_dim(config)),) + tuple(take(state, 1) for state in triple[1:])
 
 
 def cut_layers(config, weights, first, count=1):

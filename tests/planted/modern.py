@@ -247,6 +247,14 @@ class SLSTMNormalizerNotDecayed(_SLSTMGates):
         return torch.sigmoid(o_pre) * c_next / n_next, c_next, n_next, m_next
 
 
+class SLSTMReturnsTwoStates(SLSTM):
+    """Returns (output, (h_n, c_n)), as an LSTM would: n and m are lost."""
+
+    def forward(self, input, hx=None, **side):
+        output, state = super().forward(input, hx, **side)
+        return output, state[:2]
+
+
 CORRECT = (MinGRU, MinGRUScan, MinLSTM, MinLSTMScan, RGLRU, CfC, SRU, SLSTM)
 PLANTED = (
     (MinGRUGateSwapped, MinGRU), (MinGRUSigmoidCandidate, MinGRU), (MinGRUScanDropsH0, MinGRUScan),
