@@ -10,6 +10,8 @@ PYTHONPATH).
 
     python benchmarks/library_findings.py [--seed 1]
 
+(``pip install --no-deps mingru-pytorch ncps``.)
+
 Last run: in the closing note of issue 27.
 """
 import argparse
@@ -38,6 +40,9 @@ H0_FIX = [("""            if exists(prev_hidden):
                 out = out + prev_hidden * log_coeffs.cumsum(dim = 1).exp()
 """)]
 
+TIMESPANS_FIX = [("timespans[:, t].squeeze()", "timespans[:, t].reshape(-1, 1)"),
+                 ("timespans[t].squeeze()", "timespans[t].reshape(-1, 1)")]
+
 #: (library package, adapter, what the finding is, the check and dtype that show it, the fix:
 #: (file in the package, [(old, new), ...]))
 FINDINGS = [
@@ -47,8 +52,13 @@ FINDINGS = [
     ("minGRU_pytorch", "examples.libraries.mingru_lib:MinGRUPytorchAnyState",
      "the log-space path takes log(h0): a negative initial state gives NaN",
      "forward_matches_oracle", "float32", ("minGRU.py", SOFTPLUS_FIX + H0_FIX)),
+    ("ncps", "examples.libraries.ncps_cfc:NcpsCfC",
+     "per-sequence timespans broadcast along the units (timespans[:, t].squeeze() is (B,), not (B, 1)): an "
+     "error for B != H > 1, silently wrong for B == H (ncps issue #83, open)",
+     "forward_matches_oracle", "float64", ("torch/cfc.py", TIMESPANS_FIX)),
 ]
-ADAPTERS = {"minGRU_pytorch": ["examples.libraries.mingru_lib:MinGRUPytorch"]}
+ADAPTERS = {"minGRU_pytorch": ["examples.libraries.mingru_lib:MinGRUPytorch"],
+            "ncps": ["examples.libraries.ncps_cfc:NcpsCfC"]}
 
 
 def suite(impl, dtypes, seed, folder, *extra):

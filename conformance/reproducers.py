@@ -7,6 +7,8 @@ A hook never fails the check: a value it cannot express marks the trace incomple
 the target the script would miss: no script is written) or, for a comparison, leaves that
 comparison out of the script.
 """
+import functools
+
 import numpy as np
 import torch
 
@@ -87,9 +89,18 @@ def parameters(trace, module):
 
 @_silently
 def invoked(trace, fn, args, grad, transform, result=None):
+    fn, keywords = _keywords(fn)
     callee = "{}" if transform.eager else f"transformed({transform.name!r}, {{}})"
-    trace.root(f"call('forward', {callee}" + ", {}" * len(args) + ", grad={})", (fn,) + tuple(args) + (grad,), "r",
-               result)
+    trace.root(f"call('forward', {callee}" + ", {}" * len(args) + "".join(f", {k}={{}}" for k in keywords)
+               + ", grad={})", (fn,) + tuple(args) + tuple(keywords.values()) + (grad,), "r", result)
+
+
+def _keywords(fn):
+    """(the callable, its bound keyword arguments): a forward called with a variant's side inputs
+    is ``functools.partial(module, timespans=...)``, which a script writes as a keyword."""
+    if isinstance(fn, functools.partial) and not fn.args:
+        return fn.func, dict(fn.keywords)
+    return fn, {}
 
 
 @_silently
@@ -216,7 +227,9 @@ def cell_structure(trace, result, shape, dtype, device, lstm):
 
 @_silently
 def refused(trace, fn, args):
-    trace.root("expect_raises('forward', {}" + ", {}" * len(args) + ")", (fn,) + tuple(args))
+    fn, keywords = _keywords(fn)
+    trace.root("expect_raises('forward', {}" + ", {}" * len(args) + "".join(f", {k}={{}}" for k in keywords) + ")",
+               (fn,) + tuple(args) + tuple(keywords.values()))
 
 
 @_silently

@@ -83,9 +83,9 @@ def function(name):
     return getattr(target(), name)
 
 
-def functional(module, parameters, *args):
-    """``module(*args)`` holding ``parameters`` (its own names -> tensors) in place of its own."""
-    return torch.func.functional_call(module, parameters, args)
+def functional(module, parameters, *args, **kwargs):
+    """``module(*args, **kwargs)`` holding ``parameters`` (its own names -> tensors) in place of its own."""
+    return torch.func.functional_call(module, parameters, args, kwargs)
 
 
 def grad_of(tensor):

@@ -1,30 +1,40 @@
 """Real RNN libraries behind torch's contract (``examples/libraries/``), run by the suite.  Outside
 the default tests: each test skips unless its library is installed (``tox -e libraries``, or
-``pip install --no-deps mingru-pytorch``).  What the suite finds there is in the README
+``pip install --no-deps mingru-pytorch ncps``).  What the suite finds there is in the README
 ("Found in real libraries"); ``benchmarks/library_findings.py`` checks each finding's
 reproducer against the library and a fixed copy."""
 import pytest
 
 from tests import test_planted_bugs as planted_bugs
 
-pytest.importorskip("minGRU_pytorch")
-
 MINGRU = "examples.libraries.mingru_lib:MinGRUPytorch"
 
 
 def test_mingru_pytorch_with_positive_states_passes_in_float32():
+    pytest.importorskip("minGRU_pytorch")
     results = planted_bugs.run(MINGRU, "float32", False)
     assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
     assert sum(r.status == "passed" for r in results) >= 14
 
 
 def test_mingru_pytorch_loses_float64_precision_where_softplus_turns_linear():
+    pytest.importorskip("minGRU_pytorch")
     results = planted_bugs.run(MINGRU, "float64", True, checks="forward_matches_oracle,small_shapes_match_oracle")
     failed = [r for r in results if r.status == "failed"]
     assert failed and "worst element: output" in failed[0].message
 
 
 def test_mingru_pytorch_gives_nan_for_a_negative_initial_state():
+    pytest.importorskip("minGRU_pytorch")
     results = planted_bugs.run("examples.libraries.mingru_lib:MinGRUPytorchAnyState", "float32", True,
                                checks="forward_matches_oracle")
     assert results[0].status == "failed" and "got nan" in results[0].message
+
+
+def test_ncps_cfc_broadcasts_per_sequence_timespans_along_the_units():
+    pytest.importorskip("ncps")
+    results = planted_bugs.run("examples.libraries.ncps_cfc:NcpsCfC", "float64", True,
+                               checks="forward_matches_oracle,small_shapes_match_oracle")
+    failed = [r for r in results if r.status == "failed"]
+    assert failed and ("must match the size" in failed[0].message or "torch returns" in failed[0].message
+                       or "worst element" in failed[0].message)
