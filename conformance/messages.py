@@ -67,7 +67,11 @@ def check_list(checks):
     lines = []
     for check, kind in zip(checks, kinds):
         needs = f"  needs {', '.join(check.requires)}" if check.requires else ""
-        lines.append(f"{check.family:{widths[0]}s}  {check.name:{widths[1]}s}  {kind:{widths[2]}s}{needs}".rstrip())
+        head = f"{check.family:{widths[0]}s}  {check.name:{widths[1]}s}  {kind:{widths[2]}s}"
+        if len(head + needs) > LIST_WIDTH + 30:  # too long for one line: what it needs goes below
+            lines += [head.rstrip(), f"    {needs.strip()}"]
+        else:
+            lines.append((head + needs).rstrip())
         lines += textwrap.wrap(check.doc, LIST_WIDTH, initial_indent="    ", subsequent_indent="    ")
     return "\n".join(lines)
 
