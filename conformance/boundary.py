@@ -6,9 +6,8 @@ import signal
 import traceback
 import threading
 from contextlib import contextmanager
-from functools import partial
 from dataclasses import dataclass
-from typing import NamedTuple
+from functools import partial
 
 import torch
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
@@ -156,7 +155,6 @@ class Context:
         result = self.invoke(partial(module, **side) if side else module, *args, grad=grad)
         reproducers.structure(result, torch_shapes(config, given), self.dtype, self.device, len(config.states))
         return validated(result, config, given, self)
-
 
     def side_inputs(self, config, given):
         """{keyword: tensor} of the variant's side inputs for the input ``given``."""
