@@ -10,7 +10,7 @@ PYTHONPATH).
 
     python benchmarks/library_findings.py [--seed 1]
 
-(``pip install --no-deps mingru-pytorch ncps``.)
+(``pip install --no-deps mingru-pytorch ncps sru``.)
 
 Last run: in the closing note of issue 27.
 """
@@ -43,6 +43,12 @@ H0_FIX = [("""            if exists(prev_hidden):
 TIMESPANS_FIX = [("timespans[:, t].squeeze()", "timespans[:, t].reshape(-1, 1)"),
                  ("timespans[t].squeeze()", "timespans[t].reshape(-1, 1)")]
 
+SRU_FLOAT64_FIX = [("    if torch.is_grad_enabled():", "    if torch.is_grad_enabled() or U.dtype != torch.float32:")]
+SRU_SIZE_FIX = [("        x = input if input.dim() == 2 else input.contiguous().view(-1, self.input_size)",
+                 "        if input.size(-1) != self.input_size:\n"
+                 "            raise ValueError(f'input has {input.size(-1)} features, expected {self.input_size}')\n"
+                 "        x = input if input.dim() == 2 else input.contiguous().view(-1, self.input_size)")]
+
 #: (library package, adapter, what the finding is, the check and dtype that show it, the fix:
 #: (file in the package, [(old, new), ...]))
 FINDINGS = [
@@ -56,9 +62,15 @@ FINDINGS = [
      "per-sequence timespans broadcast along the units (timespans[:, t].squeeze() is (B,), not (B, 1)): an "
      "error for B != H > 1, silently wrong for B == H (ncps issue #83, open)",
      "forward_matches_oracle", "float64", ("torch/cfc.py", TIMESPANS_FIX)),
+    ("sru", "examples.libraries.sru_lib:SRULibrary",
+     "the no-grad CPU op refuses float64 ('expected scalar type Float but found Double'), which the autograd "
+     "path computes", "forward_matches_oracle", "float64", ("ops.py", SRU_FLOAT64_FIX)),
+    ("sru", "examples.libraries.sru_lib:SRULibrary",
+     "the no-grad CPU op accepts an input of the wrong size (view(-1, input_size) reinterprets it) and returns a "
+     "result; the autograd path refuses it", "invalid_input_rejected", "float32", ("modules.py", SRU_SIZE_FIX)),
 ]
 ADAPTERS = {"minGRU_pytorch": ["examples.libraries.mingru_lib:MinGRUPytorch"],
-            "ncps": ["examples.libraries.ncps_cfc:NcpsCfC"]}
+            "ncps": ["examples.libraries.ncps_cfc:NcpsCfC"], "sru": ["examples.libraries.sru_lib:SRULibrary"]}
 
 
 def suite(impl, dtypes, seed, folder, *extra):

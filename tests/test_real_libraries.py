@@ -1,6 +1,6 @@
 """Real RNN libraries behind torch's contract (``examples/libraries/``), run by the suite.  Outside
 the default tests: each test skips unless its library is installed (``tox -e libraries``, or
-``pip install --no-deps mingru-pytorch ncps``).  What the suite finds there is in the README
+``pip install --no-deps mingru-pytorch ncps sru``).  What the suite finds there is in the README
 ("Found in real libraries"); ``benchmarks/library_findings.py`` checks each finding's
 reproducer against the library and a fixed copy."""
 import pytest
@@ -38,3 +38,15 @@ def test_ncps_cfc_broadcasts_per_sequence_timespans_along_the_units():
     failed = [r for r in results if r.status == "failed"]
     assert failed and ("must match the size" in failed[0].message or "torch returns" in failed[0].message
                        or "worst element" in failed[0].message)
+
+
+def test_sru_passes_in_float32_but_its_no_grad_path_refuses_float64_and_takes_a_wrong_input_size():
+    pytest.importorskip("sru")
+    results = planted_bugs.run("examples.libraries.sru_lib:SRULibrary", "float32,float64", False,
+                               checks="forward_matches_oracle,gradients_match_oracle,invalid_input_rejected")
+    by = {(r.check, r.dtype): r for r in results}
+    assert by[("forward_matches_oracle", "float32")].status == "passed"
+    assert by[("gradients_match_oracle", "float32")].status == "passed"
+    assert by[("gradients_match_oracle", "float64")].status == "passed"  # the autograd path computes float64
+    assert "expected scalar type Float but found Double" in by[("forward_matches_oracle", "float64")].message
+    assert "accepted wrong input size" in by[("invalid_input_rejected", "float32")].message

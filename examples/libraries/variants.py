@@ -1,11 +1,16 @@
 """The variants the real libraries' adapters (``examples/libraries/``) compute, for the oracle: the
 worked examples' recurrences in the forms those libraries ship.
 
+* ``SRU_LIB``: sru's SRU, whose highway is the raw input or a projection by the layer's sizes.
 * ``MINGRU_LOG_NO_BIAS``: mingru-pytorch's minGRU, log-space (h positive), its projection
   without bias (``Linear(dim, 2 * dim_inner, bias=False)``).
 """
+import numpy as np
+
 import reference
 from examples.min_rnn_variant import mingru_cell
+from reference import lerp, linear, sigmoid, split
+from reference.arithmetic import value_of
 
 MINGRU_LOG_NO_BIAS = reference.Variant("MINGRU_LOG_NO_BIAS", gates=2, states=("h",), step=mingru_cell,
                                        parameters=(("weight_ih", ("2H", "I")),), domains={"h": "positive"})
@@ -14,3 +19,23 @@ MINGRU_LOG_NO_BIAS = reference.Variant("MINGRU_LOG_NO_BIAS", gates=2, states=("h
 #: positive states would declare (the suite then draws negative initial states too).
 MINGRU_NO_BIAS = reference.Variant("MINGRU_NO_BIAS", gates=2, states=("h",), step=mingru_cell,
                                    parameters=(("weight_ih", ("2H", "I")),))
+
+
+def _sru_lib_cell(gx, h, c, w):
+    """sru's SRU (v2, no tanh, no rescale): its highway is the raw input where the layer's input
+    is as wide as its state, ``W_hw x`` (its fourth matrix) otherwise; its biases act on f and r
+    only."""
+    x_tilde, f_pre, r_pre = split(gx, 1, 1, 1)
+    v_f, v_r = split(w.weight_c, 1, 1)
+    b_f, b_r = split(w.bias_fr, 1, 1)
+    f, r = sigmoid(f_pre + v_f * c + b_f), sigmoid(r_pre + v_r * c + b_r)
+    c_next = lerp(x_tilde, c, f)
+    skip = w.x if np.shape(value_of(w.x))[-1] == np.shape(value_of(c))[-1] else linear(w.x, w.weight_hw)
+    return lerp(skip, c_next, r), c_next
+
+
+#: sru 2.6's SRU: ``weight_ih`` stacks (x~, f, r); ``weight_hw`` is its skip projection, read only by
+#: a layer whose input is not as wide as its state.
+SRU_LIB = reference.Variant("SRU_LIB", gates=3, states=("h", "c"), step=_sru_lib_cell, reads_input=True,
+                            parameters=(("weight_ih", ("3H", "I")), ("weight_hw", ("H", "I")), ("weight_c", ("2H",)),
+                                        ("bias_fr", ("2H",))))
