@@ -5,7 +5,6 @@ import math
 import numpy as np
 
 import reference
-from reference import arithmetic
 from reference.arithmetic import Arithmetic, Num
 
 FLOAT32 = reference.Precision(storage=2.0 ** -24, accumulate=2.0 ** -24, underflow=2.0 ** -126)
