@@ -3,7 +3,7 @@ import os
 
 from hypothesis import settings
 
-from conformance.profiles import register_hypothesis_profiles
+from conformance.run.profiles import register_hypothesis_profiles
 
 register_hypothesis_profiles()
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -87,8 +87,8 @@ def drawn_cases(examples, seed):
     from hypothesis import HealthCheck, Phase, given, settings, strategies as st
     from hypothesis import seed as hypothesis_seed
 
-    from conformance import strategies
-    from conformance.data import make_hx, make_input, make_weights
+    from conformance.checks.support import strategies
+    from conformance.checks.support.data import make_hx, make_input, make_weights
 
     strategy = st.one_of(strategies.configs(max_size=12, max_layers=3, max_steps=6, max_batch=4),
                          strategies.configs(max_size=12, max_layers=3, max_steps=6, max_batch=4, packed=True))

@@ -19,8 +19,9 @@ import warnings
 
 sys.path.insert(0, os.getcwd())
 
-from conformance import scripts, session  # noqa: E402
-from conformance.options import resolve  # noqa: E402
+from conformance.reproduce import scripts
+from conformance.run import session  # noqa: E402
+from conformance.run.options import resolve  # noqa: E402
 from tests.planted import bugs, cells, own_names, packing  # noqa: E402
 from tests.test_planted_own_names import PLANTED as OWN_NAMES  # noqa: E402
 

@@ -5,9 +5,9 @@ plugin does in every session of an environment that has us installed, imports no
 """
 import importlib
 
-_PUBLIC = {"CHECKS_BY_NAME": "registry", "CheckResult": "runner", "RNNConfig": "config", "Target": "targets",
-           "default_targets": "targets", "load_target": "targets", "run_check": "runner",
-           "compare_reports": "compare"}
+_PUBLIC = {"CHECKS_BY_NAME": "checks.registry", "CheckResult": "run.runner", "RNNConfig": "config",
+           "Target": "targets.loading", "default_targets": "targets.loading", "load_target": "targets.loading",
+           "run_check": "run.runner", "compare_reports": "report.compare"}
 
 __all__ = sorted(_PUBLIC)
 

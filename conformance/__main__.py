@@ -1,6 +1,6 @@
 """``python -m conformance``."""
 import sys
 
-from .cli import main
+from .run.cli import main
 
 sys.exit(main())

@@ -3,7 +3,7 @@ import warnings
 
 import pytest
 
-from .plugin import strict_known
+from .run.plugin import strict_known
 
 
 def test_conformance(rnn_check_result, request):

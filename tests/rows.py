@@ -2,8 +2,8 @@
 asserting that a planted bug is rejected by its check with a full message."""
 import warnings
 
-from conformance import session
-from conformance.options import resolve
+from conformance.run import session
+from conformance.run.options import resolve
 
 
 def run(impl, dtypes, seed="0", **options):

@@ -240,7 +240,7 @@ def test_list_aligns_its_columns_and_wraps_the_descriptions():
 
 def test_a_module_that_only_imports_torchs_packing_functions_is_not_taken_for_a_target(tmp_path, monkeypatch):
     from conformance.errors import UsageError
-    from conformance.targets import load_target
+    from conformance.targets.loading import load_target
     (tmp_path / "reexports.py").write_text("import torch\nfrom torch.nn.utils.rnn import pack_padded_sequence\n\n"
                                            "class MyLSTM(torch.nn.LSTM):\n    pass\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -253,7 +253,7 @@ def test_a_module_that_only_imports_torchs_packing_functions_is_not_taken_for_a_
 
 def test_the_kind_of_a_class_with_its_own_parameter_names_is_not_inferred_as_the_readme_says():
     from conformance.errors import UsageError
-    from conformance.targets import load_target
+    from conformance.targets.loading import load_target
     with pytest.raises(UsageError, match="cannot infer its kind from its parameters; pass --kind"):
         load_target("tests.planted.own_names:MappedFusedLSTM")
     assert load_target("tests.planted.own_names:MappedFusedLSTM", "lstm").kind == "lstm"

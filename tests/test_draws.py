@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from conformance.compare import compare_reports, like_for_like
+from conformance.report.compare import compare_reports, like_for_like
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: A correct GRU that writes down every input it is called on (shape and sum) to the file SEEN names.

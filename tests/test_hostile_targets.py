@@ -11,14 +11,14 @@ import time
 import pytest
 import torch
 
-from conformance.boundary import Context
-from conformance.cli import exit_code
+from conformance.checks.support.boundary import Context
+from conformance.run.cli import exit_code
 from conformance.errors import CheckFailure
-from conformance.registry import Check, checks
-from conformance.runner import run_check
-from conformance.supervisor import GRACE
-from conformance.strategies import configs
-from conformance.targets import default_targets
+from conformance.checks.registry import Check, checks
+from conformance.run.runner import run_check
+from conformance.run.supervisor import GRACE
+from conformance.checks.support.strategies import configs
+from conformance.targets.loading import default_targets
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = ["--devices", "cpu", "--dtypes", "float64", "--profile", "quick", "--seed", "1"]
@@ -210,12 +210,12 @@ def test_a_failure_that_does_not_happen_again_is_named_not_deterministic():
 
 def worker_thread_settings():
     """In a worker: what sizes its BLAS and OpenMP thread pools."""
-    from conformance.supervisor import THREAD_VARIABLES
+    from conformance.run.supervisor import THREAD_VARIABLES
     return {name: os.environ.get(name) for name in THREAD_VARIABLES}
 
 
 def test_workers_start_with_one_blas_thread_each_unless_the_user_set_it(monkeypatch):
-    from conformance.supervisor import THREAD_VARIABLES, Supervisor
+    from conformance.run.supervisor import THREAD_VARIABLES, Supervisor
     for name in THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")
@@ -275,7 +275,7 @@ def test_ctrl_c_is_never_lost_while_workers_restart_under_load(tmp_path):
 def test_a_ctrl_c_that_arrives_while_a_worker_starts_is_delivered_once_it_started(monkeypatch):
     """The parent ignored SIGINT around a worker's start, so a Ctrl-C in that moment was lost."""
     import multiprocessing.process
-    from conformance.supervisor import Supervisor, Task
+    from conformance.run.supervisor import Supervisor, Task
     start = multiprocessing.process.BaseProcess.start
 
     def interrupted_start(process):

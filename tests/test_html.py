@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.compare import compare_reports, text
-from conformance.html import compare_page, headroom_colour, run_page
+from conformance.report.compare import compare_reports, text
+from conformance.report.html import compare_page, headroom_colour, run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

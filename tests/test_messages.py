@@ -1,10 +1,10 @@
 """What a person reads: the compact summary, the closing lines and the progress line."""
 import io
 
-from conformance import messages
-from conformance.messages import Progress, closing_lines, summary
-from conformance.runner import CheckResult
-from conformance.targets import default_targets
+from conformance.report import messages
+from conformance.report.messages import Progress, closing_lines, summary
+from conformance.run.runner import CheckResult
+from conformance.targets.loading import default_targets
 
 
 def row(check, device, dtype, status, ratio=0.0, reason=None, examples=25):
@@ -59,7 +59,7 @@ def test_a_relation_failure_names_both_runs_and_never_calls_one_expected():
     import numpy as np
     import torch
     from conformance.config import RNNConfig
-    from conformance.tolerances import compare_exact, compare_runs
+    from conformance.checks.support.tolerances import compare_exact, compare_runs
     config = RNNConfig("LSTM", 2, 3, num_layers=2, bidirectional=True)
     h_n = np.zeros((4, 1, 3))
     other = h_n.copy()
@@ -76,7 +76,7 @@ def test_a_relation_failure_names_both_runs_and_never_calls_one_expected():
 
 
 def test_a_run_counts_rows_in_the_singular_and_plural():
-    from conformance.targets import Target
+    from conformance.targets.loading import Target
     target = Target("torch.nn.GRU", "gru", None)
     assert messages.header(1, 5, [target]) == "rnn-conformance: 1 row, seed 5, targets torch.nn.GRU"
     assert messages.header(2, 5, [target]).startswith("rnn-conformance: 2 rows, seed 5")
@@ -98,7 +98,7 @@ def test_a_junit_classname_has_one_dot_between_the_suite_and_the_target():
 
 
 def test_a_pass_fail_only_row_reads_ok_and_a_bit_exact_relation_reads_0():
-    from conformance.runner import run_check
+    from conformance.run.runner import run_check
     target = next(t for t in default_targets() if t.impl == "torch.nn.GRU")
     shapes = run_check("outputs_have_torch_shapes", target, "cpu", "float64", max_examples=2, seed=1)
     exact = run_check("batch_first_equals_transposed", target, "cpu", "float64", max_examples=2, seed=1)
@@ -122,8 +122,8 @@ def test_an_exception_is_said_by_the_line_that_states_its_cause():
 
 
 def test_the_whole_exception_text_is_kept_in_the_report():
-    from conformance.runner import run_check
-    from conformance.targets import load_target
+    from conformance.run.runner import run_check
+    from conformance.targets.loading import load_target
     result = run_check("forward_matches_oracle", load_target("tests.planted.hostile:RaisesTorchScriptErrorGRU"), "cpu",
                        "float64", max_examples=2, seed=0)
     assert result.status == "failed" and "expected scalar type Float but found Double" in result.message

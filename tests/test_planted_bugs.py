@@ -3,8 +3,8 @@ import warnings
 
 import pytest
 
-from conformance import session
-from conformance.options import resolve
+from conformance.run import session
+from conformance.run.options import resolve
 from tests.planted.bugs import ONLY_SEEN_BY, PLANTED
 
 #: One fixed seed keeps CI reproducible; other seeds are exercised by the suite's own runs.

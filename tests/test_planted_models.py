@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from conformance import models, session
+from conformance import models
+from conformance.run import session
 from conformance.checks import models as model_checks
-from conformance.options import resolve
+from conformance.run.options import resolve
 
 
 class ClassifierEmbeddingWithoutPaddingIdx(models.BiLSTMClassifier):

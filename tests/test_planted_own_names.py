@@ -4,7 +4,7 @@ must receive a gradient whatever the names, and a target that can only copy torc
 is told that its weight gradients were not compared."""
 import pytest
 
-from conformance import messages
+from conformance.report import messages
 from tests.rows import rejected, run
 
 #: The checks that read gradients (the others do not tell these targets apart).

@@ -3,7 +3,7 @@ torch's two known bugs aside) and planted bugs (must fail, in float64 and float3
 message), all from the default profile."""
 import pytest
 
-from conformance.known import BUILTIN, classify
+from conformance.targets.known import BUILTIN, classify
 from tests.planted.packing import PLANTED
 from tests.rows import rejected, run
 

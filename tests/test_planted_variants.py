@@ -121,8 +121,8 @@ def test_onnxruntime_layers_pass_in_float32(layer):
 
 def test_a_report_keeps_the_variant_given_on_the_command_line_for_its_reruns(tmp_path):
     """--variant is not in the class: the report records it, and --rerun-failed runs the same variant."""
-    from conformance import session
-    from conformance.options import resolve
+    from conformance.run import session
+    from conformance.run.options import resolve
 
     report = tmp_path / "report.json"
     done = subprocess.run([sys.executable, "-m", "conformance", "--impl", "tests.planted.bad_variants:UndeclaredIndRNN",

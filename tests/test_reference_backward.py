@@ -5,9 +5,9 @@ import pytest
 from hypothesis import example, given, strategies as st
 
 import reference
-from conformance import strategies
+from conformance.checks.support import strategies
 from conformance.config import RNNConfig
-from conformance.data import make_hx, make_input, make_weights
+from conformance.checks.support.data import make_hx, make_input, make_weights
 
 STEP = 1e-6
 

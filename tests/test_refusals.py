@@ -2,8 +2,8 @@
 NotImplementedError, TypeError or ValueError makes that draw unsupported wherever the suite
 builds the target (layers, cells, the seed models), a row is judged on the examples that ran,
 and refusals that starve a row are said as thin evidence."""
-from conformance import messages
-from conformance.targets import load_target
+from conformance.report import messages
+from conformance.targets.loading import load_target
 
 from .rows import run
 

@@ -4,7 +4,7 @@ import types
 
 import pytest
 
-from conformance import registry
+from conformance.checks import registry
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import warnings
 
 import pytest
 
-from conformance import scripts, session
-from conformance.options import resolve
+from conformance.reproduce import scripts
+from conformance.run import session
+from conformance.run.options import resolve
 from tests.test_cli import REPO, cli
 
 #: One planted bug per way a check reaches its verdict: (class, the check that rejects it, kind
@@ -83,9 +84,10 @@ def test_a_small_reproducer_holds_its_data_and_only_the_helpers_it_uses(tmp_path
     result = failed_row("tests.planted.bugs:LSTMGateOrderIFOG", "forward_matches_oracle", None, "eager", tmp_path)
     source = open(result.reproducer).read()
     assert os.listdir(tmp_path) == [os.path.basename(result.reproducer)]  # no .npz: the data is inline
-    assert "def expect_close(" in source and "def expect_runs(" not in source and "def transformed(" not in source
-    # pasted whole into a bug report (the one-line wording of an exception and the exit 2 take 40 lines)
-    assert len(source.splitlines()) < 250, len(source.splitlines())
+    assert "def assert_close(" in source and "def assert_runs(" not in source and "def transformed(" not in source
+    # pasted whole into a bug report (the one-line wording of an exception and the exit 2 take 40 lines;
+    # the suite's own claims, ``claims.assert_structure`` with the packed fields, 60 more)
+    assert len(source.splitlines()) < 320, len(source.splitlines())
 
 
 def test_reproduce_writes_a_script_for_each_failed_row_of_a_report(tmp_path):
@@ -117,8 +119,8 @@ def test_reproduce_of_a_report_without_failures_is_a_usage_error(tmp_path):
 
 
 def test_reproduce_names_each_row_it_wrote_no_script_for_and_why():
-    from conformance.messages import reproducer_lines
-    from conformance.runner import CheckResult
+    from conformance.report.messages import reproducer_lines
+    from conformance.run.runner import CheckResult
     rows = [CheckResult("gradients_match_oracle", "torch.nn.GRU", "cuda", "float32", "skipped",
                         reason="CUDA is not available (torch.cuda.is_available() is False)"),
             CheckResult("forward_matches_oracle", "torch.nn.GRU", "cpu", "float32", "failed", reproducer="DIR/a.py"),
@@ -137,7 +139,7 @@ def test_reproduce_names_each_row_it_wrote_no_script_for_and_why():
 def test_a_script_that_checked_nothing_says_so_when_it_passes(monkeypatch, capsys):
     """A script whose failure was a call that raised has no expectation: passing, it says every
     call returned, never that expectations hold."""
-    from conformance import standalone
+    from conformance.reproduce import standalone
     monkeypatch.setattr(standalone, "CHECKED", [0])
     monkeypatch.setattr(standalone, "FAILURES", [])
     with pytest.raises(SystemExit) as done:
@@ -185,7 +187,7 @@ def test_a_script_that_does_not_restate_the_failing_comparison_is_never_announce
                         tmp_path)
     assert scripts.failing_quantity(result.message) == "output"
     source = open(result.reproducer).read()
-    structure_only = "\n".join(line for line in source.splitlines() if not line.startswith("expect_runs("))
+    structure_only = "\n".join(line for line in source.splitlines() if not line.startswith("expect(assert_runs,"))
     lines = structure_only.replace("finish()", "_fail('h_n is not what torch returns')\nfinish()")
     trace_of = type("Trace", (), {"incomplete": None, "statements": [("call(x)", set(), True)]})
     original = scripts.write

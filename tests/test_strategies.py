@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis.errors import InvalidArgument
 
 
-from conformance import strategies
+from conformance.checks.support import strategies
 from conformance.config import PackingCase, RNNConfig
 
 
@@ -87,7 +87,7 @@ def test_config_prints_compactly():
 
 
 def test_named_random_streams_are_distinct_repeatable_and_closed():
-    from conformance import streams
+    from conformance.checks.support import streams
     keys = [streams.key(name) for name in streams.STREAMS]
     assert len(set(keys)) == len(keys)
     first = [streams.rng(7, name).standard_normal(4) for name in streams.STREAMS]

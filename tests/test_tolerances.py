@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from conformance.tolerances import compare, compare_exact, compare_rate, compare_runs
+from conformance.checks.support.tolerances import compare, compare_exact, compare_rate, compare_runs
 
 
 def test_identical_runs_must_agree_to_the_last_bit():

@@ -5,11 +5,13 @@ import json
 
 import pytest
 
-from conformance import cli, compare, known, messages, session
+from conformance.run import cli, session
+from conformance.report import compare, messages
+from conformance.targets import known
 from conformance.errors import UsageError
-from conformance.options import resolve
-from conformance.runner import CheckResult
-from conformance.transforms import TRANSFORMS
+from conformance.run.options import resolve
+from conformance.run.runner import CheckResult
+from conformance.targets.transforms import TRANSFORMS
 from tests.rows import rejected, run
 
 PLANTED = "tests.planted.compiled"
@@ -46,7 +48,7 @@ def test_a_module_that_defeats_compilation_fails_under_compile_with_the_reason(n
 def test_a_call_that_ran_no_compiled_graph_is_not_transformed(monkeypatch):
     """Dynamo skipping a frame without an error (an eager fallback) fails the call."""
     import torch
-    from conformance import transforms
+    from conformance.targets import transforms
     from conformance.errors import NotTransformed
     monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: fn)
     module = torch.nn.LSTM(2, 3)

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from conformance import messages
-from conformance.runner import CheckResult
+from conformance.report import messages
+from conformance.run.runner import CheckResult
 from tests.test_cli import REPO, cli
 from tests.test_pytest_plugin import pytest_run
 

@@ -10,9 +10,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conformance.compare import compare_reports, markdown
-from conformance.options import resolve
-from conformance.supervisor import gpu_for
+from conformance.report.compare import compare_reports, markdown
+from conformance.run.options import resolve
+from conformance.run.supervisor import gpu_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = ["--checks", "forward_matches_oracle,small_shapes_match_oracle", "--devices", "cpu",
@@ -267,8 +267,8 @@ def test_a_known_differences_file_of_comments_only_is_accepted(tmp_path):
 
 
 def test_known_differences_select_by_torch_version_range(tmp_path):
-    from conformance.known import classify, load
-    from conformance.runner import CheckResult
+    from conformance.targets.known import classify, load
+    from conformance.run.runner import CheckResult
     entries = load(write(tmp_path, "k.ini", "[old]\ntorch = <2.5\nreason = fixed in 2.5\n"), ["x"], ["parity"])
     row = lambda: CheckResult("x", "t", "cpu", "float32", "failed", family="parity")
     assert classify(row(), entries, "2.4.1+cu121").status == "known"
@@ -335,8 +335,8 @@ def test_a_device_asked_for_by_name_that_is_not_there_is_exit_2():
 
 
 def test_backends_multiply_cuda_rows_only_and_reach_the_replay():
-    from conformance import session
-    from conformance.targets import default_targets
+    from conformance.run import session
+    from conformance.targets.loading import default_targets
     options = resolve({"devices": "cpu,cuda", "dtypes": "float32", "checks": "forward_matches_oracle",
                        "backends": "cudnn,native"})
     rows = session.plan(options, default_targets()[:1], 1)
@@ -365,9 +365,9 @@ PLAIN_TEST = """
 import sys
 
 def test_plain():
-    assert "conformance.plugin" in sys.modules  # the entry point is loaded ...
+    assert "conformance.run.plugin" in sys.modules  # the entry point is loaded ...
     heavy = [m for m in sys.modules if m == "torch" or m.startswith(("torch.", "numpy", "reference", "packaging",
-             "conformance.strategies", "conformance.checks", "conformance.session", "conformance.runner"))]
+             "conformance.checks.support.strategies", "conformance.checks", "conformance.run.session", "conformance.run.runner"))]
     assert not heavy, heavy  # ... and imports nothing heavy
 """
 
@@ -379,7 +379,7 @@ def test_an_unrelated_pytest_session_imports_no_torch_through_us(tmp_path):
                            "test_plain.py"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:]
     imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
-    assert "torch" not in imported and "conformance.options" in imported
+    assert "torch" not in imported and "conformance.run.options" in imported
 
 
 # --- the CI recipe ------------------------------------------------------------------------------
@@ -440,8 +440,8 @@ def test_the_ci_recipe_installs_what_exists_and_shows_every_row():
 def test_each_backend_sets_the_flags_the_tolerance_reads():
     import torch
 
-    from conformance.backends import in_force, selected
-    from conformance.tolerances import TF32_ROUNDOFF, precision_for, uses_tf32
+    from conformance.targets.backends import in_force, selected
+    from conformance.checks.support.tolerances import TF32_ROUNDOFF, precision_for, uses_tf32
     before = in_force()
     expected = {"cudnn-tf32": (True, True), "cudnn": (True, False), "native": (False, before["cuda.matmul.allow_tf32"])}
     for backend, (enabled, tf32) in expected.items():

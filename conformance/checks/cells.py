@@ -16,15 +16,17 @@ import reference
 from reference.cells import variant
 from reference import names
 
-from .. import reproducers, streams
+from ..reproduce import hooks as reproducers
+from ..reproduce.claims import assert_cell_structure, assert_torch_parameters
+from .support import streams
 from ..config import CELL_KINDS
-from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, parameter_shapes, to_torch
+from .support.data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, parameter_shapes, to_torch
 from ..errors import CheckFailure
-from ..registry import register
-from ..strategies import configs, features_of
-from ..tolerances import compare, compare_exact, compare_runs
-from .backprop import backward, differentiable, gradient_of, parameters_received_gradients
-from .relations import map_states
+from .registry import register
+from .support.strategies import configs, features_of
+from .support.tolerances import compare, compare_exact, compare_runs
+from .support.backprop import backward, differentiable, gradient_of, parameters_received_gradients
+from .support.relations import map_states
 
 #: The options a cell call can have (the others belong to sequences and layers).
 CELL_FEATURES = ("no_bias", "hx", "unbatched", "non_contiguous")
@@ -54,17 +56,8 @@ def _validated(result, config, x, ctx):
     """(h', c' or None) after checking the structure, shape, dtype and device torch's cell returns."""
     lstm = config.paired
     shape = tuple(x.shape[:-1]) + (config.hidden_size,)
-    reproducers.cell_structure(result, shape, ctx.dtype, ctx.device, lstm)
-    parts = result if lstm and isinstance(result, tuple) and len(result) == 2 else (result,)
-    if lstm and len(parts) != 2:
-        raise CheckFailure(config, f"an LSTM cell returns the pair (h', c'); got {type(result).__name__}")
-    for name, part in zip(("h'", "c'"), parts):
-        if not torch.is_tensor(part):
-            raise CheckFailure(config, f"{name} is a {type(part).__name__}, expected a tensor")
-        if tuple(part.shape) != shape:
-            raise CheckFailure(config, f"{name} has shape {tuple(part.shape)}; torch returns {shape}")
-        if part.dtype != ctx.dtype or part.device.type != torch.device(ctx.device).type:
-            raise CheckFailure(config, f"{name} is {part.dtype} on {part.device}, expected {ctx.dtype} on {ctx.device}")
+    reproducers.holds(config, assert_cell_structure, result, shape, ctx.dtype, ctx.device, lstm)
+    parts = result if lstm else (result,)
     return parts[0], (parts[1] if lstm else None)
 
 
@@ -233,17 +226,11 @@ def check_cell_parameters_named_like_torch(config, ctx):
     """state_dict keys and shapes are torch's cell's (weight_ih (G*H, I), weight_hh (G*H, H),
     bias_ih and bias_hh (G*H,) with bias), every one a trainable parameter."""
     module = ctx.construct(config)
-    got = {name: tuple(t.shape) for name, t in ctx.call("state_dict", module.state_dict).items()}
+    ctx.call("state_dict", module.state_dict)
+    ctx.call("named_parameters", lambda: list(module.named_parameters()))
     expected = {name: tuple(np_shape) for name, np_shape in
                 names.layer_as_cell(parameter_shapes(config)).items()}
-    reproducers.parameters_like_torch(module, expected)
-    if got != expected:
-        raise CheckFailure(config, f"state_dict is {got}; torch's cell has {expected}")
-    parameters = dict(ctx.call("named_parameters", lambda: list(module.named_parameters())))
-    frozen = sorted(n for n, p in parameters.items() if not p.requires_grad)
-    if frozen or set(parameters) != set(expected):
-        raise CheckFailure(config, f"every state_dict entry must be a trainable parameter; not: "
-                                   f"{frozen or sorted(set(expected) - set(parameters))}")
+    reproducers.holds(config, assert_torch_parameters, module, expected)
     return []
 
 

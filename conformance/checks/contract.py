@@ -5,11 +5,12 @@ import torch
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import PackedSequence
 
-from .. import reproducers
-from ..data import frozen_names, hx_to_torch, make_hx, make_input, make_weights, pack, parameter_shapes, to_torch
+from ..reproduce import hooks as reproducers
+from ..reproduce.claims import assert_torch_parameters
+from .support.data import frozen_names, hx_to_torch, make_hx, make_input, make_weights, pack, parameter_shapes, to_torch
 from ..errors import CheckFailure
-from ..registry import register
-from ..strategies import configs, features_of
+from .registry import register
+from .support.strategies import configs, features_of
 
 #: Inputs torch rejects with an error, and how to make each from a valid configuration.
 INVALID_INPUTS = ("wrong input size, no hx", "wrong input size, with hx", "h0 of the wrong batch size",
@@ -23,22 +24,10 @@ INVALID_INPUTS = ("wrong input size, no hx", "wrong input size, with hx", "h0 of
 def check_parameters_named_like_torch(config, ctx):
     """state_dict keys and shapes are torch's (weight_ih_l0, bias_hh_l1_reverse, weight_hr_l0, ...)."""
     module = ctx.construct(config)
-    parameters = dict(ctx.call("named_parameters", lambda: list(module.named_parameters())))
-    got = {name: tuple(t.shape) for name, t in ctx.call("state_dict", module.state_dict).items()}
-    expected = parameter_shapes(config)
-    reproducers.parameters_like_torch(module, expected)
-    if got != expected:
-        missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
-        wrong = sorted(k for k in set(got) & set(expected) if got[k] != expected[k])
-        detail = "; ".join(part for part in (
-            f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else "",
-            ", ".join(f"{k} is {got[k]} not {expected[k]}" for k in wrong)) if part)
-        raise CheckFailure(config, f"state_dict differs from torch's: {detail}")
-    declared = frozen_names(config)  # its variant's masks and buffers: loaded, not trained
-    frozen = [n for n, p in parameters.items() if not p.requires_grad and n not in declared]
-    if frozen or set(parameters) | declared != set(expected):
-        raise CheckFailure(config, f"every state_dict entry must be a trainable parameter; not: "
-                                   f"{frozen or sorted(set(expected) - set(parameters))}")
+    ctx.call("named_parameters", lambda: list(module.named_parameters()))
+    ctx.call("state_dict", module.state_dict)
+    frozen = tuple(sorted(frozen_names(config)))  # its variant's masks and buffers: loaded, not trained
+    reproducers.holds(config, assert_torch_parameters, module, parameter_shapes(config), frozen)
     return []
 
 

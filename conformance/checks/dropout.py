@@ -15,13 +15,15 @@ import reference
 from reference import names
 from reference.cells import variant
 
-from .. import reproducers, streams
-from ..data import as_numpy, make_weights, pack, to_torch
+from ..reproduce import hooks as reproducers
+from ..reproduce.claims import assert_requires_grad
+from .support import streams
+from .support.data import as_numpy, make_weights, pack, to_torch
 from ..errors import CheckFailure, NotRepresentable
-from ..registry import register
-from ..tolerances import absolute_floor, compare_either, compare_exact, compare_rate, representable
-from .backprop import differentiable, differentiated, gradient_of, leaves
-from .relations import cut_layers, forward_bound, identical, inputs, layer_states, relation_strategy, run, within_runs
+from .registry import register
+from .support.tolerances import absolute_floor, compare_either, compare_exact, compare_rate, representable
+from .support.backprop import differentiable, differentiated, gradient_of, leaves
+from .support.relations import cut_layers, forward_bound, identical, inputs, layer_states, relation_strategy, run, within_runs
 
 #: Dropout probabilities drawn for the dropout relations (1 zeroes every layer input above the first).
 DROPOUTS = (0.25, 0.5, 1.0)
@@ -225,8 +227,7 @@ def check_dropout_one_stops_gradients_below(config, ctx):
     output, data = forward.output, forward.output_data
     upstream = to_torch(streams.rng(config.seed, "dropout_upstream_gradient").standard_normal(tuple(data.shape)), ctx.dtype,
                         ctx.device)
-    if not data.requires_grad:
-        raise CheckFailure(config, "the output does not require grad although the upper layers' weights do")
+    reproducers.holds(config, assert_requires_grad, "the output", [data], "the upper layers' weights do")
     _check_dropout_gradient_fits(config, ctx, weights, hx, output, upstream)
     ctx.call("backward", torch.autograd.backward, [data], [upstream])
     comparisons = []

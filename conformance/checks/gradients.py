@@ -8,13 +8,13 @@ from torch.nn.utils.rnn import pad_packed_sequence
 
 import reference
 
-from .. import streams
-from ..data import as_numpy, frozen_names, make_weights, pack, side_inputs, to_torch
-from ..registry import register
-from ..strategies import configs, features_of
-from ..tolerances import compare
-from .backprop import backward, differentiable, differentiated, gradient_of, leaves, parameters_received_gradients
-from .relations import inputs, names_of
+from .support import streams
+from .support.data import as_numpy, frozen_names, make_weights, pack, side_inputs, to_torch
+from .registry import register
+from .support.strategies import configs, features_of
+from .support.tolerances import compare
+from .support.backprop import backward, differentiable, differentiated, gradient_of, leaves, parameters_received_gradients
+from .support.relations import inputs, names_of
 
 #: Where the upstream gradient enters: everywhere at once, or through one result only.
 UPSTREAM = ("random", "output", "h_n", "c_n")

@@ -9,11 +9,12 @@ import torch
 
 from reference import names
 
-from .. import reproducers, streams
-from ..data import make_hx, make_weights
-from ..registry import register
-from ..targets import cell_constructor_options
-from .relations import (batch_dim, cut_layers, forward_bound, identical, inputs, layer_states, map_states,
+from ..reproduce import hooks as reproducers
+from .support import streams
+from .support.data import make_hx, make_weights
+from .registry import register
+from ..targets.loading import cell_constructor_options
+from .support.relations import (batch_dim, cut_layers, forward_bound, identical, inputs, layer_states, map_states,
                         relation_strategy, run, select, time_dim, within_runs)
 
 

@@ -8,15 +8,16 @@ from hypothesis import strategies as st
 
 import reference
 
-from .. import reproducers, streams
+from ..reproduce import hooks as reproducers
+from .support import streams
 from ..config import RNNConfig, selecting
-from ..data import frozen_names, parameter_shapes, to_torch
+from .support.data import frozen_names, parameter_shapes, to_torch
 from ..models import BiLSTMClassifier, StackedRegressor
-from ..registry import register
-from ..strategies import WEIGHT_SCALES, draw_sequence_lengths, sizes
-from ..targets import load_weights
-from ..tolerances import compare
-from .backprop import Differentiable, backward, differentiable, gradient_of
+from .registry import register
+from .support.strategies import WEIGHT_SCALES, draw_sequence_lengths, sizes
+from ..targets.loading import load_weights
+from .support.tolerances import compare
+from .support.backprop import Differentiable, backward, differentiable, gradient_of
 
 
 @dataclass(frozen=True)

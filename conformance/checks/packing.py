@@ -1,10 +1,10 @@
 """Family 2, packing: packed input gives each sequence's oracle rows and final state, in the caller's order."""
 from torch.nn.utils.rnn import pack_sequence
 
-from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, pack, to_torch
-from ..registry import register
-from ..strategies import configs, features_of
-from .oracle import oracle_comparisons
+from .support.data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, pack, to_torch
+from .registry import register
+from .support.strategies import configs, features_of
+from .support.oracle import oracle_comparisons
 
 
 def _packed_configs(sorted_lengths):

@@ -1,8 +1,8 @@
 """Family 1, oracle parity: a target's forward pass equals ``reference.rnn`` within the error bound."""
-from ..data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
-from ..registry import register
-from ..strategies import configs, features_of
-from .oracle import oracle_comparisons
+from .support.data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
+from .registry import register
+from .support.strategies import configs, features_of
+from .support.oracle import oracle_comparisons
 
 
 def run_forward(config, ctx):

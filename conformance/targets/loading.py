@@ -12,12 +12,12 @@ from reference import names
 from reference.cells import variant
 
 from . import watch
-from .config import (CELL_KINDS, COPYING_HOOK, KIND_MODES, LAYER_KINDS, MAPPING_HOOK, PACKING_FUNCTIONS,
+from ..config import (CELL_KINDS, COPYING_HOOK, KIND_MODES, LAYER_KINDS, MAPPING_HOOK, PACKING_FUNCTIONS,
                      TORCH_NAMES, TORCH_VARIANTS, UTILITY_KINDS, VARIANT_KIND, VARIANT_KINDS, RNNConfig,
                      selecting)
-from .options import SCAN_ERROR_LIMIT
-from .errors import HookError, Unsupported, UsageError, one_line
-from .tolerances import DTYPES
+from ..run.options import SCAN_ERROR_LIMIT
+from ..errors import HookError, Unsupported, UsageError, one_line
+from ..checks.support.tolerances import DTYPES
 
 DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn.LSTM",
                  "rnn_cell": "torch.nn.RNNCell", "gru_cell": "torch.nn.GRUCell", "lstm_cell": "torch.nn.LSTMCell",

@@ -9,14 +9,15 @@ from functools import partial
 
 import torch
 
-from . import known as known_differences
-from . import messages, profiles
-from .errors import CheckFailure, UsageError
-from .registry import FAMILIES, checks
+from ..targets import known as known_differences
+from ..report import messages
+from . import profiles
+from ..errors import CheckFailure, UsageError
+from ..checks.registry import FAMILIES, checks
 from .runner import CheckResult, planned_result, run_check, suite_error
 from .supervisor import Task
-from .targets import DEFAULT_IMPLS, Target, default_targets, describe, described, load_target, target_again
-from .transforms import TRANSFORMS
+from ..targets.loading import DEFAULT_IMPLS, Target, default_targets, describe, described, load_target, target_again
+from ..targets.transforms import TRANSFORMS
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ def rerun_failed(options, statuses=("failed", "error")):
     """(options, the keys of the rows to run) for ``--rerun-failed REPORT``: the report's
     target, seed, profile, devices, dtypes, backends and transforms; its rows of ``statuses``
     (failed and error; ``reproduce`` adds known: an accepted failure is still one to report)."""
-    from .compare import load_report
+    from ..report.compare import load_report
     data = load_report(options.rerun_failed)
     rows = [r for r in data.get("checks", []) if r.get("status") in statuses]
     if not rows:

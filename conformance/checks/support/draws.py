@@ -42,7 +42,7 @@ def suite_constants():
     if not _SUITE_CONSTANTS:
         from hypothesis.internal.constants_ast import Constants, constants_from_module
 
-        from .standalone import SUITE_PACKAGES
+        from ...reproduce.standalone import SUITE_PACKAGES
         found = Constants()
         for package in SUITE_PACKAGES:
             root = os.path.dirname(__import__(package).__file__)

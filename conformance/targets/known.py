@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from .backends import BACKENDS
-from .config import DTYPE_NAMES
-from .errors import UsageError
+from ..config import DTYPE_NAMES
+from ..errors import UsageError
 from .transforms import TRANSFORMS
 
 #: The keys an entry may have; ``reason`` is required.

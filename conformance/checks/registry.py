@@ -10,7 +10,7 @@ import importlib
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .config import LAYER_KINDS
+from ..config import LAYER_KINDS
 
 #: family -> the modules that hold its checks, in the order reports list them.
 FAMILIES = {
@@ -20,7 +20,7 @@ FAMILIES = {
     "metamorphic": ("conformance.checks.metamorphic", "conformance.checks.dropout", "conformance.checks.cells"),
     "contract": ("conformance.checks.contract", "conformance.checks.cells"),
     "models": ("conformance.checks.models",),
-    "packing_utils": ("conformance.checks.utilities",),
+    "packing_utils": ("conformance.checks.packing_utilities",),
 }
 
 

@@ -20,9 +20,9 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from .errors import UsageError
+from ..errors import UsageError
 from .messages import PROGRAM, SCHEMA, place, usage_error, write_text
-from .options import ArgumentParser
+from ..run.options import ArgumentParser
 
 #: A passed row regresses in headroom when its worst error / tolerance grew more than
 #: FACTOR-fold (two bits of accuracy lost on the same examples) and is now above FLOOR (a row

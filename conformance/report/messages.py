@@ -15,9 +15,9 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
-from . import profiles
-from .config import COPYING_HOOK
-from .errors import UsageError
+from ..run import profiles
+from ..config import COPYING_HOOK
+from ..errors import UsageError
 
 #: The report's schema: ``rnn-conformance compare`` reads this one only.
 SCHEMA = "rnn-conformance/1"
@@ -40,7 +40,7 @@ def usage_error(exc, under_pytest=False, program=PROGRAM):
     option is named as pytest takes it (``--rnn-kind``, not ``--kind``)."""
     if not under_pytest:
         return f"{program}: error: {exc}"
-    from .options import CLI_ONLY, OPTIONS
+    from ..run.options import CLI_ONLY, OPTIONS
     pytests = [name for name in OPTIONS if name not in CLI_ONLY]  # --maxfail is pytest's own
     text = re.sub(r"(?<![\w-])--(" + "|".join(map(re.escape, pytests)) + r")(?![\w-])", r"--rnn-\1", str(exc))
     return f"{program}: {text}"
@@ -60,7 +60,7 @@ def check_list(checks):
     """``--list``: one line per check (family, name, the kinds it applies to, what it needs from
     a target) in aligned columns, then what it checks, wrapped and indented below it."""
     import textwrap
-    from .config import CELL_KINDS, LAYER_KINDS
+    from ..config import CELL_KINDS, LAYER_KINDS
     every = {tuple(LAYER_KINDS): "every layer kind", tuple(CELL_KINDS): "every cell kind"}
     kinds = [every.get(tuple(c.kinds), "/".join(c.kinds)) for c in checks]
     widths = [max(len(c.family) for c in checks), max(len(c.name) for c in checks), max(map(len, kinds))]
@@ -149,7 +149,7 @@ def root_causes(results):
     within a bound the oracle's values give; not one against torch's own module) whose target
     failed a parity check at the same place and dtype as a likely consequence of that check
     (``consequence_of``); returns the rows so marked."""
-    from .registry import checks
+    from ..checks.registry import checks
     against_torch = {name for name, check in checks().items() if check.against_torch}
     roots = {}
     for r in results:
@@ -511,7 +511,7 @@ def suite_version():
     import hashlib
     from importlib import metadata
 
-    from .standalone import SUITE_PACKAGES
+    from ..reproduce.standalone import SUITE_PACKAGES
     try:
         version = metadata.version("rnn-conformance")
     except metadata.PackageNotFoundError:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import wait
 from typing import Callable, NamedTuple
 
-from . import watch
+from ..targets import watch
 
 #: Seconds past the per-call time limit before a stuck worker is killed: in Python code the
 #: worker's own alarm fires first and reports the hang itself, with the worker kept.

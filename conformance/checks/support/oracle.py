@@ -1,8 +1,8 @@
 """Comparing a target's forward result with ``reference.rnn_with_bound``: shared by the checks."""
 import reference
 
-from ..data import side_inputs
-from ..tolerances import compare
+from .data import side_inputs
+from .tolerances import compare
 
 
 def oracle_comparisons(config, ctx, output, states, x, weights, hx):

@@ -11,7 +11,7 @@ from hypothesis.errors import InvalidArgument
 
 from reference.cells import variant
 
-from .config import KIND_MODES, PackingCase, RNNConfig
+from ...config import KIND_MODES, PackingCase, RNNConfig
 
 ALL_MODES = tuple(dict.fromkeys(mode for modes in KIND_MODES.values() for mode in modes))
 

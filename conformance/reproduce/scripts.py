@@ -18,7 +18,8 @@ import sys
 
 import numpy as np
 
-from . import errors, models, standalone
+from .. import errors, models
+from . import claims, standalone
 
 #: Above this many elements of data in all, the data goes to an ``.npz`` beside the script.
 INLINE_ELEMENTS = 4000
@@ -38,7 +39,7 @@ def missing(trace):
     target it could not write down, or no expectation at all."""
     if trace.incomplete:
         return f"a call into the target could not be written down ({trace.incomplete})"
-    if not any("expect_" in code or "call(" in code for code, _, root in trace.statements if root):
+    if not any("expect" in code or "call(" in code for code, _, root in trace.statements if root):
         return "the failure was found by code outside torch that the script cannot repeat"
     return None
 
@@ -169,9 +170,10 @@ def _names_in(tree):
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
-#: Where a script's helpers come from: the standalone helpers, and the suite's own wording of an
-#: exception (``errors.one_line``), which needs only the standard library.
-HELPER_MODULES = (standalone, errors)
+#: Where a script's helpers come from: the standalone helpers, the claims the checks make
+#: (``claims``), and the suite's own wording of an exception (``errors.one_line``), which need
+#: only torch, numpy and the standard library.
+HELPER_MODULES = (standalone, claims, errors)
 #: Helpers every script has: the target, calls into it, the verdict.
 ALWAYS_HELPERS = ("target", "call", "finish", "_fail", "uncaught")
 

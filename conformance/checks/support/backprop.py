@@ -8,11 +8,12 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .. import reproducers, standalone
-from ..data import make_hx, make_input, to_torch
-from ..errors import CheckFailure, NotRepresentable
-from ..targets import COPYING_HOOK, MAPPING_HOOK, TORCH_NAMES, mapped_parameters, naming_of
-from ..tolerances import absolute_floor, representable
+from ...reproduce import hooks as reproducers, standalone
+from ...reproduce.claims import assert_requires_grad, assert_trained
+from .data import make_hx, make_input, to_torch
+from ...errors import NotRepresentable
+from ...targets.loading import COPYING_HOOK, MAPPING_HOOK, TORCH_NAMES, mapped_parameters, naming_of
+from .tolerances import absolute_floor, representable
 
 
 def leaf(array, ctx, contiguous):
@@ -65,10 +66,8 @@ def backward(case, results, upstream, ctx):
     """Backward from each result that has an upstream gradient (None: not differentiated
     through); a result that does not require grad fails (its inputs and weights do)."""
     chosen = [(r, g) for r, g in zip(results, upstream) if g is not None]
-    reproducers.requires_grad("forward", [r for r, _ in chosen])
-    if any(not r.requires_grad for r, _ in chosen):
-        raise CheckFailure(case, "a result does not require grad although its inputs and weights do "
-                                 "(an inference-only target declares backward unsupported)")
+    reproducers.holds(case, assert_requires_grad, "a result", [r for r, _ in chosen],
+                      "its inputs and weights do (an inference-only target declares backward unsupported)")
     ctx.call("backward", torch.autograd.backward, [r for r, _ in chosen], [g for _, g in chosen])
 
 
@@ -110,19 +109,4 @@ def parameters_received_gradients(module, expected, bound, ctx, case, kind_name,
         raise NotRepresentable("an exact gradient overflows the dtype")
     if not all(np.any(np.abs(expected[name]) > bound[name] + floor) for name in weights):
         raise NotRepresentable("some weight's exact gradient may round to zero here")
-    for name, parameter in module.named_parameters():
-        if name in frozen:
-            continue
-        if not parameter.requires_grad:
-            problem = "is frozen (requires_grad=False); every parameter of torch's layer is trained"
-        elif parameter.grad is None:
-            problem = "received no gradient (.grad is None): the output does not reach it through autograd"
-        elif not bool(torch.isfinite(parameter.grad).all()):
-            problem = "received a non-finite gradient where every exact gradient is finite"
-        elif not bool(parameter.grad.any()):
-            problem = (f"received a gradient of exactly zero, though every weight of torch's {kind_name} gets "
-                       f"a gradient here that no rounding makes zero")
-        else:
-            continue
-        reproducers.trained(module)
-        raise CheckFailure(case, f"parameter {name} {problem}")
+    reproducers.holds(case, assert_trained, module, kind_name, tuple(sorted(frozen)))

@@ -14,12 +14,14 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from reference.cells import variant
 
-from . import reproducers, watch
+from ...reproduce import hooks as reproducers
+from ...reproduce.claims import assert_structure
+from ...targets import watch
 from .data import as_numpy, side_inputs, to_torch
-from .errors import CheckFailure, HookError, NotTransformed, TargetCrashed, TargetHung, Unsupported, one_line
-from .targets import load_weights
+from ...errors import CheckFailure, HookError, NotTransformed, TargetCrashed, TargetHung, Unsupported, one_line
+from ...targets.loading import load_weights
 from .tolerances import precision_for
-from .transforms import TRANSFORMS
+from ...targets.transforms import TRANSFORMS
 
 #: Seconds one example may spend inside the target before it counts as hung.
 DEFAULT_TIMEOUT = 60.0
@@ -153,8 +155,10 @@ class Context:
         args = (given,) if hx is None else (given, hx)
         side = self.side_inputs(config, given) if side is None else _cut(side, config, given)
         result = self.invoke(partial(module, **side) if side else module, *args, grad=grad)
-        reproducers.structure(result, torch_shapes(config, given), self.dtype, self.device, len(config.states))
-        return validated(result, config, given, self)
+        reproducers.holds(self.config, assert_structure, result, given, torch_shapes(config, given), self.dtype,
+                          self.device)
+        output, state = result
+        return Forward(output, *(state if len(config.state_names) > 1 else (state,)))
 
     def side_inputs(self, config, given):
         """{keyword: tensor} of the variant's side inputs for the input ``given``."""
@@ -213,64 +217,3 @@ def torch_shapes(config, given):
     for name in config.state_names[1:]:
         shapes[name] = layers + lead + (config.hidden_size,)
     return shapes
-
-
-def validated(result, config, given, ctx):
-    """The Forward of ``result``, or a CheckFailure (on the example in flight) naming the first
-    way it departs from what torch returns for ``given``: structure, types, PackedSequence
-    fields, dtype, device, shape."""
-    fail = lambda what: CheckFailure(ctx.config, what)
-    names = config.state_names
-    several = len(names) > 1
-    expected = f"(output, ({', '.join(names)}))" if several else "(output, h_n)"
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise fail(f"forward returned {_describe(result)}; torch returns the tuple {expected}")
-    output, state = result
-    if several and not (isinstance(state, tuple) and len(state) == len(names)):
-        what = "the LSTM state" if names == ("h_n", "c_n") else "the state"
-        raise fail(f"{what} is {_describe(state)}; {'torch returns' if names == ('h_n', 'c_n') else 'expected'} "
-                   f"the tuple ({', '.join(names)})")
-    states = tuple(state) if several else (state,)
-    packed = isinstance(given, PackedSequence)
-    if packed != isinstance(output, PackedSequence):
-        raise fail(f"output is {_describe(output)}; torch returns "
-                                   f"{'a PackedSequence for packed input' if packed else 'a tensor for a tensor input'}")
-    if packed:
-        _check_packed_fields(output, given, fail)
-    values = {"output": output.data if packed else output, **dict(zip(names, states))}
-    for name, shape in torch_shapes(config, given).items():
-        _check_tensor(name, values[name], shape, ctx, fail)
-    return Forward(output, *states)
-
-
-def _check_packed_fields(output, given, fail):
-    for name in ("batch_sizes", "sorted_indices", "unsorted_indices"):
-        expected, got = getattr(given, name), getattr(output, name)
-        if expected is None and got is None:
-            continue
-        if (expected is None) != (got is None) or not torch.is_tensor(got) or not torch.equal(expected.cpu(), got.cpu()):
-            raise fail(f"output.{name} is {_short(got)}; torch returns the input's {_short(expected)}")
-
-
-def _check_tensor(name, value, shape, ctx, fail):
-    if not torch.is_tensor(value):
-        raise fail(f"{name} is {_describe(value)}; torch returns a tensor")
-    device = torch.device(ctx.device)
-    if value.device.type != device.type or (device.index is not None and value.device.index != device.index):
-        raise fail(f"{name} is on {value.device}; torch returns it on {ctx.device}")
-    if value.dtype != ctx.dtype:
-        raise fail(f"{name} is {value.dtype}; torch returns {ctx.dtype}")
-    if tuple(value.shape) != shape:
-        raise fail(f"{name} has shape {tuple(value.shape)}; torch returns {shape}")
-
-
-def _describe(value):
-    if value is None:
-        return "None"
-    if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"a {type(value).__name__}"
-
-
-def _short(value):
-    return "None" if value is None else " ".join(str(value).split())[:120]

@@ -133,7 +133,7 @@ def _family_of(row, families):
 def _families():
     """check name -> family, from the registry (for reports written before rows had a family)."""
     try:
-        from .registry import checks
+        from ..checks.registry import checks
         return {name: check.family for name, check in checks().items()}
     except Exception:  # a report read where the checks cannot be imported: grouped as one
         return {}

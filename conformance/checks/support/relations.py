@@ -7,10 +7,10 @@ from hypothesis import strategies as st
 import reference
 from reference import names
 
-from ..data import as_numpy, hx_to_torch, make_hx, make_input, pack, side_inputs, to_torch
-from ..errors import NotRepresentable
-from ..strategies import configs, features_of
-from ..tolerances import compare_exact, compare_runs, representable
+from .data import as_numpy, hx_to_torch, make_hx, make_input, pack, side_inputs, to_torch
+from ...errors import NotRepresentable
+from .strategies import configs, features_of
+from .tolerances import compare_exact, compare_runs, representable
 
 
 def relation_strategy(packed=None, drop=(), change=None, min_batch=1):

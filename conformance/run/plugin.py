@@ -14,8 +14,8 @@ import os
 
 import pytest
 
-from . import messages
-from .errors import UsageError
+from ..report import messages
+from ..errors import UsageError
 from .options import CLI_ONLY, OPTIONS, env_name, resolve, resolve_seed
 
 RESULT_PROPERTY = "rnn_conformance_result"
@@ -161,7 +161,7 @@ def pytest_terminal_summary(terminalreporter, config):
     if not _RESULT_ROWS or hasattr(config, "workerinput"):
         return
     from . import session
-    from .known import unmatched
+    from ..targets.known import unmatched
     from .runner import CheckResult
     options, targets, seed, known = _run_state(config)
     results = [CheckResult.from_dict(row) for row in _RESULT_ROWS]

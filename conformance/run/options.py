@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from .backends import BACKENDS
-from .config import DTYPE_NAMES, KIND_MODES
-from .errors import UsageError
+from ..targets.backends import BACKENDS
+from ..config import DTYPE_NAMES, KIND_MODES
+from ..errors import UsageError
 from .profiles import PROFILES
-from .transforms import TRANSFORMS
+from ..targets.transforms import TRANSFORMS
 
 DEVICES_DEFAULT = "cpu,cuda"
 DTYPES_DEFAULT = ",".join(DTYPE_NAMES)
@@ -90,7 +90,7 @@ def parse_timeout(value):
 
 
 def parse_checks(value):
-    from .registry import FAMILIES, checks
+    from ..checks.registry import FAMILIES, checks
     names = _items(value)
     bad = [n for n in names if n not in FAMILIES and n not in checks()]
     if not names or bad:
@@ -99,7 +99,7 @@ def parse_checks(value):
 
 
 def parse_unsupported(value):
-    from .targets import DECLARABLE
+    from ..targets.loading import DECLARABLE
     names = _items(value)
     bad = [n for n in names if n not in DECLARABLE]
     if bad:

@@ -12,9 +12,10 @@ import torch
 
 import reference
 
-from . import reproducers
-from .config import DTYPE_NAMES
-from .errors import CheckFailure, NotRepresentable
+from ...reproduce import hooks as reproducers
+from ...reproduce.claims import close_ratios, differing, numbers, worst
+from ...config import DTYPE_NAMES
+from ...errors import CheckFailure, NotRepresentable
 
 DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 
@@ -120,7 +121,7 @@ def compare(quantity, got, expected, bound, dtype, config=None, exact=True, side
     target, not the oracle (``sides`` names the two runs): the caller has made sure the exact
     values fit (only the bound is checked here), and a NaN or infinite value there fails
     like one in ``got`` (``other``: that run's tensor, for a reproducer)."""
-    got_values, expected = _values(got), np.asarray(expected, dtype=np.float64)
+    got_values, expected = numbers(got), np.asarray(expected, dtype=np.float64)
     if got_values.shape != expected.shape:
         raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
                                    f"torch semantics give {tuple(expected.shape)}")
@@ -128,14 +129,12 @@ def compare(quantity, got, expected, bound, dtype, config=None, exact=True, side
     if not representable(expected if exact else 0.0, tolerance, dtype):
         raise NotRepresentable(f"{quantity} overflows {dtype}")
     reproducers.compared("close" if exact else "runs", quantity, got, expected if exact else other, tolerance, sides)
-    error = np.abs(got_values - expected)
-    with np.errstate(over="ignore"):  # an error past the float64 range over a tiny tolerance: inf, a failure
-        ratio = np.where(np.isnan(got_values) | ~np.isfinite(expected), np.inf, error / tolerance)
+    error, ratio = close_ratios(got_values, expected, tolerance)
     zero = np.broadcast_to(exact & (expected == 0.0) & (np.asarray(bound) <= absolute_floor(dtype)), ratio.shape)
     ratio = np.where(zero & (ratio > 1.0), np.inf, ratio)
     if ratio.size == 0:
         return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
-    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio)), ratio.shape))
+    index = worst(ratio)
     return Comparison(quantity, float(ratio[index]), index, float(got_values[index]), float(expected[index]),
                       float(error[index]), float(tolerance[index]), sides, state_note(quantity, index, config),
                       bool(zero[index]) and bool(ratio[index] > 1.0) and not np.isnan(got_values[index]))
@@ -152,17 +151,16 @@ def compare_exact(quantity, got, expected, dtype, config=None, sides=None):
     """Two runs whose arithmetic is identical must agree bit for bit (NaN where the other
     has NaN counts as agreeing): the tolerance is zero and any difference fails.  ``sides``
     names the two runs of a relation (``expected`` is then not the contract's)."""
-    got_values, expected_values = _values(got), _values(expected)
+    got_values, expected_values = numbers(got), numbers(expected)
     if got_values.shape != expected_values.shape:
         raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
                                    f"the relation gives {tuple(expected_values.shape)}")
     reproducers.compared("identical", quantity, got, expected, None, sides or ("this run", "the other run"))
-    differs = ~((got_values == expected_values) | (np.isnan(got_values) & np.isnan(expected_values)))
+    differs = differing(got_values, expected_values)
     if not differs.any():
         return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
     error = np.where(differs, np.abs(got_values - expected_values), 0.0)
-    index = tuple(int(i) for i in np.unravel_index(
-        int(np.argmax(np.where(differs, np.nan_to_num(error, nan=np.inf) + 1.0, 0.0))), error.shape))
+    index = worst(np.where(differs, np.nan_to_num(error, nan=np.inf) + 1.0, 0.0))
     return Comparison(quantity, float("inf"), index, float(got_values[index]), float(expected_values[index]),
                       float(error[index]), 0.0, sides, state_note(quantity, index, config))
 
@@ -171,18 +169,16 @@ def compare_runs(quantity, got, other, bound, dtype, config=None, sides=("this r
     """Two runs of the same exact function in different arrangements (batch order, splits,
     layouts), named by ``sides``: each is within ``bound`` (plus the underflow floor) of the
     exact value, so they differ by at most twice that."""
-    return compare(quantity, got, _values(other), 2.0 * np.asarray(bound) + absolute_floor(dtype), dtype, config,
+    return compare(quantity, got, numbers(other), 2.0 * np.asarray(bound) + absolute_floor(dtype), dtype, config,
                    exact=False, sides=sides, other=other)
 
 
-def _values(value):
-    return value.detach().to("cpu", torch.float64).numpy() if torch.is_tensor(value) else np.asarray(value, np.float64)
 
 
 def compare_either(quantity, got, candidates, dtype, config=None):
     """Each element must match one of several allowed outcomes (value, bound) pairs, e.g. a
     unit dropped or kept: the ratio of an element is its smallest error / tolerance."""
-    got_values = _values(got)
+    got_values = numbers(got)
     ratios, errors, tolerances = [], [], []
     for expected, bound in candidates:
         expected = np.asarray(expected, dtype=np.float64)
@@ -201,8 +197,8 @@ def compare_either(quantity, got, candidates, dtype, config=None):
     expected = pick([np.asarray(e, dtype=np.float64) for e, _ in candidates])
     if ratio.size == 0:
         return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
-    index = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
-    return Comparison(quantity, float(ratio[index]), tuple(int(i) for i in index), float(got_values[index]),
+    index = worst(ratio)
+    return Comparison(quantity, float(ratio[index]), index, float(got_values[index]),
                       float(expected[index]), float(error[index]), float(tolerance[index]))
 
 

@@ -12,8 +12,9 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from reference import names
 from reference.cells import variant
 
-from . import reproducers, streams
-from .config import RNNConfig
+from ...reproduce import hooks as reproducers
+from . import streams
+from ...config import RNNConfig
 
 
 #: Value written into padded positions: a target that reads padding goes visibly wrong.

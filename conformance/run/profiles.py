@@ -15,7 +15,7 @@ def base_settings():
     failing example dozens of times after shrinking (most of a failing row's time)."""
     from hypothesis import HealthCheck, Phase
 
-    from . import draws
+    from ..checks.support import draws
     backend = dict(backend=draws.BACKEND) if draws.register() else {}
     return dict(deadline=None, database=None, report_multiple_bugs=False, print_blob=False,
                 suppress_health_check=list(HealthCheck), phases=[p for p in Phase if p != Phase.explain], **backend)

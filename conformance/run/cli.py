@@ -4,8 +4,8 @@
 import os
 import sys
 
-from . import messages
-from .errors import UsageError
+from ..report import messages
+from ..errors import UsageError
 from .options import OPTIONS, ArgumentParser, env_name, resolve, resolve_seed
 
 #: 0 every check passed (or failed only where a known difference accepts it); 1 a check
@@ -46,14 +46,14 @@ def version():
 
 
 def list_checks():
-    from .registry import checks as registered
+    from ..checks.registry import checks as registered
     return messages.check_list(list(registered().values()))
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["compare"]:
-        from .compare import main as compare
+        from ..report.compare import main as compare
         return compare(argv[1:])
     rows = None
     try:
@@ -136,7 +136,7 @@ def _run(options, supervisor, verbose, picked=None):
     it happens, prints the summary and writes the reports; Ctrl-C, or --maxfail reached,
     stops the run and keeps what finished."""
     from . import session
-    from .known import unmatched
+    from ..targets.known import unmatched
     wanted = None
     if options.rerun_failed:
         statuses = ("failed", "error") if picked is None else ("failed", "error", "known")

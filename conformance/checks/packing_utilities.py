@@ -20,13 +20,16 @@ from torch.nn.utils.rnn import PackedSequence
 
 from reference import packing as reference
 
-from .. import reproducers, streams
+from ..reproduce import hooks as reproducers
+from ..reproduce.claims import (assert_pair, assert_packed_order, assert_requires_grad, assert_same_items,
+                                assert_sequence_list, assert_tensor, describe)
+from .support import streams
 from ..config import PACKING_FUNCTIONS
-from ..data import as_numpy, to_torch
+from .support.data import as_numpy, to_torch
 from ..errors import CheckFailure, TargetCrashed, Unsupported
-from ..registry import register
-from ..strategies import packing_cases
-from ..tolerances import compare_exact
+from .registry import register
+from .support.strategies import packing_cases
+from .support.tolerances import compare_exact
 from .contract import first_change
 
 KINDS = ("packing_utils",)
@@ -120,20 +123,9 @@ def _fail(case, what):
     raise CheckFailure(case, what)
 
 
-def _describe(value):
-    return f"a {type(value).__name__}" + (f" of {len(value)}" if isinstance(value, (tuple, list)) else "")
-
-
 def _tensor_result(case, ctx, name, value, shape, dtype=None, device=None):
     """Fails unless ``value`` is a tensor of ``shape``, ``dtype`` (the case's) on ``device``."""
-    dtype, device = dtype or ctx.dtype, torch.device(device or ctx.device)
-    reproducers.tensor_result(name, value, shape, dtype, device)
-    if not torch.is_tensor(value):
-        _fail(case, f"{name} is {_describe(value)}; torch returns a tensor")
-    if value.dtype != dtype or value.device.type != device.type:
-        _fail(case, f"{name} is {value.dtype} on {value.device}; torch returns {dtype} on {device}")
-    if tuple(value.shape) != tuple(shape):
-        _fail(case, f"{name} has shape {tuple(value.shape)}; torch returns {tuple(shape)}")
+    reproducers.holds(case, assert_tensor, name, value, tuple(shape), dtype or ctx.dtype, device or ctx.device)
     return value
 
 
@@ -142,33 +134,12 @@ def _packed_result(case, ctx, name, result, lengths, enforce_sorted):
     four fields' types, devices and shapes, and that the order sorts ``lengths``."""
     classes = (PackedSequence, getattr(ctx.target.factory, "PackedSequence", PackedSequence))
     if not isinstance(result, classes):
-        _fail(case, f"{name} returned {_describe(result)}; torch returns a PackedSequence")
-    rows, batch = int(sum(lengths)), len(lengths)
+        _fail(case, f"{name} returned {describe(result)}; torch returns a PackedSequence")
+    rows = int(sum(lengths))
     _tensor_result(case, ctx, f"{name}(...).data", result.data, (rows,) + case.features)
     _tensor_result(case, ctx, f"{name}(...).batch_sizes", result.batch_sizes, (max(lengths),), torch.int64, "cpu")
-    reproducers.packed_order(name, result, lengths, enforce_sorted)
-    indices = (result.sorted_indices, result.unsorted_indices)
-    if enforce_sorted:
-        if any(i is not None for i in indices):
-            _fail(case, f"{name}(enforce_sorted=True) returned sorted_indices {_short(indices[0])} and "
-                        f"unsorted_indices {_short(indices[1])}; torch returns None for both")
-        return None
-    for field, value in zip(("sorted_indices", "unsorted_indices"), indices):
-        if value is None:
-            _fail(case, f"{name}(enforce_sorted=False) returned {field} None; torch returns the permutation")
-        _tensor_result(case, ctx, f"{name}(...).{field}", value, (batch,), torch.int64)
-    order, inverse = (i.cpu().numpy() for i in indices)
-    if sorted(order.tolist()) != list(range(batch)) or np.any(np.diff(np.asarray(lengths)[order]) > 0):
-        _fail(case, f"{name}(...).sorted_indices {order.tolist()} does not sort the lengths {list(lengths)} "
-                    f"longest first")
-    if not np.array_equal(inverse, np.argsort(order)):
-        _fail(case, f"{name}(...).unsorted_indices {inverse.tolist()} does not invert sorted_indices "
-                    f"{order.tolist()}")
-    return order
-
-
-def _short(value):
-    return "None" if value is None else str(value.tolist() if torch.is_tensor(value) else value)
+    reproducers.holds(case, assert_packed_order, name, result, list(lengths), enforce_sorted, ctx.device)
+    return None if enforce_sorted else result.sorted_indices.cpu().numpy()
 
 
 def _in_order(x, lengths, order):
@@ -194,17 +165,13 @@ def _pad_arguments(case, ctx):
 
 def _pair(case, name, result):
     """Fails unless ``result`` is the pair (padded, lengths) pad_packed_sequence returns."""
-    reproducers.sequence_list(name, result, 2)
-    if not isinstance(result, tuple) or len(result) != 2:
-        _fail(case, f"{name} returned {_describe(result)}; torch returns (padded, lengths)")
+    reproducers.holds(case, assert_pair, name, result)
     return result
 
 
 def _sequence_list(case, ctx, name, result, shapes):
     """Fails unless ``result`` is a list (or tuple) of tensors of ``shapes``."""
-    reproducers.sequence_list(name, result, len(shapes))
-    if not isinstance(result, (list, tuple)) or len(result) != len(shapes):
-        _fail(case, f"{name} returned {_describe(result)}; torch returns a list of {len(shapes)} tensors")
+    reproducers.holds(case, assert_sequence_list, name, result, len(shapes))
     for b, (tensor, shape) in enumerate(zip(result, shapes)):
         _tensor_result(case, ctx, f"{name}(...)[{b}]", tensor, shape)
     return result
@@ -254,15 +221,10 @@ def _unchanged(case, name, args, snapshot):
     or values (``contract.first_change``, bit for bit), or a list's order."""
     listed, tensors = snapshot
     if listed is not None:
-        reproducers.same_items(name, args[0], listed)
-    if listed is not None and (len(args[0]) != len(listed) or any(a is not b for a, b in zip(args[0], listed))):
-        _fail(case, f"{name} reordered or changed the list of sequences it was given")
+        reproducers.holds(case, assert_same_items, name, args[0], listed)
     for index, (tensor, shape, stride, copy) in enumerate(tensors):
         what = f"{name} changed its argument (tensor {index} of the call, shape {shape})"
-        reproducers.same_layout(name, tensor)
-        if tuple(tensor.shape) != shape or tensor.stride() != stride:
-            _fail(case, f"{what} in place: shape {shape} strides {stride} became {tuple(tensor.shape)} strides "
-                        f"{tensor.stride()}")
+        reproducers.holds_layout(case, what, tensor, (shape, stride))
         changed = first_change({"it": copy}, {"it": tensor.detach()})
         if changed is not None:
             _fail(case, f"{what}: element {list(changed[1])} was {changed[2]:.8g}, is now {changed[3]:.8g}")
@@ -455,9 +417,7 @@ def check_packing_gradients_match_reference(case, ctx):
     def upstream(outputs):
         """Random upstream gradients for ``outputs`` (as tensors and as float64) after
         checking that each output requires grad; runs backward."""
-        reproducers.requires_grad(case.function, outputs)
-        if any(not torch.is_tensor(o) or not o.requires_grad for o in outputs):
-            _fail(case, f"{case.function}'s result does not require grad although its input does")
+        reproducers.holds(case, assert_requires_grad, f"{case.function}'s result", list(outputs), "its input does")
         grads = [to_torch(rng.standard_normal(tuple(o.shape)), ctx.dtype, ctx.device) for o in outputs]
         ctx.call("backward", torch.autograd.backward, list(outputs), grads)
         return [as_numpy(g) for g in grads]

@@ -10,9 +10,9 @@ comparison out of the script.
 import functools
 
 import numpy as np
-import torch
 
-from . import standalone
+from ..errors import CheckFailure
+from . import claims, standalone
 from .trace import Unexpressible, active, paused, tracing  # noqa: F401 (the suite's entry points)
 
 
@@ -126,28 +126,8 @@ def gradient(trace, tensor, result=None):
     trace.root("grad_of({})", (tensor,), "g", result)
 
 
-@_silently
-def trained(trace, module):
-    """Every trainable parameter of ``module`` must have received a finite gradient, not all zero."""
-    trace.root("expect_trained({})", (module,))
 
 
-@_silently
-def tensor_result(trace, name, value, shape, dtype, device):
-    """A utility's result ``name`` must be a tensor of ``shape`` and ``dtype`` on ``device``."""
-    trace.root("expect_tensor({}, {}, {}, {}, {})", (name, value, tuple(shape), dtype, str(device)))
-
-
-@_silently
-def packed_order(trace, name, result, lengths, enforce_sorted):
-    """A utility's packed result must hold indices that sort ``lengths`` and invert."""
-    trace.root("expect_packed_order({}, {}, {}, {})", (name, result, list(lengths), enforce_sorted))
-
-
-@_silently
-def sequence_list(trace, name, result, count):
-    """A utility's result ``name`` must be a list (or tuple) of ``count`` items."""
-    trace.root("expect_sequence_list({}, {}, {})", (name, result, count))
 
 
 @_silently
@@ -183,21 +163,41 @@ def layouts(trace, tensors):
         trace.layouts[id(value)] = (value, variable, index)
 
 
+def holds(config, claim, *args):
+    """Checks ``claim`` (an ``assert_*`` of ``claims``) on ``args``: a false claim is a
+    CheckFailure on ``config`` with the claim's own line.  Under a trace, the script states the
+    same claim on its own values (``standalone.expect``)."""
+    _claimed(claim.__name__, args)
+    _checked(config, claim, *args)
+
+
+def holds_layout(config, what, tensor, before):
+    """``claims.assert_same_layout`` on ``tensor`` (``before``: its (shape, strides) before the
+    call); the script compares with the layout ``layouts`` took before its own call."""
+    _same_layout(what, tensor)
+    _checked(config, claims.assert_same_layout, what, tensor, before)
+
+
+def _checked(config, claim, *args):
+    try:
+        claim(*args)
+    except claims.ClaimFailed as failure:
+        raise CheckFailure(config, str(failure)) from None
+
+
 @_silently
-def same_layout(trace, name, tensor):
-    """``tensor`` must have the shape and strides ``layouts`` took before the call."""
+def _claimed(trace, name, args):
+    trace.root(f"expect({name}" + ", {}" * len(args) + ")", args)
+
+
+@_silently
+def _same_layout(trace, what, tensor):
     known = trace.layouts.get(id(tensor))
     if known is None or known[0] is not tensor:
         raise Unexpressible("a layout taken where the trace does not see")
     reads = set()
-    trace.statement(f"expect_layout({name!r}, {trace.express(tensor, reads)}, {known[1]})", reads | {known[2]},
-                    root=True)
-
-
-@_silently
-def requires_grad(trace, name, outputs):
-    """Each of ``outputs`` must require grad: its inputs do."""
-    trace.root("expect_requires_grad({}, {})", (name, list(outputs)))
+    trace.statement(f"expect(assert_same_layout, {what!r}, {trace.express(tensor, reads)}, {known[1]})",
+                    reads | {known[2]}, root=True)
 
 
 @_silently
@@ -208,21 +208,7 @@ def listed(trace, items, result=None):
     trace.assign(result, f"list({listing})", {trace.names[id(items)][2]}, "before")
 
 
-@_silently
-def same_items(trace, name, items, before):
-    """The list ``items`` must hold the same objects in the same order as ``before``."""
-    trace.root("expect_same_items({}, {}, {})", (name, items, before))
 
-
-@_silently
-def parameters_like_torch(trace, module, shapes):
-    """``module``'s state_dict must be torch's names and ``shapes``, each a trainable parameter."""
-    trace.root("expect_torch_parameters({}, {})", (module, dict(shapes)))
-
-
-@_silently
-def cell_structure(trace, result, shape, dtype, device, lstm):
-    trace.root("expect_cell_structure({}, {}, {}, {}, {})", (result, shape, dtype, device, lstm))
 
 
 @_silently
@@ -243,15 +229,11 @@ def packed(trace, x, lengths, batch_first, enforce_sorted, result=None):
                (x, lengths, batch_first, enforce_sorted), "p", result)
 
 
-@_silently
-def structure(trace, result, shapes, dtype, device, lstm):
-    trace.root("expect_structure({}, {}, {}, {}, {})", (result, shapes, dtype, device, lstm))
-
 
 def compared(kind, quantity, got, other, tolerance, sides=None):
-    """A comparison of the tolerance model: ``kind`` "close" (other: the exact values),
-    "runs" (other: another run), "identical", or "either" (other: the allowed outcomes,
-    tolerance: the tolerance of each)."""
+    """A comparison of the tolerance model, stated in the script as the claim ``assert_<kind>``:
+    "close" (other: the exact values), "runs" (other: another run), "identical", or "either"
+    (other: the allowed outcomes, tolerance: the tolerance of each)."""
     trace = active()
     if trace is None or trace.paused:
         return
@@ -264,12 +246,8 @@ def compared(kind, quantity, got, other, tolerance, sides=None):
         if kind == "either":
             arguments.append(tolerance)
         elif tolerance is not None:
-            arguments.append(np.broadcast_to(np.asarray(tolerance, np.float64), np.shape(_numbers(got))).copy())
-        trace.root(f"expect_{kind}(" + ", ".join("{}" for _ in arguments) + ")", arguments)
+            arguments.append(np.broadcast_to(np.asarray(tolerance, np.float64), np.shape(claims.numbers(got))).copy())
+        trace.root(f"expect(assert_{kind}" + ", {}" * len(arguments) + ")", arguments)
     except Unexpressible as exc:
         trace.not_checked.append(f"{quantity} ({exc})")
         trace.statement(f"# not checked here: {quantity} ({exc}, outside what the script can repeat)", (), root=True)
-
-
-def _numbers(value):
-    return value.detach().to("cpu", torch.float64).numpy() if torch.is_tensor(value) else np.asarray(value)

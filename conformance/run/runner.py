@@ -13,12 +13,15 @@ from hypothesis import given, reject, seed as hypothesis_seed, settings
 from hypothesis.errors import FlakyFailure, Unsatisfiable
 import torch
 
-from . import backends, messages, profiles, reproducers, scripts, watch
-from .boundary import DEFAULT_TIMEOUT, Context
-from .errors import CheckFailure, NotRepresentable, TargetHung, Unsupported, one_line
-from .registry import checks
-from .tolerances import DTYPES
-from .transforms import TRANSFORMS
+from ..targets import backends, watch
+from ..report import messages
+from . import profiles
+from ..reproduce import hooks as reproducers, scripts
+from ..checks.support.boundary import DEFAULT_TIMEOUT, Context
+from ..errors import CheckFailure, NotRepresentable, TargetHung, Unsupported, one_line
+from ..checks.registry import checks
+from ..checks.support.tolerances import DTYPES
+from ..targets.transforms import TRANSFORMS
 
 #: A passed row on which refused draws left fewer than this share of its wanted examples has
 #: thin evidence (said in the summary, the report and the HTML page).

@@ -21,8 +21,8 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .config import CELL_KINDS, LAYER_KINDS
-from .errors import NotTransformed, Unsupported, one_line
+from ..config import CELL_KINDS, LAYER_KINDS
+from ..errors import NotTransformed, Unsupported, one_line
 
 #: Kinds a compiled or exported module can be: the layers (and the seed models built on them)
 #: and the cells; the packing utilities are functions of torch's, not a module to transform.
