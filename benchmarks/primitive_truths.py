@@ -2,7 +2,7 @@
 relative error against values computed by hand, the largest absolute difference between its
 vector-Jacobian product and central finite differences, and the largest share of its float32
 error bound that numpy's float32 arithmetic used (over 20 seeds at three scales; at most 1 is
-a bound that holds).  The cases are those of ``tests/test_reference_primitives.py``.
+a bound that holds).  The cases are those of ``tests/reference/test_reference_primitives.py``.
 
     python benchmarks/primitive_truths.py
 """
@@ -13,7 +13,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.primitive_cases import BOUND_CASES, HAND_CASES, VJP_CASES, finite_difference_error, float32_cases  # noqa: E402
+from tests.reference.primitive_cases import BOUND_CASES, HAND_CASES, VJP_CASES, finite_difference_error, float32_cases  # noqa: E402
 
 
 def main():

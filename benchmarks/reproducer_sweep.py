@@ -23,7 +23,7 @@ from conformance.reproduce import scripts
 from conformance.run import session  # noqa: E402
 from conformance.run.options import resolve  # noqa: E402
 from tests.planted import bugs, cells, own_names, packing  # noqa: E402
-from tests.test_planted_own_names import PLANTED as OWN_NAMES  # noqa: E402
+from tests.checks.test_planted_own_names import PLANTED as OWN_NAMES  # noqa: E402
 
 
 def planted():

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import reference  # noqa: E402
 from examples.onnx_rnn import onnxruntime_runner, reference_evaluator_runner, run_layers  # noqa: E402
-from tests.test_reference_onnx_variants import (ACTIVATION_LISTS, FLOAT32, ONNX_VARIANTS, _case,  # noqa: E402
+from tests.reference.test_reference_onnx_variants import (ACTIVATION_LISTS, FLOAT32, ONNX_VARIANTS, _case,  # noqa: E402
                                                 _oracle, gradient_pairs)
 
 

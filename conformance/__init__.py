@@ -5,7 +5,7 @@ plugin does in every session of an environment that has us installed, imports no
 """
 import importlib
 
-_PUBLIC = {"CHECKS_BY_NAME": "checks.registry", "CheckResult": "run.runner", "RNNConfig": "config",
+_PUBLIC = {"CHECKS_BY_NAME": "checks.registry", "CheckResult": "report.record", "RNNConfig": "config",
            "Target": "targets.loading", "default_targets": "targets.loading", "load_target": "targets.loading",
            "run_check": "run.runner", "compare_reports": "report.compare"}
 

@@ -59,7 +59,7 @@ KIND_MODES = {**LAYER_KINDS, **CELL_KINDS, **UTILITY_KINDS}
 #: are then unsupported).
 PACKING_FUNCTIONS = ("pack_padded_sequence", "pad_packed_sequence", "pack_sequence", "pad_sequence",
                      "unpad_sequence", "unpack_sequence")
-#: The dtypes the suite checks, by torch's name (``tolerances.DTYPES`` maps them to torch dtypes).
+#: The dtypes the suite checks, by torch's name (``targets.loading.DTYPES`` maps them to torch dtypes).
 DTYPE_NAMES = ("float64", "float32", "bfloat16", "float16")
 
 #: How a target's parameters relate to torch's names (``Target.naming``): it has torch's names;
@@ -181,3 +181,8 @@ class PackingCase:
         options += ["padding_side=left"] if self.padding_side != "right" else []
         options += [] if self.contiguous else ["non-contiguous"]
         return f"{self.function}({', '.join(options)}) data_seed={self.seed}"
+
+
+#: The largest scan error a target may declare, in roundoffs per step (2**20: float32's
+#: roundoff times this is 0.06 per step, which says nothing any more).
+SCAN_ERROR_LIMIT = 2.0 ** 20

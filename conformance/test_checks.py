@@ -4,6 +4,7 @@ import warnings
 import pytest
 
 from .run.plugin import strict_known
+from .report.record import NOT_RUN
 
 
 def test_conformance(rnn_check_result, request):
@@ -11,7 +12,7 @@ def test_conformance(rnn_check_result, request):
     (and are counted in the rnn-conformance summary); a known difference is an xfail with its
     reason; a stale one warns (fails under --rnn-strict-known); a failure shows the full message."""
     result = rnn_check_result
-    if result.status in ("unsupported", "skipped"):
+    if result.status in NOT_RUN:
         pytest.skip(f"{result.status}: {result.reason}")
     if result.status == "known":
         pytest.xfail(result.reason)

@@ -256,7 +256,7 @@ def check_cell_invalid_input_rejected(config, ctx):
         else:
             # torch 2.13 does not refuse hx (B, H) with unbatched input when B == H: RNNCell
             # returns a result, LSTMCell (and GRUCell at H=1) crash with SIGSEGV; with B != H all
-            # three raise (tests/test_torch_bugs.py)
+            # three raise (tests/checks/test_torch_bugs.py)
             x_shape, h_shape = (size,), (hidden + 1 if batch == hidden else batch, hidden)
         x = torch.zeros(x_shape, dtype=ctx.dtype, device=ctx.device)
         h = torch.zeros(h_shape, dtype=ctx.dtype, device=ctx.device)

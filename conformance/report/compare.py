@@ -16,22 +16,16 @@ Imports neither torch nor numpy: a CI step that only compares needs neither.
 """
 import json
 import math
-import os
-import sys
 from dataclasses import dataclass, field
 
 from ..errors import UsageError
-from .messages import PROGRAM, SCHEMA, place, usage_error, write_text
-from ..run.options import ArgumentParser
+from .record import FAILING, NOT_RUN, PASSING, SCHEMA, place, row_key
 
 #: A passed row regresses in headroom when its worst error / tolerance grew more than
 #: FACTOR-fold (two bits of accuracy lost on the same examples) and is now above FLOOR (a row
 #: still within a quarter of its tolerance keeps a 4x margin, whatever it was before).  Same
 #: seed, same examples: torch 2.13 and 2.14 on the CPU gave identical ratios on all 316 rows.
 FACTOR, FLOOR = 4.0, 0.25
-#: Statuses that fail a run; ``known`` rows are failures a known-differences file accepts.
-FAILING = ("failed", "error")
-PASSING = ("passed", "stale")
 #: The environment entries whose difference compare prints.
 ENVIRONMENT = ("torch", "cuda", "cudnn", "gpu", "numpy", "hypothesis", "python", "rnn_conformance")
 
@@ -46,7 +40,7 @@ class Change:
 
     @property
     def name(self):
-        check, target, device, dtype, backend, transform = self.key
+        check, target, device, backend, transform, dtype = self.key
         return f"{check}  {target}  {place(device, backend, transform)}  {dtype}"
 
 
@@ -105,11 +99,6 @@ def load_report(path):
     return data
 
 
-def row_key(row):
-    return (row["check"], row["target"], row["device"], row["dtype"], row.get("backend") or "default",
-            row.get("transform") or "eager")
-
-
 def compare_reports(old, new, factor=FACTOR, floor=FLOOR, allow_gone=False):
     """The Comparison of two reports, each a path or a loaded report (``load_report``)."""
     old, new = (load_report(r) if isinstance(r, str) else r for r in (old, new))
@@ -151,7 +140,7 @@ def comparable(old, new, compared):
 
 def _section(old, new, factor, floor):
     was, now = old["status"], new["status"]
-    if was in PASSING and now in ("skipped", "unsupported"):
+    if was in PASSING and now in NOT_RUN:
         return "lost"
     if now in FAILING:
         return "new_failures" if was in PASSING else "still_failing" if was in FAILING + ("known",) else None
@@ -251,7 +240,7 @@ def _state(row):
     ratio = row.get("worst_ratio")
     if row["status"] in PASSING + FAILING + ("known",) and ratio is not None and row.get("examples", 1):
         return f"{row['status']} {ratio:.3g}"
-    reason = f" ({row['reason']})" if row["status"] in ("unsupported", "skipped") and row.get("reason") else ""
+    reason = f" ({row['reason']})" if row["status"] in NOT_RUN and row.get("reason") else ""
     return row["status"] + reason
 
 
@@ -305,7 +294,7 @@ def markdown(comparison, old_path, new_path, limit=50):
         lines += [f"### {_title(comparison, title)}: {len(changes)}", "",
                   "| check | target | device | dtype | before -> now |", "| --- | --- | --- | --- | --- |"]
         for c in changes[:limit]:
-            check, target, device, dtype, backend, transform = c.key
+            check, target, device, backend, transform, dtype = c.key
             lines.append(f"| `{check}` | `{target}` | {place(device, backend, transform)} | {dtype} | {describe(c)} |")
         lines += [f"| ... and {len(changes) - limit} more | | | | |"] if len(changes) > limit else []
         lines.append("")
@@ -348,59 +337,3 @@ def verdict(comparison):
 
 def _count(n, one, many=None):
     return f"{n} {one}" if n == 1 else f"{n} {many or one + 's'}"
-
-
-def _positive(name):
-    def parse(value):
-        try:
-            number = float(value)
-        except ValueError:
-            number = -1.0
-        if not number > 0:
-            raise UsageError(f"--{name} {value!r}: expected a positive number")
-        return number
-    return parse
-
-
-def build_parser():
-    parser = ArgumentParser(prog="rnn-conformance compare",
-                     description="Compares two reports: exit 1 on a new failure or a headroom regression.")
-    parser.add_argument("old", metavar="OLD.json", help="the report of the run to compare against (pinned torch)")
-    parser.add_argument("new", metavar="NEW.json", help="the report of the candidate run")
-    parser.add_argument("--markdown", action="store_true", help="print Markdown (for a CI step summary)")
-    parser.add_argument("--html", metavar="PATH.html", help="also write a self-contained HTML page there: old "
-                                                            "against new per row, the map of headroom changes")
-    parser.add_argument("--headroom-factor", type=_positive("headroom-factor"), default=FACTOR, metavar="X",
-                        help=f"a passed row regresses when its worst error/tolerance grew more than X-fold "
-                             f"(default {FACTOR:g}) ...")
-    parser.add_argument("--headroom-floor", type=_positive("headroom-floor"), default=FLOOR, metavar="R",
-                        help=f"... and is now above R (default {FLOOR:g})")
-    parser.add_argument("--allow-gone", action="store_true",
-                        help="rows the old report had and the new one lacks (or that passed and are now unsupported "
-                             "or skipped) do not fail the gate")
-    return parser
-
-
-def main(argv):
-    """Exit 1 when the gate fails (``Comparison.failed``), 0 otherwise, 2 on bad input (one
-    line, no traceback).  Output cut short by a closed pipe (``| head``) ends quietly."""
-    try:
-        args = build_parser().parse_args(argv)
-        old, new = load_report(args.old), load_report(args.new)
-    except UsageError as exc:
-        print(usage_error(exc, program=f"{PROGRAM} compare"), file=sys.stderr)
-        return 2
-    comparison = compare_reports(old, new, args.headroom_factor, args.headroom_floor, args.allow_gone)
-    if args.html:
-        from .html import compare_page
-        try:
-            write_text(args.html, compare_page(comparison, old, new, args.old, args.new,
-                                               text(comparison, args.old, args.new, limit=10**6)), "--html")
-        except UsageError as exc:
-            print(usage_error(exc, program=f"{PROGRAM} compare"), file=sys.stderr)
-            return 2
-    try:
-        print((markdown if args.markdown else text)(comparison, args.old, args.new), flush=True)
-    except BrokenPipeError:  # the reader left: say nothing more (Python's documented remedy)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 1 if comparison.failed else 0

@@ -13,6 +13,10 @@ and labelled), and the tables ``compare`` prints.
 """
 import html
 import math
+from types import SimpleNamespace
+
+from .messages import consequence_heading, declaration_words, grouped_failures, symptom
+from .record import FAILING, PASSING, row_key
 
 #: Statuses in the order a cell shows the worst of several; each with the word written in its cell.
 STATUS_WORDS = {"failed": "FAIL", "error": "ERROR", "stale": "STALE", "known": "known", "passed": "",
@@ -126,32 +130,23 @@ def _cell(row):
             f'{style} title="{_e(title)}">{_e(text)}</td>')
 
 
-def _family_of(row, families):
-    return row.get("family") or families.get(row["check"], "checks")
-
-
-def _families():
-    """check name -> family, from the registry (for reports written before rows had a family)."""
-    try:
-        from ..checks.registry import checks
-        return {name: check.family for name, check in checks().items()}
-    except Exception:  # a report read where the checks cannot be imported: grouped as one
-        return {}
+def _family_of(row):
+    """A row's family; a report written before rows had one groups them all as "checks"."""
+    return row.get("family") or "checks"
 
 
 def headroom_map(rows, cell=_cell, row_classes=None):
     """The map: one <details> per family (in the order rows come), a table each, rows check x
     target, columns every (device, backend, transform, dtype) the rows have."""
-    families = {} if all(r.get("family") for r in rows) else _families()
     columns = list(dict.fromkeys(column_of(r) for r in rows))
     grouped = {}
     for row in rows:
-        lines = grouped.setdefault(_family_of(row, families), {})
+        lines = grouped.setdefault(_family_of(row), {})
         lines.setdefault((row["check"], row["target"]), {})[column_of(row)] = row
     head = "".join(f"<th>{_column_label(c)}</th>" for c in columns)
     parts = []
     for family, lines in grouped.items():
-        failing = sum(r["status"] in ("failed", "error") for cells in lines.values() for r in cells.values())
+        failing = sum(r["status"] in FAILING for cells in lines.values() for r in cells.values())
         body = []
         for (check, target), cells in lines.items():
             classes = (row_classes or _row_classes)(list(cells.values()))
@@ -211,10 +206,7 @@ def _failures(rows):
     """Every failure, grouped as the terminal groups them (``messages.grouped_failures``): root
     causes first, each group's first row in full and the others that failed on its
     configuration one line each, then the likely consequences of a failed parity check."""
-    from types import SimpleNamespace
-
-    from .messages import consequence_heading, grouped_failures, symptom
-    failing = [r for r in rows if r["status"] in ("failed", "error")]
+    failing = [r for r in rows if r["status"] in FAILING]
     if not failing:
         return "<h2>Failures</h2><p>none</p>"
     keys = ("check", "target", "device", "dtype", "status", "counterexample", "message", "reason", "consequence_of")
@@ -251,7 +243,6 @@ def run_page(report):
     """The HTML page of one run's report (``messages.report``'s dict)."""
     rows, environment, run = report["checks"], report.get("environment", {}), report.get("run", {})
     counts = report.get("summary", {})
-    from .messages import declaration_words
     declarations = "; ".join(line for impl, value in (report.get("declarations") or {}).items()
                              for line in declaration_words(impl, value))
     unsupported = "; ".join(f"{impl}: {', '.join(features)}" for impl, features in
@@ -278,9 +269,9 @@ def _compare_cell(marks):
         old, mark = row.get("_old"), marks.get(id(row))
         status, ratio = row["status"], row.get("worst_ratio")
         before = None if old is None else old.get("worst_ratio")
-        if mark == "new failure" or (status in ("failed", "error") and (old is None or old["status"] != status)):
+        if mark == "new failure" or (status in FAILING and (old is None or old["status"] != status)):
             css, text = status, "NEW " + STATUS_WORDS.get(status, status)
-        elif status not in ("passed", "stale") or (old is not None and old["status"] not in ("passed", "stale")):
+        elif status not in PASSING or (old is not None and old["status"] not in PASSING):
             css, text = status, (STATUS_WORDS.get(status) or status) if old is None or old["status"] == status \
                 else f"{old['status'][:5]}\u2192{status[:5]}"
         elif row.get("compared") is False:  # a pass/fail-only check: the run said ok, so does the page
@@ -373,7 +364,6 @@ def _count(items, word):
 def compare_page(comparison, old, new, old_path, new_path, tables):
     """The HTML page of a comparison (``compare.compare_reports``) of reports ``old`` and
     ``new``, with ``tables`` (the text ``compare`` prints)."""
-    from .compare import row_key
 
     old_rows = {row_key(r): r for r in old["checks"]}
     marks = {}
@@ -393,12 +383,12 @@ def compare_page(comparison, old, new, old_path, new_path, tables):
             continue
         mark = marks.get(id(row))
         old_ratio, new_ratio = before.get("worst_ratio"), row.get("worst_ratio")
-        if new_ratio is None and row["status"] in ("failed", "error"):
+        if new_ratio is None and row["status"] in FAILING:
             new_ratio = None if old_ratio is None else max(old_ratio, 1.0) * 1.2
         if old_ratio is None or new_ratio is None or (old_ratio <= 0 and new_ratio <= 0 and mark is None):
             continue
         points.append((old_ratio, new_ratio, mark, f"{row['check']} {row['dtype']}"))
-    classes = lambda cells: ("has-failed " if any(id(c) in marks or c["status"] in ("failed", "error")
+    classes = lambda cells: ("has-failed " if any(id(c) in marks or c["status"] in FAILING
                                                   for c in cells) else "") + ("has-thin" if any(map(_thin, cells)) else "")
     verdict = "FAILS the gate" if comparison.failed else "passes the gate"
     header = (f"<h1>rnn-conformance compare: {_e(new_path)} against {_e(old_path)}</h1>"

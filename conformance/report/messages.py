@@ -1,30 +1,17 @@
 """The one builder of everything a user reads about a run, for the CLI and the pytest plugin alike:
-the run's header line, usage errors, the check list, failure and error messages, replay
-commands, the compact summary and the full table, the closing lines, the progress line, the
-JSON report (README, "Options") and the JUnit XML.
+the run's header line, the check list, failure and error messages, replay commands, the compact
+summary and the full table, the closing lines, the progress line.  The JSON report is
+``document``'s, the JUnit XML ``junit``'s.
 
 Imports neither torch nor Hypothesis at the top: the plugin loads it in every session.
 """
-import datetime
-import json
-import os
-import platform
-import re
 import shlex
 import sys
 import time
-import xml.etree.ElementTree as ET
 
-from ..run import profiles
 from ..config import COPYING_HOOK
-from ..errors import UsageError
+from .record import FAILING, count_statuses
 
-#: The report's schema: ``rnn-conformance compare`` reads this one only.
-SCHEMA = "rnn-conformance/1"
-#: Every status a row can have, in the order summaries count them.
-#: ``known``: failed, and accepted by a known-differences entry; ``stale``: passed, though an
-#: entry expects it to fail.
-STATUSES = ("passed", "failed", "known", "stale", "error", "unsupported", "skipped")
 
 #: What a row's cell in the compact summary says, by status (passed rows show their headroom).
 CELL = {"failed": "FAIL", "known": "known", "stale": "STALE", "error": "ERROR", "unsupported": "unsup",
@@ -33,17 +20,6 @@ CELL = {"failed": "FAIL", "known": "known", "stale": "STALE", "error": "ERROR", 
 PROGRESS_EVERY = 30.0
 #: How every line the suite prints on its own names it.
 PROGRAM = "rnn-conformance"
-
-
-def usage_error(exc, under_pytest=False, program=PROGRAM):
-    """The one line a usage error prints (pytest adds its own ``ERROR:``); under pytest every
-    option is named as pytest takes it (``--rnn-kind``, not ``--kind``)."""
-    if not under_pytest:
-        return f"{program}: error: {exc}"
-    from ..run.options import CLI_ONLY, OPTIONS
-    pytests = [name for name in OPTIONS if name not in CLI_ONLY]  # --maxfail is pytest's own
-    text = re.sub(r"(?<![\w-])--(" + "|".join(map(re.escape, pytests)) + r")(?![\w-])", r"--rnn-\1", str(exc))
-    return f"{program}: {text}"
 
 
 def header(planned, seed, targets):
@@ -115,7 +91,7 @@ def reproducer_line(result):
 def reproducer_lines(results, directory):
     """(lines naming each failed, error or known row's standalone script or why it has none,
     then how many other rows there were, whether every such row has one)."""
-    rows = [r for r in results if r.status in ("failed", "error", "known")]
+    rows = [r for r in results if r.status in FAILING + ("known",)]
     lines = [f"standalone reproducers in {directory}: {sum(bool(r.reproducer) for r in rows)} of {_rows(len(rows))}"]
     for r in rows:
         where = f"{r.check} {r.target} {column(r)} {r.dtype}"
@@ -144,13 +120,11 @@ ROOT_FAMILY = "parity"
 BOUND_FROM_ORACLE = "(difference/tolerance "
 
 
-def root_causes(results):
+def root_causes(results, against_torch=()):
     """Marks each failed relation row (family metamorphic, two runs of the target compared
-    within a bound the oracle's values give; not one against torch's own module) whose target
-    failed a parity check at the same place and dtype as a likely consequence of that check
-    (``consequence_of``); returns the rows so marked."""
-    from ..checks.registry import checks
-    against_torch = {name for name, check in checks().items() if check.against_torch}
+    within a bound the oracle's values give; not one of the checks ``against_torch``, whose
+    other side is torch's own module) whose target failed a parity check at the same place and
+    dtype as a likely consequence of that check (``consequence_of``); returns the rows so marked."""
     roots = {}
     for r in results:
         if r.status == "failed" and r.family == ROOT_FAMILY:
@@ -174,7 +148,7 @@ def grouped_failures(results):
     for r in results:
         if getattr(r, "consequence_of", None):
             consequences.setdefault((r.target, r.consequence_of), []).append(r)
-        elif r.status in ("failed", "error"):
+        elif r.status in FAILING:
             key = (r.target, r.counterexample) if r.counterexample else id(r)
             groups.setdefault(key, []).append(r)
     return list(groups.values()), consequences
@@ -248,20 +222,14 @@ def summary(results):
 
 
 def column(result):
-    """Where a row ran: its device, with the CUDA backend when not torch's default
-    (``cuda/native``) and the transform when not eager (``cpu+compile``)."""
-    return place(result.device, result.backend, result.transform)
-
-
-def place(device, backend="default", transform="eager"):
-    where = device if backend == "default" else f"{device}/{backend}"
-    return where if transform == "eager" else f"{where}+{transform}"
+    """Where a row ran (``record.place``)."""
+    return result.place
 
 
 def table(results):
     """The full table (``--verbose``): one line per check x target x device x dtype."""
     headers = ["check", "target", "device", "dtype", "status", "examples", "refused", "worst err/tol", "seconds"]
-    rows = [[r.check, r.target, column(r), r.dtype, r.status.upper() if r.status in ("failed", "error") else r.status,
+    rows = [[r.check, r.target, column(r), r.dtype, r.status.upper() if r.status in FAILING else r.status,
              str(r.examples), str(r.refused),
              f"{r.worst_ratio:.3g}" if (r.examples and r.compared) or r.status in ("failed", "known") else "-",
              f"{r.seconds:.1f}"] for r in results]
@@ -432,7 +400,7 @@ class Progress:
             self.total -= 1
             return
         self.done += 1
-        self.failed += result.status in ("failed", "error")
+        self.failed += result.status in FAILING
         now = time.monotonic()
         if self.tty:
             self.stream.write("\r" + self.line(now) + " " * 4)
@@ -458,8 +426,6 @@ def _clock(seconds):
     return f"{minutes}:{seconds:02d}"
 
 
-# --- The JSON report --------------------------------------------------------------------------
-
 def summarize(results):
     """status -> how many of ``results`` have it (every status, 0 included)."""
     return count_statuses(result.status for result in results)
@@ -478,175 +444,3 @@ def refusals(results):
             if r.thin:
                 entry["thin"].append(f"{r.check} {column(r)} {r.dtype}")
     return found
-
-
-def count_statuses(statuses):
-    counts = {status: 0 for status in STATUSES}
-    for status in statuses:
-        counts[status] += 1
-    return counts
-
-
-def environment(seed):
-    """Versions and flags of what ran, for the report and the JUnit properties."""
-    import hypothesis
-    import numpy as np
-    import torch
-    cuda = torch.cuda.is_available()
-    return {
-        "torch": torch.__version__, "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
-        "gpu": torch.cuda.get_device_name(0) if cuda else None, "numpy": np.__version__,
-        "hypothesis": hypothesis.__version__, "python": platform.python_version(), "seed": seed,
-        "rnn_conformance": suite_version(),
-        "tf32": {"cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
-                 "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32},
-    }
-
-
-def suite_version():
-    """This suite's version and a digest of its source (``0.1.0+3f2a...``): two reports whose
-    suites differ may have drawn different examples from one seed (the suite's strategies and
-    literals decide them), which ``compare`` warns about."""
-    import hashlib
-    from importlib import metadata
-
-    from ..reproduce.standalone import SUITE_PACKAGES
-    try:
-        version = metadata.version("rnn-conformance")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    digest = hashlib.sha256()
-    for package in SUITE_PACKAGES:
-        root = os.path.dirname(os.path.abspath(__import__(package).__file__))
-        for folder, _, files in sorted(os.walk(root)):
-            for name in sorted(f for f in files if f.endswith(".py")):
-                with open(os.path.join(folder, name), "rb") as handle:
-                    digest.update(os.path.relpath(os.path.join(folder, name), root).encode() + handle.read())
-    return f"{version}+{digest.hexdigest()[:12]}"
-
-
-def run_settings(options, seed):
-    """What decides which examples a run draws, and what it ran: compare warns when two
-    reports differ here (their examples are not the same)."""
-    return {"seed": seed, "profile": options.profile,
-            "max_examples": profiles.max_examples(options.profile, options.max_examples),
-            "checks": list(options.checks) if options.checks else None, "devices": list(options.devices),
-            "dtypes": list(options.dtypes), "backends": list(options.backends),
-            "transforms": list(options.transforms)}
-
-
-def report(results, targets, options, seed, known=(), planned=None, stopped=None):
-    """The versioned JSON report (README, "Options": schema rnn-conformance/1); ``planned`` rows in all
-    when the run was interrupted before it finished them; which known-differences entry
-    matched which row."""
-    data = {
-        "schema": SCHEMA,
-        "environment": environment(seed),
-        "run": run_settings(options, seed),
-        "target": {"impl": ",".join(t.impl for t in targets), "kind": ",".join(t.kind for t in targets),
-                   **{"variant": t.variant for t in targets if t.variant}},
-        "unsupported_features": {t.impl: t.unsupported for t in targets if t.unsupported},
-        "declarations": {t.impl: t.declarations for t in targets if t.declarations},
-        "not_compared": not_compared(targets),
-        "summary": summarize(results),
-        "refusals": refusals(results),
-        "checks": [r.as_dict() for r in results],
-    }
-    rows = {e.name: sum(r.known == e.name for r in results) for e in known}
-    if options.known_differences or any(rows.values()):
-        data["known_differences"] = {
-            "file": options.known_differences, "strict": options.strict_known,
-            "entries": {e.name: {"reason": e.reason, "rows": rows[e.name], "builtin": e.builtin} for e in known
-                        if rows[e.name] or not e.builtin},
-            "unmatched": [e.name for e in known if not rows[e.name] and not e.builtin]}
-    if planned is not None and planned != len(results):
-        data["interrupted"] = {"planned": planned, "finished": len(results)}
-        if stopped:
-            data["interrupted"]["maxfail"] = stopped
-    return data
-
-
-def write_report(path, data):
-    """Writes a report; raises UsageError with one line when the file cannot be written."""
-    write_text(path, json.dumps(data, indent=2) + "\n", "--report")
-
-
-def write_text(path, text, option):
-    """Writes ``text`` to ``path`` (its folder made when missing)."""
-    try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from None
-
-
-def write_outputs(options, results, targets, seed, known, planned=None, say=print, under_pytest=False,
-                  stopped=None):
-    """Writes the JSON report, the HTML page and the JUnit XML the options ask for, and says where (under
-    pytest each line names the suite, among pytest's own)."""
-    prefix = f"{PROGRAM} " if under_pytest else ""
-    data = report(results, targets, options, seed, known, planned, stopped) if options.report or options.html \
-        else None
-    if options.report:
-        write_report(options.report, data)
-        say(f"{prefix}report: {options.report}")
-    if options.html:
-        from .html import run_page
-        write_text(options.html, run_page(data), "--html")
-        say(f"{prefix}html: {options.html}")
-    if options.junit_xml:
-        write_text(options.junit_xml, junit_xml(results, environment(seed), options.strict_known), "--junit-xml")
-        say(f"{prefix}junit xml: {options.junit_xml}")
-
-
-# --- JUnit XML (``--junit-xml``): one test case per row; failed rows are <failure> with the full
-# message, the suite's own errors <error> with the traceback, unsupported, skipped and known rows
-# <skipped> with the reason (as pytest writes an xfail), a stale row a <failure> under --strict-known.
-
-def junit_xml(results, environment, strict_known=False):
-    """The XML text of one ``<testsuites>`` holding one ``<testsuite name="rnn-conformance">``."""
-    failing = {"failed"} | ({"stale"} if strict_known else set())
-    counts = {"tests": len(results), "failures": sum(r.status in failing for r in results),
-              "errors": sum(r.status == "error" for r in results),
-              "skipped": sum(r.status in ("skipped", "unsupported", "known") for r in results)}
-    seconds = sum(r.seconds for r in results)
-    suites = ET.Element("testsuites", {k: str(v) for k, v in counts.items()}, time=f"{seconds:.3f}")
-    suite = ET.SubElement(suites, "testsuite", {k: str(v) for k, v in counts.items()}, name="rnn-conformance",
-                          time=f"{seconds:.3f}", timestamp=datetime.datetime.now().isoformat(timespec="seconds"))
-    properties = ET.SubElement(suite, "properties")
-    for name in ("torch", "cuda", "cudnn", "numpy", "hypothesis", "python", "seed"):
-        ET.SubElement(properties, "property", name=name, value=str(environment.get(name)))
-    for r in results:
-        suite.append(_case(r, failing))
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
-
-
-def junit_class(target):
-    """A row's JUnit ``classname``: the suite, then the target with its dots made underscores
-    (Jenkins and GitLab read the part after the last dot as the class, the rest as packages)."""
-    return f"rnn-conformance.{target.replace('.', '_').replace(':', '_')}"
-
-
-def _case(r, failing):
-    case = ET.Element("testcase", classname=junit_class(r.target),
-                      name=f"{r.check}[{column(r)}-{r.dtype}]", time=f"{r.seconds:.3f}")
-    if r.status in failing:
-        text = r.message or f"{r.check}: {r.reason}"
-        ET.SubElement(case, "failure", message=_headline(text) if r.status == "failed" else r.reason,
-                      type=r.status).text = text
-    elif r.status == "error":
-        ET.SubElement(case, "error", message=r.reason or "the suite itself raised",
-                      type="error").text = "\n".join(filter(None, [r.message, r.traceback]))
-    elif r.status in ("skipped", "unsupported", "known"):
-        ET.SubElement(case, "skipped", message=f"{r.status}: {r.reason}", type=r.status).text = r.message
-    return case
-
-
-def _headline(message):
-    """The line of a failure message that says what was wrong (the worst element, or what
-    went wrong), for the ``message`` attribute a CI page shows."""
-    lines = [line.strip() for line in message.splitlines()]
-    return next((line for line in lines if line.startswith(("worst element:", "what went wrong:"))), lines[0])

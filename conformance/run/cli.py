@@ -6,7 +6,9 @@ import sys
 
 from ..report import messages
 from ..errors import UsageError
-from .options import OPTIONS, ArgumentParser, env_name, resolve, resolve_seed
+from .options import OPTIONS, ArgumentParser, env_name, resolve, resolve_seed, usage_error
+from .outputs import write_outputs
+from ..report.record import FAILING
 
 #: 0 every check passed (or failed only where a known difference accepts it); 1 a check
 #: failed (or a stale known difference under --strict-known); 2 bad usage, a target that
@@ -53,7 +55,7 @@ def list_checks():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["compare"]:
-        from ..report.compare import main as compare
+        from .gate import main as compare
         return compare(argv[1:])
     rows = None
     try:
@@ -68,7 +70,7 @@ def main(argv=None):
             given["maxfail"] = "1"
         options = resolve(given)
     except UsageError as exc:
-        return usage_error(exc)
+        return _usage_failed(exc)
     from . import session
     from .supervisor import Supervisor, output_file
     supervisor = Supervisor(jobs=options.jobs or session.default_jobs(session.rows_at_most(options)),
@@ -76,7 +78,7 @@ def main(argv=None):
     try:
         return _run(options, supervisor, args.verbose, rows)
     except UsageError as exc:
-        return usage_error(exc)
+        return _usage_failed(exc)
     finally:
         supervisor.close()
         _say_output(supervisor.output)
@@ -95,8 +97,8 @@ def _say_output(path):
         os.remove(path)
 
 
-def usage_error(exc):
-    print(messages.usage_error(exc), file=sys.stderr)
+def _usage_failed(exc):
+    print(usage_error(exc), file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -121,8 +123,7 @@ def reproduce_arguments(argv):
 def _selected(rows, wanted, picked):
     """The rows of a --rerun-failed run: those whose key ``wanted`` holds, narrowed to the row
     ids or check names ``picked`` (when any)."""
-    from . import session
-    chosen = [r for r in rows if session.row_key(r) in wanted]
+    chosen = [r for r in rows if r.row.key in wanted]
     if picked:
         chosen = [r for r in chosen if r.id in picked or r.check.name in picked]
         if not chosen:
@@ -139,7 +140,7 @@ def _run(options, supervisor, verbose, picked=None):
     from ..targets.known import unmatched
     wanted = None
     if options.rerun_failed:
-        statuses = ("failed", "error") if picked is None else ("failed", "error", "known")
+        statuses = FAILING if picked is None else FAILING + ("known",)
         options, wanted = session.rerun_failed(options, statuses)
     session.check_devices(options)
     known = session.load_known(options)
@@ -155,7 +156,7 @@ def _run(options, supervisor, verbose, picked=None):
         for index, result in session.run_rows(rows, supervisor, known, options.reproducers, progress.waiting):
             finished[index] = result
             progress.update(result)
-            if result.status in ("failed", "error"):
+            if result.status in FAILING:
                 progress.say(messages.failure_head(result))
             if options.maxfail and sum(r.status == "failed" for r in finished.values()) >= options.maxfail:
                 stopped = options.maxfail < len(rows) - len(finished) + options.maxfail
@@ -165,13 +166,13 @@ def _run(options, supervisor, verbose, picked=None):
     finally:
         progress.finish()
     results = [finished[i] for i in sorted(finished)]
-    messages.root_causes(results)
+    messages.root_causes(results, session.against_torch())
     counts = messages.summarize(results)
     print(messages.table(results) if verbose else messages.summary(results))
     print("\n".join([""] + messages.closing_lines(results, targets, counts, seed, session.versions(), len(rows),
                                                   unmatched=unmatched(known, results),
                                                   stopped=options.maxfail if stopped else None)))
-    messages.write_outputs(options, results, targets, seed, known, len(rows), print,
+    write_outputs(options, results, targets, seed, known, len(rows), print,
                            stopped=options.maxfail if stopped else None)
     if options.reproducers:
         lines, every_row = messages.reproducer_lines(results, options.reproducers)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..targets.backends import BACKENDS
-from ..config import DTYPE_NAMES, KIND_MODES
+from ..config import DTYPE_NAMES, KIND_MODES, SCAN_ERROR_LIMIT
 from ..errors import UsageError
 from .profiles import PROFILES
 from ..targets.transforms import TRANSFORMS
@@ -117,10 +117,6 @@ def parse_activation_error(value):
                          f"evaluation, in [0, 1) (e.g. 1e-6)")
     return error
 
-
-#: The largest scan error a target may declare, in roundoffs per step (2**20: float32's
-#: roundoff times this is 0.06 per step, which says nothing any more).
-SCAN_ERROR_LIMIT = 2.0 ** 20
 
 
 def parse_scan_error(value):
@@ -291,3 +287,13 @@ def resolve_seed(options):
     """The run's seed: the one given, or a fresh random one (printed by the run)."""
     import random
     return options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
+
+
+def usage_error(exc, under_pytest=False, program="rnn-conformance"):
+    """The one line a usage error prints (pytest adds its own ``ERROR:``); under pytest every
+    option is named as pytest takes it (``--rnn-kind``, not ``--kind``)."""
+    if not under_pytest:
+        return f"{program}: error: {exc}"
+    pytests = [name for name in OPTIONS if name not in CLI_ONLY]  # --maxfail is pytest's own
+    text = re.sub(r"(?<![\w-])--(" + "|".join(map(re.escape, pytests)) + r")(?![\w-])", r"--rnn-\1", str(exc))
+    return f"{program}: {text}"

@@ -15,8 +15,9 @@ import os
 import pytest
 
 from ..report import messages
+from ..report.record import count_statuses
 from ..errors import UsageError
-from .options import CLI_ONLY, OPTIONS, env_name, resolve, resolve_seed
+from .options import CLI_ONLY, OPTIONS, env_name, resolve, resolve_seed, usage_error
 
 RESULT_PROPERTY = "rnn_conformance_result"
 #: The options a pytest session takes (``--rnn-<name>``).
@@ -67,7 +68,7 @@ def _options(config):
                 if getattr(options, name.replace("-", "_")) is not None:
                     raise UsageError(f"{env_name(name)} belongs to the command line; under pytest use {instead}")
         except UsageError as exc:
-            raise pytest.UsageError(messages.usage_error(exc, under_pytest=True)) from None
+            raise pytest.UsageError(usage_error(exc, under_pytest=True)) from None
         state = config._rnn_conformance_options = (options, resolve_seed(options))
     return state
 
@@ -83,7 +84,7 @@ def _run_state(config):
             known = session.load_known(options)
             targets = session.targets_for(options, _supervisor(config, options))
         except UsageError as exc:
-            raise pytest.UsageError(messages.usage_error(exc, under_pytest=True)) from None
+            raise pytest.UsageError(usage_error(exc, under_pytest=True)) from None
         state = config._rnn_conformance = (options, targets, seed, known)
     return state
 
@@ -152,7 +153,7 @@ def pytest_sessionfinish(session, exitstatus):
     """A session whose suite rows checked nothing (every one unsupported, skipped or known)
     is not a success: exit 5, as pytest's own for no tests, said in the closing lines."""
     if _RESULT_ROWS and not hasattr(session.config, "workerinput") and exitstatus == pytest.ExitCode.OK:
-        if messages.nothing_checked(messages.count_statuses(row["status"] for row in _RESULT_ROWS)):
+        if messages.nothing_checked(count_statuses(row["status"] for row in _RESULT_ROWS)):
             session.exitstatus = messages.EXIT_NOTHING_CHECKED
 
 
@@ -162,10 +163,11 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     from . import session
     from ..targets.known import unmatched
-    from .runner import CheckResult
+    from ..report.record import CheckResult
+    from .outputs import write_outputs
     options, targets, seed, known = _run_state(config)
     results = [CheckResult.from_dict(row) for row in _RESULT_ROWS]
-    messages.root_causes(results)
+    messages.root_causes(results, session.against_torch())
     counts = messages.summarize(results)
     terminalreporter.write_sep("=", f"{messages.PROGRAM} summary")
     terminalreporter.write_line(messages.summary(results))
@@ -173,7 +175,7 @@ def pytest_terminal_summary(terminalreporter, config):
                                        unmatched=unmatched(known, results)):
         terminalreporter.write_line(line)
     try:
-        messages.write_outputs(options, results, targets, seed, known, say=terminalreporter.write_line,
+        write_outputs(options, results, targets, seed, known, say=terminalreporter.write_line,
                                under_pytest=True)
     except UsageError as exc:
-        terminalreporter.write_line(messages.usage_error(exc))
+        terminalreporter.write_line(usage_error(exc))

@@ -3,11 +3,10 @@
 ``run_check`` is usable without pytest (the CLI and the pytest plugin both call it); the
 checks themselves are in ``registry.checks()``.
 """
-import math
 import time
 import traceback
 import zlib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import replace
 
 from hypothesis import given, reject, seed as hypothesis_seed, settings
 from hypothesis.errors import FlakyFailure, Unsatisfiable
@@ -15,82 +14,14 @@ import torch
 
 from ..targets import backends, watch
 from ..report import messages
+from ..report.record import Row
 from . import profiles
 from ..reproduce import hooks as reproducers, scripts
 from ..checks.support.boundary import DEFAULT_TIMEOUT, Context
 from ..errors import CheckFailure, NotRepresentable, TargetHung, Unsupported, one_line
 from ..checks.registry import checks
-from ..checks.support.tolerances import DTYPES
+from ..targets.loading import DTYPES
 from ..targets.transforms import TRANSFORMS
-
-#: A passed row on which refused draws left fewer than this share of its wanted examples has
-#: thin evidence (said in the summary, the report and the HTML page).
-THIN_SHARE = 0.25
-
-
-@dataclass
-class CheckResult:
-    """The verdict of one check on one target, device and dtype (a report row)."""
-
-    check: str
-    target: str
-    device: str
-    dtype: str
-    status: str
-    examples: int = 0
-    worst_ratio: float = 0.0
-    counterexample: str = None
-    replay: str = None
-    message: str = None
-    reason: str = None
-    seconds: float = 0.0
-    traceback: str = None
-    backend: str = "default"
-    #: the transform the target's forward ran under (``transforms``)
-    transform: str = "eager"
-    #: the torch flags in force while the row ran (CUDA rows), and the GPU it ran on
-    flags: dict = None
-    #: the known-differences entry that matched the row
-    known: str = None
-    #: whether any example compared a value with a tolerance (False: a pass/fail-only check,
-    #: whose worst_ratio is no headroom; reports from before this field read as True)
-    compared: bool = True
-    #: the standalone script written for a failed row (``reproducers``), when asked for
-    reproducer: str = None
-    #: why no reproducer was written for a failed row when one was asked for
-    no_reproducer: str = None
-    #: draws the target refused to build (rejected like Hypothesis' ``assume``: the row is
-    #: judged on the examples that ran), and the first refusal
-    refused: int = 0
-    refused_reason: str = None
-    #: the examples the row wanted (its max_examples): fewer than THIN_SHARE of them ran is
-    #: thin evidence
-    wanted: int = 0
-    #: the parity check whose failure this failed row likely follows from (``messages.root_causes``)
-    consequence_of: str = None
-    family: str = field(default="", repr=False)
-
-    @property
-    def thin(self):
-        """Whether refusals starved the row: it passed on fewer than THIN_SHARE of the examples
-        it wanted."""
-        return self.status == "passed" and bool(self.refused) and self.examples < THIN_SHARE * self.wanted
-
-    def as_dict(self):
-        row = asdict(self)
-        row["worst_ratio"] = None if math.isinf(self.worst_ratio) else self.worst_ratio
-        row["thin"] = self.thin
-        return row
-
-    @classmethod
-    def from_dict(cls, row):
-        """The result ``as_dict`` wrote (unknown keys ignored)."""
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in row.items() if k in known}
-        if values.get("worst_ratio") is None:
-            values["worst_ratio"] = float("inf") if values.get("status") in ("failed", "known") else 0.0
-        return cls(**values)
-
 
 def check_seed(seed, check, target, device, dtype):
     """The Hypothesis seed of one run, so that --checks/--devices/--dtypes do not change it."""
@@ -108,7 +39,14 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
     as a standalone script (``CheckResult.reproducer``)."""
     check = checks()[check] if isinstance(check, str) else check
     dtype_name = dtype if isinstance(dtype, str) else str(dtype).removeprefix("torch.")
-    result = planned_result(check, target, device, dtype_name, seed, max_examples, backend, transform)
+    return run_row(Row(check.name, target.impl, device, dtype_name, backend, transform, max_examples, seed), check,
+                   target, timeout, reproducer_dir)
+
+
+def run_row(row, check, target, timeout=DEFAULT_TIMEOUT, reproducer_dir=None):
+    """``run_check`` of a planned Row (``check`` and ``target``: what its names name)."""
+    device, dtype_name, transform, max_examples = row.device, row.dtype, row.transform, row.examples
+    result = planned_result(row, check, target)
     chosen = TRANSFORMS[transform]
     skip, refused = chosen.missing(), chosen.not_applicable(target.kind)
     if skip or refused:
@@ -125,13 +63,13 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
     started = time.perf_counter()
     refusals, failing, traced = [], [], []
     try:
-        with backends.selected(backend), chosen.active():
+        with backends.selected(row.backend), chosen.active():
             if device.startswith("cuda"):
                 gpu = int(device.partition(":")[2] or torch.cuda.current_device())
                 result.flags = dict(backends.in_force(), gpu=gpu)
             try:
                 _property(check, ctx, result, refusals, failing, max_examples,
-                          check_seed(seed, check.name, target.impl, device, dtype_name))()
+                          check_seed(row.seed, check.name, target.impl, device, dtype_name))()
             except (CheckFailure, TargetHung, FlakyFailure):
                 if reproducer_dir is not None and failing:
                     traced.append(_traced_replay(check, ctx, failing[-1]))
@@ -163,13 +101,12 @@ def run_check(check, target, device, dtype, *, max_examples, seed, timeout=DEFAU
     return result
 
 
-def planned_result(check, target, device, dtype_name, seed, max_examples, backend="default", transform="eager"):
-    """The row of ``check`` before it runs: passed, with its replay command."""
-    result = CheckResult(check.name, target.impl, device, dtype_name, "passed", backend=backend, transform=transform,
-                         compared=False, family=check.family, wanted=max_examples)
-    result.replay = messages.replay_command(check.name, target.impl, device, dtype_name, seed, max_examples,
-                                            None if target.impl.startswith("torch.nn.") else target.kind, backend,
-                                            transform, target.variant)
+def planned_result(row, check, target):
+    """The verdict of ``row`` before it runs: passed, with its replay command."""
+    result = row.result(compared=False, family=check.family)
+    result.replay = messages.replay_command(row.check, row.target, row.device, row.dtype, row.seed, row.examples,
+                                            None if target.impl.startswith("torch.nn.") else target.kind, row.backend,
+                                            row.transform, target.variant)
     return result
 
 

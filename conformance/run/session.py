@@ -14,7 +14,8 @@ from ..report import messages
 from . import profiles
 from ..errors import CheckFailure, UsageError
 from ..checks.registry import FAMILIES, checks
-from .runner import CheckResult, planned_result, run_check, suite_error
+from ..report.record import FAILING, Row, row_key
+from .runner import planned_result, run_row, suite_error
 from .supervisor import Task
 from ..targets.loading import DEFAULT_IMPLS, Target, default_targets, describe, described, load_target, target_again
 from ..targets.transforms import TRANSFORMS
@@ -22,36 +23,25 @@ from ..targets.transforms import TRANSFORMS
 
 @dataclass(frozen=True)
 class PlannedCheck:
-    """One row of the plan: runs to a CheckResult."""
+    """One row of the plan: its record (``Row``) and, in this process, the check and target it
+    names; runs to a CheckResult."""
 
+    row: Row
     check: object
     target: object
-    device: str
-    dtype: str
-    max_examples: int
-    seed: int
     timeout: float
-    backend: str = "default"
-    transform: str = "eager"
 
     @property
     def id(self):
-        where = messages.place(self.device, self.backend, self.transform)
-        return f"{self.check.name}-{self.target.impl}-{where}-{self.dtype}"
-
-    def skipped(self, reason):
-        return CheckResult(self.check.name, self.target.impl, self.device, self.dtype, "skipped", reason=reason,
-                           backend=self.backend, transform=self.transform, family=self.check.family)
+        return self.row.id
 
     def run(self, reproducer_dir=None):
         """The row's result, run in this process (a failure written as a standalone script into
         ``reproducer_dir`` when given)."""
-        reason = device_missing(self.device)
+        reason = device_missing(self.row.device)
         if reason:
-            return self.skipped(reason)
-        return run_check(self.check, self.target, self.device, self.dtype, max_examples=self.max_examples,
-                         seed=self.seed, timeout=self.timeout, backend=self.backend, transform=self.transform,
-                         reproducer_dir=reproducer_dir)
+            return self.row.result("skipped", reason=reason, family=self.check.family)
+        return run_row(self.row, self.check, self.target, self.timeout, reproducer_dir)
 
 
 #: Most worker processes a run starts by default (each imports torch and holds its own memory).
@@ -66,9 +56,7 @@ def default_jobs(rows):
 
 def row_task(row, reproducer_dir=None):
     """The supervisor's task for ``row``: run in a worker; a crash or hang there fails the row."""
-    spec = (row.check.name, describe(row.target), row.device, row.dtype, row.max_examples, row.seed, row.timeout,
-            row.backend, row.transform, reproducer_dir)
-    return Task(run_spec, (spec,), partial(died_row, row))
+    return Task(run_spec, ((row.row, describe(row.target), row.timeout, reproducer_dir),), partial(died_row, row))
 
 
 def run_rows(rows, supervisor, known=(), reproducer_dir=None, waiting=None):
@@ -79,9 +67,10 @@ def run_rows(rows, supervisor, known=(), reproducer_dir=None, waiting=None):
     passes they expected to fail ``stale``."""
     runnable = []
     for index, row in enumerate(rows):
-        reason = device_missing(row.device)
+        reason = device_missing(row.row.device)
         if reason:
-            yield index, known_differences.classify(row.skipped(reason), known, torch.__version__)
+            yield index, known_differences.classify(row.row.result("skipped", reason=reason, family=row.check.family),
+                                                    known, torch.__version__)
         else:
             runnable.append(index)
     for position, result in supervisor.map([row_task(rows[i], reproducer_dir) for i in runnable], waiting):
@@ -91,8 +80,7 @@ def run_rows(rows, supervisor, known=(), reproducer_dir=None, waiting=None):
 def died_row(row, what, call, example):
     """The failed result of a row whose worker died or hung: what happened, in which call
     into the target, on which example (its replay reruns the same examples)."""
-    result = planned_result(row.check, row.target, row.device, row.dtype, row.seed, row.max_examples, row.backend,
-                            row.transform)
+    result = planned_result(row.row, row.check, row.target)
     if what.startswith("hung"):
         summary = f"the target {what}"
     elif call:
@@ -111,17 +99,14 @@ _WORKER_TARGETS = {}
 def run_spec(spec):
     """In a worker: the result of one planned row; never raises (the suite's own exceptions
     become an ``error`` row)."""
-    check_name, description, device, dtype, max_examples, seed, timeout, backend, transform, reproducer_dir = spec
-    check = checks()[check_name]
+    row, description, timeout, reproducer_dir = spec
+    check = checks()[row.check]
     try:
         if description["impl"] not in _WORKER_TARGETS:
             _WORKER_TARGETS[description["impl"]] = target_again(description)
-        target = _WORKER_TARGETS[description["impl"]]
-        return PlannedCheck(check, target, device, dtype, max_examples, seed, timeout, backend,
-                            transform).run(reproducer_dir)
-    except BaseException as exc:  # run_check keeps the Exceptions; this is whatever escaped it
-        result = planned_result(check, Target(description["impl"], description["kind"], None), device, dtype, seed,
-                                max_examples, backend, transform)
+        return PlannedCheck(row, check, _WORKER_TARGETS[description["impl"]], timeout).run(reproducer_dir)
+    except BaseException as exc:  # run_row keeps the Exceptions; this is whatever escaped it
+        result = planned_result(row, check, Target(description["impl"], description["kind"], None))
         suite_error(result, None, exc)
         return result
 
@@ -196,12 +181,13 @@ def plan(options, targets, seed):
                 for backend in backends_for(device, options.backends):
                     for transform in options.transforms:
                         examples = TRANSFORMS[transform].max_examples(count, options.max_examples)
-                        rows += [PlannedCheck(check, target, device, dtype, examples, seed, options.timeout, backend,
-                                              transform) for dtype in options.dtypes]
+                        rows += [PlannedCheck(Row(check.name, target.impl, device, dtype, backend, transform,
+                                                  examples, seed), check, target, options.timeout)
+                                 for dtype in options.dtypes]
     return rows
 
 
-def rerun_failed(options, statuses=("failed", "error")):
+def rerun_failed(options, statuses=FAILING):
     """(options, the keys of the rows to run) for ``--rerun-failed REPORT``: the report's
     target, seed, profile, devices, dtypes, backends and transforms; its rows of ``statuses``
     (failed and error; ``reproduce`` adds known: an accepted failure is still one to report)."""
@@ -226,14 +212,9 @@ def rerun_failed(options, statuses=("failed", "error")):
     return replaced, {row_key(r) for r in rows}
 
 
-def row_key(row):
-    """What identifies a row across runs: check, target, device, backend, transform, dtype
-    (a report row's dict or a PlannedCheck)."""
-    get = row.get if isinstance(row, dict) else lambda name, default=None: getattr(row, name, default)
-    target = get("target")
-    return (get("check") if isinstance(row, dict) else row.check.name,
-            target if isinstance(target, str) else target.impl, get("device"), get("backend", "default"),
-            get("transform", "eager"), get("dtype"))
+def against_torch():
+    """The names of the checks whose other side is torch's own module (``Check.against_torch``)."""
+    return {name for name, check in checks().items() if check.against_torch}
 
 
 def backends_for(device, selected):

@@ -64,7 +64,7 @@ class KnownDifference:
 #: torch's own bugs that the default run finds, accepted for torch's own target only (a user's
 #: implementation that has them fails), so that the run passes on torch and still says so; a
 #: row one of them expects to fail that passes is ``stale``: torch fixed it, drop the entry.
-#: ``tests/test_torch_bugs.py`` records each bug outside the suite.
+#: ``tests/checks/test_torch_bugs.py`` records each bug outside the suite.
 BUILTIN = (
     KnownDifference(
         "torch-pack-padded-accepts-too-long-lengths",

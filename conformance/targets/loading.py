@@ -12,13 +12,13 @@ from reference import names
 from reference.cells import variant
 
 from . import watch
-from ..config import (CELL_KINDS, COPYING_HOOK, KIND_MODES, LAYER_KINDS, MAPPING_HOOK, PACKING_FUNCTIONS,
-                     TORCH_NAMES, TORCH_VARIANTS, UTILITY_KINDS, VARIANT_KIND, VARIANT_KINDS, RNNConfig,
-                     selecting)
-from ..run.options import SCAN_ERROR_LIMIT
+from ..config import (CELL_KINDS, COPYING_HOOK, DTYPE_NAMES, KIND_MODES, LAYER_KINDS, MAPPING_HOOK,
+                      PACKING_FUNCTIONS, SCAN_ERROR_LIMIT, TORCH_NAMES, TORCH_VARIANTS, UTILITY_KINDS, VARIANT_KIND,
+                      VARIANT_KINDS, RNNConfig, selecting)
 from ..errors import HookError, Unsupported, UsageError, one_line
-from ..checks.support.tolerances import DTYPES
 
+#: The dtypes a row can run in, by name.
+DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 DEFAULT_IMPLS = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn.LSTM",
                  "rnn_cell": "torch.nn.RNNCell", "gru_cell": "torch.nn.GRUCell", "lstm_cell": "torch.nn.LSTMCell",
                  "packing_utils": "torch.nn.utils.rnn"}
@@ -54,6 +54,31 @@ TORCH_ARGUMENTS = "torch_arguments"
 #: zero initial state lies outside its domain.
 ZERO_STATE = "zero_state"
 
+#: Each class attribute a target may declare itself through -> (the option that adds to it, or
+#: None; what it declares): the table docs/declarations.md is written from.
+CLASS_DECLARATIONS = {
+    DECLARATION: ("--unsupported", "features, autograd (`backward`), dtypes and devices it does not support: their "
+                                   "rows are unsupported"),
+    ACTIVATION_DECLARATION: ("--activation-error", "the absolute error of one sigmoid/tanh evaluation of its "
+                                                   "kernels, charged by the bound model at every activation of the "
+                                                   "forward and through backward (default 0)"),
+    SCAN_DECLARATION: ("--scan-error", "its error per step, in roundoffs of the dtype, when it computes its "
+                                       "recurrence as a scan, not a step loop (default 0)"),
+    VARIANT_DECLARATION: ("--variant", "the variant it computes when torch has no such layer: a mode of "
+                                       "reference.VARIANTS or `package.module:NAME` of a reference.Variant"),
+    MAPPING_HOOK: (None, "(a method) its own parameters as differentiable functions of torch-named tensors: "
+                         "weight gradients are compared under torch's names"),
+    COPYING_HOOK: (None, "(a method) loads torch-named weights by copying them into its own: weight gradients "
+                         "cannot be compared, and the run says so"),
+}
+#: Features a target lacks without declaring it -> when: rows that need one are unsupported, named.
+AUTOMATIC = {
+    TORCH_VARIANT: "its variant is not one of torch's: the checks that compare with torch's own cell or dropout "
+                   "block",
+    TORCH_ARGUMENTS: "its variant takes sizes or side inputs of its own: the seed models build and call their layer "
+                     "with torch's arguments only",
+    ZERO_STATE: "its variant declares a state positive: an explicit zero initial state lies outside its domain",
+}
 #: What a target may declare unsupported: input features, its own options, autograd, dtypes, devices.
 DECLARABLE_FEATURES = ("packed", "no_bias", "bidirectional", "multi_layer", "proj_size", "batch_first", "hx",
                        "unbatched", "non_contiguous", "relu", "dropout", "backward") + PACKING_FUNCTIONS + (

@@ -40,7 +40,9 @@ class Transform:
     to; unsupported: feature -> why the transformed module cannot take it; examples: the share
     of the profile's examples a row draws; max_unrolled: the most steps x layers x directions
     a drawn configuration has (None: as the check draws); call_timeout: seconds one call may
-    take at least (compilation happens inside the first call)."""
+    take at least (compilation happens inside the first call); calls: ``calls(fn, args)``, the
+    transformed call (None: fn(*args) as it is); dynamo: whether its rows run under Dynamo's
+    settings; needs: why it cannot run on this machine, or None (called once per row)."""
 
     name: str
     what: str = "the forward"
@@ -51,10 +53,13 @@ class Transform:
     call_timeout: float = 0.0
     #: why the kinds it applies to are those
     kinds_note: str = "the packing utilities are torch's functions, not a module to transform"
+    calls: object = None
+    dynamo: bool = False
+    needs: object = None
 
     @property
     def eager(self):
-        return self.name == "eager"
+        return self.calls is None
 
     def not_applicable(self, kind):
         """Why a target of ``kind`` cannot run under this transform, or None."""
@@ -64,10 +69,7 @@ class Transform:
 
     def missing(self):
         """Why this transform cannot run on this machine, or None."""
-        if self.name == "compile-inductor" and not c_compiler():
-            return ("compile-inductor: no C++ compiler found (Inductor compiles C++ on the CPU; set CXX or install "
-                    "g++)")
-        return None
+        return None if self.needs is None else self.needs()
 
     def max_examples(self, profile_count, explicit=None):
         """Examples per row: ``explicit`` (--max-examples) as given, else the profile's share."""
@@ -89,7 +91,7 @@ class Transform:
         """A row under this transform: Dynamo's settings for the compile ones, and torch's own
         compile and export logs quiet unless TORCH_LOGS asks for them (a failed call is the
         row's failure, said once in its message, not a traceback in the run's output)."""
-        if self.name not in ("compile", "compile-inductor", "export"):
+        if not self.dynamo:
             yield
             return
         import torch._dynamo
@@ -113,7 +115,7 @@ class Transform:
         if self.eager:
             return fn(*args)
         try:
-            return _CALLS[self.name](fn, args)
+            return self.calls(fn, args)
         except Unsupported:
             raise
         except NotTransformed as exc:
@@ -129,6 +131,12 @@ def c_compiler():
     """The C++ compiler Inductor would use, or None."""
     candidates = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "c++", "clang++"]
     return next((found for found in map(shutil.which, candidates) if found), None)
+
+
+def _needs_c_compiler():
+    if c_compiler():
+        return None
+    return "compile-inductor: no C++ compiler found (Inductor compiles C++ on the CPU; set CXX or install g++)"
 
 
 # --- The transformed calls ------------------------------------------------------------------
@@ -194,9 +202,6 @@ def _scripted(fn, args):
     return scripted(*args)
 
 
-_CALLS = {"compile": _compiled("compile"), "compile-inductor": _compiled("compile-inductor"),
-          "export": _exported, "script": _scripted}
-
 #: What torch.compile cannot take in one graph: a packed sequence's batch sizes are data, and
 #: torch's decomposition of a packed RNN guards on them ("Could not guard on data-dependent
 #: expression"), so fullgraph=True refuses it (without fullgraph it runs eagerly).
@@ -209,14 +214,17 @@ TRANSFORMS = {
     # torch.compile(fullgraph=True), aot_eager backend, RNNs allowed: Dynamo, AOTAutograd and
     # torch's decompositions, forward and backward, training and eval
     "compile": Transform("compile", "the compiled forward", unsupported=COMPILED_UNSUPPORTED, examples=0.2,
-                         max_unrolled=12),
+                         max_unrolled=12, calls=_compiled("compile"), dynamo=True),
     # the same with the Inductor backend: generated C++ on the CPU, Triton on CUDA
     "compile-inductor": Transform("compile-inductor", "the compiled forward", unsupported=COMPILED_UNSUPPORTED,
-                                  examples=0.12, max_unrolled=6, call_timeout=600.0),
+                                  examples=0.12, max_unrolled=6, call_timeout=600.0,
+                                  calls=_compiled("compile-inductor"), dynamo=True, needs=_needs_c_compiler),
     # torch.export.export(...).run_decompositions().module(), in eval and training mode, forward only
     "export": Transform("export", "the exported program", examples=0.2, max_unrolled=12, unsupported={
         "packed": "torch.export cannot take a PackedSequence",
-        "backward": "an exported program is checked forward only (gradients: under compile)"}),
+        "backward": "an exported program is checked forward only (gradients: under compile)"}, calls=_exported,
+        dynamo=True),
     "script": Transform("script", "the scripted module", kinds=("rnn_cell", "gru_cell", "lstm_cell"),
-                        kinds_note="a scripted nn.LSTM/GRU/RNN cannot be called from Python, only its overloads"),
+                        kinds_note="a scripted nn.LSTM/GRU/RNN cannot be called from Python, only its overloads",
+                        calls=_scripted),
 }

@@ -14,10 +14,8 @@ import reference
 
 from ...reproduce import hooks as reproducers
 from ...reproduce.claims import close_ratios, differing, numbers, worst
-from ...config import DTYPE_NAMES
 from ...errors import CheckFailure, NotRepresentable
 
-DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 
 #: Unit roundoff of the TF32 format cuDNN uses for float32 matmuls when allowed.
 TF32_ROUNDOFF = 2.0 ** -11

@@ -76,16 +76,17 @@ def test_the_parameter_name_check_is_unsupported_before_any_example():
     assert results[0].reason == "torch_names: its parameters have their own names, mapped by load_torch_state_dict"
 
 
-def test_the_readmes_worked_hook_maps_as_the_tested_one_does():
-    """The README's rnn_conformance_from_torch, pasted into the tested layer, returns exactly
+def test_the_documented_worked_hook_maps_as_the_tested_one_does():
+    """docs/own-rnn.md's rnn_conformance_from_torch, pasted into the tested layer, returns exactly
     what MappedFusedLSTM's hook returns (so the example cannot drift from what is tested)."""
     import os
     import re
 
     import torch
 
+    from tests import REPO
     from tests.planted.own_names import MappedFusedLSTM
-    readme = open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md")).read()
+    readme = open(os.path.join(REPO, "docs", "own-rnn.md")).read()
     body = re.search(r"```python\nclass FusedLSTM\(torch.nn.Module\):\n(.*?)```", readme, re.S).group(1)
     namespace = {"torch": torch, "MappedFusedLSTM": MappedFusedLSTM}
     exec("class FromReadme(MappedFusedLSTM):\n" + body, namespace)

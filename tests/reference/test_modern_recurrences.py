@@ -23,7 +23,7 @@ from examples.rglru_variant import RGLRU
 from examples.slstm import SLSTM as SLSTMLayer
 from examples.slstm_variant import SLSTM
 from examples.sru_variant import SRU
-from tests import test_planted_bugs as planted_bugs
+from tests.checks import test_planted_bugs as planted_bugs
 from tests.planted import modern
 
 sig = lambda a: 1.0 / (1.0 + math.exp(-a))

@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from conformance.run import cli, session
-from conformance.report import compare, messages
+from conformance.run import cli, outputs, session
+from conformance.report import compare, junit, messages
 from conformance.targets import known
 from conformance.errors import UsageError
 from conformance.run.options import resolve
-from conformance.run.runner import CheckResult
+from conformance.report.record import CheckResult
 from conformance.targets.transforms import TRANSFORMS
 from tests.rows import rejected, run
 
@@ -105,10 +105,10 @@ def test_the_transform_is_in_the_row_id_report_junit_compare_key_and_replay():
     rows = session.plan(options, session.targets_for(options), 0)
     assert [r.id for r in rows] == ["forward_matches_oracle-torch.nn.GRU-cpu-float32",
                                     "forward_matches_oracle-torch.nn.GRU-cpu+compile-float32"]
-    assert [r.max_examples for r in rows] == [25, 5]  # compiled rows draw a share of the profile
+    assert [r.row.examples for r in rows] == [25, 5]  # compiled rows draw a share of the profile
     row = CheckResult("forward_matches_oracle", "torch.nn.GRU", "cpu", "float32", "passed", transform="compile")
     assert row.as_dict()["transform"] == "compile"
-    assert 'name="forward_matches_oracle[cpu+compile-float32]"' in messages.junit_xml([row], {})
+    assert 'name="forward_matches_oracle[cpu+compile-float32]"' in junit.junit_xml([row], {})
     eager = dict(row.as_dict(), transform="eager")
     assert compare.row_key(row.as_dict()) != compare.row_key(eager)
     assert compare.row_key({k: v for k, v in eager.items() if k != "transform"}) == compare.row_key(eager)
@@ -129,4 +129,4 @@ def test_bad_transforms_are_one_line_usage_errors(monkeypatch, capsys):
 def test_inductor_waits_longer_for_a_call():
     assert resolve({"transforms": "compile-inductor"}).call_timeout >= 600
     assert resolve({}).call_timeout == 60.0
-    assert json.dumps(messages.run_settings(resolve({"transforms": "export"}), 1)["transforms"]) == '["export"]'
+    assert json.dumps(outputs.run_settings(resolve({"transforms": "export"}), 1)["transforms"]) == '["export"]'

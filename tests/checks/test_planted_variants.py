@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from conformance.errors import UsageError
-from tests import test_planted_bugs as planted_bugs
+from tests.checks import test_planted_bugs as planted_bugs
 from tests.planted.variants import CORRECT, PLANTED
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import REPO  # noqa: E402
+
+ROOT = Path(REPO)
 
 
 def run(impl, dtypes="float64,float32", stop_at_failure=False, **more):

@@ -5,7 +5,7 @@ and refusals that starve a row are said as thin evidence."""
 from conformance.report import messages
 from conformance.targets.loading import load_target
 
-from .rows import run
+from tests.rows import run
 
 IMPL = "tests.planted.refusing:"
 

@@ -1,4 +1,4 @@
-"""The cases of ``tests/test_reference_primitives.py``, shared with
+"""The cases of ``tests/reference/test_reference_primitives.py``, shared with
 ``benchmarks/primitive_truths.py`` (which prints the largest errors they find as a table)."""
 import math
 

@@ -19,7 +19,9 @@ import pytest
 from conformance.report.compare import compare_reports, text
 from conformance.report.html import compare_page, headroom_colour, run_page
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import REPO  # noqa: E402
+
+ROOT = Path(REPO)
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from conformance.report import messages
-from conformance.run.runner import CheckResult
-from tests.test_cli import REPO, cli
-from tests.test_pytest_plugin import pytest_run
+from conformance.report.record import CheckResult
+from tests.run.test_cli import REPO, cli
+from tests.run.test_pytest_plugin import pytest_run
 
 #: A planted bug every parity check rejects, run on enough rows that stopping early shows.
 BUG = ["--impl", "tests.planted.bugs:LSTMGateOrderIFOG", "--devices", "cpu", "--dtypes", "float64,float32",

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import REPO
 QUICK = ["--devices", "cpu", "--dtypes", "float64", "--profile", "quick", "--seed", "1"]
 
 
@@ -268,7 +268,7 @@ def test_the_readmes_example_outside_the_checkout_says_where_to_run_it(tmp_path)
                           capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 2 and done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert f"run from the folder that holds 'examples' (here: {tmp_path}), or install it" in done.stderr
-    readme = open(os.path.join(REPO, "README.md")).read()
+    readme = open(os.path.join(REPO, "docs", "own-rnn.md")).read()
     assert "From the checkout's root (the examples are not installed with the package" in readme
     with open(os.path.join(REPO, "examples", "indrnn.py")) as handle:  # the layer imports nothing of the suite
         assert not re.search(r"^(import|from) (reference|conformance)\b", handle.read(), re.M)

@@ -17,7 +17,7 @@ from hypothesis import given, settings, strategies as st
 import reference
 from reference import arithmetic
 from reference.arithmetic import Arithmetic, Num
-from tests.primitive_cases import BOUND_CASES, HAND_CASES, VJP_CASES, finite_difference_error, float32_cases
+from tests.reference.primitive_cases import BOUND_CASES, HAND_CASES, VJP_CASES, finite_difference_error, float32_cases
 
 FLOAT32 = reference.Precision(storage=2.0 ** -24, accumulate=2.0 ** -24, underflow=2.0 ** -126)
 

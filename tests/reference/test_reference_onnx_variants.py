@@ -19,10 +19,10 @@ import pytest
 import reference
 from reference import activations, names
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 onnx = pytest.importorskip("onnx")
 from examples.onnx_rnn import reference_evaluator_runner, run_layers  # noqa: E402
-from tests.test_reference_backward import _numeric as central_differences  # noqa: E402
+from tests.reference.test_reference_backward import _numeric as central_differences  # noqa: E402
 
 FLOAT32 = reference.Precision(storage=2.0 ** -24, accumulate=2.0 ** -24)
 ONNX_VARIANTS = [name for name, v in reference.VARIANTS.items() if v.onnx is not None]

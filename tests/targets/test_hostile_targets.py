@@ -20,7 +20,7 @@ from conformance.run.supervisor import GRACE
 from conformance.checks.support.strategies import configs
 from conformance.targets.loading import default_targets
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import REPO
 QUICK = ["--devices", "cpu", "--dtypes", "float64", "--profile", "quick", "--seed", "1"]
 
 

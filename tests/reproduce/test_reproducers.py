@@ -12,7 +12,7 @@ import pytest
 from conformance.reproduce import scripts
 from conformance.run import session
 from conformance.run.options import resolve
-from tests.test_cli import REPO, cli
+from tests.run.test_cli import REPO, cli
 
 #: One planted bug per way a check reaches its verdict: (class, the check that rejects it, kind
 #: or None, transforms, the correct class it was planted in).
@@ -120,7 +120,7 @@ def test_reproduce_of_a_report_without_failures_is_a_usage_error(tmp_path):
 
 def test_reproduce_names_each_row_it_wrote_no_script_for_and_why():
     from conformance.report.messages import reproducer_lines
-    from conformance.run.runner import CheckResult
+    from conformance.report.record import CheckResult
     rows = [CheckResult("gradients_match_oracle", "torch.nn.GRU", "cuda", "float32", "skipped",
                         reason="CUDA is not available (torch.cuda.is_available() is False)"),
             CheckResult("forward_matches_oracle", "torch.nn.GRU", "cpu", "float32", "failed", reproducer="DIR/a.py"),

@@ -8,7 +8,7 @@ import sys
 
 from conformance.report.compare import compare_reports, like_for_like
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import REPO
 #: A correct GRU that writes down every input it is called on (shape and sum) to the file SEEN names.
 PLAIN = """import os
 

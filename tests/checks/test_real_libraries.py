@@ -5,7 +5,7 @@ the default tests: each test skips unless its library is installed (``tox -e lib
 reproducer against the library and a fixed copy."""
 import pytest
 
-from tests import test_planted_bugs as planted_bugs
+from tests.checks import test_planted_bugs as planted_bugs
 
 MINGRU = "examples.libraries.mingru_lib:MinGRUPytorch"
 

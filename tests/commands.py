@@ -1,0 +1,28 @@
+"""Running the suite's command line from a test, as a user would: a clean environment, the
+checkout as the working directory, a small plan."""
+import json
+import os
+import subprocess
+import sys
+
+from tests import REPO
+
+#: A small plan of rows: two parity checks of one target on the CPU in two dtypes, quick profile.
+SMALL = ["--checks", "forward_matches_oracle,small_shapes_match_oracle", "--devices", "cpu",
+         "--dtypes", "float64,float32", "--profile", "quick"]
+#: A planted bug the small plan fails (h_n and c_n left in sorted order).
+BUG = "tests.planted.bugs:LSTMStatesLeftInSortedOrder"
+
+
+def run(*args, env=None):
+    """``python -m conformance *args`` without the caller's RNN_CONFORMANCE_* variables."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RNN_CONFORMANCE_")}
+    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env={**clean, "PYTHONWARNINGS": "ignore", **(env or {})})
+
+
+def write(tmp_path, name, data):
+    """A file of ``data`` (a string, or JSON of anything else) in tmp_path; its path."""
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return str(path)

@@ -1,0 +1,79 @@
+"""The house itself (docs/architecture.md): imports point only down the layers and form no cycle,
+each claim is written once, the reference pages are what the code writes, the README stays short."""
+import importlib.util
+import os
+import re
+
+from conformance.run import pages
+from tests import REPO
+
+
+def _house():
+    spec = importlib.util.spec_from_file_location("house", os.path.join(REPO, "benchmarks", "house.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _graph():
+    house = _house()
+    found = house.modules(REPO)
+    return house, {d: house.imports(d, p, found) for d, p in found.items()}
+
+
+def test_imports_point_only_down_the_layers():
+    house, graph = _graph()
+    assert all(house.rank(d) is not None for d in graph), [d for d in graph if house.rank(d) is None]
+    assert house.upward(graph, True) == []
+
+
+def test_no_import_cycle():
+    house, graph = _graph()
+    assert house.cycles(graph) == []
+
+
+def test_the_report_record_loads_no_torch():
+    """Reading a report, comparing two and the string tests load the record without torch."""
+    import subprocess
+    import sys
+    code = ("import sys; from conformance.report import record, compare, messages, html, junit; "
+            "assert 'torch' not in sys.modules and 'hypothesis' not in sys.modules, sorted(sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_each_claim_is_written_once_and_every_validator_of_results_is_a_claim():
+    house = _house()
+    found = house.modules(REPO)
+    assert {kind: len(places) for kind, places in house.claim_copies(found).items()} == {
+        kind: 1 for kind in house.claim_copies(found)}
+    validators = [f"{d}.{n}" for d, p in found.items() for n in house.defined(p, house.VALIDATOR_WORDS)]
+    assert validators and all(".reproduce.claims." in v for v in validators), validators
+
+
+def test_the_reference_pages_are_what_the_code_writes():
+    for name, page in pages.PAGES.items():
+        with open(os.path.join(REPO, "docs", name)) as handle:
+            assert handle.read() == page(), f"docs/{name} drifted: run python -m conformance.run.pages docs"
+
+
+def test_the_readme_is_short_and_its_links_lead_somewhere():
+    with open(os.path.join(REPO, "README.md")) as handle:
+        readme = handle.read()
+    assert len(readme.splitlines()) <= 300
+    docs = [os.path.join(REPO, "README.md")] + [os.path.join(REPO, "docs", f) for f in os.listdir(
+        os.path.join(REPO, "docs")) if f.endswith(".md")]
+    for path in docs:
+        with open(path) as handle:
+            for link in re.findall(r"\]\(([^)#:]+)\)", handle.read()):
+                assert os.path.exists(os.path.join(os.path.dirname(path), link)), f"{path}: {link}"
+
+
+def test_the_tests_are_arranged_like_the_code():
+    """Each package of the suite has its folder of tests, and no test file is left at the top but
+    the house's own."""
+    packages = {"reference", "checks", "targets", "reproduce", "report", "run"}
+    folders = {f for f in os.listdir(os.path.join(REPO, "tests")) if os.path.isdir(os.path.join(REPO, "tests", f))}
+    assert packages <= folders
+    top = sorted(f for f in os.listdir(os.path.join(REPO, "tests")) if f.startswith("test_"))
+    assert top == ["test_architecture.py", "test_extending.py"]
