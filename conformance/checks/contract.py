@@ -5,12 +5,17 @@ import torch
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import PackedSequence
 
+from reference import names
+
+from ..config import CELL_KINDS
+from ..errors import CheckFailure
 from ..reproduce import hooks as reproducers
 from ..reproduce.claims import assert_torch_parameters
-from .support.data import frozen_names, hx_to_torch, make_hx, make_input, make_weights, pack, parameter_shapes, to_torch
-from ..errors import CheckFailure
 from .registry import register
+from .support.cells import cell_cases
+from .support.data import frozen_names, hx_to_torch, make_hx, make_input, make_weights, pack, parameter_shapes, to_torch
 from .support.strategies import configs, features_of
+
 
 #: Inputs torch rejects with an error, and how to make each from a valid configuration.
 INVALID_INPUTS = ("wrong input size, no hx", "wrong input size, with hx", "h0 of the wrong batch size",
@@ -144,4 +149,52 @@ def check_forward_leaves_inputs_unchanged(config, ctx):
         name, index, was, now = changed
         raise CheckFailure(config, f"forward modified its argument {name}: element {list(index)} was {was:.8g}, "
                                    f"is now {now:.8g}; torch never writes into its inputs")
+    return []
+
+
+# --- single-step cells ----------------------------------------------------------------------
+
+@register("contract", strategy=cell_cases, kinds=tuple(CELL_KINDS), requires=("torch_names",))
+def check_cell_parameters_named_like_torch(config, ctx):
+    """state_dict keys and shapes are torch's cell's (weight_ih (G*H, I), weight_hh (G*H, H),
+    bias_ih and bias_hh (G*H,) with bias), every one a trainable parameter."""
+    module = ctx.construct(config)
+    ctx.call("state_dict", module.state_dict)
+    ctx.call("named_parameters", lambda: list(module.named_parameters()))
+    expected = {name: tuple(np_shape) for name, np_shape in
+                names.layer_as_cell(parameter_shapes(config)).items()}
+    reproducers.holds(config, assert_torch_parameters, module, expected)
+    return []
+
+
+#: What a cell must refuse, as torch's cells do.
+CELL_VIOLATIONS = ("input size", "hidden size of hx", "3-D input", "unbatched input, batched hx")
+
+
+@register("contract", strategy=lambda target: cell_cases(target, drop=("unbatched",)), kinds=tuple(CELL_KINDS))
+def check_cell_invalid_input_rejected(config, ctx):
+    """A wrong input size, hx of the wrong hidden size, 3-D input and unbatched input with a
+    batched hx raise an error instead of returning: every violation tried on every drawn
+    configuration."""
+    module, _ = ctx.build(config, names.layer_as_cell(make_weights(config)))
+    for violation in CELL_VIOLATIONS:
+        batch, size, hidden = config.batch, config.input_size, config.hidden_size
+        x_shape, h_shape = (batch, size), (batch, hidden)
+        if violation == "input size":
+            x_shape = (batch, size + 1)
+        elif violation == "hidden size of hx":
+            h_shape = (batch, hidden + 1)
+        elif violation == "3-D input":
+            x_shape = (1, batch, size)
+        else:
+            # torch 2.13 does not refuse hx (B, H) with unbatched input when B == H: RNNCell
+            # returns a result, LSTMCell (and GRUCell at H=1) crash with SIGSEGV; with B != H all
+            # three raise (tests/checks/test_torch_bugs.py)
+            x_shape, h_shape = (size,), (hidden + 1 if batch == hidden else batch, hidden)
+        x = torch.zeros(x_shape, dtype=ctx.dtype, device=ctx.device)
+        h = torch.zeros(h_shape, dtype=ctx.dtype, device=ctx.device)
+        hx = (h, h.clone()) if config.paired else h
+        if not ctx.rejects(module, x, hx):
+            raise CheckFailure((config, violation), f"accepted {violation} (input {x_shape}, hx {h_shape}) and "
+                                                    f"returned a result; torch raises an error")
     return []

@@ -8,13 +8,16 @@ from torch.nn.utils.rnn import pad_packed_sequence
 
 import reference
 
-from .support import streams
-from .support.data import as_numpy, frozen_names, make_weights, pack, side_inputs, to_torch
+from ..config import CELL_KINDS
 from .registry import register
+from .support import streams
+from .support.backprop import backward, differentiable, differentiated, gradient_of, leaves, parameters_received_gradients
+from .support.cells import cell_arguments, cell_backward, cell_cases
+from .support.data import as_numpy, frozen_names, make_weights, pack, side_inputs, to_torch
+from .support.relations import inputs, names_of
 from .support.strategies import configs, features_of
 from .support.tolerances import compare
-from .support.backprop import backward, differentiable, differentiated, gradient_of, leaves, parameters_received_gradients
-from .support.relations import inputs, names_of
+
 
 #: Where the upstream gradient enters: everywhere at once, or through one result only.
 UPSTREAM = ("random", "output", "h_n", "c_n")
@@ -134,4 +137,38 @@ def check_parameters_receive_gradients(config, ctx):
     frozen = frozen_names(config)
     parameters_received_gradients(module, {k: v for k, v in expected.items() if k not in frozen}, bound, ctx, config,
                                   config.mode, frozen)
+    return []
+
+
+# --- single-step cells ----------------------------------------------------------------------
+
+@register("gradients", strategy=cell_cases, kinds=tuple(CELL_KINDS), requires=("backward",))
+def check_cell_gradients_match_oracle(config, ctx):
+    """d input, d hx, d cx and every weight gradient of one cell call equal the oracle's,
+    the upstream gradient through h' (and c')."""
+    x, hx, weights = cell_arguments(config, ctx, grad=True)
+    module, weights = ctx.build(config, weights, train=True)
+    target = differentiable(ctx, module, weights)
+    expected, bound = cell_backward(config, ctx, target.call, x, hx, weights)
+    pairs = [("input", x)] + list(zip(("hx", "cx"), () if hx is None else hx if isinstance(hx, tuple) else (hx,)))
+    return [compare(f"grad {name}", gradient_of(tensor), expected[name], bound[name], ctx.dtype, config)
+            for name, tensor in pairs + target.weights if name in expected]
+
+
+def _flow_cases(target):
+    """Small cells with hx given (so that weight_hh gets a gradient), weights not saturating."""
+    return cell_cases(target, drop=("hx",), max_size=12, max_batch=3).map(
+        lambda c: c.with_(with_hx=target.supports("hx"), weight_scale=min(c.weight_scale, 1.0)))
+
+
+@register("gradients", strategy=_flow_cases, kinds=tuple(CELL_KINDS), requires=("backward",))
+def check_cell_parameters_receive_gradients(config, ctx):
+    """Every trainable parameter of the cell, whatever its name, receives a finite gradient
+    that is not identically zero (with hx given every weight of torch's cell gets one): a
+    frozen or detached weight or bias fails, named.  As training runs: the input and state do not
+    require grad, only the parameters do."""
+    x, hx, weights = cell_arguments(config, ctx)
+    module, weights = ctx.build(config, weights, train=True)
+    expected, bound = cell_backward(config, ctx, module, x, hx, weights)
+    parameters_received_gradients(module, expected, bound, ctx, config, f"{config.mode} cell")
     return []

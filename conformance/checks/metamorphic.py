@@ -7,15 +7,20 @@ separate modules) may round differently and are allowed twice the forward error 
 """
 import torch
 
+import reference
 from reference import names
+from reference.cells import variant
 
+from ..config import CELL_KINDS
 from ..reproduce import hooks as reproducers
-from .support import streams
-from .support.data import make_hx, make_weights
-from .registry import register
 from ..targets.loading import cell_constructor_options
+from .registry import register
+from .support import streams
+from .support.cells import cell_arguments, cell_call, cell_cases, cell_states
+from .support.data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
 from .support.relations import (batch_dim, cut_layers, forward_bound, identical, inputs, layer_states, map_states,
-                        relation_strategy, run, select, time_dim, within_runs)
+                                relation_strategy, run, select, time_dim, within_runs)
+from .support.tolerances import compare, compare_exact, compare_runs
 
 
 @register("metamorphic", strategy=relation_strategy(drop=("unbatched",), min_batch=2))
@@ -237,3 +242,98 @@ def _cell_loop(cell, config, x, hx):
             state = new
     finals = tuple(s.unsqueeze(0) for s in state)
     return (torch.stack(outputs, time_dim(config)),) + (finals if lstm else (finals[0], None))
+
+
+# --- single-step cells ----------------------------------------------------------------------
+
+@register("metamorphic", strategy=lambda target: cell_cases(target, drop=("hx",)), kinds=tuple(CELL_KINDS))
+def check_cell_hx_none_equals_zeros(config, ctx):
+    """hx=None gives bit for bit what explicit zeros give (called after them: a cell that
+    remembers its last state when given None fails)."""
+    x, _, weights = cell_arguments(config, ctx)
+    module, _ = ctx.build(config, weights)
+    zeros = torch.zeros(tuple(x.shape[:-1]) + (config.hidden_size,), dtype=ctx.dtype, device=ctx.device)
+    explicit = cell_call(ctx, module, config, x, (zeros, zeros.clone()) if config.paired else zeros)
+    implicit = cell_call(ctx, module, config, x, None)
+    return [compare_exact(name, got, other, ctx.dtype, config, ("hx=None", "explicit zeros"))
+            for name, got, other in zip(("h'", "c'"), implicit, explicit) if got is not None]
+
+
+@register("metamorphic", strategy=lambda target: cell_cases(target, drop=("unbatched",)), kinds=tuple(CELL_KINDS))
+def check_cell_unbatched_equals_batch_of_one(config, ctx):
+    """One unbatched call (I,) equals the same call as a batch of one (1, I), within twice
+    the oracle's bound (the two may take different kernels)."""
+    config = config.with_(batch=None)
+    x, hx, weights = cell_arguments(config, ctx)
+    module, weights = ctx.build(config, weights)
+    single = cell_call(ctx, module, config, x, hx)
+    lift = lambda t: t.unsqueeze(0)
+    batch = cell_call(ctx, module, config.with_(batch=1), lift(x), map_states(hx, lift))
+    _, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
+    return [compare_runs(name, got, other[0], b, ctx.dtype, config, ("unbatched", "batch of one"))
+            for name, got, other, b in zip(("h'", "c'"), single, batch, cell_states(bound, config.mode))
+            if got is not None]
+
+
+@register("metamorphic", strategy=lambda target: cell_cases(target, drop=("unbatched",), min_batch=2),
+          kinds=tuple(CELL_KINDS))
+def check_cell_batch_permutation_permutes_results(config, ctx):
+    """Permuting the batch rows of the input and hx permutes h' (and c') the same way,
+    within twice the oracle's bound (another batch order may take another kernel path)."""
+    x, hx, weights = cell_arguments(config, ctx)
+    module, weights = ctx.build(config, weights)
+    order = streams.rng(config.seed, "batch_permutation").permutation(config.batch).tolist()
+    whole = cell_call(ctx, module, config, x, hx)
+    permuted = cell_call(ctx, module, config, x[order], map_states(hx, lambda h: h[order]))
+    _, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
+    return [compare_runs(name, got, other[order], b[order], ctx.dtype, config,
+                         (f"batch permuted to {order}", "whole batch, rows reordered"))
+            for name, got, other, b in zip(("h'", "c'"), permuted, whole, cell_states(bound, config.mode))
+            if got is not None]
+
+
+@register("metamorphic", strategy=lambda target: cell_cases(target, drop=("unbatched",), min_batch=2),
+          kinds=tuple(CELL_KINDS))
+def check_cell_batch_split_matches_whole(config, ctx):
+    """Calling the cell on two parts of the batch gives each part's rows of calling it on
+    the whole batch, within twice the oracle's bound."""
+    x, hx, weights = cell_arguments(config, ctx)
+    module, weights = ctx.build(config, weights)
+    cut = int(streams.rng(config.seed, "batch_split").integers(1, config.batch))
+    whole = cell_call(ctx, module, config, x, hx)
+    _, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
+    results = []
+    for part in (slice(0, cut), slice(cut, config.batch)):
+        got = cell_call(ctx, module, config, x[part], map_states(hx, lambda h: h[part]))
+        results += [compare_runs(name, g, w[part], b[part], ctx.dtype, config,
+                                 (f"rows {part.start}:{part.stop} called apart", "whole batch"))
+                    for name, g, w, b in zip(("h'", "c'"), got, whole, cell_states(bound, config.mode)) if g is not None]
+    return results
+
+
+@register("metamorphic", strategy=lambda target: cell_cases(target, max_steps=8, drop=("unbatched",)),
+          kinds=tuple(CELL_KINDS), against_torch=True)
+def check_cell_loop_equals_sequence(config, ctx):
+    """The cell called step after step over a sequence, each state fed to the next call,
+    equals the one-layer sequence with the same weights: every step's h' is the sequence's
+    output there, the last state its h_n (and c_n)."""
+    weights = names.layer_as_cell(make_weights(config))
+    module, weights = ctx.build(config, weights)
+    x = to_torch(make_input(config), ctx.dtype, ctx.device, config.contiguous)
+    hx = make_hx(config)
+    state = None if hx is None else hx_to_torch(tuple(p[0] for p in hx) if isinstance(hx, tuple) else hx[0],
+                                                ctx.dtype, ctx.device)
+    outputs = []
+    for t in range(config.steps):
+        h, c = cell_call(ctx, module, config, x[t], state)
+        state = (h, c) if c is not None else h
+        outputs.append(h)
+    layer = names.cell_as_layer(weights, variant(config.mode).kinds)
+    expected, bound = reference.rnn_with_bound(as_numpy(x), layer, ctx.precision, mode=config.mode,
+                                               hx=None if hx is None else as_numpy(hx_to_torch(hx, ctx.dtype, "cpu")))
+    (out, finals), (out_bound, final_bounds) = [(r[0], cell_states(r[1], config.mode)) for r in (expected, bound)]
+    results = [compare("output (the cell's h' at each step)", torch.stack(outputs), out, out_bound, ctx.dtype,
+                       config)]
+    for name, got, value, b in zip(("h_n", "c_n"), cell_states(state, config.mode), finals, final_bounds):
+        results.append(compare(f"{name} (the cell's last state)", got, value[0], b[0], ctx.dtype, config))
+    return results

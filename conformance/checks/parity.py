@@ -1,8 +1,13 @@
 """Family 1, oracle parity: a target's forward pass equals ``reference.rnn`` within the error bound."""
-from .support.data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
+import reference
+
+from ..config import CELL_KINDS
 from .registry import register
-from .support.strategies import configs, features_of
+from .support.cells import cell_arguments, cell_cases, cell_result, cell_states
+from .support.data import as_numpy, hx_to_torch, make_hx, make_input, make_weights, to_torch
 from .support.oracle import oracle_comparisons
+from .support.strategies import configs, features_of
+from .support.tolerances import compare
 
 
 def run_forward(config, ctx):
@@ -27,3 +32,17 @@ def check_forward_matches_oracle(config, ctx):
 def check_small_shapes_match_oracle(config, ctx):
     """Edge shapes (size 1, length 1, batch 1, unbatched) equal the oracle in every layout."""
     return run_forward(config, ctx)
+
+
+# --- single-step cells ----------------------------------------------------------------------
+
+@register("parity", strategy=cell_cases, kinds=tuple(CELL_KINDS))
+def check_cell_matches_oracle(config, ctx):
+    """h' (and c') of one cell call equal the oracle for drawn sizes (1 to past 128), bias,
+    hx or None, batched or unbatched, non-contiguous input and weights up to saturating."""
+    x, hx, weights = cell_arguments(config, ctx)
+    module, weights = ctx.build(config, weights)
+    h, c = cell_result(ctx.invoke(module, x, hx), config, x, ctx)
+    expected, bound = reference.cell_with_bound(as_numpy(x), weights, ctx.precision, config.mode, as_numpy(hx))
+    return [compare(name, got, value, b, ctx.dtype, config) for name, got, value, b in
+            zip(("h'", "c'"), (h, c), cell_states(expected, config.mode), cell_states(bound, config.mode))]

@@ -14,11 +14,11 @@ from ..config import LAYER_KINDS
 
 #: family -> the modules that hold its checks, in the order reports list them.
 FAMILIES = {
-    "parity": ("conformance.checks.parity", "conformance.checks.cells"),
+    "parity": ("conformance.checks.parity",),
     "packing": ("conformance.checks.packing",),
-    "gradients": ("conformance.checks.gradients", "conformance.checks.cells"),
-    "metamorphic": ("conformance.checks.metamorphic", "conformance.checks.dropout", "conformance.checks.cells"),
-    "contract": ("conformance.checks.contract", "conformance.checks.cells"),
+    "gradients": ("conformance.checks.gradients",),
+    "metamorphic": ("conformance.checks.metamorphic", "conformance.checks.dropout"),
+    "contract": ("conformance.checks.contract",),
     "models": ("conformance.checks.models",),
     "packing_utils": ("conformance.checks.packing_utilities",),
 }
