@@ -142,8 +142,9 @@ def claim_copies(found):
                                        "parameters_like_torch", "expect_torch_parameters", "assert_torch_parameters"),
              "trained": ("parameters_received_gradients", "trained", "expect_trained", "assert_trained"),
              "requires grad": ("requires_grad", "expect_requires_grad", "assert_requires_grad"),
-             "close": ("expect_close", "assert_close"), "runs": ("expect_runs", "assert_runs"),
-             "identical": ("expect_identical", "assert_identical"), "either": ("expect_either", "assert_either")}
+             "close": ("compare", "expect_close", "assert_close"), "runs": ("expect_runs", "assert_runs"),
+             "identical": ("compare_exact", "expect_identical", "assert_identical"),
+             "either": ("compare_either", "expect_either", "assert_either")}
     counts = {}
     for kind, names in kinds.items():
         places = []
@@ -152,8 +153,9 @@ def claim_copies(found):
                 if not isinstance(node, ast.FunctionDef) or node.name not in names:
                     continue
                 body = ast.unparse(node)
-                # a check that delegates to the claim does not state it again
-                if node.name.startswith(("check_", "_", "parameters_received", "validated")) and "holds(" in body:
+                # a check that delegates to the claim (or to its arithmetic) does not state it again
+                if not node.name.startswith("assert_") and ("holds(" in body or "close_ratios(" in body
+                                                            or "differing(" in body or "either_ratios(" in body):
                     continue
                 places.append(f"{dotted.removeprefix('conformance.')}.{node.name}")
         counts[kind] = places

@@ -198,6 +198,15 @@ def close_ratios(got, expected, tolerance):
     return error, ratio
 
 
+def either_ratios(got, outcomes, tolerances):
+    """(|got - outcome|, error / tolerance) per allowed outcome, stacked along a first axis:
+    infinite where ``got`` is NaN."""
+    errors = np.stack([np.abs(got - np.asarray(outcome, np.float64)) for outcome in outcomes])
+    with np.errstate(over="ignore", invalid="ignore"):
+        ratios = np.where(np.isnan(got), np.inf, errors / np.stack([np.broadcast_to(t, got.shape) for t in tolerances]))
+    return errors, ratios
+
+
 def differing(got, other):
     """Where two runs differ bit for bit (NaN matching NaN)."""
     return ~((got == other) | (np.isnan(got) & np.isnan(other)))
@@ -256,8 +265,7 @@ def assert_either(quantity, got, outcomes, tolerances):
     """Each element of ``got`` within its tolerance of one of the allowed ``outcomes`` (e.g. a
     unit dropped, or kept and scaled)."""
     got = numbers(got)
-    ratios = np.stack([np.where(np.isnan(got), np.inf, np.abs(got - np.asarray(e, np.float64)) / t)
-                       for e, t in zip(outcomes, tolerances)]).min(axis=0)
+    ratios = either_ratios(got, outcomes, tolerances)[1].min(axis=0)
     if ratios.size and ratios.max() > 1.0:
         i = worst(ratios)
         allowed = ", ".join(f"{np.asarray(e)[i]:.8g}" for e in outcomes)

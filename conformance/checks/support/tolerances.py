@@ -13,7 +13,7 @@ import torch
 import reference
 
 from ...reproduce import hooks as reproducers
-from ...reproduce.claims import close_ratios, differing, numbers, worst
+from ...reproduce.claims import close_ratios, differing, either_ratios, numbers, worst
 from ...errors import CheckFailure, NotRepresentable
 
 
@@ -177,22 +177,18 @@ def compare_either(quantity, got, candidates, dtype, config=None):
     """Each element must match one of several allowed outcomes (value, bound) pairs, e.g. a
     unit dropped or kept: the ratio of an element is its smallest error / tolerance."""
     got_values = numbers(got)
-    ratios, errors, tolerances = [], [], []
-    for expected, bound in candidates:
-        expected = np.asarray(expected, dtype=np.float64)
+    outcomes = [np.asarray(expected, dtype=np.float64) for expected, _ in candidates]
+    for expected in outcomes:
         if got_values.shape != expected.shape:
             raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
                                        f"torch semantics give {tuple(expected.shape)}")
-        tolerance = np.asarray(bound, dtype=np.float64) + absolute_floor(dtype)
-        errors.append(np.abs(got_values - expected))
-        tolerances.append(tolerance)
-        ratios.append(np.where(np.isnan(got_values), np.inf, errors[-1] / tolerance))
-    reproducers.compared("either", quantity, got, [np.asarray(e, np.float64) for e, _ in candidates],
-                         [np.broadcast_to(t, got_values.shape).copy() for t in tolerances])
-    nearest = np.argmin(np.stack(ratios), axis=0)
-    pick = lambda arrays: np.take_along_axis(np.stack(arrays), nearest[None], axis=0)[0]
-    ratio, error, tolerance = pick(ratios), pick(errors), pick(tolerances)
-    expected = pick([np.asarray(e, dtype=np.float64) for e, _ in candidates])
+    tolerances = [np.broadcast_to(np.asarray(bound, dtype=np.float64) + absolute_floor(dtype), got_values.shape)
+                  for _, bound in candidates]
+    reproducers.compared("either", quantity, got, outcomes, [t.copy() for t in tolerances])
+    errors, ratios = either_ratios(got_values, outcomes, tolerances)
+    nearest = np.argmin(ratios, axis=0)
+    pick = lambda stacked: np.take_along_axis(stacked, nearest[None], axis=0)[0]
+    ratio, error, tolerance, expected = pick(ratios), pick(errors), pick(np.stack(tolerances)), pick(np.stack(outcomes))
     if ratio.size == 0:
         return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
     index = worst(ratio)
