@@ -77,3 +77,29 @@ def test_the_tests_are_arranged_like_the_code():
     assert packages <= folders
     top = sorted(f for f in os.listdir(os.path.join(REPO, "tests")) if f.startswith("test_"))
     assert top == ["test_architecture.py", "test_extending.py"]
+
+
+def _doc(name):
+    with open(os.path.join(REPO, "docs", name)) as handle:
+        return " ".join(handle.read().split())
+
+
+def test_the_figures_in_the_docs_are_the_codes():
+    """A figure in prose is held here: each default the guides state is the constant that sets it."""
+    from conformance.report.compare import FACTOR, FLOOR
+    from conformance.report.messages import PROGRESS_EVERY
+    from conformance.reproduce.scripts import INLINE_ELEMENTS
+    from conformance.run.profiles import PROFILES
+    from conformance.run.supervisor import GRACE
+    from conformance.targets.transforms import TRANSFORMS
+    gating, own, results = _doc("gating.md"), _doc("own-rnn.md"), _doc("results.md")
+    assert f"grew more than {FACTOR:g}-fold" in gating and f"is now above {FLOOR:g}" in gating
+    default = PROFILES["default"]
+    compiled = [TRANSFORMS[t].max_examples(default) for t in ("compile", "export", "compile-inductor")]
+    assert f"`compile` and `export`: {compiled[0]} of the default profile's {default}; `compile-inductor`: " \
+           f"{compiled[2]})" in gating and compiled[0] == compiled[1]
+    assert (f"at most {TRANSFORMS['compile'].max_unrolled} steps x layers x directions "
+            f"({TRANSFORMS['compile-inductor'].max_unrolled} for Inductor)") in gating
+    assert f"allows at least {TRANSFORMS['compile-inductor'].call_timeout:g} s per call" in gating
+    assert f"plus {GRACE:g} s of grace" in own and f"outside {GRACE:g} s after the limit" in results
+    assert f"a line every {PROGRESS_EVERY:g} s" in results and f"more than {INLINE_ELEMENTS} numbers" in results

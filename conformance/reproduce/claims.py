@@ -31,8 +31,8 @@ def describe(value):
 
 
 def short(value):
-    """A tensor's values as a list (None as 'None'), in a message."""
-    return "None" if value is None else str(value.tolist() if torch.is_tensor(value) else value)
+    """A tensor's values as a list (None as 'None') on one line, cut to 120 characters, in a message."""
+    return "None" if value is None else " ".join(str(value.tolist() if torch.is_tensor(value) else value).split())[:120]
 
 
 def assert_tensor(name, value, shape, dtype, device):
