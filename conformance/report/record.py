@@ -67,7 +67,7 @@ class Row:
     def result(self, status="passed", **values):
         """The row's verdict, ``status`` and ``values`` (CheckResult's other fields) set."""
         return CheckResult(self.check, self.target, self.device, self.dtype, status, backend=self.backend,
-                           transform=self.transform, wanted=self.examples, **values)
+                           transform=self.transform, **values)
 
 
 @dataclass

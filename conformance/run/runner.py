@@ -103,7 +103,7 @@ def run_row(row, check, target, timeout=DEFAULT_TIMEOUT, reproducer_dir=None):
 
 def planned_result(row, check, target):
     """The verdict of ``row`` before it runs: passed, with its replay command."""
-    result = row.result(compared=False, family=check.family)
+    result = row.result(compared=False, family=check.family, wanted=row.examples)
     result.replay = messages.replay_command(row.check, row.target, row.device, row.dtype, row.seed, row.examples,
                                             None if target.impl.startswith("torch.nn.") else target.kind, row.backend,
                                             row.transform, target.variant)

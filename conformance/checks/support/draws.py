@@ -70,8 +70,12 @@ class SuiteConstantsProvider(providers.HypothesisProvider):
             return None
         key = (choice_type, choice_constraints_key(choice_type, constraints))
         if key not in _POOLS:
-            _POOLS[key] = [pool for pool in (
-                tuple(c for c in constants.set_for_type(choice_type) if choice_permitted(c, constraints))
-                for constants in (providers.GLOBAL_CONSTANTS, suite_constants())) if pool]
+            def permitted(values):
+                return tuple(c for c in values if choice_permitted(c, constraints))
+            # the suite's literals in a fixed order: a set iterates in the order its members were
+            # added (here, the order of the files' paths), and moving a module must not change a draw
+            pools = (permitted(providers.GLOBAL_CONSTANTS.set_for_type(choice_type)),
+                     tuple(sorted(permitted(suite_constants().set_for_type(choice_type)), key=repr)))
+            _POOLS[key] = [pool for pool in pools if pool]
         pools = _POOLS[key]
         return self._random.choice(self._random.choice(pools)) if pools else None
