@@ -9,7 +9,7 @@ from reference import names
 
 from ..config import CELL_KINDS
 from ..errors import CheckFailure
-from ..reproduce import hooks as reproducers
+from ..reproduce import hooks
 from ..reproduce.claims import assert_torch_parameters
 from .registry import register
 from .support.cells import cell_cases
@@ -32,7 +32,7 @@ def check_parameters_named_like_torch(config, ctx):
     ctx.call("named_parameters", lambda: list(module.named_parameters()))
     ctx.call("state_dict", module.state_dict)
     frozen = tuple(sorted(frozen_names(config)))  # its variant's masks and buffers: loaded, not trained
-    reproducers.holds(config, assert_torch_parameters, module, parameter_shapes(config), frozen)
+    hooks.holds(config, assert_torch_parameters, module, parameter_shapes(config), frozen)
     return []
 
 
@@ -121,7 +121,7 @@ def first_change(before, after):
     """The first (name, index, was, is now) where ``after`` differs from ``before`` bit for bit."""
     for name, old in before.items():
         new = after[name]
-        reproducers.compared("identical", f"{name} (after the call)", new, old, None, ("after the call", "before it"))
+        hooks.compared("identical", f"{name} (after the call)", new, old, None, ("after the call", "before it"))
         same = (old == new) | (torch.isnan(old) & torch.isnan(new)) if old.is_floating_point() else old == new
         if not bool(same.all()):
             index = tuple(int(i) for i in torch.nonzero(~same)[0])
@@ -163,7 +163,7 @@ def check_cell_parameters_named_like_torch(config, ctx):
     ctx.call("named_parameters", lambda: list(module.named_parameters()))
     expected = {name: tuple(np_shape) for name, np_shape in
                 names.layer_as_cell(parameter_shapes(config)).items()}
-    reproducers.holds(config, assert_torch_parameters, module, expected)
+    hooks.holds(config, assert_torch_parameters, module, expected)
     return []
 
 

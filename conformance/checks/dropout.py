@@ -15,7 +15,7 @@ import reference
 from reference import names
 from reference.cells import variant
 
-from ..reproduce import hooks as reproducers
+from ..reproduce import hooks
 from ..reproduce.claims import assert_requires_grad
 from .support import streams
 from .support.data import as_numpy, make_weights, pack, to_torch
@@ -50,7 +50,7 @@ def _seed_masks(config):
     """Seeds torch's generator from the example: a replay (and a reproducer) draws the same masks."""
     seed = streams.torch_seed(config.seed, "dropout_mask")
     torch.manual_seed(seed)
-    reproducers.seeded(seed)
+    hooks.seeded(seed)
 
 
 @register("metamorphic", strategy=relation_strategy(change=_with_dropout), requires=("dropout",))
@@ -227,7 +227,7 @@ def check_dropout_one_stops_gradients_below(config, ctx):
     output, data = forward.output, forward.output_data
     upstream = to_torch(streams.rng(config.seed, "dropout_upstream_gradient").standard_normal(tuple(data.shape)), ctx.dtype,
                         ctx.device)
-    reproducers.holds(config, assert_requires_grad, "the output", [data], "the upper layers' weights do")
+    hooks.holds(config, assert_requires_grad, "the output", [data], "the upper layers' weights do")
     _check_dropout_gradient_fits(config, ctx, weights, hx, output, upstream)
     ctx.call("backward", torch.autograd.backward, [data], [upstream])
     comparisons = []

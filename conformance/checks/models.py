@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import reference
 
-from ..reproduce import hooks as reproducers
+from ..reproduce import hooks
 from .support import streams
 from ..config import RNNConfig, selecting
 from .support.data import frozen_names, parameter_shapes, to_torch
@@ -108,7 +108,7 @@ def _regressor(config, ctx, grad):
     as loaded (float64)."""
     model = ctx.call("StackedRegressor(...)", StackedRegressor, config.input_size, config.hidden_size,
                      ctx.target.constructor(config.mode)).to(device=ctx.device, dtype=ctx.dtype)
-    reproducers.model(model, "StackedRegressor", (config.input_size, config.hidden_size),
+    hooks.model(model, "StackedRegressor", (config.input_size, config.hidden_size),
                       selecting(config.mode), ctx.device, ctx.dtype)
     rnn_config = RNNConfig(config.mode, config.input_size, config.hidden_size, num_layers=2, batch_first=True)
     state = ctx.load(model, _random_state(model, config, rnn_config), load_model)
@@ -132,7 +132,7 @@ def _classifier(config, ctx, grad):
     runs it, text, probabilities, weights as loaded)."""
     model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size, config.hidden_size,
                      config.fc_hidden, ctx.target.constructor()).to(device=ctx.device, dtype=ctx.dtype)
-    reproducers.model(model, "BiLSTMClassifier", (config.vocab, config.input_size, config.hidden_size,
+    hooks.model(model, "BiLSTMClassifier", (config.vocab, config.input_size, config.hidden_size,
                                                   config.fc_hidden), {}, ctx.device, ctx.dtype)
     rnn_config = RNNConfig("LSTM", config.input_size, config.hidden_size, bidirectional=True, batch_first=True)
     state = ctx.load(model, _random_state(model, config, rnn_config), load_model)

@@ -20,7 +20,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from reference import packing as reference
 
-from ..reproduce import hooks as reproducers
+from ..reproduce import hooks
 from ..reproduce.claims import (assert_pair, assert_packed_order, assert_requires_grad, assert_same_items,
                                 assert_sequence_list, assert_tensor, describe)
 from .support import streams
@@ -61,9 +61,9 @@ def _call(ctx, name, *args, grad=False, **kwargs):
     try:
         result = ctx.call(name, lambda: _utility(ctx, name)(*args, **kwargs), grad=grad)
     except TargetCrashed:
-        reproducers.utility(name, args, kwargs, grad)
+        hooks.utility(name, args, kwargs, grad)
         raise
-    reproducers.utility(name, args, kwargs, grad, result=result)
+    hooks.utility(name, args, kwargs, grad, result=result)
     return result
 
 
@@ -113,7 +113,7 @@ def _packed_input(case, ctx, wrap=None):
     packed_class = getattr(ctx.target.factory, "PackedSequence", PackedSequence)
     batch_sizes = torch.as_tensor(expected.batch_sizes, dtype=torch.int64)
     packed = ctx.call("PackedSequence", packed_class, data, batch_sizes, *indices)
-    reproducers.packed_input((data, batch_sizes, *indices), result=packed)
+    hooks.packed_input((data, batch_sizes, *indices), result=packed)
     return packed
 
 
@@ -125,7 +125,7 @@ def _fail(case, what):
 
 def _tensor_result(case, ctx, name, value, shape, dtype=None, device=None):
     """Fails unless ``value`` is a tensor of ``shape``, ``dtype`` (the case's) on ``device``."""
-    reproducers.holds(case, assert_tensor, name, value, tuple(shape), dtype or ctx.dtype, device or ctx.device)
+    hooks.holds(case, assert_tensor, name, value, tuple(shape), dtype or ctx.dtype, device or ctx.device)
     return value
 
 
@@ -138,7 +138,7 @@ def _packed_result(case, ctx, name, result, lengths, enforce_sorted):
     rows = int(sum(lengths))
     _tensor_result(case, ctx, f"{name}(...).data", result.data, (rows,) + case.features)
     _tensor_result(case, ctx, f"{name}(...).batch_sizes", result.batch_sizes, (max(lengths),), torch.int64, "cpu")
-    reproducers.holds(case, assert_packed_order, name, result, list(lengths), enforce_sorted, ctx.device)
+    hooks.holds(case, assert_packed_order, name, result, list(lengths), enforce_sorted, ctx.device)
     return None if enforce_sorted else result.sorted_indices.cpu().numpy()
 
 
@@ -165,13 +165,13 @@ def _pad_arguments(case, ctx):
 
 def _pair(case, name, result):
     """Fails unless ``result`` is the pair (padded, lengths) pad_packed_sequence returns."""
-    reproducers.holds(case, assert_pair, name, result)
+    hooks.holds(case, assert_pair, name, result)
     return result
 
 
 def _sequence_list(case, ctx, name, result, shapes):
     """Fails unless ``result`` is a list (or tuple) of tensors of ``shapes``."""
-    reproducers.holds(case, assert_sequence_list, name, result, len(shapes))
+    hooks.holds(case, assert_sequence_list, name, result, len(shapes))
     for b, (tensor, shape) in enumerate(zip(result, shapes)):
         _tensor_result(case, ctx, f"{name}(...)[{b}]", tensor, shape)
     return result
@@ -211,8 +211,8 @@ def _snapshot(args):
     tensor's shape, strides and a copy of its values."""
     listed = list(args[0]) if isinstance(args[0], list) else None
     if listed is not None:
-        reproducers.listed(args[0], result=listed)
-    reproducers.layouts(_tensors_in(args))
+        hooks.listed(args[0], result=listed)
+    hooks.layouts(_tensors_in(args))
     return listed, [(t, tuple(t.shape), t.stride(), t.detach().clone()) for t in _tensors_in(args)]
 
 
@@ -221,10 +221,10 @@ def _unchanged(case, name, args, snapshot):
     or values (``contract.first_change``, bit for bit), or a list's order."""
     listed, tensors = snapshot
     if listed is not None:
-        reproducers.holds(case, assert_same_items, name, args[0], listed)
+        hooks.holds(case, assert_same_items, name, args[0], listed)
     for index, (tensor, shape, stride, copy) in enumerate(tensors):
         what = f"{name} changed its argument (tensor {index} of the call, shape {shape})"
-        reproducers.holds_layout(case, what, tensor, (shape, stride))
+        hooks.holds_layout(case, what, tensor, (shape, stride))
         changed = first_change({"it": copy}, {"it": tensor.detach()})
         if changed is not None:
             _fail(case, f"{what}: element {list(changed[1])} was {changed[2]:.8g}, is now {changed[3]:.8g}")
@@ -417,7 +417,7 @@ def check_packing_gradients_match_reference(case, ctx):
     def upstream(outputs):
         """Random upstream gradients for ``outputs`` (as tensors and as float64) after
         checking that each output requires grad; runs backward."""
-        reproducers.holds(case, assert_requires_grad, f"{case.function}'s result", list(outputs), "its input does")
+        hooks.holds(case, assert_requires_grad, f"{case.function}'s result", list(outputs), "its input does")
         grads = [to_torch(rng.standard_normal(tuple(o.shape)), ctx.dtype, ctx.device) for o in outputs]
         ctx.call("backward", torch.autograd.backward, list(outputs), grads)
         return [as_numpy(g) for g in grads]
@@ -509,7 +509,7 @@ def check_packing_invalid_input_rejected(case, ctx):
         args, kwargs = _arguments(wrong, ctx, name)
         if violation.startswith("lengths on the CUDA"):
             args = (args[0], torch.tensor(wrong.lengths, dtype=torch.int64, device=ctx.device))
-        reproducers.utility_refuses(name, args, kwargs)
+        hooks.utility_refuses(name, args, kwargs)
         if not ctx.raises(name, lambda: _utility(ctx, name)(*args, **kwargs)):
             raise CheckFailure(wrong, f"{name} accepted {violation} and returned a result; torch raises an error")
     if not tried:
@@ -527,9 +527,9 @@ def check_pack_padded_too_long_lengths_rejected(case, ctx):
     lengths[case.seed % len(lengths)] = case.steps + 1 + case.seed % 3
     case = case.with_(lengths=tuple(lengths), enforce_sorted=False)
     args, kwargs = _arguments(case, ctx, "pack_padded_sequence")
-    reproducers.utility_refuses("pack_padded_sequence", args, kwargs)
+    hooks.utility_refuses("pack_padded_sequence", args, kwargs)
     try:
-        with reproducers.paused():
+        with hooks.paused():
             result = _call(ctx, "pack_padded_sequence", *args, **kwargs)
     except TargetCrashed:
         return []

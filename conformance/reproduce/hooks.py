@@ -1,11 +1,12 @@
-"""Standalone reproducers: a failed row's shrunk example replayed once more under a ``trace``,
-whose hooks the suite calls at its seams (``Context``, the tolerance model, the checks'
-helpers): each call into the target, each expectation torch semantics set on a result, becomes
-a statement the script runs.  ``scripts`` writes the script.
+"""The seams between the suite and a standalone reproducer: a failed row's shrunk example is
+replayed once more under a ``trace``, and the hooks the suite calls (``Context``, the tolerance
+model, the checks' helpers) turn each call into the target, and each claim made on a result,
+into a statement the script runs.  ``scripts`` writes the script.
 
-A hook never fails the check: a value it cannot express marks the trace incomplete (a call into
-the target the script would miss: no script is written) or, for a comparison, leaves that
-comparison out of the script.
+``holds`` states a claim of ``claims``: a false one fails the check, whether or not a trace is
+recording.  Every other hook only records, and never fails the check: a value it cannot express
+marks the trace incomplete (a call into the target the script would miss: no script is written)
+or, for a comparison, leaves that comparison out of the script.
 """
 import functools
 

@@ -1,4 +1,4 @@
-"""The helpers of a standalone reproducer, copied verbatim into every script ``reproducers``
+"""The helpers of a standalone reproducer, copied verbatim into every script ``scripts``
 writes: they need only torch, numpy and the standard library, never this suite.
 
 A script sets TARGET (the import path of the class under test), runs the recorded calls through

@@ -2,7 +2,7 @@
 
 Every torch operation of the check's own code (a ``TorchFunctionMode``, paused while the
 target runs) becomes a statement; the calls into the target and the comparisons are added as
-statements the script must run (roots) by the hooks of ``reproducers``.  Each value the script
+statements the script must run (roots) by ``hooks``.  Each value the script
 names has an expression; a value the trace cannot express (made outside torch) is opaque, and a
 statement that reads it is never written.  ``Trace.kept`` gives the script's lines: those the
 roots read, in order, a value read once written where it is read.

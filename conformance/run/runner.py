@@ -16,7 +16,7 @@ from ..targets import backends, watch
 from ..report import messages
 from ..report.record import Row
 from . import profiles
-from ..reproduce import hooks as reproducers, scripts
+from ..reproduce import hooks, scripts
 from ..checks.support.boundary import DEFAULT_TIMEOUT, Context
 from ..errors import CheckFailure, NotRepresentable, TargetHung, Unsupported, one_line
 from ..checks.registry import checks
@@ -141,7 +141,7 @@ def _fail(result, check, failure):
 def _traced_replay(check, ctx, case):
     """The failing ``case`` run once more under a reproducer's trace (the Trace)."""
     ctx.config = case
-    with reproducers.tracing() as trace:
+    with hooks.tracing() as trace:
         try:
             check.body(case, ctx)
         except (Exception, TargetHung) as exc:

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ...reproduce import hooks as reproducers, standalone
+from ...reproduce import hooks, standalone
 from ...reproduce.claims import assert_requires_grad, assert_trained
 from .data import make_hx, make_input, to_torch
 from ...errors import NotRepresentable
@@ -56,7 +56,7 @@ def differentiable(ctx, module, rounded, part=""):
     torch_named = {name: torch.as_tensor(value).to(ctx.dtype).to(ctx.device).requires_grad_()
                    for name, value in rounded.items()}
     own = ctx.call(MAPPING_HOOK, mapped_parameters, target, torch_named, grad=True)
-    reproducers.mapped(target, torch_named, result=own)
+    hooks.mapped(target, torch_named, result=own)
     replaced = {prefix + name: value for name, value in own.items()}
     call = partial(standalone.functional, module, replaced)
     return Differentiable(call, others + [(prefix + name, t) for name, t in torch_named.items()])
@@ -66,7 +66,7 @@ def backward(case, results, upstream, ctx):
     """Backward from each result that has an upstream gradient (None: not differentiated
     through); a result that does not require grad fails (its inputs and weights do)."""
     chosen = [(r, g) for r, g in zip(results, upstream) if g is not None]
-    reproducers.holds(case, assert_requires_grad, "a result", [r for r, _ in chosen],
+    hooks.holds(case, assert_requires_grad, "a result", [r for r, _ in chosen],
                       "its inputs and weights do (an inference-only target declares backward unsupported)")
     ctx.call("backward", torch.autograd.backward, [r for r, _ in chosen], [g for _, g in chosen])
 
@@ -88,9 +88,9 @@ def differentiated(run, x, hx, states=("h", "c")):
 
 def gradient_of(tensor):
     """A leaf's gradient; None (nothing reached it) is a zero gradient."""
-    with reproducers.paused():
+    with hooks.paused():
         gradient = standalone.grad_of(tensor)
-    reproducers.gradient(tensor, result=gradient)
+    hooks.gradient(tensor, result=gradient)
     return gradient
 
 
@@ -109,4 +109,4 @@ def parameters_received_gradients(module, expected, bound, ctx, case, kind_name,
         raise NotRepresentable("an exact gradient overflows the dtype")
     if not all(np.any(np.abs(expected[name]) > bound[name] + floor) for name in weights):
         raise NotRepresentable("some weight's exact gradient may round to zero here")
-    reproducers.holds(case, assert_trained, module, kind_name, tuple(sorted(frozen)))
+    hooks.holds(case, assert_trained, module, kind_name, tuple(sorted(frozen)))

@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from reference.cells import variant
 
-from ...reproduce import hooks as reproducers
+from ...reproduce import hooks
 from ...reproduce.claims import assert_structure
 from ...targets import watch
 from .data import as_numpy, side_inputs, to_torch
@@ -71,9 +71,9 @@ class Context:
         try:
             module = self.call("the constructor", self.target.build, config, self.device, self.dtype)
         except TargetCrashed:
-            reproducers.constructed(*arguments, self.device, self.dtype)
+            hooks.constructed(*arguments, self.device, self.dtype)
             raise
-        reproducers.constructed(*arguments, self.device, self.dtype, result=module)
+        hooks.constructed(*arguments, self.device, self.dtype, result=module)
         return module
 
     def build(self, config, weights, train=False):
@@ -87,10 +87,10 @@ class Context:
         """Loads float64 ``weights`` rounded to the dtype with ``loader(module, tensors)``, sets
         eval (or training) mode, and returns the rounded weights as float64 numpy."""
         tensors = {k: torch.as_tensor(v).to(self.dtype).to(self.device) for k, v in weights.items()}
-        reproducers.loading(module, tensors, train, loader)
+        hooks.loading(module, tensors, train, loader)
         self.call("load_state_dict", loader, module, tensors)
         self.call("train" if train else "eval", module.train, train)
-        reproducers.parameters(module)
+        hooks.parameters(module)
         return {k: t.to("cpu", torch.float64).numpy() for k, t in tensors.items()}
 
     def call(self, what, fn, *args, grad=False):
@@ -98,9 +98,9 @@ class Context:
         with ``grad``; an exception (sys.exit included) becomes a TargetCrashed failure, except
         Unsupported (a constructor's refusal)."""
         if fn is torch.autograd.backward:
-            reproducers.backward(*args)
+            hooks.backward(*args)
         try:
-            with watch.calling(what), time_limit(self.timeout), torch.set_grad_enabled(grad), reproducers.paused():
+            with watch.calling(what), time_limit(self.timeout), torch.set_grad_enabled(grad), hooks.paused():
                 return fn(*args)
         except Unsupported:
             raise
@@ -124,9 +124,9 @@ class Context:
         try:
             result = self.call("forward", self.transform.call, fn, args, grad=grad)
         except TargetCrashed:
-            reproducers.invoked(fn, args, grad, self.transform)
+            hooks.invoked(fn, args, grad, self.transform)
             raise
-        reproducers.invoked(fn, args, grad, self.transform, result=result)
+        hooks.invoked(fn, args, grad, self.transform, result=result)
         self.transformed += 1
         return result
 
@@ -136,8 +136,8 @@ class Context:
 
     def rejects(self, fn, *args):
         """Whether the forward fn(*args) raised an exception (as ``invoke`` runs it)."""
-        reproducers.refused(fn, args)
-        with reproducers.paused():
+        hooks.refused(fn, args)
+        with hooks.paused():
             return self._raised(self.invoke, fn, *args)
 
     @staticmethod
@@ -155,7 +155,7 @@ class Context:
         args = (given,) if hx is None else (given, hx)
         side = self.side_inputs(config, given) if side is None else _cut(side, config, given)
         result = self.invoke(partial(module, **side) if side else module, *args, grad=grad)
-        reproducers.holds(self.config, assert_structure, result, given, torch_shapes(config, given), self.dtype,
+        hooks.holds(self.config, assert_structure, result, given, torch_shapes(config, given), self.dtype,
                           self.device)
         output, state = result
         return Forward(output, *(state if len(config.state_names) > 1 else (state,)))
@@ -165,7 +165,7 @@ class Context:
         if not variant(config.mode).side_inputs:
             return {}
         if isinstance(given, PackedSequence):
-            with reproducers.paused():
+            with hooks.paused():
                 given = pad_packed_sequence(given, batch_first=config.batch_first)[0]
         return {name: to_torch(values, self.dtype, self.device)
                 for name, values in side_inputs(config, as_numpy(given), self.dtype).items()}

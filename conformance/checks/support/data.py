@@ -12,7 +12,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from reference import names
 from reference.cells import variant
 
-from ...reproduce import hooks as reproducers
+from ...reproduce import hooks
 from . import streams
 from ...config import RNNConfig
 
@@ -139,8 +139,8 @@ def hx_to_torch(hx, dtype, device, contiguous=True):
 def pack(x, config, lengths=None, enforce_sorted=False):
     """``pack_padded_sequence`` of x in the config's layout with ``lengths`` (default: the config's)."""
     lengths = list(config.lengths if lengths is None else lengths)
-    with reproducers.paused():
+    with hooks.paused():
         packed = pack_padded_sequence(x, torch.tensor(lengths, dtype=torch.int64), batch_first=config.batch_first,
                                       enforce_sorted=enforce_sorted)
-    reproducers.packed(x, torch.tensor(lengths), config.batch_first, enforce_sorted, result=packed)
+    hooks.packed(x, torch.tensor(lengths), config.batch_first, enforce_sorted, result=packed)
     return packed

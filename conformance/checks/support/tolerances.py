@@ -12,7 +12,7 @@ import torch
 
 import reference
 
-from ...reproduce import hooks as reproducers
+from ...reproduce import hooks
 from ...reproduce.claims import close_ratios, differing, either_ratios, numbers, worst
 from ...errors import CheckFailure, NotRepresentable
 
@@ -126,7 +126,7 @@ def compare(quantity, got, expected, bound, dtype, config=None, exact=True, side
     tolerance = np.asarray(bound, dtype=np.float64) + absolute_floor(dtype)
     if not representable(expected if exact else 0.0, tolerance, dtype):
         raise NotRepresentable(f"{quantity} overflows {dtype}")
-    reproducers.compared("close" if exact else "runs", quantity, got, expected if exact else other, tolerance, sides)
+    hooks.compared("close" if exact else "runs", quantity, got, expected if exact else other, tolerance, sides)
     error, ratio = close_ratios(got_values, expected, tolerance)
     zero = np.broadcast_to(exact & (expected == 0.0) & (np.asarray(bound) <= absolute_floor(dtype)), ratio.shape)
     ratio = np.where(zero & (ratio > 1.0), np.inf, ratio)
@@ -153,7 +153,7 @@ def compare_exact(quantity, got, expected, dtype, config=None, sides=None):
     if got_values.shape != expected_values.shape:
         raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
                                    f"the relation gives {tuple(expected_values.shape)}")
-    reproducers.compared("identical", quantity, got, expected, None, sides or ("this run", "the other run"))
+    hooks.compared("identical", quantity, got, expected, None, sides or ("this run", "the other run"))
     differs = differing(got_values, expected_values)
     if not differs.any():
         return Comparison(quantity, 0.0, (), 0.0, 0.0, 0.0, 0.0)
@@ -184,7 +184,7 @@ def compare_either(quantity, got, candidates, dtype, config=None):
                                        f"torch semantics give {tuple(expected.shape)}")
     tolerances = [np.broadcast_to(np.asarray(bound, dtype=np.float64) + absolute_floor(dtype), got_values.shape)
                   for _, bound in candidates]
-    reproducers.compared("either", quantity, got, outcomes, [t.copy() for t in tolerances])
+    hooks.compared("either", quantity, got, outcomes, [t.copy() for t in tolerances])
     errors, ratios = either_ratios(got_values, outcomes, tolerances)
     nearest = np.argmin(ratios, axis=0)
     pick = lambda stacked: np.take_along_axis(stacked, nearest[None], axis=0)[0]
