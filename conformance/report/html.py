@@ -16,7 +16,7 @@ import math
 from types import SimpleNamespace
 
 from .messages import consequence_heading, declaration_words, grouped_failures, symptom
-from .record import FAILING, PASSING, row_key
+from .record import FAILING, PASSING, place, row_key
 
 #: Statuses in the order a cell shows the worst of several; each with the word written in its cell.
 STATUS_WORDS = {"failed": "FAIL", "error": "ERROR", "stale": "STALE", "known": "known", "passed": "",
@@ -83,8 +83,7 @@ def column_of(row):
 
 def _column_label(column):
     device, backend, transform, dtype = column
-    place = device + ("" if backend == "default" else f" {backend}") + ("" if transform == "eager" else f"+{transform}")
-    return f"{_e(place)}<br>{_e(dtype)}"
+    return f"{_e(place(device, backend, transform))}<br>{_e(dtype)}"
 
 
 def headroom_colour(ratio):

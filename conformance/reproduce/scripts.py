@@ -29,9 +29,7 @@ SUITE_MODULES = standalone.SUITE_PACKAGES + ("hypothesis", "pytest")
 
 def file_stem(result):
     """A file name for a row: check, target, place and dtype, safe on every file system."""
-    place = result.device + ("" if result.backend == "default" else f"-{result.backend}") + (
-        "" if result.transform == "eager" else f"+{result.transform}")
-    return re.sub(r"[^A-Za-z0-9_.+-]", "_", f"{result.check}-{result.target}-{place}-{result.dtype}")
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", f"{result.check}-{result.target}-{result.place}-{result.dtype}")
 
 
 def missing(trace):
@@ -114,8 +112,7 @@ def _literal(array):
 def _header(result, stem, versions, not_checked):
     worst = next((line.strip() for line in (result.message or "").splitlines() if "worst element" in line
                   or line.strip().startswith("what:")), "")
-    lines = [f"{result.check} on {result.target}, {result.device}"
-             + ("" if result.transform == "eager" else f"+{result.transform}") + f" {result.dtype}",
+    lines = [f"{result.check} on {result.target}, {result.place} {result.dtype}",
              "", f"Configuration: {result.counterexample}"]
     if result.reason:
         lines.append(f"The suite found: {result.reason}")
