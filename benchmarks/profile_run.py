@@ -30,6 +30,7 @@ import pstats
 import subprocess
 import sys
 import time
+import types
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -104,8 +105,7 @@ def main():
         results.append(result)
     moment = time.perf_counter()
     messages.summary(results)
-    document.report(results, [], type("Options", (), {"known_differences": None, "strict_known": False})(),
-                    args.seed)
+    document.report(results, [], types.SimpleNamespace(known_differences=None, strict_known=False), args.seed)
     reported = time.perf_counter() - moment
     wall = time.perf_counter() - started
     seconds = dict.fromkeys(PHASES, 0.0)

@@ -14,11 +14,12 @@ SMALL = ["--checks", "forward_matches_oracle,small_shapes_match_oracle", "--devi
 BUG = "tests.planted.bugs:LSTMStatesLeftInSortedOrder"
 
 
-def run(*args, env=None):
-    """``python -m conformance *args`` without the caller's RNN_CONFORMANCE_* variables."""
+def cli(*args, env=None, timeout=300):
+    """``python -m conformance *args`` from the checkout, without the caller's RNN_CONFORMANCE_*
+    variables (``env``: more variables)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RNN_CONFORMANCE_")}
     return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=300, env={**clean, "PYTHONWARNINGS": "ignore", **(env or {})})
+                          timeout=timeout, env={**clean, "PYTHONWARNINGS": "ignore", **(env or {})})
 
 
 def write(tmp_path, name, data):

@@ -71,7 +71,7 @@ def replay_command(check, target, device, dtype, seed, max_examples, kind=None, 
 def failure_message(result, failure):
     """Check, target, where it ran (device, backend, transform), dtype, the shrunk
     configuration, the worst element (or what went wrong), and the replay command."""
-    lines = [f"FAILED {result.check}  target={result.target}  device={column(result)}  dtype={result.dtype}",
+    lines = [f"FAILED {result.check}  target={result.target}  device={result.place}  dtype={result.dtype}",
              f"  configuration: {failure.config}"]
     if failure.comparison is not None:
         lines.append(f"  worst element: {failure.comparison.describe()}")
@@ -94,7 +94,7 @@ def reproducer_lines(results, directory):
     rows = [r for r in results if r.status in FAILING + ("known",)]
     lines = [f"standalone reproducers in {directory}: {sum(bool(r.reproducer) for r in rows)} of {_rows(len(rows))}"]
     for r in rows:
-        where = f"{r.check} {r.target} {column(r)} {r.dtype}"
+        where = f"{r.check} {r.target} {r.place} {r.dtype}"
         why = r.no_reproducer or f"{r.reason or r.status}; its replay command reproduces it"
         lines.append(f"  {where}: python {r.reproducer}" if r.reproducer else f"  {where}: none ({why})")
     others = [r for r in results if r.status in ("passed", "stale", "skipped", "unsupported")]
@@ -120,7 +120,7 @@ ROOT_FAMILY = "parity"
 BOUND_FROM_ORACLE = "(difference/tolerance "
 
 
-def root_causes(results, against_torch=()):
+def root_causes(results, against_torch):
     """Marks each failed relation row (family metamorphic, two runs of the target compared
     within a bound the oracle's values give; not one of the checks ``against_torch``, whose
     other side is torch's own module) whose target failed a parity check at the same place and
@@ -128,10 +128,10 @@ def root_causes(results, against_torch=()):
     roots = {}
     for r in results:
         if r.status == "failed" and r.family == ROOT_FAMILY:
-            roots.setdefault((r.target, column(r), r.dtype), r.check)
+            roots.setdefault((r.target, r.place, r.dtype), r.check)
     marked = []
     for r in results:
-        root = roots.get((r.target, column(r), r.dtype))
+        root = roots.get((r.target, r.place, r.dtype))
         if root and r.status == "failed" and r.family == "metamorphic" and r.check not in against_torch and (
                 BOUND_FROM_ORACLE in (r.message or "")):
             r.consequence_of = root
@@ -171,11 +171,11 @@ def failure_groups(results):
             lines.append(f"  {len(rows) - 1} more {_rows(len(rows) - 1).split(' ', 1)[1]} of {rows[0].target} "
                          f"failed on this configuration:")
             for r in rows[1:]:
-                lines.append(f"    {r.check}  {column(r)} {r.dtype}: {symptom(r)}")
+                lines.append(f"    {r.check}  {r.place} {r.dtype}: {symptom(r)}")
                 lines += [f"    {reproducer_line(r).strip()}"] if r.reproducer or r.no_reproducer else []
     for (target, root), rows in consequences.items():
         lines.append(consequence_heading(target, root, len(rows)) + ":")
-        lines += [f"    {r.check}  {column(r)} {r.dtype}: {symptom(r)}" for r in rows]
+        lines += [f"    {r.check}  {r.place} {r.dtype}: {symptom(r)}" for r in rows]
     return lines
 
 
@@ -189,7 +189,7 @@ def symptom(result):
 
 def error_message(result):
     """An ``error`` row: the suite's own exception, where to find its traceback, how to replay."""
-    lines = [f"ERROR {result.check}  target={result.target}  device={column(result)}  dtype={result.dtype}",
+    lines = [f"ERROR {result.check}  target={result.target}  device={result.place}  dtype={result.dtype}",
              f"  {result.reason}: a bug of rnn-conformance, please report it (traceback in the report)"]
     if result.counterexample:
         lines.append(f"  configuration: {result.counterexample}")
@@ -209,27 +209,22 @@ def summary(results):
     throughout gets no column: the closing lines say why once).  Passed cells show the worst
     error / tolerance."""
     ran = [r for r in results if r.status != "skipped"]
-    columns = list(dict.fromkeys((column(r), r.dtype) for r in ran))
+    columns = list(dict.fromkeys((r.place, r.dtype) for r in ran))
     if not columns:
         return "(no check ran)"
     lines, cells = {}, {}
     for r in results:
         lines.setdefault((r.check, r.target), None)
-        cells[(r.check, r.target, column(r), r.dtype)] = _cell(r)
+        cells[(r.check, r.target, r.place, r.dtype)] = _cell(r)
     headers = ["check", "target"] + [f"{d} {t}" for d, t in columns]
     rows = [[check, target] + [cells.get((check, target, d, t), "-") for d, t in columns] for check, target in lines]
     return _aligned(headers, rows)
 
 
-def column(result):
-    """Where a row ran (``record.place``)."""
-    return result.place
-
-
 def table(results):
     """The full table (``--verbose``): one line per check x target x device x dtype."""
     headers = ["check", "target", "device", "dtype", "status", "examples", "refused", "worst err/tol", "seconds"]
-    rows = [[r.check, r.target, column(r), r.dtype, r.status.upper() if r.status in FAILING else r.status,
+    rows = [[r.check, r.target, r.place, r.dtype, r.status.upper() if r.status in FAILING else r.status,
              str(r.examples), str(r.refused),
              f"{r.worst_ratio:.3g}" if (r.examples and r.compared) or r.status in ("failed", "known") else "-",
              f"{r.seconds:.1f}"] for r in results]
@@ -290,7 +285,7 @@ def refusal_lines(results):
     lines = [f"refused draws of {target}: {entry['draws']} in {_rows(entry['rows'])}, each row judged on the examples "
              f"that ran; first: {entry['first']}" for target, entry in refusals(results).items()]
     for target, rows in _grouped([r for r in results if r.thin], None, lambda r: r.target).items():
-        shown = ", ".join(f"{r.check} {column(r)} {r.dtype} ({r.examples} of {r.wanted})" for r in rows[:4])
+        shown = ", ".join(f"{r.check} {r.place} {r.dtype} ({r.examples} of {r.wanted})" for r in rows[:4])
         more = f" and {len(rows) - 4} more" if len(rows) > 4 else ""
         lines.append(f"thin evidence ({_rows(len(rows))}) {target}: refused draws left fewer than a quarter of the "
                      f"wanted examples: {shown}{more}")
@@ -442,5 +437,5 @@ def refusals(results):
             entry["draws"] += r.refused
             entry["rows"] += 1
             if r.thin:
-                entry["thin"].append(f"{r.check} {column(r)} {r.dtype}")
+                entry["thin"].append(f"{r.check} {r.place} {r.dtype}")
     return found

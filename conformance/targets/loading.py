@@ -314,12 +314,10 @@ def declare(target, declared=None):
                                  f"one of {', '.join(DECLARABLE)}")
             target.unsupported.setdefault(name, source)
             target.declarations.setdefault("unsupported", {})[name] = source
-    for name, option, attribute, meaning, limit in (
-            ("activation_error", "--activation-error", ACTIVATION_DECLARATION, "the absolute error of one sigmoid/tanh",
-             1.0),
-            ("scan_error", "--scan-error", SCAN_DECLARATION, "its scan's error per step in roundoffs of the dtype",
-             SCAN_ERROR_LIMIT)):
-        error, source = declared.get(name), option
+    for name, attribute, meaning, limit in (
+            ("activation_error", ACTIVATION_DECLARATION, "the absolute error of one sigmoid/tanh", 1.0),
+            ("scan_error", SCAN_DECLARATION, "its scan's error per step in roundoffs of the dtype", SCAN_ERROR_LIMIT)):
+        error, source = declared.get(name), CLASS_DECLARATIONS[attribute][0]
         if error is None:
             error, source = getattr(target.factory, attribute, 0.0), f"class attribute {attribute}"
         if isinstance(error, bool) or not isinstance(error, (int, float)) or not 0.0 <= error < limit:

@@ -9,20 +9,20 @@ import pytest
 from conformance.report.compare import compare_reports, markdown
 
 from tests import REPO
-from tests.commands import SMALL, run, write
+from tests.commands import SMALL, cli, write
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     """A real report of torch.nn.GRU (4 passed rows) to edit."""
     path = tmp_path_factory.mktemp("reports") / "old.json"
-    done = run("--impl", "torch.nn.GRU", *SMALL, "--seed", "4", "--report", str(path))
+    done = cli("--impl", "torch.nn.GRU", *SMALL, "--seed", "4", "--report", str(path))
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(path.read_text())
 
 
 def compare(*args):
-    return run("compare", *args)
+    return cli("compare", *args)
 
 
 # --- compare ----------------------------------------------------------------------------------

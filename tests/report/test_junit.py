@@ -4,14 +4,14 @@ import xml.etree.ElementTree as ET
 
 
 
-from tests.commands import BUG, run
+from tests.commands import BUG, cli
 
 
 # --- JUnit XML ----------------------------------------------------------------------------------
 
 def test_junit_xml_has_one_test_case_per_row_with_failures_and_skips(tmp_path):
     path = tmp_path / "out.xml"
-    done = run("--impl", "tests.planted.odd_targets:LSTMWithoutPacking", "--checks",
+    done = cli("--impl", "tests.planted.odd_targets:LSTMWithoutPacking", "--checks",
                "pack_sequence_matches_oracle,small_shapes_match_oracle", "--devices", "cpu", "--dtypes", "float64",
                "--profile", "quick", "--seed", "1", "--junit-xml", str(path), "--report", str(tmp_path / "r.json"))
     rows = json.loads((tmp_path / "r.json").read_text())["checks"]
@@ -27,7 +27,7 @@ def test_junit_xml_has_one_test_case_per_row_with_failures_and_skips(tmp_path):
 
 def test_junit_xml_failure_carries_the_message(tmp_path):
     path = tmp_path / "out.xml"
-    done = run("--impl", BUG, "--checks", "pack_sequence_matches_oracle", "--devices", "cpu", "--dtypes", "float64",
+    done = cli("--impl", BUG, "--checks", "pack_sequence_matches_oracle", "--devices", "cpu", "--dtypes", "float64",
                "--profile", "quick", "--seed", "1", "--junit-xml", str(path))
     assert done.returncode == 1
     suite = ET.parse(path).getroot().find("testsuite")

@@ -12,7 +12,8 @@ import pytest
 
 from conformance.report import messages
 from conformance.report.record import CheckResult
-from tests.run.test_cli import REPO, cli
+from tests import REPO
+from tests.commands import cli
 from tests.run.test_pytest_plugin import pytest_run
 
 #: A planted bug every parity check rejects, run on enough rows that stopping early shows.

@@ -12,7 +12,8 @@ import pytest
 from conformance.reproduce import scripts
 from conformance.run import session
 from conformance.run.options import resolve
-from tests.run.test_cli import REPO, cli
+from tests import REPO
+from tests.commands import cli
 
 #: One planted bug per way a check reaches its verdict: (class, the check that rejects it, kind
 #: or None, transforms, the correct class it was planted in).

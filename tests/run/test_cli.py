@@ -9,14 +9,8 @@ import sys
 import pytest
 
 from tests import REPO
+from tests.commands import cli
 QUICK = ["--devices", "cpu", "--dtypes", "float64", "--profile", "quick", "--seed", "1"]
-
-
-def cli(*args, timeout=300):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    env = {k: v for k, v in env.items() if not k.startswith("RNN_CONFORMANCE_")}
-    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env=env)
 
 
 def test_torch_class_passes_and_prints_the_summary():

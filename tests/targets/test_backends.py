@@ -5,7 +5,7 @@ import pytest
 from conformance.run.options import resolve
 from conformance.run.supervisor import gpu_for
 
-from tests.commands import run
+from tests.commands import cli
 
 
 # --- devices and backends -----------------------------------------------------------------------
@@ -17,10 +17,10 @@ def cuda_available():
 
 @pytest.mark.skipif(cuda_available(), reason="needs a machine without a usable GPU")
 def test_a_device_asked_for_by_name_that_is_not_there_is_exit_2():
-    done = run("--devices", "cuda", "--checks", "parity")
+    done = cli("--devices", "cuda", "--checks", "parity")
     assert done.returncode == 2 and done.stdout == "" and done.stderr.count("\n") == 1
     assert "--devices cuda: CUDA is not available" in done.stderr and "--skip-missing-devices" in done.stderr
-    opted = run("--devices", "cpu,cuda", "--skip-missing-devices", "--checks", "small_shapes_match_oracle",
+    opted = cli("--devices", "cpu,cuda", "--skip-missing-devices", "--checks", "small_shapes_match_oracle",
                 "--dtypes", "float64", "--profile", "quick")
     assert opted.returncode == 0 and "skipped 3 rows on cuda" in opted.stdout
 
@@ -39,7 +39,7 @@ def test_backends_multiply_cuda_rows_only_and_reach_the_replay():
 
 
 def test_an_unknown_backend_is_one_line_and_exit_2():
-    done = run("--backends", "cudnn,tensorrt")
+    done = cli("--backends", "cudnn,tensorrt")
     assert done.returncode == 2 and "--backends 'tensorrt': expected a comma-separated list of default, " \
                                    "cudnn-tf32, cudnn, native" in done.stderr
 

@@ -8,7 +8,7 @@ import pytest
 
 
 from tests import REPO
-from tests.commands import BUG, SMALL, run, write
+from tests.commands import BUG, SMALL, cli, write
 
 
 # --- known differences -------------------------------------------------------------------------
@@ -36,7 +36,7 @@ def test_known_differences_turn_failures_known_and_flag_stale_and_unmatched_entr
     known, path = write(tmp_path, "known.ini", KNOWN), tmp_path / "report.json"
     args = ["--impl", BUG, "--checks", "packing", "--devices", "cpu", "--dtypes", "float64,float32",
             "--profile", "quick", "--seed", "1", "--known-differences", known]
-    done = run(*args, "--report", str(path))
+    done = cli(*args, "--report", str(path))
     assert done.returncode == 0, done.stdout + done.stderr
     rows = {(r["check"], r["dtype"]): r for r in json.loads(path.read_text())["checks"]}
     assert rows[("pack_padded_unsorted_matches_oracle", "float64")]["status"] == "known"
@@ -50,12 +50,12 @@ def test_known_differences_turn_failures_known_and_flag_stale_and_unmatched_entr
     data = json.loads(path.read_text())
     assert data["known_differences"]["unmatched"] == ["nothing"]
     assert data["known_differences"]["entries"]["sorted-states"]["rows"] == 4
-    assert run(*args, "--strict-known").returncode == 1
-    assert run(*args, env={"RNN_CONFORMANCE_STRICT_KNOWN": "1"}).returncode == 1
+    assert cli(*args, "--strict-known").returncode == 1
+    assert cli(*args, env={"RNN_CONFORMANCE_STRICT_KNOWN": "1"}).returncode == 1
 
 
 def test_without_the_file_the_same_run_fails():
-    assert run("--impl", BUG, "--checks", "pack_sequence_matches_oracle", "--devices", "cpu", "--dtypes", "float64",
+    assert cli("--impl", BUG, "--checks", "pack_sequence_matches_oracle", "--devices", "cpu", "--dtypes", "float64",
                "--profile", "quick", "--seed", "1").returncode == 1
 
 
@@ -71,13 +71,13 @@ def test_without_the_file_the_same_run_fails():
     ("[a]\nreason = x\n[a]\nreason = y\n", "section 'a' already exists"),
 ])
 def test_a_malformed_known_differences_file_is_one_line_and_exit_2(tmp_path, content, says):
-    done = run("--known-differences", write(tmp_path, "known.ini", content), "--checks", "parity")
+    done = cli("--known-differences", write(tmp_path, "known.ini", content), "--checks", "parity")
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
 
 
 def test_a_known_differences_file_of_comments_only_is_accepted(tmp_path):
-    done = run("--known-differences", write(tmp_path, "known.ini", "# nothing accepted yet\n"), *SMALL, "--seed", "1",
+    done = cli("--known-differences", write(tmp_path, "known.ini", "# nothing accepted yet\n"), *SMALL, "--seed", "1",
                "--impl", "torch.nn.GRU")
     assert done.returncode == 0 and "known difference" not in done.stdout
 
