@@ -84,7 +84,11 @@ class Precision:
 
     def rounding(self, value, roundings=1.0):
         """Error of storing ``value`` after ``roundings`` roundings, underflow included."""
-        return roundings * self.storage * np.abs(value) + self.underflow
+        error = np.abs(value)
+        error *= roundings * self.storage  # in place, like ``roundings * storage * |value|``
+        if self.underflow:
+            error += self.underflow
+        return error
 
 
 # --- values: what every primitive computes, on plain arrays and inside Nums alike ---------------
@@ -554,9 +558,10 @@ class Arithmetic:
         a = self._num(a)
         error = None
         if self.precision is not None:
-            steepest = slope(np.maximum(np.abs(a.value) - a.error, 0.0))
-            error = (steepest * a.error + self._round(value, self.precision.function_ulps)
-                     + self.precision.activation)
+            error = slope(np.maximum(np.abs(a.value) - a.error, 0.0)) * a.error
+            error += self._round(value, self.precision.function_ulps)
+            if self.precision.activation:
+                error += self.precision.activation
         return self._emit(vjp, (a,), value, error)
 
     def monotone(self, a, function):
@@ -674,13 +679,13 @@ def _value(x):
 def _tanh_slope(m):
     """1 - tanh(m)**2 for m >= 0, accurate where it is tiny (written 4 e / (1 + e)**2, e = exp(-2m))."""
     e = np.exp(-2.0 * m)
-    return 4.0 * e / (1.0 + e) ** 2
+    return 4.0 * e / np.square(1.0 + e)
 
 
 def _sigmoid_slope(m):
     """sigmoid(m) * (1 - sigmoid(m)) for m >= 0, accurate where it is tiny (written e / (1 + e)**2, e = exp(-m))."""
     e = np.exp(-m)
-    return e / (1.0 + e) ** 2
+    return e / np.square(1.0 + e)
 
 
 def _relu_may_flip(a, e_a):

@@ -102,7 +102,8 @@ def transformed(name, fn):
         for limit in ("recompile_limit", "accumulated_recompile_limit", "cache_size_limit"):
             if hasattr(torch._dynamo.config, limit):
                 setattr(torch._dynamo.config, limit, 64)
-        return torch.compile(fn, backend="aot_eager" if name == "compile" else "inductor", fullgraph=True)
+        return torch.compile(fn, backend="aot_eager" if name == "compile" else "inductor", fullgraph=True,
+                             dynamic=False)
     if name == "export":
         return lambda *args: torch.export.export(fn, args).run_decompositions().module()(*args)
     return torch.jit.script(fn)

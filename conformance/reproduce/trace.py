@@ -316,15 +316,17 @@ def active():
     return _active[-1] if _active else None
 
 
-@contextmanager
-def paused():
-    """Nothing the target does is traced: its calls are lines of their own."""
-    trace = active()
-    if trace is None:
-        yield
-        return
-    trace.paused += 1
-    try:
-        yield
-    finally:
-        trace.paused -= 1
+class paused:
+    """Nothing the target does is traced: its calls are lines of their own.  (A class, not a
+    generator: it wraps every call into a target.)"""
+
+    __slots__ = ("trace",)
+
+    def __enter__(self):
+        self.trace = active()
+        if self.trace is not None:
+            self.trace.paused += 1
+
+    def __exit__(self, *exc):
+        if self.trace is not None:
+            self.trace.paused -= 1

@@ -7,7 +7,6 @@ import sys
 from ..report import messages
 from ..errors import UsageError
 from .options import OPTIONS, ArgumentParser, env_name, resolve, resolve_seed, usage_error
-from .outputs import write_outputs
 from ..report.record import FAILING
 
 #: 0 every check passed (or failed only where a known difference accepts it); 1 a check
@@ -71,11 +70,12 @@ def main(argv=None):
         options = resolve(given)
     except UsageError as exc:
         return _usage_failed(exc)
-    from . import session
     from .supervisor import Supervisor, output_file
-    supervisor = Supervisor(jobs=options.jobs or session.default_jobs(session.rows_at_most(options)),
-                            timeout=options.call_timeout, output=output_file())
+    supervisor = Supervisor(jobs=options.jobs, timeout=options.call_timeout, output=output_file())
     try:
+        supervisor.start()  # a worker imports torch while this process does
+        from . import session
+        supervisor.jobs = options.jobs or session.default_jobs(session.rows_at_most(options))
         return _run(options, supervisor, args.verbose, rows)
     except UsageError as exc:
         return _usage_failed(exc)
@@ -137,6 +137,7 @@ def _run(options, supervisor, verbose, picked=None):
     it happens, prints the summary and writes the reports; Ctrl-C, or --maxfail reached,
     stops the run and keeps what finished."""
     from . import session
+    from .outputs import write_outputs
     from ..targets.known import unmatched
     wanted = None
     if options.rerun_failed:

@@ -16,7 +16,7 @@ from ..errors import CheckFailure, UsageError
 from ..checks.registry import FAMILIES, checks
 from ..report.record import FAILING, Row, row_key
 from .runner import planned_result, run_row, suite_error
-from .supervisor import Task
+from .supervisor import DEFAULT_MAX_JOBS, Task
 from ..targets.loading import DEFAULT_IMPLS, Target, default_targets, describe, described, load_target, target_again
 from ..targets.transforms import TRANSFORMS
 
@@ -44,8 +44,6 @@ class PlannedCheck:
         return run_row(self.row, self.check, self.target, self.timeout, reproducer_dir)
 
 
-#: Most worker processes a run starts by default (each imports torch and holds its own memory).
-DEFAULT_MAX_JOBS = 4
 #: Rows per worker below which starting another worker (seconds each) does not pay.
 ROWS_PER_WORKER = 16
 

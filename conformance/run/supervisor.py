@@ -123,8 +123,13 @@ class _Worker:
             self.process.start()
         child.close()
         self.task = None  # (index, Task) in flight
+        self.told = False  # asked to stop
 
-    def stop(self, kill=False):
+    def ask_to_stop(self, kill=False):
+        """Tells the worker to finish (kills it when ``kill`` or busy), without waiting."""
+        if self.told and not kill:
+            return
+        self.told = True
         if kill or self.task is not None:
             self.process.kill()
         else:
@@ -132,6 +137,9 @@ class _Worker:
                 self.conn.send(None)
             except OSError:
                 self.process.kill()
+
+    def stop(self, kill=False):
+        self.ask_to_stop(kill)
         self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()
@@ -139,15 +147,28 @@ class _Worker:
         self.conn.close()
 
 
+#: Most worker processes a run starts by default (each imports torch and holds its own memory).
+DEFAULT_MAX_JOBS = 4
+
+
 class Supervisor:
     """Up to ``jobs`` reusable worker processes with ``threads`` torch threads each, running
-    tasks whose calls into the target may last ``timeout`` seconds each."""
+    tasks whose calls into the target may last ``timeout`` seconds each.  ``jobs`` None: not
+    known yet (set it before ``map``); the threads are then those of the most workers a run
+    starts by default on this machine."""
 
     def __init__(self, jobs=1, timeout=60.0, threads=None, output=None):
-        self.jobs, self.timeout, self.output = max(1, jobs), timeout, output
-        self.threads = threads or max(1, (os.cpu_count() or 1) // self.jobs)
+        cores = os.cpu_count() or 1
+        self.jobs, self.timeout, self.output = jobs and max(1, jobs), timeout, output
+        self.threads = threads or max(1, cores // (self.jobs or min(cores, DEFAULT_MAX_JOBS)))
         self._context = multiprocessing.get_context("spawn")
         self._workers = []
+
+    def start(self):
+        """Starts one worker ahead of the first task: it spends seconds importing torch, which
+        the caller meanwhile spends doing the same."""
+        if not self._workers:
+            self._spawn(0)
 
     def map(self, tasks, waiting=None):
         """Runs ``tasks`` and yields (index, value) as each finishes, calling ``waiting()``
@@ -174,6 +195,8 @@ class Supervisor:
         return next(self.map([Task(fn, args, died)]))[1]
 
     def close(self):
+        for worker in self._workers:  # all told first: they exit side by side
+            worker.ask_to_stop()
         for worker in list(self._workers):
             self._retire(worker)
 
@@ -181,11 +204,13 @@ class Supervisor:
         for worker in self._workers:
             if worker.task is None and pending:
                 self._send(worker, pending.popleft())
-        while pending and len(self._workers) < self.jobs:
-            slot = min(set(range(self.jobs)) - {w.slot for w in self._workers})
-            with _sigint_deferred():  # a Ctrl-C meanwhile arrives once the worker is held, to be stopped
-                self._workers.append(_Worker(self._context, self.threads, slot, self.jobs, self.output))
+        while pending and len(self._workers) < (self.jobs or 1):
+            self._spawn(min(set(range(self.jobs or 1)) - {w.slot for w in self._workers}))
             self._send(self._workers[-1], pending.popleft())
+
+    def _spawn(self, slot):
+        with _sigint_deferred():  # a Ctrl-C meanwhile arrives once the worker is held, to be stopped
+            self._workers.append(_Worker(self._context, self.threads, slot, self.jobs or 1, self.output))
 
     def _send(self, worker, item):
         worker.task = item

@@ -7,7 +7,6 @@ to name the call and the configuration when a worker dies.  Outside a supervised
 """
 import ctypes
 import time
-from contextlib import contextmanager
 
 #: Longest text kept for the call name and the example's configuration.
 CALL_CHARS, EXAMPLE_CHARS = 64, 4096
@@ -62,15 +61,20 @@ def example(config):
         _WATCHED.example.value = _text(config, EXAMPLE_CHARS)
 
 
-@contextmanager
-def calling(what):
-    """Marks a call into the target as in flight for its duration."""
-    if _WATCHED is None:
-        yield
-        return
-    _WATCHED.call.value = _text(what, CALL_CHARS)
-    _WATCHED.since.value = time.monotonic()
-    try:
-        yield
-    finally:
-        _WATCHED.since.value = 0.0
+class calling:
+    """Marks a call into the target as in flight for its duration.  (A class, not a generator:
+    it wraps every call into a target.)"""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what):
+        self.what = what
+
+    def __enter__(self):
+        if _WATCHED is not None:
+            _WATCHED.call.value = _text(self.what, CALL_CHARS)
+            _WATCHED.since.value = time.monotonic()
+
+    def __exit__(self, *exc):
+        if _WATCHED is not None:
+            _WATCHED.since.value = 0.0

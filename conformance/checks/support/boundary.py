@@ -5,7 +5,6 @@ torch's contract for the input it was given before any check or the oracle reads
 import signal
 import traceback
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -27,24 +26,44 @@ from ...targets.transforms import TRANSFORMS
 DEFAULT_TIMEOUT = 60.0
 
 
-@contextmanager
-def time_limit(seconds):
+class time_limit:
     """Raises TargetHung in the main thread after ``seconds`` (no limit elsewhere).  Python
-    code only: a native call that never returns is killed from outside by the supervisor."""
-    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
-        yield
-        return
+    code only: a native call that never returns is killed from outside by the supervisor.
 
-    def expire(signum, frame):
-        raise TargetHung(f"the target did not return within {seconds:g} s")
+    A context manager called around every call into a target, so it costs little: in a
+    supervised worker its SIGALRM handler stays installed between calls (the worker is the
+    suite's own process), and only the timer is set and cleared; elsewhere the caller's
+    handler is put back after each call."""
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    __slots__ = ("seconds", "armed", "previous")
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __enter__(self):
+        self.armed = bool(self.seconds) and hasattr(signal, "SIGALRM") and \
+            threading.current_thread() is threading.main_thread()
+        if not self.armed:
+            return
+        _LIMIT[0] = self.seconds
+        self.previous = signal.getsignal(signal.SIGALRM)
+        if self.previous is not _expire:
+            signal.signal(signal.SIGALRM, _expire)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc):
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if self.previous is not _expire and self.previous is not None and not watch.supervised():
+                signal.signal(signal.SIGALRM, self.previous)
+
+
+#: The limit of the call in flight, for the message.
+_LIMIT = [0.0]
+
+
+def _expire(signum, frame):
+    raise TargetHung(f"the target did not return within {_LIMIT[0]:g} s")
 
 
 @dataclass
@@ -86,7 +105,7 @@ class Context:
     def load(self, module, weights, loader, train=False):
         """Loads float64 ``weights`` rounded to the dtype with ``loader(module, tensors)``, sets
         eval (or training) mode, and returns the rounded weights as float64 numpy."""
-        tensors = {k: torch.as_tensor(v).to(self.dtype).to(self.device) for k, v in weights.items()}
+        tensors = {k: torch.as_tensor(v).to(device=self.device, dtype=self.dtype) for k, v in weights.items()}
         hooks.loading(module, tensors, train, loader)
         self.call("load_state_dict", loader, module, tensors)
         self.call("train" if train else "eval", module.train, train)

@@ -1,0 +1,97 @@
+"""How long does a run take?  Times the default run (``rnn-conformance --seed S``; more options
+after ``--``, e.g. ``-- --transforms eager,compile``) of this checkout, and with ``--against``
+of another checkout too, alternating them (the machines are shared and noisy: compare within
+one session, never across), and prints each wall time, the medians, and their ratio.
+
+    python benchmarks/run_speed.py [--against /path/to/other/checkout] [--pairs 3] [--seed 21]
+        [-- more rnn-conformance options]
+
+Every run's table (the summary without the progress lines) and its rows (status, examples,
+dtypes) are compared with the first run's of this checkout: a speed-up that changed what the
+suite checks or concludes is no speed-up, and the script exits 1 when they differ.  It also
+exits 1 when a run of this checkout fails (its exit status is not 0), so that CI can run the
+default run through it and read the figure it prints last:
+
+    default run: 40.1 s (median of 1) on 2 cores, 512 passed, 0 failed, 8 known, 13001 examples
+
+Get the other checkout with ``git worktree add /tmp/before <commit>``; it runs in the same
+Python environment as this one (its own package, imported from its folder).
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: Lines of a run's output that change from run to run without the result changing.
+VOLATILE = re.compile(r"^\s*\d+/\d+ rows .* spent|^report: |^what the targets printed")
+
+
+def run(checkout, args, extra, folder, index):
+    """(wall seconds, exit status, table text, rows) of one run of ``checkout``."""
+    report = os.path.join(folder, f"report-{index}.json")
+    command = [sys.executable, "-m", "conformance", "--seed", str(args.seed), "--report", report, *extra]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=checkout, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    table = "\n".join(line for line in done.stdout.splitlines() if not VOLATILE.search(line))
+    try:
+        with open(report) as handle:
+            rows = json.load(handle)["checks"]
+    except (OSError, ValueError, KeyError):
+        rows = []
+    return wall, done.returncode, table, rows
+
+
+def row_facts(rows):
+    """What must not change: each row's status, examples drawn and wanted, refusals."""
+    return sorted((r["check"], r["target"], r["device"], r["dtype"], r.get("transform"), r["status"], r["examples"],
+                   r.get("wanted"), r.get("refused")) for r in rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--against", help="another checkout to time alternately with this one")
+    parser.add_argument("--pairs", type=int, default=1, help="runs of each checkout (default 1)")
+    parser.add_argument("--seed", type=int, default=21)
+    args, extra = parser.parse_known_args()
+    extra = [a for a in extra if a != "--"]
+    checkouts = [("this", HERE)] + ([("other", os.path.abspath(args.against))] if args.against else [])
+    walls = {name: [] for name, _ in checkouts}
+    first, differ, failed, last = None, [], False, None
+    with tempfile.TemporaryDirectory() as folder:
+        for pair in range(args.pairs):
+            for name, checkout in checkouts:
+                wall, status, table, rows = run(checkout, args, extra, folder, f"{name}-{pair}")
+                walls[name].append(wall)
+                facts = (table, row_facts(rows))
+                if first is None:
+                    first = facts
+                elif facts != first:
+                    differ.append(f"{name} run {pair + 1}")
+                if name == "this":
+                    failed = failed or status != 0
+                    last = rows
+                print(f"{name:5} {checkout}: {wall:6.1f} s, exit {status}, {len(rows)} rows", flush=True)
+    medians = {name: statistics.median(times) for name, times in walls.items()}
+    if args.against:
+        print(f"median {medians['this']:.1f} s this, {medians['other']:.1f} s other: this/other "
+              f"{medians['this'] / medians['other']:.2f} ({args.pairs} pair{'s' if args.pairs != 1 else ''}, "
+              f"alternating)")
+    print("tables and rows identical in every run" if not differ else
+          f"tables or rows DIFFER from this checkout's first run: {', '.join(differ)}")
+    counts = {s: sum(r["status"] == s for r in last or []) for s in ("passed", "failed", "known")}
+    what = "default run" if not extra else f"run with {' '.join(extra)}"
+    print(f"{what}: {medians['this']:.1f} s (median of {args.pairs}) on {os.cpu_count()} cores, "
+          f"{counts['passed']} passed, {counts['failed']} failed, {counts['known']} known, "
+          f"{sum(r['examples'] or 0 for r in last or [])} examples")
+    return 1 if differ or failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
