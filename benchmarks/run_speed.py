@@ -59,12 +59,15 @@ def main():
     parser.add_argument("--against", help="another checkout to time alternately with this one")
     parser.add_argument("--pairs", type=int, default=1, help="runs of each checkout (default 1)")
     parser.add_argument("--seed", type=int, default=21)
+    parser.add_argument("--keep", metavar="DIR", help="keep each run's JSON report in DIR")
     args, extra = parser.parse_known_args()
     extra = [a for a in extra if a != "--"]
     checkouts = [("this", HERE)] + ([("other", os.path.abspath(args.against))] if args.against else [])
     walls = {name: [] for name, _ in checkouts}
     first, differ, failed, last = None, [], False, None
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or scratch
+        os.makedirs(folder, exist_ok=True)
         for pair in range(args.pairs):
             for name, checkout in checkouts:
                 wall, status, table, rows = run(checkout, args, extra, folder, f"{name}-{pair}")

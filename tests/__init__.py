@@ -3,3 +3,14 @@ import os
 
 #: The checkout's root.
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def sweep(cases, fast=1):
+    """The cases of a parametrized sweep, the first ``fast`` of them run by every test run and
+    the rest marked ``slow``: ``python -m pytest -n 2 tests`` runs a few of each sweep (minutes),
+    ``python -m pytest -n 2 tests -m slow`` the rest (CI runs both).  A tuple case is unpacked
+    into the parametrize's names."""
+    import pytest
+    return [case if index < fast else
+            pytest.param(*(case if isinstance(case, tuple) else (case,)), marks=pytest.mark.slow)
+            for index, case in enumerate(cases)]

@@ -6,6 +6,7 @@ import pytest
 from conformance.run import session
 from conformance.run.options import resolve
 from tests.planted.bugs import ONLY_SEEN_BY, PLANTED
+from tests import sweep
 
 #: One fixed seed keeps CI reproducible; other seeds are exercised by the suite's own runs.
 SEED = "0"
@@ -33,7 +34,7 @@ def run(impl, dtypes, stop_at_failure, activation_error=None, **more):
     return results
 
 
-@pytest.mark.parametrize("name", ["TorchRNN", "TorchGRU", "TorchLSTM"])
+@pytest.mark.parametrize("name", sweep(["TorchRNN", "TorchGRU", "TorchLSTM"]))
 def test_correct_reimplementation_passes_every_check(name):
     results = run(f"tests.planted.torch_rnn:{name}", "float64,float32", stop_at_failure=False)
     assert [r.message for r in results if r.status != "passed"] == []
@@ -44,7 +45,7 @@ def test_corpus_has_twenty_distinct_planted_bugs():
     assert len({cls for cls, _ in PLANTED}) >= 20 and len({kind for _, kind in PLANTED}) >= 15
 
 
-@pytest.mark.parametrize("bug", [cls for cls, _ in PLANTED], ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("bug", sweep([cls for cls, _ in PLANTED], fast=8), ids=lambda cls: cls.__name__)
 def test_planted_bug_is_rejected_by_default_profile(bug):
     results = run(f"tests.planted.bugs:{bug.__name__}", "float64", stop_at_failure=True)
     failed = [r for r in results if r.status == "failed"]
@@ -59,7 +60,7 @@ def test_planted_bug_is_rejected_by_default_profile(bug):
         assert "worst element: grad " in message
 
 
-@pytest.mark.parametrize("bug", [cls for cls, _ in PLANTED if cls.__name__ not in BELOW_THE_DECLARATION],
+@pytest.mark.parametrize("bug", sweep([cls for cls, _ in PLANTED if cls.__name__ not in BELOW_THE_DECLARATION], fast=4),
                          ids=lambda cls: cls.__name__)
 def test_planted_bug_is_rejected_under_a_declared_activation_error(bug):
     """A target declaring sigmoid/tanh accurate to 1e-6 only is still checked sharply enough

@@ -4,6 +4,7 @@ import pytest
 
 from tests.planted.cells import PLANTED
 from tests.rows import rejected, run
+from tests import sweep
 
 
 @pytest.mark.parametrize("impl, kind", [("torch.nn.RNNCell", "rnn_cell"), ("torch.nn.GRUCell", "gru_cell"),
@@ -20,7 +21,7 @@ def test_torch_cells_pass_and_their_kind_is_inferred(impl, kind):
     assert all(r.examples > 0 for r in results)
 
 
-@pytest.mark.parametrize("bug, check", PLANTED, ids=lambda value: getattr(value, "__name__", value))
+@pytest.mark.parametrize("bug, check", sweep(PLANTED, fast=4), ids=lambda value: getattr(value, "__name__", value))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_planted_cell_bug_is_rejected(bug, check, dtype):
     impl = f"tests.planted.cells:{bug.__name__}"

@@ -6,6 +6,7 @@ import pytest
 
 from conformance.report import messages
 from tests.rows import rejected, run
+from tests import sweep
 
 #: The checks that read gradients (the others do not tell these targets apart).
 GRADIENT_CHECKS = "gradients,stacked_regressor_gradients_match_oracle,dropout_one_stops_gradients_below"
@@ -28,7 +29,7 @@ def _run(name, dtypes="float64,float32", checks=GRADIENT_CHECKS):
     return run(f"tests.planted.own_names:{name}", dtypes, kind="lstm", checks=checks)
 
 
-@pytest.mark.parametrize("name", ["FusedLSTM", "MappedFusedLSTM"])
+@pytest.mark.parametrize("name", sweep(["FusedLSTM", "MappedFusedLSTM"]))
 def test_correct_own_name_layers_pass(name):
     targets, results = _run(name, "float64,float32,bfloat16,float16", checks=None)
     assert [(r.check, r.dtype, r.message) for r in results if r.status == "failed"] == []
@@ -37,7 +38,7 @@ def test_correct_own_name_layers_pass(name):
     assert all(r.examples > 0 for r in results if r.status == "passed")
 
 
-@pytest.mark.parametrize("bug, check", PLANTED, ids=lambda value: value)
+@pytest.mark.parametrize("bug, check", sweep(PLANTED, fast=3), ids=lambda value: value)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_planted_gradient_bug_in_an_own_name_layer_is_rejected(bug, check, dtype):
     impl = f"tests.planted.own_names:{bug}"

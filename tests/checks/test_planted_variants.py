@@ -13,7 +13,7 @@ from conformance.errors import UsageError
 from tests.checks import test_planted_bugs as planted_bugs
 from tests.planted.variants import CORRECT, PLANTED
 
-from tests import REPO  # noqa: E402
+from tests import REPO, sweep  # noqa: E402
 
 ROOT = Path(REPO)
 
@@ -26,7 +26,7 @@ def _impl(cls):
     return f"{cls.__module__}:{cls.__name__}"
 
 
-@pytest.mark.parametrize("layer", CORRECT, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("layer", sweep(CORRECT), ids=lambda cls: cls.__name__)
 def test_a_correct_layer_of_the_variant_passes_every_check_that_applies(layer):
     results = run(_impl(layer))
     assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
@@ -50,7 +50,7 @@ def test_every_new_variant_has_three_planted_bugs():
     assert min(counts.values()) >= 3, counts
 
 
-@pytest.mark.parametrize("bug", [cls for cls, _ in PLANTED], ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("bug", sweep([cls for cls, _ in PLANTED], fast=5), ids=lambda cls: cls.__name__)
 def test_planted_bug_of_a_variant_is_rejected(bug):
     results = run(_impl(bug), dtypes="float64", stop_at_failure=True)
     failed = [r for r in results if r.status == "failed"]

@@ -25,6 +25,7 @@ from examples.slstm_variant import SLSTM
 from examples.sru_variant import SRU
 from tests.checks import test_planted_bugs as planted_bugs
 from tests.planted import modern
+from tests import sweep
 
 sig = lambda a: 1.0 / (1.0 + math.exp(-a))
 
@@ -193,7 +194,7 @@ def _impl(cls):
     return f"{cls.__module__}:{cls.__name__}"
 
 
-@pytest.mark.parametrize("layer", modern.CORRECT, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("layer", sweep(modern.CORRECT), ids=lambda c: c.__name__)
 def test_each_worked_example_passes_every_check_that_applies(layer):
     results = planted_bugs.run(_impl(layer), "float64,float32", False)
     assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
@@ -205,7 +206,7 @@ def test_each_worked_example_passes_every_check_that_applies(layer):
 SUITE_BUGS = [bug for bug, _ in modern.PLANTED]
 
 
-@pytest.mark.parametrize("bug", SUITE_BUGS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("bug", sweep(SUITE_BUGS, fast=5), ids=lambda c: c.__name__)
 def test_each_planted_bug_of_a_worked_example_fails_a_named_check(bug):
     results = planted_bugs.run(_impl(bug), "float64", True)
     failed = [r for r in results if r.status == "failed"]
