@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conformance.report.compare import compare_reports, like_for_like
 
 from tests import REPO
@@ -43,6 +45,7 @@ def drawn(folder, source):
     return json.loads(report.read_text()), sorted(seen.read_text().splitlines())
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_constants_in_the_targets_module_do_not_change_what_a_seed_draws(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -48,6 +48,7 @@ def test_each_failure_is_printed_when_it_happens_and_grouped_at_the_end():
     assert "    small_shapes_match_oracle  cpu float32: c_n[0, 0, 0]: got " in closing  # ... the others a line each
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_rerun_failed_runs_only_the_failed_rows_with_the_reports_seed(tmp_path):
     report, again = tmp_path / "report.json", tmp_path / "again.json"
     assert cli(*BUG, "--checks", "parity,contract", "--max-examples", "10", "--report", str(report)).returncode == 1

@@ -91,6 +91,7 @@ def test_a_small_reproducer_holds_its_data_and_only_the_helpers_it_uses(tmp_path
     assert len(source.splitlines()) < 320, len(source.splitlines())
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_reproduce_writes_a_script_for_each_failed_row_of_a_report(tmp_path):
     report = tmp_path / "report.json"
     done = cli("--impl", "tests.planted.bugs:LSTMGateOrderIFOG", "--checks", "forward_matches_oracle,"

@@ -148,6 +148,7 @@ def test_kind_cannot_be_guessed_without_torch_names():
     assert done.returncode == 2 and "pass --kind" in done.stderr
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_worker_processes_find_the_same_failures_as_one_process(tmp_path):
     """--jobs only spreads the rows over processes: a planted bug fails the same checks on
     the same shrunk configurations either way."""
@@ -162,6 +163,7 @@ def test_worker_processes_find_the_same_failures_as_one_process(tmp_path):
     assert runs[0] == runs[1] and [status for _, status, _ in runs[0]] == ["failed", "failed", "passed", "passed"]
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_third_party_lstm_with_its_own_names_and_no_packing_passes_every_family(tmp_path):
     """Every family on a target with a mapping hook, packing declared from the command line:
     no row errors (the suite's own exceptions), none fails."""
@@ -174,6 +176,7 @@ def test_third_party_lstm_with_its_own_names_and_no_packing_passes_every_family(
     assert summary["failed"] == summary["error"] == 0 and summary["passed"] >= 40
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_torchs_own_packing_bugs_are_known_in_the_default_run_and_a_users_copy_of_one_fails(tmp_path):
     """The built-in known differences accept torch's two packing bugs for torch's target only:
     exit 0, both named, recorded in the report; the same bug planted in a user's module fails."""

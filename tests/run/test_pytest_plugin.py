@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests import REPO
 
 
@@ -15,6 +17,7 @@ def pytest_run(*args):
                            "--rnn-seed", "3", *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_plugin_under_xdist_passes_torch_and_writes_the_report(tmp_path):
     report = tmp_path / "report.json"
     done = pytest_run("-n", "2", "--rnn-impl", "torch.nn.GRU", "--rnn-checks", "parity,contract",
@@ -46,6 +49,7 @@ def test_plugin_survives_a_crashing_target_and_counts_every_row():
     assert "rnn-conformance summary" in done.stdout and "1 passed, 1 failed, 0 error" in done.stdout
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_plugin_runs_each_transform_as_a_test_of_its_own(tmp_path):
     report = tmp_path / "report.json"
     done = pytest_run("-v", "--rnn-impl", "torch.nn.GRU", "--rnn-checks", "forward_matches_oracle",

@@ -20,7 +20,7 @@ from conformance.run.supervisor import GRACE
 from conformance.checks.support.strategies import configs
 from conformance.targets.loading import default_targets
 
-from tests import REPO
+from tests import REPO, sweep
 QUICK = ["--devices", "cpu", "--dtypes", "float64", "--profile", "quick", "--seed", "1"]
 
 
@@ -39,7 +39,7 @@ def run_hostile(tmp_path, target, *args):
     return done, data
 
 
-@pytest.mark.parametrize("target, checks, says", [
+@pytest.mark.parametrize("target, checks, says", sweep([
     ("SegfaultingLSTM", "forward_matches_oracle,hx_none_equals_zeros",
      "the target crashed: killed by signal 11 (SIGSEGV) during forward"),
     ("ExitingGRU", "forward_matches_oracle", "the target crashed: forward called sys.exit(3) (exit code 3)"),
@@ -60,7 +60,7 @@ def run_hostile(tmp_path, target, *args):
     ("RaisesTorchScriptErrorGRU", "forward_matches_oracle",
      "forward raised RuntimeError: expected scalar type Float but found Double"),
     ("MutatesInputLSTM", "forward_leaves_inputs_unchanged", "forward modified its argument input"),
-])
+], fast=5))
 def test_hostile_target_fails_its_rows_and_the_run_goes_on(tmp_path, target, checks, says):
     done, data = run_hostile(tmp_path, target, "--checks", checks, *QUICK)
     assert done.returncode == 1, done.stdout
@@ -72,12 +72,14 @@ def test_hostile_target_fails_its_rows_and_the_run_goes_on(tmp_path, target, che
         assert shown and row["counterexample"] and row["replay"].startswith("rnn-conformance")
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_every_row_of_a_crashing_target_fails_on_a_fresh_worker(tmp_path):
     done, data = run_hostile(tmp_path, "HardExitingGRU", "--checks", "parity,hx_none_equals_zeros", "--jobs", "1",
                              *QUICK)
     assert [row["status"] for row in data["checks"]] == ["failed"] * 3
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_crash_replay_reproduces_the_crash(tmp_path):
     _, data = run_hostile(tmp_path, "SegfaultingLSTM", "--checks", "small_shapes_match_oracle", *QUICK)
     replay = data["checks"][0]["replay"].split()
@@ -86,6 +88,7 @@ def test_crash_replay_reproduces_the_crash(tmp_path):
     assert again.returncode == 1 and "killed by signal 11 (SIGSEGV) during forward" in again.stdout
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_native_call_that_never_returns_is_killed_after_the_time_limit(tmp_path):
     started = time.monotonic()
     done, data = run_hostile(tmp_path, "NativeHangRNN", "--checks", "forward_matches_oracle,hx_none_equals_zeros",
@@ -97,6 +100,7 @@ def test_native_call_that_never_returns_is_killed_after_the_time_limit(tmp_path)
     assert spent < 2 * (2 + GRACE) + 30, spent  # two hung rows, each killed at the limit plus the grace
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_ctrl_c_ends_with_the_summary_and_a_partial_report(tmp_path):
     report = tmp_path / "partial.json"
     process = subprocess.Popen([sys.executable, "-m", "conformance", "--impl", "tests.planted.hostile:NativeHangRNN",
@@ -112,6 +116,7 @@ def test_ctrl_c_ends_with_the_summary_and_a_partial_report(tmp_path):
     assert data["interrupted"]["planned"] == 6 and data["interrupted"]["finished"] == len(data["checks"]) < 6
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_inference_only_float32_target_with_approximate_activations_passes_when_declared(tmp_path):
     done, data = run_hostile(tmp_path, "InferenceOnlyLSTM", "--devices", "cpu", "--dtypes", "float64,float32",
                              "--seed", "3")
@@ -128,6 +133,7 @@ def test_inference_only_float32_target_with_approximate_activations_passes_when_
     assert declared["activation_error"]["value"] == 2.0 ** -24 and "backward" in declared["unsupported"]
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_the_same_target_declaring_nothing_fails(tmp_path):
     done, data = run_hostile(tmp_path, "InferenceOnlyLSTMUndeclared", "--checks", "forward_matches_oracle,gradients",
                              "--devices", "cpu", "--dtypes", "float32", "--seed", "3")
@@ -241,6 +247,7 @@ def test_a_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path):
     assert (tmp_path / "cache" / "rnn-conformance" / "hypothesis").is_dir()
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
 def test_ctrl_c_is_never_lost_while_workers_restart_under_load(tmp_path):
     """Workers restart every few seconds (a target that hangs in native code, --timeout 1) beside
     two busy processes; a SIGINT at any moment, a worker's start included (it was ignored there,
