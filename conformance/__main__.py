@@ -1,6 +1,4 @@
 """``python -m conformance``."""
-import sys
+from .run.cli import run
 
-from .run.cli import main
-
-sys.exit(main())
+run()

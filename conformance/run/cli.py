@@ -51,6 +51,13 @@ def list_checks():
     return messages.check_list(list(registered().values()))
 
 
+def run():
+    """The command's entry point (``rnn-conformance``, ``python -m conformance``): exits with
+    ``main``'s status without waiting for the interpreter to tear torch down."""
+    from .supervisor import _exit_now
+    _exit_now(main())
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["compare"]:
@@ -67,21 +74,34 @@ def main(argv=None):
         given = {name: getattr(args, name.replace("-", "_")) for name in OPTIONS}
         if args.exitfirst:
             given["maxfail"] = "1"
-        options = resolve(given)
     except UsageError as exc:
         return _usage_failed(exc)
     from .supervisor import Supervisor, output_file
-    supervisor = Supervisor(jobs=options.jobs, timeout=options.call_timeout, output=output_file())
+    supervisor = Supervisor(jobs=_jobs_given(given), output=output_file())
+    supervisor.start()  # a worker imports torch while this process resolves the options (which imports it too)
     try:
-        supervisor.start()  # a worker imports torch while this process does
+        options = resolve(given)
+        supervisor.timeout = options.call_timeout
         from . import session
         supervisor.jobs = options.jobs or session.default_jobs(session.rows_at_most(options))
         return _run(options, supervisor, args.verbose, rows)
     except UsageError as exc:
+        supervisor.close(kill=True)  # bad usage: no worker's import is waited for
         return _usage_failed(exc)
     finally:
         supervisor.close()
         _say_output(supervisor.output)
+
+
+def _jobs_given(given):
+    """--jobs (or its variable) read ahead of ``resolve``, so that the first worker starts, with
+    its torch threads, before this process imports torch; None when absent or not a number
+    (``resolve`` then says why)."""
+    value = given.get("jobs") or os.environ.get(env_name("jobs"))
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def _say_output(path):

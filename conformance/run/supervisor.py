@@ -6,6 +6,7 @@ The parent hands tasks to reusable workers over pipes and watches each worker's 
 target past the time limit plus ``GRACE`` is killed, and in both cases the task's
 ``died`` callback turns what happened into the task's value.
 """
+import atexit
 import multiprocessing
 import os
 import signal
@@ -194,11 +195,12 @@ class Supervisor:
         """The value of one task, run in a worker."""
         return next(self.map([Task(fn, args, died)]))[1]
 
-    def close(self):
+    def close(self, kill=False):
+        """Stops every worker (kills them with ``kill``), waiting for them to exit."""
         for worker in self._workers:  # all told first: they exit side by side
-            worker.ask_to_stop()
+            worker.ask_to_stop(kill)
         for worker in list(self._workers):
-            self._retire(worker)
+            self._retire(worker, kill)
 
     def _assign(self, pending):
         for worker in self._workers:
@@ -281,9 +283,9 @@ def _serve(conn, watched, threads, slot, jobs, output=None):
         try:
             task = conn.recv()
         except (EOFError, OSError):
-            return
+            task = None
         if task is None:
-            return
+            _exit_now(0)
         watched.clear()
         fn, args = task
         try:
@@ -292,3 +294,16 @@ def _serve(conn, watched, threads, slot, jobs, output=None):
         except Exception:  # task functions return their own errors: this is the suite's bug
             conn.send(WorkerRaised(traceback.format_exc()))
 
+
+
+def _exit_now(code):
+    """Ends this process with ``code`` once its streams are flushed and its exit handlers have
+    run, skipping the interpreter's teardown: an interpreter holding torch spends over half
+    a second tearing its modules down, which the run would wait for at every exit."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach it
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
