@@ -137,6 +137,8 @@ class Affine:
         self.bias = None if bias is None else np.asarray(bias, dtype=np.float64)
         self.terms = self.weight.shape[1] + (bias is not None) if terms is None else terms
         self.names = names
+        # x @ weight.T, also for a stack of weights (one per direction: ``layers``' pairs)
+        self.weight_t = self.weight.T if self.weight.ndim == 2 else np.swapaxes(self.weight, -1, -2)
         self._abs_weight = None
         self.abs_bias = None if self.bias is None else np.abs(self.bias)
         self.sums = None  # name -> GradientSum, filled by backpropagation
@@ -163,8 +165,12 @@ class Affine:
             self._blocks[blocks] = tuple(pieces)
         return self._blocks[blocks]
 
+    @property
+    def abs_weight_t(self):
+        return self.abs_weight.T if self.weight.ndim == 2 else np.swapaxes(self.abs_weight, -1, -2)
+
     def value(self, x):
-        out = x @ self.weight.T
+        out = x @ self.weight_t
         if self.bias is not None:
             out += self.bias
         return out
@@ -598,12 +604,13 @@ class Arithmetic:
         x = self._num(x)
         error = None
         if self.precision is not None:
-            magnitude = np.abs(x.value) @ affine.abs_weight.T
+            abs_weight_t = affine.abs_weight_t
+            magnitude = np.abs(x.value) @ abs_weight_t
             if affine.bias is not None:
                 magnitude = magnitude + affine.abs_bias
             error = self.precision.dot(affine.terms) * magnitude + self.precision.underflow
             if np.ndim(x.error):
-                error = error + x.error @ affine.abs_weight.T
+                error = error + x.error @ abs_weight_t
         return self._emit(_linear_vjp, (x,), value, error, affine)
 
     def linear_transposed(self, g, affine):

@@ -312,18 +312,85 @@ def _run(layout, x, weights, state0, lengths, arith, record=False):
         x, state0 = arith.exact(x), tuple(arith.exact(s) for s in state0)
     layer_in, finals, records = x, [], []
     for layer in range(layout.num_layers):
-        outs, directions = [], []
-        for d, suffix in enumerate(suffixes(layer, layout.directions)):
-            params = _Parameters(layout.variant, weights, suffix, layout.bias)
-            start = tuple(s[layer * layout.directions + d] for s in state0)
-            out, final, steps = _run_direction(layout.variant, layer_in, params, start, lengths, d == 1, arith,
-                                               record, layout.side)
-            outs.append(out)
-            finals.append(final)
-            directions.append((params, steps))
+        params = [_Parameters(layout.variant, weights, suffix, layout.bias)
+                  for suffix in suffixes(layer, layout.directions)]
+        starts = [tuple(s[layer * layout.directions + d] for s in state0) for d in range(layout.directions)]
+        if not record and _pairable(layout, params, arith):
+            outs, ends = _run_pair(layout.variant, layer_in, params, starts, lengths, arith)
+            finals.extend(ends)
+            directions = [(p, None) for p in params]
+        else:
+            outs, directions = [], []
+            for d, (p, start) in enumerate(zip(params, starts)):
+                out, final, steps = _run_direction(layout.variant, layer_in, p, start, lengths, d == 1, arith,
+                                                   record, layout.side)
+                outs.append(out)
+                finals.append(final)
+                directions.append((p, steps))
         records.append((layer_in, directions))
         layer_in = outs[0] if len(outs) == 1 else concat(outs)
     return layer_in, tuple(stack(part) for part in zip(*finals)), records
+
+
+#: The variants whose step is written for states of any leading axes, so that both directions
+#: of a layer may step together (``_run_pair``): torch's four.
+_PAIRABLE = ("RNN_TANH", "RNN_RELU", "GRU", "LSTM")
+
+
+def _pairable(layout, params, arith):
+    """Whether both directions of this layer can step together: two directions of one of
+    torch's variants, reading no side input, in an arithmetic that charges no scan."""
+    return (len(params) == 2 and layout.variant.name in _PAIRABLE and layout.variant is cells.VARIANTS[
+        layout.variant.name] and not layout.side and not (arith is not None and arith.precision is not None
+                                                          and arith.precision.scan))
+
+
+def _run_pair(variant, x, params, starts, lengths, arith):
+    """Both directions of one layer forward together: step t of the forward direction and step
+    T-1-t of the reverse one as one step on arrays stacked on a new leading axis, each
+    direction with its own weights (``_paired``).  Element by element the arithmetic is that of
+    two ``_run_direction`` calls, and so are the results, bit for bit, in about the time of
+    one.  Returns (the two outputs (T, B, P), the two final states)."""
+    steps = np.shape(value_of(x))[0]
+    forward, reverse = (linear(x, p.input) for p in params)
+    gx = _together([forward, _reversed(reverse)], arith, axis=1)  # (T, 2, B, G): the reverse one read backwards
+    state = tuple(_together(pair, arith) for pair in zip(*starts))
+    weights = cells.StepWeights(*(_paired(params[0].weights, params[1].weights, part)
+                                  for part in ("hidden", "projection")))
+    outs = [None] * steps
+    for t in range(steps):
+        new = _stepped(variant, variant.step(gx[t], *state, weights))
+        if lengths is not None:
+            live = np.stack([t < lengths, steps - 1 - t < lengths])[:, :, None]
+            new = tuple(where(live, n, s) for n, s in zip(new, state))
+            outs[t] = where(live, new[0], 0.0)
+        else:
+            outs[t] = new[0]
+        state = new
+    both = stack(outs)  # (T, 2, B, P)
+    return [both[:, 0], _reversed(both[:, 1])], [tuple(s[0] for s in state), tuple(s[1] for s in state)]
+
+
+def _together(parts, arith, axis=0):
+    """Numbers of ``arith`` stacked on a new ``axis``, their errors beside them."""
+    value = np.stack([value_of(p) for p in parts], axis)
+    if arith is None or arith.precision is None:
+        return arith.make(value, None) if arith is not None else value
+    return arith.make(value, np.stack([error_of(p) for p in parts], axis))
+
+
+def _reversed(a):
+    return a[::-1]
+
+
+def _paired(first, second, part):
+    """The ``part`` Affine of two directions' weights as one, applying each direction's to its
+    half of a (2, B, K) stack; None where the variant has none."""
+    one, other = getattr(first, part), getattr(second, part)
+    if one is None:
+        return None
+    bias = None if one.bias is None else np.stack([one.bias, other.bias])[:, None, :]
+    return Affine(np.stack([one.weight, other.weight]), bias, one.terms)
 
 
 def _order(steps, reverse):

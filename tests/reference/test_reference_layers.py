@@ -1,0 +1,61 @@
+"""The layers' time loop: both directions of a bidirectional layer step together (one step on
+arrays stacked per direction, for speed), and that gives, bit for bit, the values and bounds
+of the two directions stepped one after the other."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import reference
+from reference import layers
+
+FLOAT32 = reference.Precision(storage=2.0 ** -24, accumulate=2.0 ** -24, underflow=2.0 ** -126)
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}
+
+
+@st.composite
+def bidirectional_cases(draw):
+    """(mode, x, weights, options) of a bidirectional layer stack, packed or not, with or
+    without bias, h0 and (LSTM) a projection."""
+    mode = draw(st.sampled_from(sorted(GATES)))
+    input_size, hidden, steps, batch = (draw(st.integers(1, n)) for n in (6, 7, 9, 4))
+    num_layers, bias = draw(st.integers(1, 3)), draw(st.booleans())
+    proj = draw(st.integers(1, hidden)) if mode == "LSTM" and draw(st.booleans()) else 0
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    out = proj or hidden
+    weights = {}
+    for layer in range(num_layers):
+        for suffix in (f"_l{layer}", f"_l{layer}_reverse"):
+            width = input_size if layer == 0 else 2 * out
+            weights["weight_ih" + suffix] = rng.normal(size=(GATES[mode] * hidden, width))
+            weights["weight_hh" + suffix] = rng.normal(size=(GATES[mode] * hidden, out))
+            if bias:
+                weights["bias_ih" + suffix] = rng.normal(size=GATES[mode] * hidden)
+                weights["bias_hh" + suffix] = rng.normal(size=GATES[mode] * hidden)
+            if proj:
+                weights["weight_hr" + suffix] = rng.normal(size=(proj, hidden))
+    options = dict(mode=mode, num_layers=num_layers, bidirectional=True)
+    if draw(st.booleans()):
+        options["lengths"] = rng.integers(1, steps + 1, size=batch)
+    if draw(st.booleans()):
+        h0 = rng.normal(size=(2 * num_layers, batch, out))
+        options["hx"] = (h0, rng.normal(size=(2 * num_layers, batch, hidden))) if mode == "LSTM" else h0
+    return mode, rng.normal(size=(steps, batch, input_size)), weights, options
+
+
+def _leaves(tree):
+    return [leaf for part in tree for leaf in (_leaves(part) if isinstance(part, tuple) else [part])]
+
+
+@settings(max_examples=60, deadline=None)
+@given(bidirectional_cases())
+def test_directions_stepped_together_equal_directions_stepped_apart_bit_for_bit(case):
+    _, x, weights, options = case
+    together = [reference.rnn(x, weights, **options), reference.rnn_with_bound(x, weights, FLOAT32, **options)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(layers, "_PAIRABLE", ())  # every layer steps its directions one after the other
+        apart = [reference.rnn(x, weights, **options), reference.rnn_with_bound(x, weights, FLOAT32, **options)]
+    got, expected = _leaves(tuple(together)), _leaves(tuple(apart))
+    assert len(got) == len(expected) >= 4
+    for a, b in zip(got, expected):
+        assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
