@@ -29,7 +29,7 @@ def _run(name, dtypes="float64,float32", checks=GRADIENT_CHECKS):
     return run(f"tests.planted.own_names:{name}", dtypes, kind="lstm", checks=checks)
 
 
-@pytest.mark.parametrize("name", sweep(["FusedLSTM", "MappedFusedLSTM"]))
+@pytest.mark.parametrize("name", sweep(["FusedLSTM", "MappedFusedLSTM"], fast=0))  # every dtype: long
 def test_correct_own_name_layers_pass(name):
     targets, results = _run(name, "float64,float32,bfloat16,float16", checks=None)
     assert [(r.check, r.dtype, r.message) for r in results if r.status == "failed"] == []

@@ -38,8 +38,8 @@ PLANTED = [
      "packing_utils", "eager", "tests.planted.packing:Correct"),  # an argument changed in place
     ("tests.planted.own_names:MappedFusedLSTMHalfWeightGradient", "stacked_regressor_gradients_match_oracle", "lstm",
      "eager", "tests.planted.own_names:MappedFusedLSTM"),  # a seed model, through the mapping hook
-    ("tests.planted.compiled:LSTMForgetGateSlipsWhenCompiled", "forward_matches_oracle", None, "compile",
-     "torch.nn.LSTM"),  # under torch.compile
+    pytest.param("tests.planted.compiled:LSTMForgetGateSlipsWhenCompiled", "forward_matches_oracle", None, "compile",
+                 "torch.nn.LSTM", marks=pytest.mark.slow),  # under torch.compile (compiling takes long)
     ("tests.planted.bugs:GRUResetBeforeMatmul", "sequence_equals_cell_loop", None, "eager",
      "tests.planted.torch_rnn:TorchGRU"),  # torch's own cell, built and loaded by the script
     ("tests.planted.bugs:LSTMGateOrderIFOG", "sequence_equals_cell_loop", None, "eager",
