@@ -5,6 +5,7 @@ torch's contract for the input it was given before any check or the oracle reads
 import signal
 import traceback
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -26,44 +27,24 @@ from ...targets.transforms import TRANSFORMS
 DEFAULT_TIMEOUT = 60.0
 
 
-class time_limit:
+@contextmanager
+def time_limit(seconds):
     """Raises TargetHung in the main thread after ``seconds`` (no limit elsewhere).  Python
-    code only: a native call that never returns is killed from outside by the supervisor.
+    code only: a native call that never returns is killed from outside by the supervisor."""
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
 
-    A context manager called around every call into a target, so it costs little: in a
-    supervised worker its SIGALRM handler stays installed between calls (the worker is the
-    suite's own process), and only the timer is set and cleared; elsewhere the caller's
-    handler is put back after each call."""
+    def expire(signum, frame):
+        raise TargetHung(f"the target did not return within {seconds:g} s")
 
-    __slots__ = ("seconds", "armed", "previous")
-
-    def __init__(self, seconds):
-        self.seconds = seconds
-
-    def __enter__(self):
-        self.armed = bool(self.seconds) and hasattr(signal, "SIGALRM") and \
-            threading.current_thread() is threading.main_thread()
-        if not self.armed:
-            return
-        _LIMIT[0] = self.seconds
-        self.previous = signal.getsignal(signal.SIGALRM)
-        if self.previous is not _expire:
-            signal.signal(signal.SIGALRM, _expire)
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
-
-    def __exit__(self, *exc):
-        if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            if self.previous is not _expire and self.previous is not None and not watch.supervised():
-                signal.signal(signal.SIGALRM, self.previous)
-
-
-#: The limit of the call in flight, for the message.
-_LIMIT = [0.0]
-
-
-def _expire(signum, frame):
-    raise TargetHung(f"the target did not return within {_LIMIT[0]:g} s")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass
