@@ -84,6 +84,7 @@ def main(argv=None):
         supervisor.timeout = options.call_timeout
         from . import session
         supervisor.jobs = options.jobs or session.default_jobs(session.rows_at_most(options))
+        supervisor.start(supervisor.jobs)  # the others import torch while the targets load and the rows are planned
         return _run(options, supervisor, args.verbose, rows)
     except UsageError as exc:
         supervisor.close(kill=True)  # bad usage: no worker's import is waited for

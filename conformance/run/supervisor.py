@@ -165,11 +165,12 @@ class Supervisor:
         self._context = multiprocessing.get_context("spawn")
         self._workers = []
 
-    def start(self):
-        """Starts one worker ahead of the first task: it spends seconds importing torch, which
-        the caller meanwhile spends doing the same."""
-        if not self._workers:
-            self._spawn(0)
+    def start(self, workers=1):
+        """Starts up to ``workers`` workers ahead of the first task: each spends seconds
+        importing torch, which the caller meanwhile spends on its own work (importing torch
+        too, loading the targets, planning the rows)."""
+        while len(self._workers) < workers:
+            self._spawn(min(set(range(workers)) - {w.slot for w in self._workers}))
 
     def map(self, tasks, waiting=None):
         """Runs ``tasks`` and yields (index, value) as each finishes, calling ``waiting()``
