@@ -16,10 +16,13 @@ BUG = "tests.planted.bugs:LSTMStatesLeftInSortedOrder"
 
 def cli(*args, env=None, timeout=300):
     """``python -m conformance *args`` from the checkout, without the caller's RNN_CONFORMANCE_*
-    variables (``env``: more variables)."""
+    variables (``env``: more variables).  It runs one worker process unless ``--jobs`` or
+    ``env`` say otherwise: the test shares the cores with the other tests (pytest-xdist), and a
+    second worker's import of torch would cost more than its share of a small plan saves."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RNN_CONFORMANCE_")}
     return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env={**clean, "PYTHONWARNINGS": "ignore", **(env or {})})
+                          timeout=timeout, env={**clean, "PYTHONWARNINGS": "ignore", "RNN_CONFORMANCE_JOBS": "1",
+                                                **(env or {})})
 
 
 def write(tmp_path, name, data):
