@@ -21,6 +21,13 @@ Measured at the restructured house (issue 28), ``--every 4 --seed 21``, one core
 machine: 130 of 520 CPU rows, 3202 examples, 53.8 s under cProfile; a worker's start and imports
 2.7 s each; the oracle 38.8%, torch 22.4%, Hypothesis 19.6%, the suite's own code 9.5%, imports
 inside a row 1.1%, pickling and the report under 0.1%, other 8.6% (the standard library).
+
+Issue 29, measured in one session against that head (2837dea): 44.2 s before, 39.2 s after
+(0.89); the oracle 16.8 -> 14.6 s (both directions of a bidirectional layer step together),
+Hypothesis 8.9 -> 7.9 s, torch 9.5 -> 8.5 s, the suite's own code 4.2 -> 3.9 s; the shares
+barely move (the oracle 38.3% -> 37.6%).  A worker's start and imports 2.0 s, unchanged: what
+changed there is that the parent's imports and the workers' overlap, and that nobody waits
+for the interpreter to tear torch down at exit (``run_speed.py`` measures that).
 """
 import argparse
 import cProfile
