@@ -122,6 +122,11 @@ def _blocks(a, blocks):
     return tuple(pieces)
 
 
+def _transposed(weight):
+    """weight.T, also for a stack of weights (one per direction: ``layers``' paired directions)."""
+    return weight.T if weight.ndim == 2 else np.swapaxes(weight, -1, -2)
+
+
 class Affine:
     """``x @ weight.T + bias`` as an implementation computes it, and the weight gradients
     summed over every use of it in a backward pass.
@@ -137,8 +142,7 @@ class Affine:
         self.bias = None if bias is None else np.asarray(bias, dtype=np.float64)
         self.terms = self.weight.shape[1] + (bias is not None) if terms is None else terms
         self.names = names
-        # x @ weight.T, also for a stack of weights (one per direction: ``layers``' pairs)
-        self.weight_t = self.weight.T if self.weight.ndim == 2 else np.swapaxes(self.weight, -1, -2)
+        self.weight_t = _transposed(self.weight)
         self._abs_weight = None
         self.abs_bias = None if self.bias is None else np.abs(self.bias)
         self.sums = None  # name -> GradientSum, filled by backpropagation
@@ -167,7 +171,7 @@ class Affine:
 
     @property
     def abs_weight_t(self):
-        return self.abs_weight.T if self.weight.ndim == 2 else np.swapaxes(self.abs_weight, -1, -2)
+        return _transposed(self.abs_weight)
 
     def value(self, x):
         out = x @ self.weight_t

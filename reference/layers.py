@@ -340,9 +340,10 @@ _PAIRABLE = ("RNN_TANH", "RNN_RELU", "GRU", "LSTM")
 def _pairable(layout, params, arith):
     """Whether both directions of this layer can step together: two directions of one of
     torch's variants, reading no side input, in an arithmetic that charges no scan."""
-    return (len(params) == 2 and layout.variant.name in _PAIRABLE and layout.variant is cells.VARIANTS[
-        layout.variant.name] and not layout.side and not (arith is not None and arith.precision is not None
-                                                          and arith.precision.scan))
+    variant = layout.variant
+    scanning = arith is not None and arith.precision is not None and arith.precision.scan
+    return (len(params) == 2 and variant.name in _PAIRABLE and variant is cells.VARIANTS[variant.name]
+            and not layout.side and not scanning)
 
 
 def _run_pair(variant, x, params, starts, lengths, arith):
@@ -353,7 +354,7 @@ def _run_pair(variant, x, params, starts, lengths, arith):
     one.  Returns (the two outputs (T, B, P), the two final states)."""
     steps = np.shape(value_of(x))[0]
     forward, reverse = (linear(x, p.input) for p in params)
-    gx = _together([forward, _reversed(reverse)], arith, axis=1)  # (T, 2, B, G): the reverse one read backwards
+    gx = _together([forward, reverse[::-1]], arith, axis=1)  # (T, 2, B, G): the reverse one read backwards
     state = tuple(_together(pair, arith) for pair in zip(*starts))
     weights = cells.StepWeights(*(_paired(params[0].weights, params[1].weights, part)
                                   for part in ("hidden", "projection")))
@@ -368,7 +369,7 @@ def _run_pair(variant, x, params, starts, lengths, arith):
             outs[t] = new[0]
         state = new
     both = stack(outs)  # (T, 2, B, P)
-    return [both[:, 0], _reversed(both[:, 1])], [tuple(s[0] for s in state), tuple(s[1] for s in state)]
+    return [both[:, 0], both[::-1, 1]], [tuple(s[0] for s in state), tuple(s[1] for s in state)]
 
 
 def _together(parts, arith, axis=0):
@@ -377,10 +378,6 @@ def _together(parts, arith, axis=0):
     if arith is None or arith.precision is None:
         return arith.make(value, None) if arith is not None else value
     return arith.make(value, np.stack([error_of(p) for p in parts], axis))
-
-
-def _reversed(a):
-    return a[::-1]
 
 
 def _paired(first, second, part):

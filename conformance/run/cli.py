@@ -54,8 +54,8 @@ def list_checks():
 def run():
     """The command's entry point (``rnn-conformance``, ``python -m conformance``): exits with
     ``main``'s status without waiting for the interpreter to tear torch down."""
-    from .supervisor import _exit_now
-    _exit_now(main())
+    from .supervisor import exit_now
+    exit_now(main())
 
 
 def main(argv=None):

@@ -170,7 +170,7 @@ class Supervisor:
         importing torch, which the caller meanwhile spends on its own work (importing torch
         too, loading the targets, planning the rows)."""
         while len(self._workers) < workers:
-            self._spawn(min(set(range(workers)) - {w.slot for w in self._workers}))
+            self._spawn(workers)
 
     def map(self, tasks, waiting=None):
         """Runs ``tasks`` and yields (index, value) as each finishes, calling ``waiting()``
@@ -208,10 +208,12 @@ class Supervisor:
             if worker.task is None and pending:
                 self._send(worker, pending.popleft())
         while pending and len(self._workers) < (self.jobs or 1):
-            self._spawn(min(set(range(self.jobs or 1)) - {w.slot for w in self._workers}))
+            self._spawn(self.jobs or 1)
             self._send(self._workers[-1], pending.popleft())
 
-    def _spawn(self, slot):
+    def _spawn(self, slots):
+        """Starts a worker in the lowest of ``slots`` slots that none holds."""
+        slot = min(set(range(slots)) - {w.slot for w in self._workers})
         with _sigint_deferred():  # a Ctrl-C meanwhile arrives once the worker is held, to be stopped
             self._workers.append(_Worker(self._context, self.threads, slot, self.jobs or 1, self.output))
 
@@ -286,7 +288,7 @@ def _serve(conn, watched, threads, slot, jobs, output=None):
         except (EOFError, OSError):
             task = None
         if task is None:
-            _exit_now(0)
+            exit_now(0)
         watched.clear()
         fn, args = task
         try:
@@ -296,8 +298,7 @@ def _serve(conn, watched, threads, slot, jobs, output=None):
             conn.send(WorkerRaised(traceback.format_exc()))
 
 
-
-def _exit_now(code):
+def exit_now(code):
     """Ends this process with ``code`` once its streams are flushed and its exit handlers have
     run, skipping the interpreter's teardown: an interpreter holding torch spends over half
     a second tearing its modules down, which the run would wait for at every exit."""
