@@ -215,14 +215,14 @@ def test_a_failure_that_does_not_happen_again_is_named_not_deterministic():
 
 
 def worker_thread_settings():
-    """In a worker: what sizes its BLAS and OpenMP thread pools."""
-    from conformance.run.supervisor import THREAD_VARIABLES
-    return {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    """In a worker: what sizes its BLAS and OpenMP thread pools and oneDNN's kernel cache."""
+    from conformance.run.supervisor import ONEDNN_CACHE, THREAD_VARIABLES
+    return {name: os.environ.get(name) for name in (*THREAD_VARIABLES, ONEDNN_CACHE[0])}
 
 
 def test_workers_start_with_one_blas_thread_each_unless_the_user_set_it(monkeypatch):
-    from conformance.run.supervisor import THREAD_VARIABLES, Supervisor
-    for name in THREAD_VARIABLES:
+    from conformance.run.supervisor import ONEDNN_CACHE, THREAD_VARIABLES, Supervisor
+    for name in (*THREAD_VARIABLES, ONEDNN_CACHE[0]):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")
     supervisor = Supervisor(jobs=1, threads=1)
@@ -230,8 +230,9 @@ def test_workers_start_with_one_blas_thread_each_unless_the_user_set_it(monkeypa
         seen = supervisor.run(worker_thread_settings, died=lambda *args: None)
     finally:
         supervisor.close()
-    assert seen == {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "3", "OMP_NUM_THREADS": "1"}
-    assert "OPENBLAS_NUM_THREADS" not in os.environ  # the parent's environment is as it was
+    assert seen == {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "3", "OMP_NUM_THREADS": "1",
+                    "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "16"}
+    assert "OPENBLAS_NUM_THREADS" not in os.environ and "ONEDNN_PRIMITIVE_CACHE_CAPACITY" not in os.environ  # the parent's environment is as it was
 
 
 def test_a_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path):
