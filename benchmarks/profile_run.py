@@ -28,6 +28,15 @@ Hypothesis 8.9 -> 7.9 s, torch 9.5 -> 8.5 s, the suite's own code 4.2 -> 3.9 s; 
 barely move (the oracle 38.3% -> 37.6%).  A worker's start and imports 2.0 s, unchanged: what
 changed there is that the parent's imports and the workers' overlap, and that nobody waits
 for the interpreter to tear torch down at exit (``run_speed.py`` measures that).
+
+Those figures (and issue 28's) profiled float64 rows alone: the sample was ``rows[::4]``, and the
+plan lists each check's four dtypes side by side.  Every dtype in its share (issue 29's third
+session, ``--every 4 --seed 21``, 130 rows, 3201 examples): 52.3 s under cProfile; the oracle
+35.7%, torch 26.5%, Hypothesis 19.7%, the suite's own code 9.3%, imports inside a row 1.1%, other
+7.6%.  What this in-process profile cannot show: in a worker of a real run, oneDNN's kernel
+cache (1024 entries by default) filled with one-shape kernels, and the kernel zeroing fresh pages
+for new ones took 17% of the run's CPU (``perf record -a -g`` over a default run:
+``clear_page_erms`` under ``mkldnn_rnn_layer``; 2.3% once workers cap the cache at 16).
 """
 import argparse
 import cProfile
