@@ -195,7 +195,9 @@ OPTIONS = {
     "timeout": (parse_timeout, "SECONDS", "time one call into the target may take before it counts as hung (default 60); "
                                              "a native call is killed 2 s later"),
     "jobs": (_int_in("jobs", 1, 256), "N", "worker processes of the command-line run (default: CPU count, at most "
-                                          "4, one per 16 checks; under pytest, use pytest-xdist's -n)"),
+                                          "4, one per 16 checks; under pytest, use pytest-xdist's -n); each starts with "
+                                          "OMP/MKL/OPENBLAS_NUM_THREADS at cores/jobs and "
+                                          "ONEDNN_PRIMITIVE_CACHE_CAPACITY=16 unless the environment sets them"),
     "unsupported": (parse_unsupported, "NAMES", "declare what the target does not support: features (packed, "
                                                 "backward, ...), dtypes, devices; adds to its class declaration"),
     "maxfail": (_int_in("maxfail", 1, 10**9), "N", "stop the run after N failed rows (the report keeps the rows "
