@@ -104,9 +104,8 @@ def main():
     parser.add_argument("--seed", type=int, default=21)
     args = parser.parse_args()
     from conformance.run import supervisor
-    with supervisor._worker_environment(threads=1):  # a worker's environment, set before torch loads
-        environment = dict(os.environ)
-    os.environ.update(environment)
+    for name, value in supervisor.worker_variables(threads=1).items():  # a worker's, set before torch loads
+        os.environ.setdefault(name, value)
     imports = import_seconds()
     from conformance.checks.support import draws
     from conformance.report import document, messages

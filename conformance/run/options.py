@@ -15,6 +15,7 @@ from ..targets.backends import BACKENDS
 from ..config import DTYPE_NAMES, KIND_MODES, SCAN_ERROR_LIMIT
 from ..errors import UsageError
 from .profiles import PROFILES
+from .supervisor import ONEDNN_CACHE
 from ..targets.transforms import TRANSFORMS
 
 DEVICES_DEFAULT = "cpu,cuda"
@@ -197,7 +198,7 @@ OPTIONS = {
     "jobs": (_int_in("jobs", 1, 256), "N", "worker processes of the command-line run (default: CPU count, at most "
                                           "4, one per 16 checks; under pytest, use pytest-xdist's -n); each starts with "
                                           "OMP/MKL/OPENBLAS_NUM_THREADS at cores/jobs and "
-                                          "ONEDNN_PRIMITIVE_CACHE_CAPACITY=16 unless the environment sets them"),
+                                          f"{'='.join(ONEDNN_CACHE)} unless the environment sets them"),
     "unsupported": (parse_unsupported, "NAMES", "declare what the target does not support: features (packed, "
                                                 "backward, ...), dtypes, devices; adds to its class declaration"),
     "maxfail": (_int_in("maxfail", 1, 10**9), "N", "stop the run after N failed rows (the report keeps the rows "

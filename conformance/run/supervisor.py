@@ -99,15 +99,21 @@ def hypothesis_storage():
     return os.path.join(cache, "rnn-conformance", "hypothesis")
 
 
+def worker_variables(threads):
+    """The variables a worker starts with where the user set none: every thread pool limited to
+    ``threads`` (workers that each spin a BLAS thread per core oversubscribe a busy machine),
+    oneDNN's cache sized for a worker (``ONEDNN_CACHE``) and Hypothesis's folder out of the
+    user's directory."""
+    return {**{name: str(threads) for name in THREAD_VARIABLES}, HYPOTHESIS_STORAGE: hypothesis_storage(),
+            ONEDNN_CACHE[0]: ONEDNN_CACHE[1]}
+
+
 @contextmanager
 def _worker_environment(threads):
-    """The parent's environment, while a worker starts, that the worker inherits: every thread
-    pool limited to ``threads`` (workers that each spin a BLAS thread per core oversubscribe a
-    busy machine), oneDNN's cache sized for a worker (``ONEDNN_CACHE``) and Hypothesis's folder out
-    of the user's directory.  A variable the user set is left as set; the parent's own pools,
+    """The parent's environment, while a worker starts, that the worker inherits: its
+    ``worker_variables``.  A variable the user set is left as set; the parent's own pools,
     already loaded, do not change."""
-    wanted = {**{name: str(threads) for name in THREAD_VARIABLES}, HYPOTHESIS_STORAGE: hypothesis_storage(),
-              ONEDNN_CACHE[0]: ONEDNN_CACHE[1]}
+    wanted = worker_variables(threads)
     added = [name for name in wanted if name not in os.environ]
     os.environ.update({name: wanted[name] for name in added})
     try:

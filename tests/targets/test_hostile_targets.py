@@ -232,7 +232,8 @@ def test_workers_start_with_one_blas_thread_each_unless_the_user_set_it(monkeypa
         supervisor.close()
     assert seen == {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "3", "OMP_NUM_THREADS": "1",
                     "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "16"}
-    assert "OPENBLAS_NUM_THREADS" not in os.environ and "ONEDNN_PRIMITIVE_CACHE_CAPACITY" not in os.environ  # the parent's environment is as it was
+    # the parent's environment is as it was
+    assert "OPENBLAS_NUM_THREADS" not in os.environ and "ONEDNN_PRIMITIVE_CACHE_CAPACITY" not in os.environ
 
 
 def test_a_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path):
