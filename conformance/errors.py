@@ -2,6 +2,7 @@
 
 
 import re
+import traceback
 
 #: Lines of an exception's text that say where, not what: Python and TorchScript traceback
 #: frames and their source lines, C++ backtraces (c10's "Exception raised from", "frame #N").
@@ -47,8 +48,16 @@ class CheckFailure(Exception):
     def __init__(self, config, summary, comparison=None, detail=None):
         super().__init__(summary)
         self.config, self.summary, self.comparison = config, summary, comparison
-        #: the whole text of the target's exception behind it (its traceback), for the report
-        self.detail = detail
+        self._detail = detail
+
+    @property
+    def detail(self):
+        """The whole text of the target's exception behind it (its traceback), for the report:
+        formatted when read, since most are caught and never reported (a check that wants the
+        target to refuse bad input)."""
+        if isinstance(self._detail, BaseException):
+            self._detail = "".join(traceback.format_exception(self._detail))
+        return self._detail
 
 
 class TargetCrashed(CheckFailure):

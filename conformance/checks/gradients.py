@@ -40,16 +40,16 @@ def _cases(packed):
         features = tuple(f for f in features_of(target) if not (packed and f == "unbatched"))
         base = configs(modes=target.modes, features=features, max_size=40, max_layers=3, max_steps=8,
                        long_steps=40, max_batch=5, packed=packed)
-
-        @st.composite
-        def draw(draw_):
-            config = draw_(base)
-            through = draw_(st.sampled_from([u for u in UPSTREAM if u != "c_n" or config.paired]))
-            contiguous = "non_contiguous" not in features or draw_(st.booleans())
-            return GradientCase(config, through, contiguous)
-
-        return draw()
+        return _gradient_case(base, features)
     return strategy
+
+
+@st.composite
+def _gradient_case(draw, base, features):
+    config = draw(base)
+    through = draw(st.sampled_from([u for u in UPSTREAM if u != "c_n" or config.paired]))
+    contiguous = "non_contiguous" not in features or draw(st.booleans())
+    return GradientCase(config, through, contiguous)
 
 
 def _upstream(case, results, ctx):

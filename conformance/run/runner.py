@@ -175,4 +175,7 @@ def _property(check, ctx, result, refusals, failing, max_examples, derived_seed)
             result.compared = result.compared or worst is not None
             result.worst_ratio = max(result.worst_ratio, worst.ratio if worst else 0.0)
 
+    # No example database (base_settings), so no key for one: without this, Hypothesis hashes the
+    # test's source for a key each row (as its own find() does, with no database)
+    run._hypothesis_internal_database_key = None
     return run

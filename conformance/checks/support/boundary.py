@@ -3,7 +3,6 @@ forward, backward) goes through ``Context``, and every forward result is validat
 torch's contract for the input it was given before any check or the oracle reads it.
 """
 import signal
-import traceback
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,8 +113,7 @@ class Context:
                 raise
             raise TargetCrashed(self.config, f"{what} raised KeyboardInterrupt") from None
         except Exception as exc:
-            raise TargetCrashed(self.config, f"{what} raised {one_line(exc)}",
-                                detail="".join(traceback.format_exception(exc))) from exc
+            raise TargetCrashed(self.config, f"{what} raised {one_line(exc)}", detail=exc) from exc
 
     def invoke(self, fn, *args, grad=False):
         """The target's forward ``fn(*args)`` (a module, or a function of one) under the row's

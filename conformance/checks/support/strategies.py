@@ -54,14 +54,17 @@ def steps(*, max_steps=12, long_steps=300, long_chance=8):
     if 0 < long_steps <= max_steps:
         raise InvalidArgument(f"long_steps={long_steps!r}: expected 0 (no long sequences) or more than "
                               f"max_steps={max_steps!r}")
+    return _steps(max_steps, long_steps, long_chance)
 
-    @st.composite
-    def draw_steps(draw):
-        if long_steps > max_steps and draw(st.integers(1, long_chance)) == long_chance:
-            return draw(st.integers(max(max_steps + 1, long_steps // 3), long_steps))
-        return draw(st.integers(1, max_steps))
 
-    return draw_steps()
+# The composites are written once, at module level: a composite defined inside the function that
+# returns it is a new one per call, and Hypothesis reads each new one's source (milliseconds).
+
+@st.composite
+def _steps(draw, max_steps, long_steps, long_chance):
+    if long_steps > max_steps and draw(st.integers(1, long_chance)) == long_chance:
+        return draw(st.integers(max(max_steps + 1, long_steps // 3), long_steps))
+    return draw(st.integers(1, max_steps))
 
 
 def sequence_lengths(batch, total_steps, *, sorted_descending=False):
@@ -71,12 +74,7 @@ def sequence_lengths(batch, total_steps, *, sorted_descending=False):
     arbitrary pattern."""
     _check_int("batch", batch, 1)
     _check_int("total_steps", total_steps, 1)
-
-    @st.composite
-    def draw_lengths(draw):
-        return draw_sequence_lengths(draw, batch, total_steps, sorted_descending)
-
-    return draw_lengths()
+    return _lengths(batch, total_steps, sorted_descending)
 
 
 _LENGTH_PATTERNS = st.sampled_from(["arbitrary", "all_equal", "contains_one", "longest_last"])
@@ -94,6 +92,9 @@ def draw_sequence_lengths(draw, batch, total_steps, sorted_descending=False):
     elif pattern == "longest_last":
         lengths.append(lengths.pop(lengths.index(max(lengths))))
     return tuple(sorted(lengths, reverse=True) if sorted_descending else lengths)
+
+
+_lengths = st.composite(draw_sequence_lengths)
 
 
 def configs(*, modes=ALL_MODES, features=None, max_size=130, max_layers=4, max_steps=12,
@@ -206,22 +207,22 @@ def packing_cases(functions, *, max_batch=8, many=40, max_steps=12, long_steps=6
     many_batch = st.integers(max_batch + 1, many) if many > max_batch else batch
     length = steps(max_steps=max_steps, long_steps=long_steps)
     sides = st.sampled_from(("right", "left") if padding_side else ("right",))
+    return _packing_case(function, batch, many_batch, length, sides, enforce_sorted)
 
-    @st.composite
-    def draw_case(draw):
-        name = draw(function)
-        sequences = draw(many_batch) if draw(st.integers(1, 8)) == 8 else draw(batch)
-        sort = draw(_BOOLEANS) if enforce_sorted is None else enforce_sorted
-        lengths = draw_sequence_lengths(draw, sequences, draw(length), sort)
-        total_length = max(lengths) + draw(_TOTAL_EXTRA) if draw(_BOOLEANS) else None
-        return PackingCase(name, lengths, steps=max(lengths) + draw(_EXTRA_PADDING),
-                           features=tuple(draw(st.lists(st.integers(1, 3), max_size=2))),
-                           batch_first=draw(_BOOLEANS), enforce_sorted=sort,
-                           padding_value=draw(st.sampled_from(PADDING_VALUES)), total_length=total_length,
-                           padding_side=draw(sides), lengths_as_list=draw(_BOOLEANS),
-                           contiguous=not draw(_BOOLEANS), seed=draw(st.integers(0, 2**32 - 1)))
 
-    return draw_case()
+@st.composite
+def _packing_case(draw, function, batch, many_batch, length, sides, enforce_sorted):
+    name = draw(function)
+    sequences = draw(many_batch) if draw(st.integers(1, 8)) == 8 else draw(batch)
+    sort = draw(_BOOLEANS) if enforce_sorted is None else enforce_sorted
+    lengths = draw_sequence_lengths(draw, sequences, draw(length), sort)
+    total_length = max(lengths) + draw(_TOTAL_EXTRA) if draw(_BOOLEANS) else None
+    return PackingCase(name, lengths, steps=max(lengths) + draw(_EXTRA_PADDING),
+                       features=tuple(draw(st.lists(st.integers(1, 3), max_size=2))),
+                       batch_first=draw(_BOOLEANS), enforce_sorted=sort,
+                       padding_value=draw(st.sampled_from(PADDING_VALUES)), total_length=total_length,
+                       padding_side=draw(sides), lengths_as_list=draw(_BOOLEANS),
+                       contiguous=not draw(_BOOLEANS), seed=draw(st.integers(0, 2**32 - 1)))
 
 
 def _flag(draw, features, name):
