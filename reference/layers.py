@@ -273,6 +273,7 @@ class _Parameters:
                 setattr(self.weights, kind, self.vectors[kind])
         self.suffix, self.sums, self.reads_input = suffix, {}, variant.reads_input
         self.scanned = self.peak = 0.0  # a scan's log-magnitude and largest |h| over the direction (Precision.scan)
+        self.per_unit = True  # whether h's units are the gate blocks' (not under a projection)
 
     def affines(self):
         return [self.input] + [a for a in vars(self.weights).values() if isinstance(a, Affine)]
@@ -418,8 +419,9 @@ def _run_direction(variant, x, params, state, lengths, reverse, arith, record, s
     for t in _order(steps, reverse):
         at = {name: values[t] for name, values in (side or {}).items()}
         if arith is not None and arith.precision is not None and arith.precision.scan:
-            scanned = scanned + _log_magnitude(gx[t], state[0])
+            scanned = scanned + _log_magnitude(gx[t], state)
             params.scanned = scanned  # the backward charges the whole direction's
+            params.per_unit = _unit_width(value_of(gx[t]), state) is not None
             params.peak = np.maximum(params.peak, np.abs(value_of(state[0])))
             state = tuple(arith.scan_slack(s, scanned) for s in state)  # log h_0 included
         if record:
@@ -489,7 +491,7 @@ def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
         params.add_vector_gradients(arith, found[1 + count + reads:])
         d_leaves = [arith.zeros(leaf.shape) if d is None else d
                     for d, leaf in zip(found[:1 + count + reads], leaves)]
-        d_gx[t] = _scan_gate_slack(arith, d_leaves[0], reaching * params.peak, params.scanned)
+        d_gx[t] = _scan_gate_slack(arith, d_leaves[0], reaching * params.peak, params.scanned, params.per_unit)
         if reads:
             d_raw[t] = d_leaves.pop()
         d_state = d_leaves[1:] if live is None else [where(live, dp, d) for dp, d in zip(d_leaves[1:], d_state)]
@@ -499,29 +501,39 @@ def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
     return d_x, d_state
 
 
-def _log_magnitude(gx, h):
+def _log_magnitude(gx, state):
     """How large one step's log-space coefficients may be, per unit (B, H): 1 plus the largest
-    |pre-activation| of its gate blocks (softplus(k) <= |k| + log 2; log g(v) <= |v|)."""
+    |pre-activation| of its gate blocks (softplus(k) <= |k| + log 2; log g(v) <= |v|).  Per
+    sequence (B, 1), the largest over every unit, where the units of the states and the gate
+    blocks do not line up (an LSTM's projection: h has P units, c and the gates H)."""
     gates = np.abs(value_of(gx))
-    width = np.shape(value_of(h))[-1]
-    if np.shape(gates)[-1] % width:
+    width = _unit_width(gates, state)
+    if width is None:
         return 1.0 + np.max(gates, axis=-1, keepdims=True)
     return 1.0 + np.max(gates.reshape(np.shape(gates)[:-1] + (-1, width)), axis=-2)
 
 
-def _scan_gate_slack(arith, d_gx, magnitude, scanned):
+def _unit_width(gates, state):
+    """The width every state and gate block shares (H), or None where they differ."""
+    widths = {np.shape(value_of(s))[-1] for s in state}
+    width = widths.pop() if len(widths) == 1 else None
+    return None if width is None or np.shape(gates)[-1] % width else width
+
+
+def _scan_gate_slack(arith, d_gx, magnitude, scanned, per_unit):
     """d(gx) of one step with a scan's error added (``Precision.scan``).  A log-space scan
     differentiates through cumulative sums of exponentials (torch's logcumsumexp backward
     splits the upstream gradient by sign and subtracts the two sums), so a gate's gradient is
     the difference of terms as large as every upstream gradient that reaches the step, summed
     without cancelling, times the largest |h| of the direction (``magnitude``, per unit),
     whatever the gate's own slope: charged ``scan`` times the direction's log-magnitude of
-    that, on every gate block."""
+    that, on every gate block (``per_unit``: unit by unit, where h's units are the gate
+    blocks'; else the largest over h's units, on every gate)."""
     if arith.precision is None or not arith.precision.scan:
         return d_gx
     width = np.shape(value_of(d_gx))[-1]
     term = scanned * magnitude
-    if width % np.shape(term)[-1] == 0:
+    if per_unit and width % np.shape(term)[-1] == 0:
         term = np.tile(term, (1,) * (np.ndim(term) - 1) + (width // np.shape(term)[-1],))
     else:
         term = np.max(term, axis=-1, keepdims=True)
