@@ -13,8 +13,10 @@ from ..report.record import FAILING
 #: failed (or a stale known difference under --strict-known); 2 bad usage, a target that
 #: cannot be loaded, a device named that is not there; 3 the suite itself raised (an
 #: ``error`` row, traceback in the report); 5 nothing was checked (no row passed or failed);
-#: 130 Ctrl-C.
+#: 130 Ctrl-C; 141 the output's reader went away (``rnn-conformance | head``: 128 + SIGPIPE,
+#: as a process that signal ends; the rows left are not run).
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_SUITE_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_BROKEN_PIPE = 141
 EXIT_NOTHING_CHECKED = messages.EXIT_NOTHING_CHECKED
 
 
@@ -55,7 +57,11 @@ def run():
     """The command's entry point (``rnn-conformance``, ``python -m conformance``): exits with
     ``main``'s status without waiting for the interpreter to tear torch down."""
     from .supervisor import exit_now
-    exit_now(main())
+    try:
+        code = main()
+    except BrokenPipeError:  # nobody reads on: no traceback to say so (exit_now's flush stays quiet too)
+        code = EXIT_BROKEN_PIPE
+    exit_now(code)
 
 
 def main(argv=None):
@@ -89,6 +95,9 @@ def main(argv=None):
     except UsageError as exc:
         supervisor.close(kill=True)  # bad usage: no worker's import is waited for
         return _usage_failed(exc)
+    except BrokenPipeError:
+        supervisor.close(kill=True)  # nobody reads the rows in flight
+        raise
     finally:
         supervisor.close()
         _say_output(supervisor.output)

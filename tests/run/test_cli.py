@@ -269,3 +269,17 @@ def test_the_readmes_example_outside_the_checkout_says_where_to_run_it(tmp_path)
     assert "From the checkout's root (the examples are not installed with the package" in readme
     with open(os.path.join(REPO, "examples", "indrnn.py")) as handle:  # the layer imports nothing of the suite
         assert not re.search(r"^(import|from) (reference|conformance)\b", handle.read(), re.M)
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly_with_141():
+    """``rnn-conformance ... | head``: the pipe closed before the suite writes ends it with
+    128 + SIGPIPE and no traceback, for the listing and for a run alike."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RNN_CONFORMANCE_")}
+    for args in (["--list"], ["--impl", "torch.nn:GRU", "--checks", "forward_matches_oracle", "--dtypes", "float64",
+                              "--max-examples", "2", "--jobs", "1"]):
+        child = subprocess.Popen([sys.executable, "-m", "conformance", *args], cwd=REPO, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        child.stdout.close()  # the reader is gone before the first line
+        _, err = child.communicate(timeout=300)
+        assert child.returncode == 141, (args, child.returncode, err)
+        assert "Traceback" not in err and "BrokenPipeError" not in err, err
