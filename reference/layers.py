@@ -419,9 +419,10 @@ def _run_direction(variant, x, params, state, lengths, reverse, arith, record, s
     for t in _order(steps, reverse):
         at = {name: values[t] for name, values in (side or {}).items()}
         if arith is not None and arith.precision is not None and arith.precision.scan:
-            scanned = scanned + _log_magnitude(gx[t], state)
+            width = _unit_width(value_of(gx[t]), state)
+            scanned = scanned + _log_magnitude(gx[t], width)
             params.scanned = scanned  # the backward charges the whole direction's
-            params.per_unit = _unit_width(value_of(gx[t]), state) is not None
+            params.per_unit = width is not None
             params.peak = np.maximum(params.peak, np.abs(value_of(state[0])))
             state = tuple(arith.scan_slack(s, scanned) for s in state)  # log h_0 included
         if record:
@@ -501,13 +502,12 @@ def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
     return d_x, d_state
 
 
-def _log_magnitude(gx, state):
-    """How large one step's log-space coefficients may be, per unit (B, H): 1 plus the largest
-    |pre-activation| of its gate blocks (softplus(k) <= |k| + log 2; log g(v) <= |v|).  Per
-    sequence (B, 1), the largest over every unit, where the units of the states and the gate
-    blocks do not line up (an LSTM's projection: h has P units, c and the gates H)."""
+def _log_magnitude(gx, width):
+    """How large one step's log-space coefficients may be, per unit (B, H, ``width`` the units
+    the states and gate blocks share): 1 plus the largest |pre-activation| of its gate blocks
+    (softplus(k) <= |k| + log 2; log g(v) <= |v|).  Per sequence (B, 1), the largest over every
+    unit, where width is None (an LSTM's projection: h has P units, c and the gates H)."""
     gates = np.abs(value_of(gx))
-    width = _unit_width(gates, state)
     if width is None:
         return 1.0 + np.max(gates, axis=-1, keepdims=True)
     return 1.0 + np.max(gates.reshape(np.shape(gates)[:-1] + (-1, width)), axis=-2)

@@ -19,10 +19,15 @@ def cli(*args, env=None, timeout=300):
     variables (``env``: more variables).  It runs one worker process unless ``--jobs`` or
     ``env`` say otherwise: the test shares the cores with the other tests (pytest-xdist), and a
     second worker's import of torch would cost more than its share of a small plan saves."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("RNN_CONFORMANCE_")}
     return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env={**clean, "PYTHONWARNINGS": "ignore", "RNN_CONFORMANCE_JOBS": "1",
-                                                **(env or {})})
+                          timeout=timeout, env=environment(env))
+
+
+def environment(env=None):
+    """The environment ``cli`` runs the command in: the caller's without its RNN_CONFORMANCE_*
+    variables, warnings off, one worker, and ``env`` on top."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RNN_CONFORMANCE_")}
+    return {**clean, "PYTHONWARNINGS": "ignore", "RNN_CONFORMANCE_JOBS": "1", **(env or {})}
 
 
 def write(tmp_path, name, data):
