@@ -1,8 +1,10 @@
 """The comparisons every check ends in: what passes and what fails at the edge."""
 import numpy as np
+import pytest
 import torch
 
-from conformance.checks.support.tolerances import compare, compare_exact, compare_rate, compare_runs
+from conformance.checks.support.tolerances import compare, compare_either, compare_exact, compare_rate, compare_runs
+from conformance.errors import NotRepresentable
 
 
 def test_identical_runs_must_agree_to_the_last_bit():
@@ -45,3 +47,24 @@ def test_a_value_the_oracle_says_is_exactly_zero_fails_as_expected_exactly_zero(
     beside = compare("output", torch.tensor([3e-4], dtype=torch.float64), np.array([0.0]), np.array([1e-3]),
                      torch.float64)  # a zero with room around it is an ordinary comparison
     assert beside.passed and not beside.exact_zero
+
+
+def test_a_bound_that_overflowed_says_nothing_rather_than_failing():
+    """The oracle's bound overflows to NaN where inf meets 0 (a 3-layer LSTM with N(0, 1)
+    weights drew one): the example is not representable, in every comparison, never a failure
+    (NaN > 1 is false, so a NaN ratio would pass or fail by accident of the code around it)."""
+    got = torch.tensor([0.5, 0.25], dtype=torch.float32)
+    for bound in (np.array([1e-3, np.nan]), np.array([np.inf, 1e-3])):
+        with pytest.raises(NotRepresentable):
+            compare("grad weight_ih_l0", got, np.array([0.5, 0.25]), bound, torch.float32)
+        with pytest.raises(NotRepresentable):
+            compare_runs("output", got, got.clone(), bound, torch.float32)
+        with pytest.raises(NotRepresentable):
+            compare_either("h_n[1]", got, [(np.zeros(2), np.zeros(2)), (np.array([0.5, 0.25]), bound)],
+                           torch.float32)
+    either = compare_either("h_n[1]", got, [(np.zeros(2), np.zeros(2)), (np.array([0.5, 0.25]), np.full(2, 1e-6))],
+                            torch.float32)
+    assert either.passed
+    assert not compare_either("h_n[1]", torch.tensor([0.5, 0.3]), [(np.zeros(2), np.zeros(2)),
+                                                                   (np.array([0.5, 0.25]), np.full(2, 1e-6))],
+                              torch.float32).passed

@@ -175,7 +175,9 @@ def compare_runs(quantity, got, other, bound, dtype, config=None, sides=("this r
 
 def compare_either(quantity, got, candidates, dtype, config=None):
     """Each element must match one of several allowed outcomes (value, bound) pairs, e.g. a
-    unit dropped or kept: the ratio of an element is its smallest error / tolerance."""
+    unit dropped or kept: the ratio of an element is its smallest error / tolerance.  Raises
+    NotRepresentable, as ``compare`` does, where an outcome overflows ``dtype`` or its bound
+    does (an overflowed bound is NaN or inf: it says nothing, and would fail every element)."""
     got_values = numbers(got)
     outcomes = [np.asarray(expected, dtype=np.float64) for expected, _ in candidates]
     for expected in outcomes:
@@ -184,6 +186,8 @@ def compare_either(quantity, got, candidates, dtype, config=None):
                                        f"torch semantics give {tuple(expected.shape)}")
     tolerances = [np.broadcast_to(np.asarray(bound, dtype=np.float64) + absolute_floor(dtype), got_values.shape)
                   for _, bound in candidates]
+    if not all(representable(expected, tolerance, dtype) for expected, tolerance in zip(outcomes, tolerances)):
+        raise NotRepresentable(f"{quantity} overflows {dtype}")
     hooks.compared("either", quantity, got, outcomes, [t.copy() for t in tolerances])
     errors, ratios = either_ratios(got_values, outcomes, tolerances)
     nearest = np.argmin(ratios, axis=0)
