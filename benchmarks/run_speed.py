@@ -8,9 +8,10 @@ one session, never across), and prints each wall time, the medians, and their ra
 
 Every run's table (the summary without the progress lines) and its rows (status, examples,
 dtypes) are compared with the first run's of this checkout: a speed-up that changed what the
-suite checks or concludes is no speed-up, and the script exits 1 when they differ.  It also
-exits 1 when a run of this checkout fails (its exit status is not 0), so that CI can run the
-default run through it and read the figure it prints last:
+suite checks or concludes is no speed-up, and the script exits 1 when they differ, printing
+the table lines and the rows that changed (``--keep DIR`` keeps every run's report and
+output).  It also exits 1 when a run of this checkout fails (its exit status is not 0), so
+that CI can run the default run through it and read the figure it prints last:
 
     default run: 40.1 s (median of 1) on 2 cores, 512 passed, 0 failed, 8 known, 13001 examples
 
@@ -18,6 +19,7 @@ Get the other checkout with ``git worktree add /tmp/before <commit>``; it runs i
 Python environment as this one (its own package, imported from its folder).
 """
 import argparse
+import difflib
 import json
 import os
 import re
@@ -39,6 +41,8 @@ def run(checkout, args, extra, folder, index):
     started = time.perf_counter()
     done = subprocess.run(command, cwd=checkout, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
+    with open(os.path.join(folder, f"output-{index}.txt"), "w") as handle:
+        handle.write(done.stdout + done.stderr)
     table = "\n".join(line for line in done.stdout.splitlines() if not VOLATILE.search(line))
     try:
         with open(report) as handle:
@@ -54,12 +58,26 @@ def row_facts(rows):
                    r.get("wanted"), r.get("refused")) for r in rows)
 
 
+def differences(first, facts, limit=12):
+    """Lines saying how a run's (table, row facts) differ from the first run's: the table's
+    changed lines, then each row whose facts changed (at most ``limit`` of each)."""
+    lines = [line for line in difflib.unified_diff(first[0].splitlines(), facts[0].splitlines(), "first run",
+                                                   "this run", n=0, lineterm="")
+             if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    rows = sorted(set(first[1]) ^ set(facts[1]))
+    said = [f"  table {line}" for line in lines[:limit]]
+    said += [f"  row   {'-' if row in first[1] else '+'} {row}" for row in rows[:2 * limit]]
+    if len(lines) > limit or len(rows) > 2 * limit:
+        said.append(f"  ... {len(lines)} table lines and {len(rows)} row facts differ in all")
+    return said
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--against", help="another checkout to time alternately with this one")
     parser.add_argument("--pairs", type=int, default=1, help="runs of each checkout (default 1)")
     parser.add_argument("--seed", type=int, default=21)
-    parser.add_argument("--keep", metavar="DIR", help="keep each run's JSON report in DIR")
+    parser.add_argument("--keep", metavar="DIR", help="keep each run's JSON report and output in DIR")
     args, extra = parser.parse_known_args()
     extra = [a for a in extra if a != "--"]
     checkouts = [("this", HERE)] + ([("other", os.path.abspath(args.against))] if args.against else [])
@@ -77,6 +95,8 @@ def main():
                     first = facts
                 elif facts != first:
                     differ.append(f"{name} run {pair + 1}")
+                    print(f"{name} run {pair + 1} differs from this checkout's first run:", *differences(first, facts),
+                          sep="\n", flush=True)
                 if name == "this":
                     failed = failed or status != 0
                     last = rows

@@ -1,0 +1,30 @@
+"""The speed benchmark CI runs (benchmarks/run_speed.py): a run whose table or rows changed is
+said, with what changed, so that a changed verdict is found from its output alone."""
+import importlib.util
+import os
+
+from tests import REPO
+
+
+def _run_speed():
+    spec = importlib.util.spec_from_file_location("run_speed", os.path.join(REPO, "benchmarks", "run_speed.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_run_that_differs_says_which_table_lines_and_rows_changed():
+    run_speed = _run_speed()
+    row = {"check": "forward_matches_oracle", "target": "torch.nn.GRU", "device": "cpu", "dtype": "float32",
+           "transform": "compile", "status": "passed", "examples": 5, "wanted": 5, "refused": 0}
+    first = ("forward_matches_oracle  torch.nn.GRU  0.12\nhx_none_equals_zeros  torch.nn.GRU  ok",
+             run_speed.row_facts([row]))
+    assert run_speed.differences(first, first) == []
+    changed = ("forward_matches_oracle  torch.nn.GRU  known\nhx_none_equals_zeros  torch.nn.GRU  ok",
+               run_speed.row_facts([dict(row, status="known")]))
+    said = run_speed.differences(first, changed)
+    assert said[:2] == ["  table -forward_matches_oracle  torch.nn.GRU  0.12",
+                        "  table +forward_matches_oracle  torch.nn.GRU  known"]
+    assert [line[:9] for line in said[2:]] == ["  row   +", "  row   -"]
+    assert "'known'" in said[2]
+    assert "'passed'" in said[3] and "compile" in said[3]
