@@ -103,7 +103,7 @@ def test_reproduce_writes_a_script_for_each_failed_row_of_a_report(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"standalone reproducers in {tmp_path / 'scripts'}: {len(failed)} of {len(failed)} rows" in done.stdout
     assert len(os.listdir(tmp_path / "scripts")) == len(failed)
-    one = f"small_shapes_match_oracle-tests.planted.bugs:LSTMGateOrderIFOG-cpu-float32"
+    one = "small_shapes_match_oracle-tests.planted.bugs:LSTMGateOrderIFOG-cpu-float32"
     done = cli("reproduce", str(report), one, "--output", str(tmp_path / "one"))
     assert done.returncode == 0 and os.listdir(tmp_path / "one") == [
         "small_shapes_match_oracle-tests.planted.bugs_LSTMGateOrderIFOG-cpu-float32.py"], done.stdout
