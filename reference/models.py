@@ -2,10 +2,23 @@
 
 The heads are written once with the primitives of ``reference.arithmetic``: on arrays they
 give the values, on bounded numbers the same lines give the bounds."""
+import functools
+
 import numpy as np
 
 from .arithmetic import Affine, Arithmetic, concat, error_of, linear, relu, sigmoid, stack, value_of
 from .layers import _arguments, _bounded, _Recorded, _run
+
+
+def _quiet(function):
+    """``function`` with numpy's overflow, invalid and divide warnings off, as every entry point
+    of the oracle runs: a bound may grow to inf or NaN, and then says nothing (the comparisons
+    read it so); a warning would reach the user as if the target had printed it."""
+    @functools.wraps(function)
+    def quiet(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return function(*args, **kwargs)
+    return quiet
 
 
 def _prefixed(weights, prefix):
@@ -15,8 +28,7 @@ def _prefixed(weights, prefix):
 def _final_hidden(x, weights, arith, **options):
     """h_n (L*D, B, P) of the model's recurrent layers (arrays, or Nums of ``arith``)."""
     layout, x, state0, lengths = _arguments(x, weights, hx=None, proj_size=None, **options)
-    with np.errstate(over="ignore", invalid="ignore"):
-        _, finals, _ = _run(layout, x, weights, state0, lengths, arith)
+    _, finals, _ = _run(layout, x, weights, state0, lengths, arith)
     return finals[0]
 
 
@@ -24,6 +36,7 @@ def _result(y, precision):
     return value_of(y) if precision is None else (value_of(y), error_of(y))
 
 
+@_quiet
 def stacked_regressor(x, weights, mode="RNN_TANH", num_layers=2, precision=None):
     """``fc(h_n[-1])`` of a batch-first stacked RNN/GRU/LSTM: x (B, T, I) -> (B, 1).
 
@@ -35,6 +48,7 @@ def stacked_regressor(x, weights, mode="RNN_TANH", num_layers=2, precision=None)
     return _result(linear(h_n[-1], Affine(weights["fc.weight"], weights["fc.bias"])), precision)
 
 
+@_quiet
 def bilstm_classifier(text, lengths, weights, precision=None):
     """The corrected bidirectional LSTM classifier: text (B, T) token ids, 0 = padding,
     lengths (B,) -> probabilities (B, 1).
@@ -52,6 +66,7 @@ def bilstm_classifier(text, lengths, weights, precision=None):
     return _result(sigmoid(linear(hidden, Affine(weights["fc2.weight"], weights["fc2.bias"]))), precision)
 
 
+@_quiet
 def stacked_regressor_backward(x, weights, grad_output, mode="RNN_TANH", num_layers=2, precision=None):
     """Gradients of ``sum(grad_output * stacked_regressor(x, weights))``: ``"input"`` (B, T, I)
     and one entry per parameter, keyed like ``weights``.  With a precision, returns
@@ -66,6 +81,7 @@ def stacked_regressor_backward(x, weights, grad_output, mode="RNN_TANH", num_lay
     return grads if precision is None else (grads, bounds)
 
 
+@_quiet
 def bilstm_classifier_backward(text, lengths, weights, grad_output, precision=None):
     """Gradients of ``sum(grad_output * bilstm_classifier(text, lengths, weights))`` for every
     parameter, keyed like ``weights``.  ``embedding.weight`` gets the sum of its rows' uses:
@@ -98,8 +114,7 @@ def _through_head(recorded, head, features, grad_output):
     leaves = [heading.adopt(f) for f in features]
     outputs = head(leaves)
     upstream = [recorded.arith.exact(grad_output)]
-    with np.errstate(over="ignore", invalid="ignore"):  # a bound may grow to inf: it then says nothing
-        grads = heading.tape.backward(Arithmetic(recorded.precision), outputs, upstream, leaves)
+    grads = heading.tape.backward(Arithmetic(recorded.precision), outputs, upstream, leaves)
     return [recorded.arith.zeros(leaf.shape) if d is None else d for d, leaf in zip(grads, leaves)]
 
 

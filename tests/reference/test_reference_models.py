@@ -101,3 +101,44 @@ def test_model_backward_bounds(which):
         assert np.all(bounds[name] >= 0.0), name
     _, exact = call(EXACT)
     assert not any(np.any(b) for b in exact.values())
+
+
+@pytest.mark.parametrize("mode", sorted(GATES))
+@pytest.mark.parametrize("scaled", ["every weight times 1e150", "every weight times 1e300", "the heads' weights 1e308"])
+def test_a_bound_that_overflows_is_inf_or_nan_without_a_warning(mode, scaled):
+    """Weights that large overflow the bounds (and some values): the oracle says so with inf or
+    NaN, which the comparisons read as 'says nothing', and never warns (the suite runs it inside
+    the target's worker, where a warning went to 'what the targets printed' as if the target
+    had printed it: seed 90210, the regressor's head on a float16 GRU)."""
+    scale = float(scaled.split()[-1])
+    if scaled.startswith("every"):
+        grown = lambda k, v: v * scale
+    else:  # the head's sums overflow where the layers' bounds are small
+        grown = lambda k, v: np.full_like(v, scale) if k.startswith("fc") else v
+    x, weights, upstream = regressor_case(7, mode)
+    weights = {k: grown(k, v) for k, v in weights.items()}
+    text, lengths, table, classes = classifier_case(7)
+    table = {k: grown(k, v) for k, v in table.items()}
+    layer = {k[len("rnn."):]: v for k, v in weights.items() if k.startswith("rnn.")}
+    calls = {
+        "stacked_regressor": lambda: reference.stacked_regressor(x, weights, mode=mode, precision=FLOAT32),
+        "stacked_regressor_backward": lambda: reference.stacked_regressor_backward(x, weights, upstream, mode=mode,
+                                                                                   precision=FLOAT32),
+        "bilstm_classifier": lambda: reference.bilstm_classifier(text, lengths, table, precision=FLOAT32),
+        "bilstm_classifier_backward": lambda: reference.bilstm_classifier_backward(text, lengths, table, classes,
+                                                                                   precision=FLOAT32),
+        "rnn_with_bound": lambda: reference.rnn_with_bound(x, layer, FLOAT32, mode=mode, num_layers=2,
+                                                           batch_first=True),
+        "rnn_backward_with_bound": lambda: reference.rnn_backward_with_bound(
+            x, layer, FLOAT32, mode=mode, num_layers=2, batch_first=True, grad_output=np.ones((2, 3, 3)))}
+    warned, bounds = [], []
+    for name, call in calls.items():
+        with np.errstate(over="raise", invalid="raise", divide="raise"):  # an error, not a warning to miss
+            try:
+                _, bound = call()
+            except FloatingPointError as exc:
+                warned.append(f"{name}: {exc}")
+                continue
+        bounds += list(bound.values()) if isinstance(bound, dict) else [bound]
+    assert not warned
+    assert not all(np.all(np.isfinite(b)) for b in bounds)
