@@ -16,10 +16,17 @@ that CI can run the default run through it and read the figure it prints last:
     default run: 40.1 s (median of 1) on 2 cores, 512 passed, 0 failed, 8 known, 13001 examples
 
 Get the other checkout with ``git worktree add /tmp/before <commit>``; it runs in the same
-Python environment as this one (its own package, imported from its folder).
+Python environment as this one (its own package, imported from its folder).  Two checkouts
+draw the same examples only where their sources hold the same literals: Hypothesis mixes
+constants from source into its draws, and the suite's backend takes them from the suite's
+own modules (``checks.support.draws``), so a commit that adds a literal anywhere in
+``conformance/`` or ``reference/`` (an exit code, say) moves some rows' later examples and
+their worst ratios, not their verdicts.  A checkout edited while the script runs is said
+(its later runs are other code).
 """
 import argparse
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -58,6 +65,20 @@ def row_facts(rows):
                    r.get("wanted"), r.get("refused")) for r in rows)
 
 
+def source_print(checkout):
+    """A digest of the suite's sources in ``checkout`` (its packages' .py files): a run of a
+    checkout edited since its first run is another program, and may draw other examples."""
+    digest = hashlib.sha256()
+    for package in ("conformance", "reference"):
+        for folder, _, files in sorted(os.walk(os.path.join(checkout, package))):
+            for name in sorted(f for f in files if f.endswith(".py")):
+                path = os.path.join(folder, name)
+                digest.update(path.encode())
+                with open(path, "rb") as handle:
+                    digest.update(handle.read())
+    return digest.hexdigest()
+
+
 def differences(first, facts, limit=12):
     """Lines saying how a run's (table, row facts) differ from the first run's: the table's
     changed lines, then each row whose facts changed (at most ``limit`` of each)."""
@@ -83,12 +104,18 @@ def main():
     checkouts = [("this", HERE)] + ([("other", os.path.abspath(args.against))] if args.against else [])
     walls = {name: [] for name, _ in checkouts}
     first, differ, failed, last = None, [], False, None
+    prints, edited = {name: source_print(checkout) for name, checkout in checkouts}, []
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or scratch
         os.makedirs(folder, exist_ok=True)
         for pair in range(args.pairs):
             for name, checkout in checkouts:
                 wall, status, table, rows = run(checkout, args, extra, folder, f"{name}-{pair}")
+                if name not in edited and source_print(checkout) != prints[name]:
+                    edited.append(name)
+                    print(f"warning: {checkout}'s sources changed by the end of its run {pair + 1}: that run and "
+                          f"the later ones time other code, which may draw other examples (the suite's "
+                          f"literals are mixed into Hypothesis' draws)", flush=True)
                 walls[name].append(wall)
                 facts = (table, row_facts(rows))
                 if first is None:

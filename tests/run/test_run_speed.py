@@ -28,3 +28,17 @@ def test_a_run_that_differs_says_which_table_lines_and_rows_changed():
     assert [line[:9] for line in said[2:]] == ["  row   +", "  row   -"]
     assert "'known'" in said[2]
     assert "'passed'" in said[3] and "compile" in said[3]
+
+
+def test_an_edit_of_the_suite_between_runs_changes_the_checkouts_print(tmp_path):
+    """A checkout edited while runs are timed is said: its later runs are other code, and a new
+    literal in the suite moves the examples a seed draws (seen: an exit code of 141)."""
+    run_speed = _run_speed()
+    for package in ("conformance", "reference"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("EXIT = 130\n")
+    before = run_speed.source_print(str(tmp_path))
+    (tmp_path / "README.md").write_text("not the suite's source")
+    assert run_speed.source_print(str(tmp_path)) == before
+    (tmp_path / "conformance" / "__init__.py").write_text("EXIT = 141\n")
+    assert run_speed.source_print(str(tmp_path)) != before
