@@ -299,18 +299,22 @@ def _counts(report, tmp_path, name):
 
 def test_a_browser_draws_the_map(bug_run, tmp_path):
     """Chromium's screenshots of the run's page, of the same page with every failure turned into
-    a pass at 0.3, and of the page without rows (the legend alone): the map adds its black FAIL
-    cells, and its headroom colours where the rows pass, each of the size of its cells."""
+    a pass at 0.3, of the page without its failed rows, and of the page without rows (the
+    legend alone): the map adds its black FAIL cells, and its headroom colours where the rows
+    pass, each of the size of its cells.  (The run's passed rows have colours of their own,
+    warm from a worst ratio of about 0.02 on: they are in all three pages but the empty one.)"""
     report, _ = bug_run
     failed = sum(r["status"] == "failed" for r in report["checks"])
     passing = copy.deepcopy(report)
     for row in passing["checks"]:
         if row["status"] == "failed":
             row.update(status="passed", worst_ratio=0.3)
+    without = dict(report, checks=[r for r in report["checks"] if r["status"] != "failed"])
     warm_empty, black_empty = _counts(dict(report, checks=[]), tmp_path, "empty")
+    warm_without, _ = _counts(without, tmp_path, "without")
     warm_failing, black_failing = _counts(report, tmp_path, "failing")
     warm_passing, _ = _counts(passing, tmp_path, "passing")
     cell = 64 * 22 // 2  # at least half of each cell's area is its colour
     assert black_failing - black_empty >= failed * cell // 2, "the FAIL cells are not drawn"
-    assert warm_passing - warm_empty >= failed * cell, "the headroom colours are not drawn"
-    assert warm_failing - warm_empty < cell  # a FAIL cell is not drawn in headroom colours
+    assert warm_passing - warm_without >= failed * cell, "the headroom colours are not drawn"
+    assert warm_failing - warm_without < cell  # a FAIL cell is not drawn in headroom colours
