@@ -1,22 +1,14 @@
 """The house itself (docs/architecture.md): imports point only down the layers and form no cycle,
 each claim is written once, the reference pages are what the code writes, the README stays short."""
-import importlib.util
 import os
 import re
 
 from conformance.run import pages
-from tests import REPO
-
-
-def _house():
-    spec = importlib.util.spec_from_file_location("house", os.path.join(REPO, "benchmarks", "house.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests import REPO, benchmark
 
 
 def _graph():
-    house = _house()
+    house = benchmark("house")
     found = house.modules(REPO)
     return house, {d: house.imports(d, p, found) for d, p in found.items()}
 
@@ -43,7 +35,7 @@ def test_the_report_record_loads_no_torch():
 
 
 def test_each_claim_is_written_once_and_every_validator_of_results_is_a_claim():
-    house = _house()
+    house = benchmark("house")
     found = house.modules(REPO)
     assert {kind: len(places) for kind, places in house.claim_copies(found).items()} == {
         kind: 1 for kind in house.claim_copies(found)}

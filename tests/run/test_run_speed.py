@@ -1,20 +1,10 @@
 """The speed benchmark CI runs (benchmarks/run_speed.py): a run whose table or rows changed is
 said, with what changed, so that a changed verdict is found from its output alone."""
-import importlib.util
-import os
-
-from tests import REPO
-
-
-def _run_speed():
-    spec = importlib.util.spec_from_file_location("run_speed", os.path.join(REPO, "benchmarks", "run_speed.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests import benchmark
 
 
 def test_a_run_that_differs_says_which_table_lines_and_rows_changed():
-    run_speed = _run_speed()
+    run_speed = benchmark("run_speed")
     row = {"check": "forward_matches_oracle", "target": "torch.nn.GRU", "device": "cpu", "dtype": "float32",
            "transform": "compile", "status": "passed", "examples": 5, "wanted": 5, "refused": 0}
     first = ("forward_matches_oracle  torch.nn.GRU  0.12\nhx_none_equals_zeros  torch.nn.GRU  ok",
@@ -33,7 +23,7 @@ def test_a_run_that_differs_says_which_table_lines_and_rows_changed():
 def test_an_edit_of_the_suite_between_runs_changes_the_checkouts_print(tmp_path):
     """A checkout edited while runs are timed is said: its later runs are other code, and a new
     literal in the suite moves the examples a seed draws (seen: an exit code of 141)."""
-    run_speed = _run_speed()
+    run_speed = benchmark("run_speed")
     for package in ("conformance", "reference"):
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("EXIT = 130\n")
