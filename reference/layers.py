@@ -6,6 +6,8 @@ semantics, forward and backward, values and error bounds, all through one time l
 float64 arrays for ``rnn`` and on ``reference.arithmetic.Num``s for the others, whose steps
 are recorded on a tape each when gradients are wanted.
 """
+import functools
+
 import numpy as np
 
 from . import cells
@@ -13,6 +15,17 @@ from .arithmetic import Affine, Arithmetic, GradientSum, Precision, concat, erro
 from .names import suffixes
 
 MODES = tuple(cells.VARIANTS)
+
+
+def quiet(function):
+    """``function`` with numpy's overflow, invalid and divide warnings off, as the oracle's
+    bounded entry points run: a bound may grow to inf or NaN, and then says nothing (the
+    comparisons read it so); a warning would reach the user as if the target had printed it."""
+    @functools.wraps(function)
+    def quietly(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return function(*args, **kwargs)
+    return quietly
 
 
 def rnn(x, weights, mode="LSTM", num_layers=1, bidirectional=False, batch_first=False,
@@ -40,6 +53,7 @@ def rnn(x, weights, mode="LSTM", num_layers=1, bidirectional=False, batch_first=
     return layout.shaped((output,) + finals)
 
 
+@quiet
 def rnn_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirectional=False,
                    batch_first=False, hx=None, lengths=None, proj_size=None, side=None):
     """``rnn(...)`` and, in the same structure, a per-element bound on the error of an
@@ -48,8 +62,7 @@ def rnn_with_bound(x, weights, precision, mode="LSTM", num_layers=1, bidirection
     arith = _bounded(precision)
     layout, x, state0, lengths = _arguments(x, weights, mode, num_layers, bidirectional, batch_first, hx,
                                             lengths, proj_size, side)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a bound may grow to inf: it then says nothing
-        output, finals, _ = _run(layout, x, weights, state0, lengths, arith)
+    output, finals, _ = _run(layout, x, weights, state0, lengths, arith)
     parts = (output,) + finals
     return layout.shaped([value_of(p) for p in parts]), layout.shaped([error_of(p) for p in parts])
 
@@ -556,40 +569,40 @@ class _Recorded:
     """All layers run forward with every step recorded, ready to be walked back (by
     ``rnn_backward``, and by the seed models, whose heads feed the final states' gradients)."""
 
+    @quiet
     def __init__(self, x, weights, precision, mode, num_layers, bidirectional, batch_first, hx, lengths, side=None):
         self.arith, self.weights, self.precision = Arithmetic(precision), weights, precision
         self.layout, x, self.state0, self.lengths = _arguments(x, weights, mode, num_layers, bidirectional,
                                                                batch_first, hx, lengths, None, side)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            self.output, self.finals, self.records = _run(self.layout, x, weights, self.state0, self.lengths,
-                                                          self.arith, record=True)
+        self.output, self.finals, self.records = _run(self.layout, x, weights, self.state0, self.lengths,
+                                                      self.arith, record=True)
 
+    @quiet
     def backward(self, d_out, d_finals):
         """(gradients, bounds or None) given d(output) and d(final states), numbers of this
         run's arithmetic in the (T, B, .) layout (Nums carry the upstream's own error)."""
         arith, layout = self.arith, self.layout
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            d_state0 = [[None] * len(self.state0[0]) for _ in self.state0]
-            out_size = layout.out_size
-            for layer in reversed(range(layout.num_layers)):
-                _, directions = self.records[layer]
-                to_input = []
-                for d, (_, steps) in enumerate(directions):
-                    index = layer * layout.directions + d
-                    part = d_out[..., d * out_size:(d + 1) * out_size] if layout.directions > 1 else d_out
-                    d_x, d_start = _backprop_direction(arith, steps, part, [f[index] for f in d_finals],
-                                                       self.lengths, reverse=d == 1)
-                    to_input.append(d_x)
-                    for target, value in zip(d_state0, d_start):
-                        target[index] = value
-                d_out = to_input[0] if len(to_input) == 1 else to_input[0] + to_input[1]
-            d_state0 = [stack(parts) for parts in d_state0]
-            grads = {k: np.zeros(np.shape(v)) for k, v in self.weights.items()}
-            bounds = {k: np.zeros(np.shape(v)) for k, v in self.weights.items()}
-            for _, directions in self.records:
-                for params, _ in directions:
-                    for name, (value, bound) in params.gradients(self.precision).items():
-                        grads[name], bounds[name] = value, bound
+        d_state0 = [[None] * len(self.state0[0]) for _ in self.state0]
+        out_size = layout.out_size
+        for layer in reversed(range(layout.num_layers)):
+            _, directions = self.records[layer]
+            to_input = []
+            for d, (_, steps) in enumerate(directions):
+                index = layer * layout.directions + d
+                part = d_out[..., d * out_size:(d + 1) * out_size] if layout.directions > 1 else d_out
+                d_x, d_start = _backprop_direction(arith, steps, part, [f[index] for f in d_finals],
+                                                   self.lengths, reverse=d == 1)
+                to_input.append(d_x)
+                for target, value in zip(d_state0, d_start):
+                    target[index] = value
+            d_out = to_input[0] if len(to_input) == 1 else to_input[0] + to_input[1]
+        d_state0 = [stack(parts) for parts in d_state0]
+        grads = {k: np.zeros(np.shape(v)) for k, v in self.weights.items()}
+        bounds = {k: np.zeros(np.shape(v)) for k, v in self.weights.items()}
+        for _, directions in self.records:
+            for params, _ in directions:
+                for name, (value, bound) in params.gradients(self.precision).items():
+                    grads[name], bounds[name] = value, bound
         grads = layout.gradients(grads, value_of(d_out), [value_of(d) for d in d_state0])
         if self.precision is None:
             return grads, None

@@ -2,23 +2,10 @@
 
 The heads are written once with the primitives of ``reference.arithmetic``: on arrays they
 give the values, on bounded numbers the same lines give the bounds."""
-import functools
-
 import numpy as np
 
 from .arithmetic import Affine, Arithmetic, concat, error_of, linear, relu, sigmoid, stack, value_of
-from .layers import _arguments, _bounded, _Recorded, _run
-
-
-def _quiet(function):
-    """``function`` with numpy's overflow, invalid and divide warnings off, as every entry point
-    of the oracle runs: a bound may grow to inf or NaN, and then says nothing (the comparisons
-    read it so); a warning would reach the user as if the target had printed it."""
-    @functools.wraps(function)
-    def quiet(*args, **kwargs):
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return function(*args, **kwargs)
-    return quiet
+from .layers import _arguments, _bounded, _Recorded, _run, quiet
 
 
 def _prefixed(weights, prefix):
@@ -36,7 +23,7 @@ def _result(y, precision):
     return value_of(y) if precision is None else (value_of(y), error_of(y))
 
 
-@_quiet
+@quiet
 def stacked_regressor(x, weights, mode="RNN_TANH", num_layers=2, precision=None):
     """``fc(h_n[-1])`` of a batch-first stacked RNN/GRU/LSTM: x (B, T, I) -> (B, 1).
 
@@ -48,7 +35,7 @@ def stacked_regressor(x, weights, mode="RNN_TANH", num_layers=2, precision=None)
     return _result(linear(h_n[-1], Affine(weights["fc.weight"], weights["fc.bias"])), precision)
 
 
-@_quiet
+@quiet
 def bilstm_classifier(text, lengths, weights, precision=None):
     """The corrected bidirectional LSTM classifier: text (B, T) token ids, 0 = padding,
     lengths (B,) -> probabilities (B, 1).
@@ -66,7 +53,7 @@ def bilstm_classifier(text, lengths, weights, precision=None):
     return _result(sigmoid(linear(hidden, Affine(weights["fc2.weight"], weights["fc2.bias"]))), precision)
 
 
-@_quiet
+@quiet
 def stacked_regressor_backward(x, weights, grad_output, mode="RNN_TANH", num_layers=2, precision=None):
     """Gradients of ``sum(grad_output * stacked_regressor(x, weights))``: ``"input"`` (B, T, I)
     and one entry per parameter, keyed like ``weights``.  With a precision, returns
@@ -81,7 +68,7 @@ def stacked_regressor_backward(x, weights, grad_output, mode="RNN_TANH", num_lay
     return grads if precision is None else (grads, bounds)
 
 
-@_quiet
+@quiet
 def bilstm_classifier_backward(text, lengths, weights, grad_output, precision=None):
     """Gradients of ``sum(grad_output * bilstm_classifier(text, lengths, weights))`` for every
     parameter, keyed like ``weights``.  ``embedding.weight`` gets the sum of its rows' uses:
