@@ -42,13 +42,24 @@ class UsageError(Exception):
     reported as one line, exit code 2."""
 
 
-class CheckFailure(Exception):
-    """A target disagreed with what torch semantics require, on one configuration."""
+#: How a row failed, in words a known difference can select (``symptoms = raises``) where a
+#: message's wording changes between releases: the target (or its transformed call) raised where
+#: torch returns a result; a value fell outside its bound; anything else (a wrong structure, a
+#: refusal that did not come, a result that changed when rerun).
+SYMPTOMS = ("raises", "deviates", "other")
 
-    def __init__(self, config, summary, comparison=None, detail=None):
+
+class CheckFailure(Exception):
+    """A target disagreed with what torch semantics require, on one configuration; ``symptom``
+    (one of SYMPTOMS) says how: ``deviates`` when a comparison failed, else as given."""
+
+    default_symptom = "other"
+
+    def __init__(self, config, summary, comparison=None, detail=None, symptom=None):
         super().__init__(summary)
         self.config, self.summary, self.comparison = config, summary, comparison
         self._detail = detail
+        self.symptom = symptom or ("deviates" if comparison is not None else self.default_symptom)
 
     @property
     def detail(self):
@@ -63,6 +74,8 @@ class CheckFailure(Exception):
 class TargetCrashed(CheckFailure):
     """The target raised where torch semantics say it must return a result."""
 
+    default_symptom = "raises"
+
 
 class HookError(Exception):
     """A target's weight-mapping hook returned something other than its parameters: its
@@ -73,6 +86,11 @@ class NotTransformed(Exception):
     """A call under a transform (``transforms``) did not run transformed code where the eager
     call returns: a graph break, an eager fallback, a module that does not export or script.
     A failure of the example in flight, named in one line; never a pass."""
+
+
+class TransformedCallRaised(NotTransformed):
+    """The transformed call raised where the eager call returns (a crash of the transformed
+    code, not a fallback to eager)."""
 
 
 class Unsupported(Exception):

@@ -108,6 +108,9 @@ class CheckResult:
     #: the examples the row wanted (its max_examples): fewer than THIN_SHARE of them ran is
     #: thin evidence
     wanted: int = 0
+    #: how a failed row failed (``errors.SYMPTOMS``: raises, deviates, other), which a known
+    #: difference may select on
+    symptom: str = None
     #: the parity check whose failure this failed row likely follows from (``messages.root_causes``)
     consequence_of: str = None
     family: str = field(default="", repr=False)

@@ -126,11 +126,11 @@ def _flaky_failure(flaky, config):
     what = f": first {first.summary}" if first is not None else ""
     return CheckFailure(first.config if first is not None else config,
                         f"the target is not deterministic: an example failed, then passed when rerun{what}",
-                        None if first is None else first.comparison)
+                        None if first is None else first.comparison, symptom="other")
 
 
 def _fail(result, check, failure):
-    result.status = "failed"
+    result.status, result.symptom = "failed", failure.symptom
     result.counterexample = str(failure.config)
     if failure.comparison is not None:
         result.worst_ratio = failure.comparison.ratio

@@ -12,11 +12,15 @@ narrows what the entry matches::
     backends = cudnn-tf32
     transforms = compile            # eager, compile, compile-inductor, export, script
     torch = >=2.11, <2.15           # a PEP 440 range of torch.__version__
+    symptoms = raises               # how the row failed: raises, deviates, other
     reason = cuDNN's bf16 GRU backward ... https://github.com/pytorch/pytorch/issues/NNN
 
 A failed row that an entry matches becomes ``known`` (counted, not failing the run); a
 passed row that an entry matches becomes ``stale`` (a warning, a failure with
-``--strict-known``).  Imports neither torch nor Hypothesis.
+``--strict-known``).  ``symptoms`` selects failed rows by how they failed, which stays true
+where a message's wording changes between torch releases or machines (``raises``: the target,
+or its transformed call, raised where torch returns; ``deviates``: a value outside its bound);
+an entry with ``symptoms`` selects no passed row, so it never goes stale.  Imports neither torch nor Hypothesis.
 """
 import configparser
 from dataclasses import dataclass
@@ -25,11 +29,11 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from .backends import BACKENDS
 from ..config import DTYPE_NAMES
-from ..errors import UsageError
+from ..errors import SYMPTOMS, UsageError
 from .transforms import TRANSFORMS
 
 #: The keys an entry may have; ``reason`` is required.
-KEYS = ("checks", "targets", "devices", "dtypes", "backends", "transforms", "torch", "reason")
+KEYS = ("checks", "targets", "devices", "dtypes", "backends", "transforms", "symptoms", "torch", "reason")
 #: The keys that hold lists of names (the others: a version range and the reason).
 LISTS = tuple(key for key in KEYS if key not in ("torch", "reason"))
 
@@ -46,6 +50,7 @@ class KnownDifference:
     dtypes: tuple = ()
     backends: tuple = ()
     transforms: tuple = ()
+    symptoms: tuple = ()
     torch: str = ""
     #: shipped with the suite (``BUILTIN``), not read from the user's file
     builtin: bool = False
@@ -58,6 +63,7 @@ class KnownDifference:
                 and (not self.dtypes or row.dtype in self.dtypes)
                 and (not self.backends or row.backend in self.backends)
                 and (not self.transforms or row.transform in self.transforms)
+                and (not self.symptoms or getattr(row, "symptom", None) in self.symptoms)
                 and (not self.torch or SpecifierSet(self.torch).contains(torch_version, prereleases=True)))
 
 
@@ -86,12 +92,19 @@ BUILTIN = (
         builtin=True),
     KnownDifference(
         "torch-compiled-cpu-lstm-training-crashes",
-        "torch.compile of torch.nn.LSTM on the CPU in float32 or bfloat16 (the mkldnn_rnn_layer path) crashes when "
-        "it trains on data that does not require grad: AssertionError 'expected all tensors_saved_with_vc_check to "
-        "be Tensors' (aot_eager), TypeError 'expected Tensor() for op: torch.ops.aten.mkldnn_rnn_layer.default' "
-        "(Inductor)",
+        "torch.compile of torch.nn.LSTM on the CPU in float32 or bfloat16 (the mkldnn_rnn_layer path) raises when "
+        "it trains on data that does not require grad, where the eager LSTM trains (the exception differs by "
+        "backend, release and CPU: an AssertionError of AOTAutograd, a TypeError of Inductor, oneDNN's refusal)",
         checks=("parameters_receive_gradients",), targets=("torch.nn.LSTM",), devices=("cpu",),
         dtypes=("float32", "bfloat16"), transforms=("compile", "compile-inductor"), builtin=True),
+    KnownDifference(
+        "torch-compiled-cpu-lstm-bfloat16-raises-without-onednn-kernel",
+        "torch.compile of torch.nn.LSTM on the CPU in bfloat16 takes the mkldnn_rnn_layer path even on a CPU for "
+        "which oneDNN has no bfloat16 LSTM kernel (no AVX512-BF16 or AMX), and the compiled forward raises ('could "
+        "not create a primitive descriptor for the LSTM forward propagation primitive') where the eager LSTM "
+        "returns; only rows that failed by raising are accepted, a wrong value still fails",
+        targets=("torch.nn.LSTM",), devices=("cpu",), dtypes=("bfloat16",),
+        transforms=("compile", "compile-inductor"), symptoms=("raises",), builtin=True),
     KnownDifference(
         "torch-compiled-cpu-lstm-accepts-empty-sequence",
         "torch.compile of torch.nn.LSTM on the CPU in float32 or bfloat16 (the mkldnn_rnn_layer path) returns, for "
@@ -116,7 +129,7 @@ def load(path, check_names, families):
         raise UsageError(f"--known-differences {path}: not an INI file of entries: "
                          f"{' '.join(str(exc).split())}") from None
     allowed = {"checks": set(check_names) | set(families), "devices": None, "dtypes": set(DTYPE_NAMES),
-               "backends": set(BACKENDS), "transforms": set(TRANSFORMS)}
+               "backends": set(BACKENDS), "transforms": set(TRANSFORMS), "symptoms": set(SYMPTOMS)}
     return [_entry(path, name, dict(parser[name]), allowed) for name in parser.sections()]
 
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..config import CELL_KINDS, LAYER_KINDS
-from ..errors import NotTransformed, Unsupported, one_line
+from ..errors import NotTransformed, TransformedCallRaised, Unsupported, one_line
 
 #: Kinds a compiled or exported module can be: the layers (and the seed models built on them)
 #: and the cells; the packing utilities are functions of torch's, not a module to transform.
@@ -125,7 +125,7 @@ class Transform:
         except NotTransformed as exc:
             failure = exc
         except Exception as exc:
-            failure = NotTransformed(f"{self.name}: {self.what} raised {one_line(exc)}, where the eager forward "
+            failure = TransformedCallRaised(f"{self.name}: {self.what} raised {one_line(exc)}, where the eager forward "
                                      f"returns")
         fn(*args)  # the target's own error when it rejects this input, eagerly too
         raise failure

@@ -112,6 +112,17 @@ class GRUPackedReverseStartsAtPadding(TorchGRU):
         return super().run_direction(x, None if reverse else lengths, state, params, reverse)
 
 
+class GRUPackedReverseFinalAtLastElement(TorchGRU):
+    """Packed input: the reverse direction's h_n gathered at each sequence's last element
+    (``lengths - 1``, where the reverse direction starts), not at its first, where it ends."""
+
+    def run_direction(self, x, lengths, state, params, reverse):
+        output, last = super().run_direction(x, lengths, state, params, reverse)
+        if reverse and lengths is not None:
+            last = [output[(lengths - 1).to(output.device), torch.arange(output.size(1), device=output.device)]]
+        return output, last
+
+
 class LSTMPaddingUpdatesState(TorchLSTM):
     """Packed input: padded steps still update the state, so h_n is taken at the padded end."""
 
@@ -448,7 +459,7 @@ PLANTED = [
     (RNNStatefulAcrossCalls, "batch composition"), (LSTMDropoutAfterLastLayer, "dropout"),
     (GRUDropoutInEvalMode, "dropout"), (RNNDropoutOnRecurrentState, "dropout"),
     (GRUDropoutNotRescaled, "dropout"), (LSTMDropoutBackwardIgnoresMask, "dropout gradient"),
-    (RNNDropoutRateSquared, "dropout rate"),
+    (RNNDropoutRateSquared, "dropout rate"), (GRUPackedReverseFinalAtLastElement, "packing"),
 ]
 
 #: Bugs that every forward check misses: the family that must be the first to reject each.

@@ -70,6 +70,7 @@ def test_without_the_file_the_same_run_fails():
     ("[a]\ndevices = gpu\nreason = x\n", "entry [a]: devices has unknown 'gpu'"),
     ("[a]\ntorch = >>2\nreason = x\n", "entry [a]: torch '>>2' is not a version range"),
     ("[a]\nbackends =\nreason = x\n", "entry [a]: backends is empty"),
+    ("[a]\nsymptoms = crashes\nreason = x\n", "entry [a]: symptoms has unknown 'crashes'"),
     ("checks = parity\n", "not an INI file of entries"),
     ("[a]\nreason = x\n[a]\nreason = y\n", "section 'a' already exists"),
 ])
@@ -92,6 +93,44 @@ def test_known_differences_select_by_torch_version_range(tmp_path):
     row = lambda: CheckResult("x", "t", "cpu", "float32", "failed", family="parity")
     assert classify(row(), entries, "2.4.1+cu121").status == "known"
     assert classify(row(), entries, "2.13.0+cpu").status == "failed"
+
+
+def test_an_entry_with_symptoms_selects_only_the_rows_that_failed_that_way(tmp_path):
+    """A torch bug described by how it fails (the compiled call raises), not by one release's
+    wording: a row that deviated or passed in the same place stays as it was."""
+    from conformance.targets.known import classify, load
+    from conformance.report.record import CheckResult
+    entries = load(write(tmp_path, "k.ini", "[crash]\ndtypes = bfloat16\nsymptoms = raises\nreason = oneDNN\n"),
+                   ["x"], ["parity"])
+    row = lambda status, symptom=None: CheckResult("x", "t", "cpu", "bfloat16", status, symptom=symptom)
+    assert classify(row("failed", "raises"), entries, "2.15.0").status == "known"
+    assert classify(row("failed", "deviates"), entries, "2.15.0").status == "failed"
+    assert classify(row("passed"), entries, "2.15.0").status == "passed"  # never stale: a pass has no symptom
+
+
+def test_a_failed_row_records_how_it_failed():
+    """The symptom a known difference selects on comes from the failure itself: a comparison
+    deviates, a target or transformed call that raised raises."""
+    from conformance.errors import CheckFailure, TargetCrashed
+    from conformance.run.runner import _fail
+    from conformance.report.record import Row
+    from conformance.checks.registry import checks
+    check = checks()["forward_matches_oracle"]
+
+    class Worse:
+        ratio, passed = 3.0, False
+
+        def describe(self):
+            return "output[0]: got 1, expected 0"
+
+    for failure, symptom in ((CheckFailure("cfg", "error exceeds tolerance", Worse()), "deviates"),
+                             (TargetCrashed("cfg", "forward raised RuntimeError: no kernel"), "raises"),
+                             (CheckFailure("cfg", "compile: the compiled forward raised RuntimeError: x, where the "
+                                                  "eager forward returns", symptom="raises"), "raises"),
+                             (CheckFailure("cfg", "returned a list"), "other")):
+        result = Row("forward_matches_oracle", "t", "cpu", "float32").result(replay="r")
+        _fail(result, check, failure)
+        assert result.symptom == symptom and result.as_dict()["symptom"] == symptom
 
 
 def test_plugin_makes_a_known_difference_an_xfail(tmp_path):

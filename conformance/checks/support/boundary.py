@@ -17,7 +17,8 @@ from ...reproduce import hooks
 from ...reproduce.claims import assert_structure
 from ...targets import watch
 from .data import as_numpy, side_inputs, to_torch
-from ...errors import CheckFailure, HookError, NotTransformed, TargetCrashed, TargetHung, Unsupported, one_line
+from ...errors import (CheckFailure, HookError, NotTransformed, TargetCrashed, TargetHung, TransformedCallRaised,
+                       Unsupported, one_line)
 from ...targets.loading import load_weights
 from .tolerances import precision_for
 from ...targets.transforms import TRANSFORMS
@@ -104,7 +105,8 @@ class Context:
         except Unsupported:
             raise
         except (HookError, NotTransformed) as exc:
-            raise CheckFailure(self.config, str(exc)) from None
+            raise CheckFailure(self.config, str(exc),
+                               symptom="raises" if isinstance(exc, TransformedCallRaised) else None) from None
         except SystemExit as exc:
             raise TargetCrashed(self.config, f"the target crashed: {what} called sys.exit({exc.code!r}) "
                                              f"(exit code {exc.code!r})") from None
