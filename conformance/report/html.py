@@ -15,7 +15,7 @@ import html
 import math
 from types import SimpleNamespace
 
-from .messages import consequence_heading, declaration_words, grouped_failures, symptom
+from .messages import consequence_heading, declaration_words, grouped_failures, in_one_line
 from .record import FAILING, PASSING, place, row_key
 
 #: Statuses in the order a cell shows the worst of several; each with the word written in its cell.
@@ -203,8 +203,8 @@ def _summary(counts):
 
 def _failures(rows):
     """Every failure, grouped as the terminal groups them (``messages.grouped_failures``): root
-    causes first, each group's first row in full and the others that failed on its
-    configuration one line each, then the likely consequences of a failed parity check."""
+    causes first, each group's first row in full and the others of its target and check one line
+    each, then the likely consequences of a failed parity or packing check."""
     failing = [r for r in rows if r["status"] in FAILING]
     if not failing:
         return "<h2>Failures</h2><p>none</p>"
@@ -217,15 +217,15 @@ def _failures(rows):
         row = group[0].row
         facts = _facts([("configuration", row.get("counterexample")), ("replay", row.get("replay")),
                         ("reproducer", row.get("reproducer") or row.get("no_reproducer"))])
-        others = "".join(f"<li>{_e(r.check)} {_e(' '.join(column_of(r.row)))}: {_e(symptom(r))}</li>"
+        others = "".join(f"<li>{_e(r.check)} {_e(' '.join(column_of(r.row)))}: {_e(in_one_line(r))}</li>"
                          for r in group[1:])
-        also = (f"<p>{_count(group[1:], 'more row')} of {_e(row['target'])} failed on this configuration:</p>"
+        also = (f"<p>{_count(group[1:], 'more row')} of {_e(row['target'])} failed this check:</p>"
                 f"<ul>{others}</ul>") if others else ""
         items.append(f'<details class="failure" open><summary>{_e(row["status"].upper())} {_e(row["check"])} '
                      f'{_e(row["target"])} {_e(" ".join(column_of(row)))}</summary>{facts}'
                      f'<pre>{_e(row.get("message") or row.get("reason") or "")}</pre>{also}</details>')
     for (target, root), group in consequences.items():
-        listed = "".join(f"<li>{_e(r.check)} {_e(' '.join(column_of(r.row)))}: {_e(symptom(r))}</li>" for r in group)
+        listed = "".join(f"<li>{_e(r.check)} {_e(' '.join(column_of(r.row)))}: {_e(in_one_line(r))}</li>" for r in group)
         items.append(f'<details class="failure consequences" open><summary>'
                      f'{_e(consequence_heading(target, root, len(group)))}</summary><ul>{listed}</ul></details>')
     return f"<h2>Failures ({len(failing)})</h2>" + "".join(items)

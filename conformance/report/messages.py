@@ -89,14 +89,24 @@ def reproducer_line(result):
 
 
 def reproducer_lines(results, directory):
-    """(lines naming each failed, error or known row's standalone script or why it has none,
-    then how many other rows there were, whether every such row has one)."""
+    """(lines saying how many failed, error or known rows got a standalone script, naming the
+    scripts of the root causes (the first row of each story, ``grouped_failures``: its
+    consequences' scripts lie beside it) and why a row has none, then how many other rows there
+    were; whether every such row has one)."""
     rows = [r for r in results if r.status in FAILING + ("known",)]
     lines = [f"standalone reproducers in {directory}: {sum(bool(r.reproducer) for r in rows)} of {_rows(len(rows))}"]
-    for r in rows:
+    groups, _ = grouped_failures(rows)
+    heads = [group[0] for group in groups] + [r for r in rows if r.status == "known"]
+    for r in heads:
         where = f"{r.check} {r.target} {r.place} {r.dtype}"
         why = r.no_reproducer or f"{r.reason or r.status}; its replay command reproduces it"
         lines.append(f"  {where}: python {r.reproducer}" if r.reproducer else f"  {where}: none ({why})")
+    missing = [r for r in rows if r not in heads and not r.reproducer]
+    lines += [f"  {r.check} {r.target} {r.place} {r.dtype}: none ({r.no_reproducer or r.reason or r.status})"
+              for r in missing]
+    if len(heads) + len(missing) < len(rows):
+        lines.append(f"  the other {_rows(len(rows) - len(heads) - len(missing))}' scripts lie beside them "
+                     f"(the report names each row's)")
     others = [r for r in results if r.status in ("passed", "stale", "skipped", "unsupported")]
     if others:
         counts = count_statuses(r.status for r in others)
@@ -106,80 +116,109 @@ def reproducer_lines(results, directory):
 
 
 def failure_head(result):
-    """The first lines of a failed or error row, printed the moment it finishes: what failed
-    where, and its worst element or what went wrong."""
-    lines = (result.message or "").splitlines()
-    return "\n".join(lines[:1] + [line for line in lines[1:] if line.startswith(
-        ("  worst element:", "  what went wrong:", "  reproducer:"))] or lines[:2])
+    """One line for a failed or error row, printed the moment it finishes: what failed where,
+    and its worst element or what went wrong (the whole story comes after the table)."""
+    return f"{result.status.upper()} {result.check}  {result.place} {result.dtype}  {result.target}: {in_one_line(result)}"
 
 
-#: The family whose failure is a root cause: the target's values differ from the oracle's.
-ROOT_FAMILY = "parity"
+#: The families whose checks compare the target's forward values with the oracle's: the first
+#: of their failures at a target and place is the root cause the others there likely follow from.
+ROOT_FAMILIES = ("parity", "packing")
+#: The families whose failed comparisons a wrong forward value explains: gradients through it,
+#: and the seed models built on the target.
+FOLLOWING_FAMILIES = ("gradients", "models")
 #: What a failure message says of a comparison of two runs within a bound: one computed from
 #: the oracle's values, which a target that fails parity does not compute.
 BOUND_FROM_ORACLE = "(difference/tolerance "
 
 
 def root_causes(results, against_torch):
-    """Marks each failed relation row (family metamorphic, two runs of the target compared
-    within a bound the oracle's values give; not one of the checks ``against_torch``, whose
-    other side is torch's own module) whose target failed a parity check at the same place and
-    dtype as a likely consequence of that check (``consequence_of``); returns the rows so marked."""
+    """Marks the failed rows that the first failed parity or packing row of the same target and
+    place (the root cause, in plan order) likely explains, with ``consequence_of`` naming its
+    check: the other rows of those families that compare values (the same deviation seen by
+    another check), the failed comparisons of gradients and seed models (through the wrong
+    values), and the relations whose tolerance rests on the oracle's values (family
+    metamorphic, not one of the checks ``against_torch``, whose other side is torch's own
+    module).  Returns the rows so marked."""
     roots = {}
     for r in results:
-        if r.status == "failed" and r.family == ROOT_FAMILY:
-            roots.setdefault((r.target, r.place, r.dtype), r.check)
+        if r.status == "failed" and r.family in ROOT_FAMILIES:
+            roots.setdefault((r.target, r.place), r.check)
     marked = []
     for r in results:
-        root = roots.get((r.target, r.place, r.dtype))
-        if root and r.status == "failed" and r.family == "metamorphic" and r.check not in against_torch and (
-                BOUND_FROM_ORACLE in (r.message or "")):
+        root = roots.get((r.target, r.place))
+        if root and r.status == "failed" and r.check != root and _follows(r, against_torch):
             r.consequence_of = root
             marked.append(r)
     return marked
 
 
+def _follows(row, against_torch):
+    """Whether a failed row is of the kind a wrong forward value explains."""
+    compared = getattr(row, "symptom", None) in (None, "deviates") and " worst element: " in (row.message or "")
+    if row.family in ROOT_FAMILIES + FOLLOWING_FAMILIES:
+        return compared
+    return (row.family == "metamorphic" and row.check not in against_torch
+            and BOUND_FROM_ORACLE in (row.message or ""))
+
+
 def grouped_failures(results):
     """(groups, consequences) of the failed and error rows (objects with a row's attributes):
-    groups, lists of the rows of one target that failed on one shrunk configuration, root causes
-    in the order they came; consequences, (target, root check) -> the rows ``root_causes``
-    marked as likely following from that check's failure."""
+    groups, lists of the rows of one target and check, in the order they came (the first is
+    shown in full); consequences, (target, root check) -> the rows ``root_causes`` marked as
+    likely following from that check's failure."""
     groups, consequences = {}, {}
     for r in results:
         if getattr(r, "consequence_of", None):
             consequences.setdefault((r.target, r.consequence_of), []).append(r)
         elif r.status in FAILING:
-            key = (r.target, r.counterexample) if r.counterexample else id(r)
-            groups.setdefault(key, []).append(r)
+            groups.setdefault((r.target, r.check, r.status), []).append(r)
     return list(groups.values()), consequences
 
 
 def consequence_heading(target, root, count):
-    return (f"likely consequences of {root} failing on {target} ({_rows(count)}: relations whose tolerance rests on "
-            f"the oracle's values, which the target does not compute; fix {root} first)")
+    return (f"likely the same bug as {root} on {target} ({_rows(count)}: checks of the same values, gradients "
+            f"through them, relations whose tolerance rests on the oracle's values; fix {root} first)")
 
 
 def failure_groups(results):
-    """The failed and error rows, root causes first: those of one target that failed on one
-    shrunk configuration together (the first in full, the others one line each under it), then
-    the likely consequences of a failed parity check (``root_causes``) one line each under it."""
+    """The failed and error rows, one story per root cause: the first row of a target and check
+    in full, the places and dtypes where that check failed too on one line, then the checks
+    that likely fail because of it (``root_causes``), one line per check."""
     groups, consequences = grouped_failures(results)
     lines = []
     for rows in groups:
         lines.append(rows[0].message)
         if len(rows) > 1:
-            lines.append(f"  {len(rows) - 1} more {_rows(len(rows) - 1).split(' ', 1)[1]} of {rows[0].target} "
-                         f"failed on this configuration:")
-            for r in rows[1:]:
-                lines.append(f"    {r.check}  {r.place} {r.dtype}: {symptom(r)}")
-                lines += [f"    {reproducer_line(r).strip()}"] if r.reproducer or r.no_reproducer else []
-    for (target, root), rows in consequences.items():
-        lines.append(consequence_heading(target, root, len(rows)) + ":")
-        lines += [f"    {r.check}  {r.place} {r.dtype}: {symptom(r)}" for r in rows]
+            lines.append("  also failed " + ", ".join(f"{_where(r, rows[0])}{_ratio(r)}" for r in rows[1:]))
+        for (target, root), following in consequences.items():
+            if (target, root) == (rows[0].target, rows[0].check):
+                lines.append(consequence_heading(target, root, len(following)) + ":")
+                lines += [f"    {check}  {where}: {said}" for check, where, said in _by_check(following)]
     return lines
 
 
-def symptom(result):
+def _where(row, first):
+    """A row's dtype, with its place when it differs from ``first``'s."""
+    return row.dtype if row.place == first.place else f"{row.place} {row.dtype}"
+
+
+def _ratio(row):
+    return f" ({row.worst_ratio:.3g}x)" if row.status == "failed" and 0 < row.worst_ratio < float("inf") else ""
+
+
+def _by_check(rows):
+    """(check, its places and dtypes, the first row's failure in one line) per check of ``rows``."""
+    checks = {}
+    for r in rows:
+        checks.setdefault(r.check, []).append(r)
+    for check, same in checks.items():
+        places = list(dict.fromkeys(r.place for r in same))
+        where = "; ".join(f"{p} " + ", ".join(r.dtype for r in same if r.place == p) for p in places)
+        yield check, where, in_one_line(same[0])
+
+
+def in_one_line(result):
     """What went wrong in a failed row, in one line: its worst element, or what happened."""
     for line in (result.message or "").splitlines():
         if line.startswith(("  worst element: ", "  what went wrong: ")):

@@ -181,13 +181,14 @@ def _run(options, supervisor, verbose, picked=None):
     if wanted is not None:
         rows = _selected(rows, wanted, picked)
     print(messages.header(len(rows), seed, targets), flush=True)
-    finished, progress = {}, messages.Progress(len(rows))
+    finished, progress, told = {}, messages.Progress(len(rows)), set()
     interrupted = stopped = False
     try:
         for index, result in session.run_rows(rows, supervisor, known, options.reproducers, progress.waiting):
             finished[index] = result
             progress.update(result)
-            if result.status in FAILING:
+            if result.status in FAILING and (result.target, result.check) not in told:  # once per check
+                told.add((result.target, result.check))
                 progress.say(messages.failure_head(result))
             if options.maxfail and sum(r.status == "failed" for r in finished.values()) >= options.maxfail:
                 stopped = options.maxfail < len(rows) - len(finished) + options.maxfail

@@ -213,7 +213,7 @@ def test_the_run_page_says_declarations_in_words_counts_per_heading_and_puts_roo
     words = "".join(parsed(page).text)
     assert "pkg:LSTM declared by the target: unsupported packed" in words and "{'unsupported'" not in words
     assert "parity (1 check, 1 failed row)" in words and "metamorphic (2 checks, 1 failed row)" in words
-    assert words.index("FAILED forward_matches_oracle") < words.index("likely consequences of forward_matches_oracle")
+    assert words.index("FAILED forward_matches_oracle") < words.index("likely the same bug as forward_matches_oracle")
     assert "batch_split_matches_whole cpu default eager float32: output[0]: rows 0:1" in words
 
 

@@ -151,11 +151,43 @@ def test_a_relation_that_fails_by_ulps_beside_a_parity_failure_is_listed_under_i
     assert relation.consequence_of == "forward_matches_oracle"
     assert relation.as_dict()["consequence_of"] == "forward_matches_oracle"
     lines = messages.failure_groups(results)
-    heading = next(i for i, line in enumerate(lines) if line.startswith("likely consequences of forward_matches_oracle"))
+    heading = next(i for i, line in enumerate(lines) if line.startswith("likely the same bug as forward_matches_oracle"))
     assert heading > lines.index(root.message) and lines[heading + 1].startswith("    batch_split_matches_whole  cpu")
     assert against_torch.message in lines and identical.message in lines  # failures of their own
     alone = [failed("batch_split_matches_whole", "metamorphic", "output[0]: ... (difference/tolerance 5)")]
     assert messages.root_causes(alone, set()) == []  # without a parity failure it is a root cause
+
+
+def test_a_packed_state_failure_is_the_root_of_the_checks_it_explains_whatever_their_dtype():
+    """The issue-39 user's one bug (a GRU's reverse h_n gathered at lengths - 1 for packed
+    input): 25 failed rows, and a float32 batch_split_matches_whole at 2.2x its tolerance that
+    was printed as a failure of its own, since only a parity check could be a root and the root
+    here is a packing check.  Now the packing row is the root, and the rows its wrong values
+    explain (the other packing checks, the gradients through them, the oracle-bounded
+    relations) are named under it one line per check; a structural failure and a relation
+    against torch's own cell are not."""
+    def failed(check, family, dtype, worst, symptom="deviates"):
+        return CheckResult(check, "pkg:GRU", "cpu", dtype, "failed", worst_ratio=2.2, counterexample=f"c {check}",
+                           message=f"FAILED {check}  target=pkg:GRU\n  worst element: {worst}", family=family,
+                           symptom=symptom)
+    root = failed("pack_padded_sorted_matches_oracle", "packing", "float64", "h_n[1, 0, 0]: got 1, expected 0")
+    same = [failed("pack_sequence_matches_oracle", "packing", d, "h_n[1, 0, 0]: got 1, expected 0")
+            for d in ("float64", "float32")]
+    gradient = failed("packed_gradients_match_oracle", "gradients", "float16", "grad weight_hh_l0_reverse[2, 0]: ...")
+    relation = failed("batch_split_matches_whole", "metamorphic", "float32",
+                      "output[0]: rows 0:1 run apart 1, whole batch 1, difference 1e-7 (difference/tolerance 2.2)")
+    structural = CheckResult("parameters_receive_gradients", "pkg:GRU", "cpu", "float32", "failed", family="gradients",
+                             message="FAILED parameters_receive_gradients\n  what went wrong: weight_hh_l0 has no "
+                                     "gradient", symptom="other")
+    results = [root] + same + [gradient, relation, structural]
+    assert messages.root_causes(results, set()) == same + [gradient, relation]
+    lines = messages.failure_groups(results)
+    assert lines[0] == root.message and structural.message in lines
+    heading = lines.index(next(line for line in lines if line.startswith("likely the same bug as pack_padded_sorted")))
+    assert "(4 rows:" in lines[heading]
+    assert lines[heading + 1].startswith("    pack_sequence_matches_oracle  cpu float64, float32: h_n[1, 0, 0]")
+    assert lines[heading + 3].startswith("    batch_split_matches_whole  cpu float32: output[0]")
+    assert len(lines) == 1 + 1 + 3 + 1  # the root, the heading, a line per check, the structural failure
 
 
 def test_the_real_sru_float64_error_is_said_by_its_cause():
