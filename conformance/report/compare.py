@@ -250,12 +250,16 @@ def _title(comparison, title):
 
 
 def scope(comparison):
-    """'compared 480 rows in common; largest headroom change: ...' (what the gate rests on)."""
+    """'compared 480 rows in common; largest headroom change among rows that passed on both
+    sides: ...' (what the gate rests on; the failures come first where there are any)."""
     line = f"compared {comparison.compared} rows in common"
+    failing = len(comparison.new_failures) + len(comparison.added_failing)
+    if failing:
+        line += f"; {_count(failing, 'row fails', 'rows fail')} now that did not before (above)"
     change = comparison.largest_change
     if change is not None and _growth(change.old, change.new) != 1.0:
-        line += (f"; largest headroom change: {change.name}  {describe(change)} "
-                 f"({_growth(change.old, change.new):.3g}x)")
+        line += (f"; largest headroom change among rows that passed on both sides: {change.name}  "
+                 f"{describe(change)} ({_growth(change.old, change.new):.3g}x)")
     elif change is not None:
         line += "; no passed row's worst error/tolerance changed"
     return line
@@ -299,7 +303,12 @@ def markdown(comparison, old_path, new_path, limit=50):
         lines += [f"| ... and {len(changes) - limit} more | | | | |"] if len(changes) > limit else []
         lines.append("")
         if name in WITH_MESSAGES:
-            lines += [line for c in changes[:limit] for line in _failure_details(c)]
+            heads = story_heads(changes)
+            if len(heads) < len(changes):
+                lines += [f"In full: the first row of each check that failed on its own ({len(heads)} of "
+                          f"{len(changes)}); the others failed in the same checks or likely follow from them "
+                          f"(the run's `consequence_of`).", ""]
+            lines += [line for c in heads[:limit] for line in _failure_details(c)]
     if comparison.environment:
         lines += ["### environment", "", "| | before | now |", "| --- | --- | --- |"]
         lines += [f"| {name} | {old} | {new} |" for name, (old, new) in comparison.environment.items()]
@@ -309,13 +318,28 @@ def markdown(comparison, old_path, new_path, limit=50):
 
 
 def _failure_details(change):
-    """A collapsed block with a failing row's message and replay command."""
+    """A collapsed block with a failing row's message (which ends with its replay command)."""
     row = change.new
     body = row.get("message") or row.get("reason") or row["status"]
     replay = row.get("replay")
     lines = ["<details><summary><code>" + change.name.replace("  ", " ") + "</code></summary>", "", "```", body]
-    lines += ["```", ""] + ([f"replay: `{replay}`", ""] if replay else []) + ["</details>", ""]
+    lines += ["```", ""] + ([f"replay: `{replay}`", ""] if replay and replay not in body else []) + ["</details>", ""]
     return lines
+
+
+def story_heads(changes):
+    """The changes whose failure is told in full: the first of each target and check, and not a
+    row that the run marked as likely following from another's failure (``consequence_of``):
+    those stand in the table, one line each."""
+    seen, heads = set(), []
+    for change in changes:
+        row = change.new
+        key = (row["target"], row["check"])
+        if row.get("consequence_of") or key in seen:
+            continue
+        seen.add(key)
+        heads.append(change)
+    return heads
 
 
 def verdict(comparison):

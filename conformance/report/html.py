@@ -351,7 +351,10 @@ def _scatter(points, width=640, height=440):
     parts.append(f'<text x="{width / 2:.0f}" y="{height - 10}" text-anchor="middle">old worst error / tolerance'
                  f'</text><text x="14" y="{height / 2:.0f}" text-anchor="middle" transform="rotate(-90 14 '
                  f'{height / 2:.0f})">new worst error / tolerance</text></svg>')
+    at_floor = sum(1 for x, _, _, _ in points if not x or x < low)
     notes = ([f"a point drawn on the top or right edge is beyond {high:g}"] if max(values + [0.0]) > high else []) + (
+        [f"{at_floor} point{'s' if at_floor != 1 else ''} on the left edge: an old worst error / tolerance of 0 (the two sides agreed "
+         f"exactly) or below {low:g}"] if at_floor else []) + (
         [f"{unlabelled} marked points not labelled (the tables below name them)"] if unlabelled else [])
     return "".join(parts) + "".join(f'<p class="note">{_e(note)}</p>' for note in notes)
 
@@ -390,7 +393,7 @@ def compare_page(comparison, old, new, old_path, new_path, tables):
     classes = lambda cells: ("has-failed " if any(id(c) in marks or c["status"] in FAILING
                                                   for c in cells) else "") + ("has-thin" if any(map(_thin, cells)) else "")
     verdict = "FAILS the gate" if comparison.failed else "passes the gate"
-    header = (f"<h1>rnn-conformance compare: {_e(new_path)} against {_e(old_path)}</h1>"
+    header = (f"<h1>rnn-conformance compare: {_e(old_path)} → {_e(new_path)}</h1>"
               f'<div class="summary"><span>{verdict}</span><span>{_count(comparison.new_failures, "new failure")}'
               f"</span><span>{_count(comparison.headroom_regressions, 'headroom regression')}</span>"
               f"<span>{comparison.compared} rows compared</span></div>"
@@ -404,4 +407,4 @@ def compare_page(comparison, old, new, old_path, new_path, tables):
             + "<h2>Headroom map: the change</h2>" + legend + _filter()
             + headroom_map(rows, cell=_compare_cell(marks), row_classes=classes)
             + f"<h2>What compare prints</h2><pre>{_e(tables)}</pre>")
-    return _page(f"rnn-conformance compare {new_path}", body)
+    return _page(f"rnn-conformance compare {old_path} → {new_path}", body)

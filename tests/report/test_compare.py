@@ -173,3 +173,24 @@ def test_compare_of_a_missing_file_or_bad_threshold_is_exit_2(report, tmp_path):
     assert compare(good, str(tmp_path / "missing.json")).returncode == 2
     done = compare(good, good, "--headroom-factor", "-1")
     assert done.returncode == 2 and "--headroom-factor '-1': expected a positive number" in done.stderr
+
+
+def test_the_markdown_of_one_bug_tells_it_once(report, tmp_path):
+    """Issue 39's gate summary of one bug: every replay command twice (the message ends with it),
+    every failed row's message in full, and 'largest headroom change' naming a passed row
+    while rows newly failed.  Now: the root cause's message once, its replay once, the rows
+    that follow from it in the table only, and the new failures named before the headroom."""
+    new = copy.deepcopy(report)
+    root = new["checks"][0]
+    same_check = next(r for r in new["checks"][1:] if r["check"] == root["check"])
+    follower = next(r for r in new["checks"][1:] if r["check"] != root["check"])
+    for row, extra in ((root, {}), (follower, {"consequence_of": root["check"]}), (same_check, {})):
+        row.update(status="failed", worst_ratio=3.2e5, replay=f"rnn-conformance --checks {row['check']}",
+                   message=f"FAILED {row['check']}\n  worst element: x\n  replay: rnn-conformance --checks "
+                           f"{row['check']}", **extra)
+    text = markdown(compare_reports(report, new), "old.json", "new.json")
+    assert text.count(f"replay: rnn-conformance --checks {root['check']}") == 1
+    assert text.count("<details>") == 1 and "(1 of 3)" in text
+    scope = next(line for line in text.splitlines() if line.startswith("compared "))
+    assert "3 rows fail now that did not before" in scope
+    assert "largest headroom change" not in scope or "among rows that passed on both sides" in scope

@@ -163,6 +163,21 @@ def test_a_comparison_marks_and_labels_new_failures_and_regressions(bug_run):
     assert page.count('class="regression"') == len(comparison.headroom_regressions)
     assert 'class="diagonal"' in page and f"{passed['check']} {passed['dtype']}" in page
     assert "GATE FAILED" in "".join(parser.text)
+    # the two reports in the order the command line names them (compare OLD NEW), title and heading alike
+    assert "<title>rnn-conformance compare old.json → new.json</title>" in page
+    assert "rnn-conformance compare: old.json → new.json" in "".join(parser.text)
+
+
+def test_a_comparison_scatter_says_why_points_sit_on_its_left_edge(bug_run):
+    """A row whose old worst ratio was 0 (the two runs agreed exactly) is drawn at the axis'
+    low end: the page says so instead of leaving a column of points unexplained."""
+    report, _ = bug_run
+    old, new = copy.deepcopy(report), copy.deepcopy(report)
+    passed = [i for i, r in enumerate(report["checks"]) if r["status"] == "passed" and r.get("compared", True)]
+    old["checks"][passed[0]]["worst_ratio"], new["checks"][passed[0]]["worst_ratio"] = 0.0, 0.3
+    comparison = compare_reports(old, new)
+    page = compare_page(comparison, old, new, "old.json", "new.json", text(comparison, "old.json", "new.json"))
+    assert "1 point on the left edge: an old worst error / tolerance of 0" in page
 
 
 def test_a_comparison_page_leads_with_its_warnings_and_keeps_its_scatter_readable(bug_run):
