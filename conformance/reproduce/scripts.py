@@ -95,9 +95,15 @@ def write(trace, result, directory, versions):
         if trace.models:
             handle.write("\n\n" + _source_of(models))
         handle.write(f"\nsys.excepthook = uncaught\nTARGET = {result.target!r}\nRUN_FROM = {os.getcwd()!r}\n"
-                     f"{data}\n\n")
+                     f"SEARCH_PATH = {search_path()!r}\n{data}\n\n")
         handle.write("\n".join(body) + "\nfinish()\n")
     return path
+
+
+def search_path():
+    """The folders of the PYTHONPATH the suite runs with: a script looks for its target there
+    too, as the suite did (a source checkout, a monorepo, a stub on PYTHONPATH)."""
+    return [folder for folder in os.environ.get("PYTHONPATH", "").split(os.pathsep) if folder]
 
 
 def _literal(array):
@@ -119,7 +125,9 @@ def _header(result, stem, versions, not_checked):
     if worst:
         lines.append(f"  {worst}")
     where = "" if result.target.startswith("torch.") else (
-        "  It imports the target from the directory it runs in, else from the one the suite ran in (RUN_FROM):")
+        "  It imports the target from the directory it runs in, else from the one the suite ran in (RUN_FROM)"
+        + (f", else from the PYTHONPATH the suite ran with ({os.pathsep.join(search_path())}; SEARCH_PATH)"
+           if search_path() else "") + ":")
     lines += ["", f"Needs only torch and numpy.{where}", "",
               f"    python {stem}.py [IMPL]", "",
               "Exit status 1 while the failure is there, 0 once it is fixed, 2 when it cannot run (its",
@@ -248,13 +256,14 @@ for line in sys.stdin:
 class Runner:
     """A process that runs scripts one at a time, each in a child of its own forked after
     torch and numpy were imported (with SUITE_MODULES blocked), in the directory and
-    environment (less PYTHONPATH) a fresh ``python SCRIPT`` would have here."""
+    environment the suite runs in: what the target needs from that environment (a PYTHONPATH,
+    a variable of its own) it has when its script is verified, and the script's header says
+    where it looks for the target."""
 
     def __init__(self):
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         self.process = subprocess.Popen([sys.executable, "-c", _RUNNER_SOURCE.format(blocked=SUITE_MODULES)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                        text=True, env=env, start_new_session=True)
+                                        text=True, start_new_session=True)
 
     def alive(self):
         return self.process.poll() is None

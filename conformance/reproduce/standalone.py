@@ -34,13 +34,14 @@ SUITE_PACKAGES = ("conformance", "reference")
 
 def target():
     """The class (or factory) under test: the first argument, else TARGET, as
-    ``package.module:Attr`` or a dotted path, imported from the working directory (or the one
-    the suite ran in, RUN_FROM).  One that does not import ends the script with CANNOT_RUN."""
+    ``package.module:Attr`` or a dotted path, imported from the working directory, else the one
+    the suite ran in (RUN_FROM), else the folders of the PYTHONPATH it ran with (SEARCH_PATH).  One that does not import ends the script with CANNOT_RUN."""
     impl = sys.argv[1] if len(sys.argv) > 1 else TARGET  # noqa: F821 (set by the script)
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    if globals().get("RUN_FROM") and RUN_FROM not in sys.path:  # noqa: F821 (set by the script)
-        sys.path.append(RUN_FROM)  # noqa: F821
+    for folder in [globals().get("RUN_FROM")] + list(globals().get("SEARCH_PATH", ())):  # set by the script
+        if folder and folder not in sys.path:
+            sys.path.append(folder)
     module_name, sep, attr = impl.partition(":")
     if not sep:
         module_name, _, attr = impl.rpartition(".")

@@ -199,3 +199,36 @@ def test_a_script_that_does_not_restate_the_failing_comparison_is_never_announce
     finally:
         scripts.write = original
     assert path is None and "does not restate the failing comparison of output" in why, why
+
+
+STUB_ON_PYTHONPATH = '''import torch
+
+
+class ScaledStateGRU(torch.nn.GRU):
+    def forward(self, input, hx=None):
+        output, h_n = super().forward(input, hx)
+        return output, h_n * 1.01
+'''
+
+
+def test_a_target_found_through_pythonpath_gets_a_script_that_finds_it_too(tmp_path):
+    """Issue 39: scripts were verified with PYTHONPATH removed, so a target that imports through
+    it (a source checkout, a monorepo, a stub) got no reproducer ("0 of 1").  The script is now
+    verified where the suite ran, looks in the PYTHONPATH the suite ran with, and says so; run
+    from another folder without PYTHONPATH it still exits 1 (and 0 on torch's own GRU)."""
+    stubs, elsewhere, scripts = tmp_path / "stubs", tmp_path / "elsewhere", tmp_path / "scripts"
+    stubs.mkdir()
+    elsewhere.mkdir()
+    (stubs / "stub_gru_on_path.py").write_text(STUB_ON_PYTHONPATH)
+    done = cli("--impl", "stub_gru_on_path:ScaledStateGRU", "--checks", "forward_matches_oracle", "--devices", "cpu",
+               "--dtypes", "float64", "--max-examples", "3", "--seed", "1", "--reproducers", str(scripts),
+               env={"PYTHONPATH": str(stubs)})
+    assert done.returncode == 1 and "standalone reproducers in" in done.stdout, done.stdout + done.stderr
+    assert f"{scripts}: 1 of 1 row" in done.stdout, done.stdout
+    script = next(scripts.glob("*.py"))
+    assert f"the PYTHONPATH the suite ran with ({stubs}" in script.read_text()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for impl, status in ((), 1), (("torch.nn.GRU",), 0):
+        run = subprocess.run([sys.executable, str(script), *impl], cwd=elsewhere, env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert run.returncode == status, run.stdout + run.stderr
