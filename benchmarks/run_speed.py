@@ -15,6 +15,10 @@ that CI can run the default run through it and read the figure it prints last:
 
     default run: 40.1 s (median of 1) on 2 cores, 512 passed, 0 failed, 8 known, 13001 examples
 
+With ``--figures PATH`` it also times a run of one row and writes both figures, with the
+conditions they were measured under (date, cores, CPU, load average, torch, Python), to PATH:
+``docs/speed.md`` is that page, the one place the README's times come from.
+
 Get the other checkout with ``git worktree add /tmp/before <commit>``; it runs in the same
 Python environment as this one (its own package, imported from its folder).  Two checkouts
 draw the same examples only where their sources hold the same literals: Hypothesis mixes
@@ -29,6 +33,7 @@ import difflib
 import hashlib
 import json
 import os
+import platform
 import re
 import statistics
 import subprocess
@@ -93,18 +98,64 @@ def differences(first, facts, limit=12):
     return said
 
 
+#: The run of one row whose time ``--figures`` reports beside the default run's (most of it
+#: starting the command and importing torch).
+ONE_ROW = ["--impl", "torch.nn.GRU", "--checks", "forward_matches_oracle", "--devices", "cpu", "--dtypes", "float64"]
+
+
+def conditions():
+    """What the machine was like: cores, CPU model, the load average, torch and Python."""
+    model = next((line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo") if line.startswith("model name")),
+                 platform.processor() or "unknown")
+    torch_version = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"],
+                                   capture_output=True, text=True).stdout.strip()
+    return {"cores": os.cpu_count(), "cpu": model, "load": os.getloadavg()[0], "torch": torch_version,
+            "python": platform.python_version()}
+
+
+def _lines(path):
+    try:
+        with open(path) as handle:
+            return handle.read().splitlines()
+    except OSError:
+        return []
+
+
+def write_figures(path, default, pairs, one_row, before, after, counts):
+    """The page of figures: the default run's and one row's wall times, and the conditions."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = ["# How long a run takes", "",
+             f"Written by `python benchmarks/run_speed.py --figures {os.path.relpath(path, HERE)}` on {when}; "
+             f"CI prints the same figures at every run. The machines are shared: on a loaded one every figure "
+             f"grows, several times over under heavy load.", "",
+             "| what | wall time |", "| --- | --- |",
+             f"| the default run (`rnn-conformance --seed S`: {counts}) | {default:.1f} s (median of {pairs}) |",
+             f"| a run of one row (`rnn-conformance {' '.join(ONE_ROW)}`) | {one_row:.1f} s |", "",
+             "Measured on:", "",
+             f"- {before['cores']} cores ({before['cpu']}), load average {before['load']:.2f} before and "
+             f"{after['load']:.2f} after",
+             f"- torch {before['torch']}, Python {before['python']}"]
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--against", help="another checkout to time alternately with this one")
     parser.add_argument("--pairs", type=int, default=1, help="runs of each checkout (default 1)")
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--keep", metavar="DIR", help="keep each run's JSON report and output in DIR")
+    parser.add_argument("--figures", metavar="PATH", help="also time one row; write both figures and the "
+                                                           "conditions to PATH (docs/speed.md)")
     args, extra = parser.parse_known_args()
     extra = [a for a in extra if a != "--"]
+    if args.figures and (extra or args.against):
+        parser.error("--figures times the default run of this checkout alone (no --against, no more options)")
     checkouts = [("this", HERE)] + ([("other", os.path.abspath(args.against))] if args.against else [])
     walls = {name: [] for name, _ in checkouts}
     first, differ, failed, last = None, [], False, None
     prints, edited = {name: source_print(checkout) for name, checkout in checkouts}, []
+    before = conditions() if args.figures else None
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or scratch
         os.makedirs(folder, exist_ok=True)
@@ -137,9 +188,14 @@ def main():
           f"tables or rows DIFFER from this checkout's first run: {', '.join(differ)}")
     counts = {s: sum(r["status"] == s for r in last or []) for s in ("passed", "failed", "known")}
     what = "default run" if not extra else f"run with {' '.join(extra)}"
-    print(f"{what}: {medians['this']:.1f} s (median of {args.pairs}) on {os.cpu_count()} cores, "
-          f"{counts['passed']} passed, {counts['failed']} failed, {counts['known']} known, "
-          f"{sum(r['examples'] or 0 for r in last or [])} examples")
+    said = (f"{counts['passed']} passed, {counts['failed']} failed, {counts['known']} known, "
+            f"{sum(r['examples'] or 0 for r in last or [])} examples")
+    print(f"{what}: {medians['this']:.1f} s (median of {args.pairs}) on {os.cpu_count()} cores, {said}")
+    if args.figures:
+        with tempfile.TemporaryDirectory() as scratch:
+            one_row = run(HERE, args, ONE_ROW, scratch, "one-row")[0]
+        print(f"a run of one row: {one_row:.1f} s")
+        write_figures(args.figures, medians["this"], args.pairs, one_row, before, conditions(), said)
     return 1 if differ or failed else 0
 
 

@@ -60,3 +60,20 @@ def test_the_ci_recipe_installs_what_exists_and_shows_every_row():
     gate = next(s["run"] for s in steps if "rnn-conformance compare" in s.get("run", ""))
     kept = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert "--html comparison.html" in gate and kept["with"]["path"] == "comparison.html" and kept["if"] == "always()"
+
+
+def test_the_readme_names_the_torch_releases_ci_tests_and_quotes_no_time_of_its_own():
+    """The README's install section names the releases .ci/run tests the project under, and its
+    times come from one generated page (docs/speed.md, written by run_speed.py --figures with the
+    conditions it measured under): the README's own '40 to 75 s' and '5 min' had drifted
+    (4:38 and 17 min on a loaded machine)."""
+    ci = open(os.path.join(REPO, ".ci", "run")).read()
+    readme = open(os.path.join(REPO, "README.md")).read()
+    oldest, newest = (re.search(rf"^{name}=(\S+)$", ci, re.M).group(1) for name in ("OLDEST_TORCH", "NEWEST_TORCH"))
+    assert f"torch {oldest} and {newest}" in readme
+    assert re.findall(r'fresh_venv \S+ "\$(\w+)"', ci) == ["NEWEST_TORCH", "OLDEST_TORCH"]
+    assert not re.findall(r"\b\d+(?:\.\d+)?\s*(?:s|sec|seconds|min|minutes)\b", readme)
+    speed = open(os.path.join(REPO, "docs", "speed.md")).read()
+    assert "Written by `python benchmarks/run_speed.py --figures docs/speed.md` on " in speed
+    assert re.search(r"\| the default run .* \| \d+\.\d s \(median of \d+\) \|", speed)
+    assert re.search(r"- \d+ cores \(.*\), load average [\d.]+ before and [\d.]+ after", speed)
