@@ -1,4 +1,4 @@
 """``python -m conformance``."""
-from .run.cli import run
+from .run.entry import run
 
 run()

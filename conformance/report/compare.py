@@ -194,8 +194,8 @@ def like_for_like(old, new):
     for side, report in (("old", old), ("new", new)):
         if report.get("interrupted"):
             done = report["interrupted"]
-            warnings.append(f"the {side} run was interrupted ({done.get('finished')} of {done.get('planned')} "
-                            f"checks finished)")
+            ran, to_run = done.get("ran", done.get("finished")), done.get("to_run", done.get("planned"))
+            warnings.append(f"the {side} run was interrupted ({ran} of {to_run} rows to run finished)")
     return warnings
 
 

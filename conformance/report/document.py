@@ -26,7 +26,8 @@ def environment(seed, suite=None):
     }
 
 
-def report(results, targets, options, seed, known=(), planned=None, stopped=None, settings=None, suite=None):
+def report(results, targets, options, seed, known=(), planned=None, stopped=None, settings=None, suite=None,
+           interrupted=False):
     """The versioned JSON report (README, "Options": schema rnn-conformance/1); ``planned`` rows in all
     when the run was interrupted before it finished them; which known-differences entry
     matched which row; ``settings``: what decided the run's draws (``outputs.run_settings``),
@@ -51,8 +52,11 @@ def report(results, targets, options, seed, known=(), planned=None, stopped=None
             "entries": {e.name: {"reason": e.reason, "rows": rows[e.name], "builtin": e.builtin} for e in known
                         if rows[e.name] or not e.builtin},
             "unmatched": [e.name for e in known if not rows[e.name] and not e.builtin]}
-    if planned is not None and planned != len(results):
-        data["interrupted"] = {"planned": planned, "finished": len(results)}
+    if interrupted or (planned is not None and planned != len(results)):
+        planned = planned or 0
+        skipped = sum(r.status == "skipped" for r in results)
+        data["interrupted"] = {"planned": planned, "finished": len(results), "skipped": skipped,
+                               "ran": len(results) - skipped, "to_run": planned - skipped}
         if stopped:
             data["interrupted"]["maxfail"] = stopped
     return data

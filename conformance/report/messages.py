@@ -22,10 +22,19 @@ PROGRESS_EVERY = 30.0
 PROGRAM = "rnn-conformance"
 
 
-def header(planned, seed, targets):
-    """The first line of a run: how many rows (check x target x device x dtype), the seed,
-    the targets."""
-    return f"{PROGRAM}: {_rows(planned)}, seed {seed}, targets {', '.join(t.impl for t in targets)}"
+def header(planned, seed, targets, skipped=0):
+    """The first line of a run: how many rows (check x target x device x dtype) it planned, to
+    run and skipped (``rows_said``), the seed, the targets."""
+    return f"{PROGRAM}: {rows_said(planned, skipped)}, seed {seed}, targets {', '.join(t.impl for t in targets)}"
+
+
+def rows_said(planned, skipped, finished=None):
+    """The run's rows, said one way everywhere: '1040 rows planned: 520 to run, 520 skipped', with
+    how many of those to run finished when ``finished`` is given (an interrupted run)."""
+    if finished is None:
+        return _rows(planned) + (f" planned: {planned - skipped} to run, {skipped} skipped" if skipped else "")
+    said = f"{finished} of {_rows(planned - skipped)} to run finished"
+    return said + (f" ({skipped} skipped, {planned} planned)" if skipped else "")
 
 
 #: Width the check list wraps each check's description to.
@@ -252,7 +261,7 @@ def summary(results):
     if not columns:
         return "(no check ran)"
     lines, cells = {}, {}
-    for r in results:
+    for r in ran:  # a check none of whose rows ran (an interrupted run) gets no line of dashes
         lines.setdefault((r.check, r.target), None)
         cells[(r.check, r.target, r.place, r.dtype)] = _cell(r)
     headers = ["check", "target"] + [f"{d} {t}" for d, t in columns]
@@ -283,7 +292,8 @@ def counts_line(counts, seed, versions):
     return ", ".join(shown) + f"  (seed {seed}, {versions})"
 
 
-def closing_lines(results, targets, counts, seed, versions, planned=None, failures=True, unmatched=(), stopped=None):
+def closing_lines(results, targets, counts, seed, versions, planned=None, failures=True, unmatched=(), stopped=None,
+                  interrupted=False):
     """Failures and errors in full (unless ``failures`` is False: pytest shows its own), what
     each target declared or could not build, unsupported rows grouped by reason, known
     differences by entry (stale ones and entries that matched nothing warned about), skipped
@@ -306,12 +316,15 @@ def closing_lines(results, targets, counts, seed, versions, planned=None, failur
     lines += [f"skipped {_rows(len(rows))} on {device}: {why}" for (device, why), rows in skipped.items()]
     lines += [f"warning: every row of {target} is unsupported ({_rows(n)}): nothing of it was checked"
               for target, n in _all_unsupported(results).items()]
+    skipped_rows = sum(r.status == "skipped" for r in results)
+    finished = rows_said(planned or 0, skipped_rows, len(results) - skipped_rows)
     if planned is not None and planned != len(results) and stopped:
         lines.append(f"stopped after {_rows(stopped).replace('row', 'failed row')} (--maxfail {stopped}): "
-                     f"{len(results)} of {_rows(planned)} finished; the others did not run")
-    elif planned is not None and planned != len(results):
-        lines.append(f"interrupted: {len(results)} of {_rows(planned)} finished; the others did not run")
-    if nothing_checked(counts):
+                     f"{finished}; the others did not run")
+    elif interrupted or (planned is not None and planned != len(results)):
+        lines.append(f"interrupted: {finished if planned else 'before any row was planned'}"
+                     + ("; the others did not run" if planned else ""))
+    if nothing_checked(counts) and not interrupted and not (planned is not None and planned != len(results)):
         lines.append(NOTHING_CHECKED)
     lines.append(counts_line(counts, seed, versions))
     return lines
@@ -407,7 +420,7 @@ def declaration_words(impl, declarations):
 
 
 class Progress:
-    """Rows done of the total, failures so far, time spent and left: rewritten in place on a
+    """Rows done of the total (the rows to run: skipped ones are not), failures so far, time spent and left: rewritten in place on a
     terminal, one line every PROGRESS_EVERY seconds otherwise."""
 
     def __init__(self, total, stream=None):
@@ -430,8 +443,7 @@ class Progress:
         print(text, file=self.stream, flush=True)
 
     def update(self, result):
-        if result.status == "skipped":  # decided before anything runs: not work done, nor left
-            self.total -= 1
+        if result.status == "skipped":  # decided before anything runs: not in the total (the rows to run)
             return
         self.done += 1
         self.failed += result.status in FAILING

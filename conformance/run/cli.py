@@ -2,7 +2,9 @@
 ``rnn-conformance compare OLD.json NEW.json``: the upgrade gate between two reports;
 ``rnn-conformance reproduce REPORT.json [ROW ...] --output DIR``: standalone scripts of its failures."""
 import os
+import signal
 import sys
+from contextlib import contextmanager
 
 from ..report import messages
 from ..errors import UsageError
@@ -54,13 +56,16 @@ def list_checks():
 
 
 def run():
-    """The command's entry point (``rnn-conformance``, ``python -m conformance``): exits with
-    ``main``'s status without waiting for the interpreter to tear torch down."""
+    """The command (``entry.run`` calls it): exits with ``main``'s status without waiting for the
+    interpreter to tear torch down."""
     from .supervisor import exit_now
     try:
         code = main()
     except BrokenPipeError:  # nobody reads on: no traceback to say so (exit_now's flush stays quiet too)
         code = EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:  # a last resort: main says what it has wherever it can
+        print(f"{messages.PROGRAM}: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
     exit_now(code)
 
 
@@ -70,27 +75,41 @@ def main(argv=None):
         from .gate import main as compare
         return compare(argv[1:])
     rows = None
+    with interrupts_deferred() as early:  # milliseconds: a Ctrl-C here is taken once the options are read
+        try:
+            if argv[:1] == ["reproduce"]:
+                argv, rows = reproduce_arguments(argv[1:])
+            args = build_parser().parse_args(argv)
+            if args.list:
+                print(list_checks())
+                return EXIT_PASSED
+            given = {name: getattr(args, name.replace("-", "_")) for name in OPTIONS}
+            if args.exitfirst:
+                given["maxfail"] = "1"
+        except UsageError as exc:
+            return _usage_failed(exc)
+        from .supervisor import Supervisor, output_file
+        supervisor = Supervisor(jobs=_jobs_given(given), output=output_file())
+        if not early:
+            supervisor.start()  # a worker imports torch while this process resolves the options (torch too)
+    options = None
     try:
-        if argv[:1] == ["reproduce"]:
-            argv, rows = reproduce_arguments(argv[1:])
-        args = build_parser().parse_args(argv)
-        if args.list:
-            print(list_checks())
-            return EXIT_PASSED
-        given = {name: getattr(args, name.replace("-", "_")) for name in OPTIONS}
-        if args.exitfirst:
-            given["maxfail"] = "1"
-    except UsageError as exc:
-        return _usage_failed(exc)
-    from .supervisor import Supervisor, output_file
-    supervisor = Supervisor(jobs=_jobs_given(given), output=output_file())
-    supervisor.start()  # a worker imports torch while this process resolves the options (which imports it too)
-    try:
-        options = resolve(given)
-        supervisor.timeout = options.call_timeout
-        from . import session
-        supervisor.jobs = options.jobs or session.default_jobs(session.rows_at_most(options))
-        supervisor.start(supervisor.jobs)  # the others import torch while the targets load and the rows are planned
+        try:
+            with interrupts_deferred() as importing:  # a Ctrl-C inside torch's import would leave it half made,
+                import numpy  # noqa: F401              # unusable for the summary and the report
+                import torch  # noqa: F401
+            if early or importing:
+                raise KeyboardInterrupt
+            options = resolve(given)
+            supervisor.timeout = options.call_timeout
+            from . import session
+            supervisor.jobs = options.jobs or session.default_jobs(session.rows_at_most(options))
+            supervisor.start(supervisor.jobs)  # the others import torch while the targets load and rows are planned
+        except KeyboardInterrupt:  # while torch imports: the options still say what to report, with no row
+            supervisor.close(kill=True)
+            with interrupts_deferred():
+                options = options or resolve(given)
+            return _run(options, supervisor, args.verbose, rows, interrupted=True)
         return _run(options, supervisor, args.verbose, rows)
     except UsageError as exc:
         supervisor.close(kill=True)  # bad usage: no worker's import is waited for
@@ -101,6 +120,25 @@ def main(argv=None):
     finally:
         supervisor.close()
         _say_output(supervisor.output)
+
+
+@contextmanager
+def interrupts_deferred():
+    """Ctrl-C while the block runs is remembered, not raised (yields the list it is put in), so
+    that the block finishes: the summary printed, the reports written.  A second Ctrl-C ends the
+    process at once with EXIT_INTERRUPTED."""
+    arrived = []
+
+    def remember(signum, frame):
+        if arrived:
+            os._exit(EXIT_INTERRUPTED)
+        arrived.append(signum)
+
+    previous = signal.signal(signal.SIGINT, remember)
+    try:
+        yield arrived
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _jobs_given(given):
@@ -162,28 +200,30 @@ def _selected(rows, wanted, picked):
     return chosen
 
 
-def _run(options, supervisor, verbose, picked=None):
-    """Loads the targets, runs the plan in the supervisor's workers, printing each failure as
-    it happens, prints the summary and writes the reports; Ctrl-C, or --maxfail reached,
-    stops the run and keeps what finished."""
+def _run(options, supervisor, verbose, picked=None, interrupted=False):
+    """Loads the targets, runs the plan in the supervisor's workers, printing the first failure
+    of each check as it happens, prints the summary and writes the reports; Ctrl-C at any
+    moment (``interrupted``: one came before), or --maxfail reached, stops the run and keeps
+    what finished: the summary and the reports of the rows that ran."""
     from . import session
-    from .outputs import write_outputs
-    from ..targets.known import unmatched
-    wanted = None
-    if options.rerun_failed:
-        statuses = FAILING if picked is None else FAILING + ("known",)
-        options, wanted = session.rerun_failed(options, statuses)
-    session.check_devices(options)
-    known = session.load_known(options)
-    targets = session.targets_for(options, supervisor)
+    targets, rows, known, finished, stopped, progress = [], [], [], {}, False, None
     seed = resolve_seed(options)
-    rows = session.plan(options, targets, seed)
-    if wanted is not None:
-        rows = _selected(rows, wanted, picked)
-    print(messages.header(len(rows), seed, targets), flush=True)
-    finished, progress, told = {}, messages.Progress(len(rows)), set()
-    interrupted = stopped = False
     try:
+        if interrupted:
+            raise KeyboardInterrupt
+        wanted = None
+        if options.rerun_failed:
+            statuses = FAILING if picked is None else FAILING + ("known",)
+            options, wanted = session.rerun_failed(options, statuses)
+        session.check_devices(options)
+        known = session.load_known(options)
+        targets = session.targets_for(options, supervisor)
+        rows = session.plan(options, targets, seed)
+        if wanted is not None:
+            rows = _selected(rows, wanted, picked)
+        skipping = sum(bool(session.device_missing(row.row.device)) for row in rows)
+        print(messages.header(len(rows), seed, targets, skipping), flush=True)
+        progress, told = messages.Progress(len(rows) - skipping), set()
         for index, result in session.run_rows(rows, supervisor, known, options.reproducers, progress.waiting):
             finished[index] = result
             progress.update(result)
@@ -195,17 +235,30 @@ def _run(options, supervisor, verbose, picked=None):
                 break
     except KeyboardInterrupt:
         interrupted = True
+        supervisor.close(kill=True)  # the rows in flight are not waited for
     finally:
-        progress.finish()
-    results = [finished[i] for i in sorted(finished)]
+        if progress is not None:
+            progress.finish()
+    with interrupts_deferred() as later:
+        code = _close(options, [finished[i] for i in sorted(finished)], targets, rows, known, seed, verbose,
+                      picked, interrupted, stopped)
+    return EXIT_INTERRUPTED if later or interrupted else code
+
+
+def _close(options, results, targets, rows, known, seed, verbose, picked, interrupted, stopped):
+    """The summary, the closing lines and the reports of the rows that finished; the exit code."""
+    from . import session
+    from .outputs import write_outputs
+    from ..targets.known import unmatched
     messages.root_causes(results, session.against_torch())
     counts = messages.summarize(results)
     print(messages.table(results) if verbose else messages.summary(results))
     print("\n".join([""] + messages.closing_lines(results, targets, counts, seed, session.versions(), len(rows),
                                                   unmatched=unmatched(known, results),
-                                                  stopped=options.maxfail if stopped else None)))
+                                                  stopped=options.maxfail if stopped else None,
+                                                  interrupted=interrupted)))
     write_outputs(options, results, targets, seed, known, len(rows), print,
-                           stopped=options.maxfail if stopped else None)
+                  stopped=options.maxfail if stopped else None, interrupted=interrupted)
     if options.reproducers:
         lines, every_row = messages.reproducer_lines(results, options.reproducers)
         print("\n".join(lines))

@@ -59,7 +59,7 @@ WRITERS = {"report": ("report", _json), "html": ("html", _html), "junit-xml": ("
 
 
 def write_outputs(options, results, targets, seed, known, planned=None, say=print, under_pytest=False,
-                  stopped=None):
+                  stopped=None, interrupted=False):
     """Writes each file of WRITERS the options ask for, and says where (under pytest each line
     names the suite, among pytest's own)."""
     asked = [(name, getattr(options, name.replace("-", "_"))) for name in WRITERS]
@@ -68,7 +68,8 @@ def write_outputs(options, results, targets, seed, known, planned=None, say=prin
         return
     prefix = f"{PROGRAM} " if under_pytest else ""
     suite = suite_version()
-    data = report(results, targets, options, seed, known, planned, stopped, run_settings(options, seed), suite)
+    data = report(results, targets, options, seed, known, planned, stopped, run_settings(options, seed), suite,
+                  interrupted)
     where = environment(seed, suite)
     for name, path in asked:
         label, writer = WRITERS[name]

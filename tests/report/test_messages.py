@@ -35,7 +35,7 @@ def test_closing_lines_group_unsupported_rows_and_say_a_skipped_device_once():
     assert lines[0] == "FAILED forward_matches_oracle ..."
     assert "unsupported (2 rows) torch.nn.GRU: packed: declared [packed_gradients_match_oracle]" in lines
     assert "skipped 2 rows on cuda: CUDA is not available" in lines
-    assert "interrupted: 6 of 8 rows finished; the others did not run" in lines
+    assert "interrupted: 4 of 6 rows to run finished (2 skipped, 8 planned); the others did not run" in lines
     assert lines[-1] == "1 passed, 1 failed, 0 error, 2 unsupported, 2 skipped  (seed 5, torch x)"
 
 
@@ -47,7 +47,7 @@ class Terminal(io.StringIO):
 def test_progress_rewrites_one_line_on_a_terminal_and_stays_quiet_elsewhere():
     terminal, log = Terminal(), io.StringIO()
     for stream in (terminal, log):
-        progress = Progress(3, stream)
+        progress = Progress(2, stream)  # the rows to run: the skipped ones are not counted
         progress.update(RESULTS[2])  # a skipped device: neither done nor left
         progress.update(RESULTS[0])
         progress.update(RESULTS[1])
@@ -81,6 +81,28 @@ def test_a_run_counts_rows_in_the_singular_and_plural():
     target = Target("torch.nn.GRU", "gru", None)
     assert messages.header(1, 5, [target]) == "rnn-conformance: 1 row, seed 5, targets torch.nn.GRU"
     assert messages.header(2, 5, [target]).startswith("rnn-conformance: 2 rows, seed 5")
+
+
+def test_rows_planned_run_and_skipped_are_said_once_the_same_way_everywhere():
+    """Issue 39: the header said 1040 rows, the progress counted to 520, and an interrupted run
+    said '535 of 1040 rows finished' when 15 had run (520 skipped CUDA rows), its table 125
+    lines of dashes.  The header, the progress and the closing line now count the rows to run,
+    and the table has a line only for a check that ran."""
+    from conformance.targets.loading import Target
+    target = Target("torch.nn.GRU", "gru", None)
+    assert messages.header(1040, 0, [target], 520) == (
+        "rnn-conformance: 1040 rows planned: 520 to run, 520 skipped, seed 0, targets torch.nn.GRU")
+    ran = [CheckResult("forward_matches_oracle", "torch.nn.GRU", "cpu", "float64", "passed", worst_ratio=0.1,
+                       examples=3)]
+    skipped = [CheckResult(check, "torch.nn.GRU", "cuda", "float64", "skipped", reason="no CUDA")
+               for check in ("forward_matches_oracle", "gradients_match_oracle")]
+    results = ran + skipped
+    counts = messages.summarize(results)
+    lines = messages.closing_lines(results, [target], counts, 0, "torch x", planned=6, interrupted=True)
+    assert "interrupted: 1 of 4 rows to run finished (2 skipped, 6 planned); the others did not run" in lines
+    assert not any(line.startswith("nothing was checked") for line in lines)
+    table = messages.summary(results).splitlines()
+    assert len(table) == 3 and table[2].split()[0] == "forward_matches_oracle"
 
 
 def test_a_usage_error_under_pytest_names_the_options_as_pytest_takes_them():

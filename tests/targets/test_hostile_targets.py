@@ -281,6 +281,37 @@ def test_ctrl_c_is_never_lost_while_workers_restart_under_load(tmp_path):
             process.kill()
 
 
+@pytest.mark.slow  # a long run of its own (seconds to tens): CI runs it with -m slow
+def test_ctrl_c_at_any_moment_from_the_start_ends_with_130_a_summary_and_a_report(tmp_path):
+    """Issue 39: a Ctrl-C 2 s into the default run (the parent importing torch) gave a bare
+    KeyboardInterrupt traceback and death by signal, no summary, no report.  Now a SIGINT at
+    0.5, 2, 5 and 20 s after the start (the command's imports, torch's, the plan, rows), on a machine
+    kept busy by two other processes, ends the run with 130, no traceback, the counts line and
+    a report that says it was interrupted."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        for delay in (0.5, 2.0, 5.0, 20.0):
+            report = tmp_path / f"partial-{delay}.json"
+            process = subprocess.Popen([sys.executable, "-m", "conformance", "--impl", "torch.nn.GRU",
+                                        "--devices", "cpu", "--report", str(report)], cwd=REPO,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                       env={k: v for k, v in os.environ.items() if not k.startswith("RNN_CONF")})
+            time.sleep(delay)
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=60)
+            said = (delay, process.returncode, stdout[-1500:] + stderr[-1500:])
+            assert process.returncode == 130 and "Traceback" not in stdout + stderr, said
+            if "interrupted while starting" in stderr:  # before the command's modules had imported
+                assert delay < 2.0 and not report.exists(), said
+                continue
+            assert "interrupted: " in stdout and " passed, " in stdout, said
+            data = json.loads(report.read_text())
+            assert data["interrupted"]["finished"] == len(data["checks"]), said
+    finally:
+        for process in busy:
+            process.kill()
+
+
 def test_a_ctrl_c_that_arrives_while_a_worker_starts_is_delivered_once_it_started(monkeypatch):
     """The parent ignored SIGINT around a worker's start, so a Ctrl-C in that moment was lost."""
     import multiprocessing.process
