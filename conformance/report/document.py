@@ -16,13 +16,15 @@ def environment(seed, suite=None):
     import torch
     cuda = torch.cuda.is_available()
     return {
-        "torch": torch.__version__, "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        # CUDA, cuDNN and the TF32 flags only where a GPU is usable: a CUDA build's version
+        # numbers on a machine without one described libraries that computed nothing
+        "torch": torch.__version__, "cuda": torch.version.cuda if cuda else None,
+        "cudnn": torch.backends.cudnn.version() if cuda and torch.backends.cudnn.is_available() else None,
         "gpu": torch.cuda.get_device_name(0) if cuda else None, "numpy": np.__version__,
         "hypothesis": hypothesis.__version__, "python": platform.python_version(), "seed": seed,
         "rnn_conformance": suite,
         "tf32": {"cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
-                 "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32},
+                 "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32} if cuda else None,
     }
 
 

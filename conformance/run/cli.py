@@ -1,6 +1,7 @@
 """``rnn-conformance`` / ``python -m conformance``: run the checks, print the summary, exit 0/1/2/3;
 ``rnn-conformance compare OLD.json NEW.json``: the upgrade gate between two reports;
 ``rnn-conformance reproduce REPORT.json [ROW ...] --output DIR``: standalone scripts of its failures."""
+import importlib
 import os
 import signal
 import sys
@@ -10,6 +11,7 @@ from ..report import messages
 from ..errors import UsageError
 from .options import OPTIONS, ArgumentParser, env_name, resolve, resolve_seed, usage_error
 from ..report.record import FAILING
+from ..targets.importing import findable
 
 #: 0 every check passed (or failed only where a known difference accepts it); 1 a check
 #: failed (or a stale known difference under --strict-known); 2 bad usage, a target that
@@ -86,6 +88,9 @@ def main(argv=None):
             given = {name: getattr(args, name.replace("-", "_")) for name in OPTIONS}
             if args.exitfirst:
                 given["maxfail"] = "1"
+            impl = given.get("impl") or os.environ.get(env_name("impl"))
+            if impl:  # a misspelt module is said before torch's seconds of import
+                findable(impl)
         except UsageError as exc:
             return _usage_failed(exc)
         from .supervisor import Supervisor, output_file
@@ -96,8 +101,8 @@ def main(argv=None):
     try:
         try:
             with interrupts_deferred() as importing:  # a Ctrl-C inside torch's import would leave it half made,
-                import numpy  # noqa: F401              # unusable for the summary and the report
-                import torch  # noqa: F401
+                for module in ("numpy", "torch"):        # unusable for the summary and the report
+                    importlib.import_module(module)
             if early or importing:
                 raise KeyboardInterrupt
             options = resolve(given)

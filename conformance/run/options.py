@@ -6,6 +6,7 @@ Each option is ``--<name>`` on the CLI, ``--rnn-<name>`` in pytest and
 ``RNN_CONFORMANCE_<NAME>`` in the environment; every value is validated here, once.
 """
 import argparse
+import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -95,7 +96,9 @@ def parse_checks(value):
     names = _items(value)
     bad = [n for n in names if n not in FAMILIES and n not in checks()]
     if not names or bad:
-        raise UsageError(f"unknown check {bad[0] if bad else value!r}: see --list for check names and families")
+        close = difflib.get_close_matches(bad[0], sorted(set(FAMILIES) | set(checks())), n=1) if bad else []
+        near = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(f"unknown check {bad[0] if bad else value!r}: see --list for check names and families{near}")
     return tuple(names)
 
 

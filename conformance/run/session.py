@@ -182,7 +182,23 @@ def plan(options, targets, seed):
                         rows += [PlannedCheck(Row(check.name, target.impl, device, dtype, backend, transform,
                                                   examples, seed), check, target, options.timeout)
                                  for dtype in options.dtypes]
+    if options.checks:
+        _every_check_applies(options.checks, targets, rows)
     return rows
+
+
+def _every_check_applies(selected, targets, rows):
+    """Raises UsageError when a check or family the user named applies to none of the targets'
+    kinds (``--checks cell_matches_oracle`` on a layer planned no row and said nothing)."""
+    planned = {row.check.name for row in rows} | {row.check.family for row in rows}
+    for name in selected:
+        if name in planned:
+            continue
+        named = [c for c in checks().values() if name in (c.name, c.family)]
+        kinds = sorted({kind for c in named for kind in c.kinds})
+        raise UsageError(f"--checks {name}: applies to {', '.join(kinds)} targets, and "
+                         + ", ".join(f"{t.impl} is a {t.kind}" for t in targets)
+                         + ": it checks nothing here (see --list for the checks of each kind)")
 
 
 def rerun_failed(options, statuses=FAILING):

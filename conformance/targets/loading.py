@@ -1,8 +1,5 @@
 """What is under test: loading a target by name, inferring its kind, and building it per config."""
-import importlib
 import inspect
-import os
-import sys
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -12,6 +9,7 @@ from reference import names
 from reference.cells import variant
 
 from . import watch
+from .importing import resolve
 from ..config import (CELL_KINDS, COPYING_HOOK, DTYPE_NAMES, KIND_MODES, LAYER_KINDS, MAPPING_HOOK,
                       PACKING_FUNCTIONS, SCAN_ERROR_LIMIT, TORCH_NAMES, TORCH_VARIANTS, UTILITY_KINDS, VARIANT_KIND,
                       VARIANT_KINDS, RNNConfig, selecting)
@@ -245,7 +243,7 @@ def default_targets(declared=None):
     """torch's layers, cells and packing utilities (DEFAULT_IMPLS), with what the user declared
     for every target (see ``declare``); the utilities are probed (an older torch's
     pad_sequence has no padding_side)."""
-    targets = [declare(Target(impl, kind, _resolve(impl)), declared) for kind, impl in DEFAULT_IMPLS.items()]
+    targets = [declare(Target(impl, kind, resolve(impl)), declared) for kind, impl in DEFAULT_IMPLS.items()]
     for target in targets:
         if target.is_utility:
             target.unsupported.update(_probe_utilities(target))
@@ -255,7 +253,7 @@ def default_targets(declared=None):
 def target_again(description):
     """A target from its ``describe()`` (in a worker process): the class is imported again,
     nothing is probed again."""
-    return described(description, _resolve(description["impl"]))
+    return described(description, resolve(description["impl"]))
 
 
 def described(description, factory):
@@ -278,7 +276,7 @@ def load_target(impl, kind=None, declared=None):
     on any problem."""
     if kind is not None and kind not in KIND_MODES:
         raise UsageError(f"--kind {kind!r} is not a kind: expected one of {', '.join(KIND_MODES)}")
-    factory = _resolve(impl)
+    factory = resolve(impl)
     mode = _declared_variant(impl, factory, kind, (declared or {}).get("variant"))
     kind, naming = _infer_kind(impl, factory, kind, mode)
     target = declare(Target(impl, kind, factory, naming=naming, variant=mode), declared)
@@ -326,45 +324,6 @@ def declare(target, declared=None):
         if error:
             target.declarations[name] = {"value": float(error), "source": source}
     return target
-
-
-def _resolve(impl):
-    """The object ``impl`` names: ``package.module:Attr``, a dotted path to an attribute, or
-    (for packing utilities) a dotted path to a module."""
-    if not isinstance(impl, str) or not impl.strip():
-        raise UsageError("--impl is empty: expected package.module:Attr")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    module_name, sep, attr = impl.partition(":")
-    if not sep:
-        whole = _import(impl, impl, missing_ok=True)
-        if whole is not None:
-            return whole
-        module_name, _, attr = impl.rpartition(".")
-    if not module_name or not attr:
-        raise UsageError(f"--impl {impl!r}: expected package.module:Attr, e.g. mypkg.layers:MyLSTM")
-    obj = _import(impl, module_name)
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise UsageError(f"--impl {impl}: module {module_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    return obj
-
-
-def _import(impl, module_name, missing_ok=False):
-    """The module ``module_name``; None when it does not exist and ``missing_ok``."""
-    try:
-        return importlib.import_module(module_name)
-    except ImportError as exc:
-        if missing_ok and isinstance(exc, ModuleNotFoundError) and exc.name and (
-                module_name == exc.name or module_name.startswith(exc.name + ".")):
-            return None
-        top = module_name.partition(".")[0]
-        hint = (f": run from the folder that holds {top!r} (here: {os.getcwd()}), or install it"
-                if isinstance(exc, ModuleNotFoundError) and exc.name == top else "")
-        raise UsageError(f"--impl {impl}: cannot import {module_name!r} ({one_line(exc)}){hint}") from None
-    except Exception as exc:  # a user's module failing at import time is their input, not our bug
-        raise UsageError(f"--impl {impl}: importing {module_name!r} raised {one_line(exc)}") from None
 
 
 def _declared_variant(impl, factory, kind, given):
@@ -459,6 +418,7 @@ def _built_for_inference(impl, factory):
     """(the module, its (input_size, hidden_size)): the target built with the first of
     PROBE_SIZES its constructor does not refuse.  Raises UsageError when it refuses them all or
     raises anything else."""
+    _callable_as_torch(impl, factory)
     refusals = []
     for sizes in PROBE_SIZES:
         try:
@@ -469,8 +429,28 @@ def _built_for_inference(impl, factory):
         except Exception as exc:
             refusals = [exc]
             break
-    tried = " ".join(f"{impl}(input_size={i}, hidden_size={h})" for i, h in PROBE_SIZES[:len(refusals)])
-    raise UsageError(f"--impl {impl}: building it as {tried} raised {one_line(refusals[-1])}") from None
+    tried = ", ".join(f"({i}, {h})" for i, h in PROBE_SIZES[:len(refusals)])
+    raise UsageError(f"--impl {impl}: building it as {impl}(input_size, hidden_size) with {tried} raised "
+                     f"{one_line(refusals[-1])}") from None
+
+
+def _callable_as_torch(impl, factory):
+    """Raises UsageError when ``factory`` cannot be called the way the suite builds a target,
+    torch's way (input_size and hidden_size by position, the rest by keyword): which call it
+    makes, what the signature says, and how to adapt it (a factory)."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin or C extension type: its call says for itself
+        return
+    try:
+        signature.bind(*PROBE_SIZES[0])
+    except TypeError as exc:
+        raise UsageError(
+            f"--impl {impl}: the suite builds a target as torch builds its kind, {impl}(input_size, hidden_size, "
+            f"num_layers=..., bias=..., batch_first=..., bidirectional=...), and {impl}{signature} cannot take "
+            f"that ({exc}); adapt it with a factory that takes torch's arguments and builds yours, e.g. "
+            f"def make(input_size, hidden_size, **options): return YourClass(...), then --impl module:make "
+            f"--kind KIND") from None
 
 
 def _utilities_kind(impl, provider, kind):

@@ -75,3 +75,15 @@ class PrintingGRU(TorchGRU):
     def forward(self, *args):
         print("PrintingGRU: a line of the target's own output")
         return super().forward(*args)
+
+
+class NeedsOwnArguments(torch.nn.Module):
+    """A GRU whose constructor takes arguments of its own (a keyword-only ``layers``): the suite
+    cannot build it torch's way, and must say how to adapt it (a factory)."""
+
+    def __init__(self, n_in, n_hidden, *, layers):
+        super().__init__()
+        self.gru = torch.nn.GRU(n_in, n_hidden, layers)
+
+    def forward(self, input, hx=None):
+        return self.gru(input, hx)

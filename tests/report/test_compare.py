@@ -137,8 +137,7 @@ def test_compare_warns_loudly_when_the_runs_drew_different_examples(report, tmp_
 
 def test_compare_prints_the_environment_difference(report, tmp_path):
     other = copy.deepcopy(report)
-    other["environment"].update(torch="9.9.9", cuda="99.1")
-    other["environment"]["tf32"]["cudnn.allow_tf32"] = not report["environment"]["tf32"]["cudnn.allow_tf32"]
+    other["environment"].update(torch="9.9.9", cuda="99.1", tf32={"cudnn.allow_tf32": True})
     done = compare(write(tmp_path, "a.json", report), write(tmp_path, "b.json", other), "--markdown")
     assert done.returncode == 0
     assert f"| torch | {report['environment']['torch']} | 9.9.9 |" in done.stdout
