@@ -95,19 +95,39 @@ def grad_of(tensor):
     return torch.zeros_like(tensor) if tensor.grad is None else tensor.grad
 
 
-def transformed(name, fn):
-    """``fn`` as the suite's transform ``name`` calls it: compiled whole by torch.compile (the
-    aot_eager or inductor backend), exported with torch.export and decomposed, or scripted."""
-    if name in ("compile", "compile-inductor"):
-        torch._dynamo.config.allow_rnn = True
-        for limit in ("recompile_limit", "accumulated_recompile_limit", "cache_size_limit"):
-            if hasattr(torch._dynamo.config, limit):
-                setattr(torch._dynamo.config, limit, 64)
-        return torch.compile(fn, backend="aot_eager" if name == "compile" else "inductor", fullgraph=True,
-                             dynamic=False)
-    if name == "export":
+#: Graphs Dynamo may keep per function before it gives up (its default is 8: a row, and a
+#: script's data, may hold many configurations, and hitting the limit is an eager fallback).
+RECOMPILE_LIMIT = 100_000
+#: Dynamo's settings under the compile transforms, for the suite's rows and every script alike.
+DYNAMO_SETTINGS = {"allow_rnn": True, "recompile_limit": RECOMPILE_LIMIT,
+                   "accumulated_recompile_limit": RECOMPILE_LIMIT}
+#: How each transform but eager makes its call -> (the torch API, the compile backend): the one
+#: definition the suite's rows (``targets.transforms``) and every script call through.
+TRANSFORM_CALLS = {"compile": ("compile", "aot_eager"), "compile-inductor": ("compile", "inductor"),
+                   "export": ("export", None), "script": ("script", None)}
+
+
+def transformed(name, fn, backend=None):
+    """``fn`` as the transform ``name`` calls it: compiled whole by torch.compile (its backend,
+    or ``backend``), exported with torch.export and decomposed, or scripted.  A name
+    TRANSFORM_CALLS does not hold raises ValueError (never a silent fallback to another)."""
+    if name not in TRANSFORM_CALLS:
+        raise ValueError(f"unknown transform {name!r}: expected one of {', '.join(TRANSFORM_CALLS)}")
+    how, default_backend = TRANSFORM_CALLS[name]
+    if how == "compile":
+        dynamo_configured()
+        return torch.compile(fn, backend=backend or default_backend, fullgraph=True, dynamic=False)
+    if how == "export":
         return lambda *args: torch.export.export(fn, args).run_decompositions().module()(*args)
     return torch.jit.script(fn)
+
+
+def dynamo_configured():
+    """Dynamo set as the suite sets it for a compiled row (DYNAMO_SETTINGS; a setting this torch
+    lacks is left out)."""
+    for setting, value in DYNAMO_SETTINGS.items():
+        if hasattr(torch._dynamo.config, setting):
+            setattr(torch._dynamo.config, setting, value)
 
 
 def load_weights(module, tensors):

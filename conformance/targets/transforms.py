@@ -15,8 +15,10 @@ cache reuses a graph across modules of one configuration within a row.  The comp
 transforms compile with static shapes (``dynamic=False``): one graph per configuration, as a
 model of fixed sizes gets in production; Dynamo's automatic dynamic shapes would recompile the
 second configuration of a row with symbolic sizes, which took 1.8 times as long for the same
-verdicts (the time loop is unrolled, so the steps stay static either way).  torch is imported
-only when a row runs under a transform.
+verdicts (the time loop is unrolled, so the steps stay static either way).  How each transform
+makes its call, and Dynamo's settings, are ``reproduce.standalone``'s (TRANSFORM_CALLS,
+DYNAMO_SETTINGS), which every standalone script carries too; torch, and that module, are
+imported only when a row runs under a transform.
 """
 import logging
 import os
@@ -31,9 +33,6 @@ from ..errors import NotTransformed, TransformedCallRaised, Unsupported, one_lin
 #: Kinds a compiled or exported module can be: the layers (and the seed models built on them)
 #: and the cells; the packing utilities are functions of torch's, not a module to transform.
 MODULE_KINDS = tuple(LAYER_KINDS) + tuple(CELL_KINDS)
-#: Graphs Dynamo may keep per function before it gives up (its default is 8: a run draws a
-#: new configuration per example, and hitting the limit is an eager fallback).
-RECOMPILE_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -100,13 +99,13 @@ class Transform:
             return
         import torch._dynamo
         import torch._logging
+        from ..reproduce.standalone import DYNAMO_SETTINGS
         torch._dynamo.reset()  # a row's compiled graphs depend on its own examples only: its replay sees the same
         quiet = not os.environ.get("TORCH_LOGS")
         if quiet:
             torch._logging.set_logs(all=logging.CRITICAL)
         try:
-            with torch._dynamo.config.patch(allow_rnn=True, recompile_limit=RECOMPILE_LIMIT,
-                                            accumulated_recompile_limit=RECOMPILE_LIMIT):
+            with torch._dynamo.config.patch(**DYNAMO_SETTINGS):
                 yield
         finally:
             if quiet:
@@ -175,9 +174,9 @@ def _counting_backend(name):
 
 def _compiled(name):
     def call(fn, args):
-        import torch
+        from ..reproduce.standalone import transformed
         before = _COMPILED_RUNS[0]
-        result = torch.compile(fn, backend=_counting_backend(name), fullgraph=True, dynamic=False)(*args)
+        result = transformed(name, fn, backend=_counting_backend(name))(*args)
         if _COMPILED_RUNS[0] == before:
             raise NotTransformed(f"{name}: no compiled graph ran for this call: Dynamo ran the forward eagerly "
                                  f"(torch.compile skipped it)")
@@ -187,22 +186,23 @@ def _compiled(name):
 
 def _exported(fn, args):
     import torch
+    from ..reproduce.standalone import transformed
     if not isinstance(fn, torch.nn.Module):
         raise Unsupported("export: only a module can be exported (this call is a function of it)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        program = torch.export.export(fn, tuple(args)).run_decompositions()
-    return program.module()(*args)
+        return transformed("export", fn)(*args)
 
 
 def _scripted(fn, args):
     import torch
+    from ..reproduce.standalone import transformed
     if not isinstance(fn, torch.nn.Module):
         raise Unsupported("script: a target with its own parameter names is differentiated through "
                           "torch.func.functional_call, which TorchScript cannot run")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.script is deprecated; still shipped
-        scripted = torch.jit.script(fn)
+        scripted = transformed("script", fn)
     return scripted(*args)
 
 
@@ -212,7 +212,8 @@ def _scripted(fn, args):
 COMPILED_UNSUPPORTED = {"packed": "torch.compile cannot capture a packed sequence's RNN in one graph (its batch "
                                   "sizes are data: a data-dependent guard)"}
 
-#: Every transform by name, in the order rows and reports list them.
+#: Every transform by name, in the order rows and reports list them; how each but eager makes
+#: its call is ``standalone.TRANSFORM_CALLS``'s, which a test holds to the same names.
 TRANSFORMS = {
     "eager": Transform("eager", kinds=MODULE_KINDS + ("packing_utils",)),
     # torch.compile(fullgraph=True, dynamic=False), aot_eager backend, RNNs allowed: Dynamo, AOTAutograd and

@@ -130,3 +130,26 @@ def test_inductor_waits_longer_for_a_call():
     assert resolve({"transforms": "compile-inductor"}).call_timeout >= 600
     assert resolve({}).call_timeout == 60.0
     assert json.dumps(outputs.run_settings(resolve({"transforms": "export"}), 1)["transforms"]) == '["export"]'
+
+
+def test_one_table_defines_each_transform_for_the_suite_and_the_scripts():
+    """Issue 39: a script's ``transformed`` fell through to torch.jit.script for a name it did not
+    know, so a transform added without its script branch would silently script the target in
+    every reproducer; and the scripts set Dynamo's recompile limits to 64 where the suite set
+    100,000.  Both now read standalone.TRANSFORM_CALLS and DYNAMO_SETTINGS, which name exactly the
+    suite's transforms, and an unknown name is refused."""
+    import pytest
+    import torch
+
+    from conformance.reproduce import standalone
+    from conformance.targets.transforms import TRANSFORMS
+    assert set(standalone.TRANSFORM_CALLS) == {name for name, t in TRANSFORMS.items() if not t.eager}
+    with pytest.raises(ValueError, match="unknown transform 'compile-tvm'"):
+        standalone.transformed("compile-tvm", torch.nn.GRU(2, 3))
+    saved = {k: getattr(torch._dynamo.config, k) for k in standalone.DYNAMO_SETTINGS}
+    try:
+        standalone.transformed("compile", torch.nn.GRU(2, 3))
+        assert {k: getattr(torch._dynamo.config, k) for k in standalone.DYNAMO_SETTINGS} == standalone.DYNAMO_SETTINGS
+    finally:
+        for k, v in saved.items():
+            setattr(torch._dynamo.config, k, v)
