@@ -5,7 +5,7 @@ status is spelled, the copies of each claim.
 
     python benchmarks/house.py [ROOT]      # ROOT: a checkout (default: this one)
 
-Layers, top to bottom (DESIGN.md, "The house"): run -> checks -> targets -> reproduce -> report
+Layers, top to bottom (docs/architecture.md): run -> checks -> targets -> reproduce -> report
 -> the package's base modules (config, errors, models) -> reference.  A flat checkout (before
 the sub-packages) has no layers: its upward imports are not counted.
 """

@@ -3,7 +3,6 @@ must reject each, and only its gradient checks can see those that leave the forw
 import warnings
 
 import pytest
-import torch
 from torch import nn
 
 from conformance import models
@@ -87,4 +86,6 @@ def test_the_correct_models_pass_forward_and_backward():
         results = run_models(impl, "float64,float32")
         assert [(r.check, r.message) for r in results if r.status != "passed"] == []
         assert {r.check for r in results} >= {"stacked_regressor_gradients_match_oracle"}
-    assert torch.nn.LSTM is models.nn.LSTM
+        assert all(r.target == impl and r.examples > 0 and r.compared for r in results)  # compared, not vacuous
+    for replaced in {name for name, _ in PLANTED.values()}:  # the checks built the shipped models, not a plant
+        assert getattr(model_checks, replaced) is getattr(models, replaced)

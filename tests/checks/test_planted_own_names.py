@@ -32,7 +32,7 @@ def _run(name, dtypes="float64,float32", checks=GRADIENT_CHECKS):
 @pytest.mark.parametrize("name", sweep(["FusedLSTM", "MappedFusedLSTM"], fast=0))  # every dtype: long
 def test_correct_own_name_layers_pass(name):
     targets, results = _run(name, "float64,float32,bfloat16,float16", checks=None)
-    assert [(r.check, r.dtype, r.message) for r in results if r.status == "failed"] == []
+    assert [(r.check, r.dtype, r.status, r.message) for r in results if r.status in ("failed", "error")] == []
     passed = {r.check for r in results if r.status == "passed"}
     assert {"gradients_match_oracle", "parameters_receive_gradients", "forward_matches_oracle"} <= passed
     assert all(r.examples > 0 for r in results if r.status == "passed")

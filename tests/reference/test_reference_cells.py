@@ -115,6 +115,44 @@ def test_cell_bounds_cover_the_values_they_bound(case, seed):
         assert np.all(grad_bounds[name] >= 0), name
 
 
+def _float32_cell(x, weights, mode, hx):
+    """The cell computed in float32 by numpy, from torch's documented equations, independently
+    of the oracle: (h', c') for LSTM, h' otherwise."""
+    f = np.float32
+    w = {k: v.astype(f) for k, v in weights.items()}
+    hidden = w["weight_hh"].shape[1]
+    zero = np.zeros(x.shape[:-1] + (hidden,), f)
+    h, c = (hx if mode == "LSTM" else (hx, None)) if hx is not None else (zero, zero)
+    h = h.astype(f)
+    sig = lambda a: f(1) / (f(1) + np.exp(-a))
+    gi = x.astype(f) @ w["weight_ih"].T + w.get("bias_ih", f(0))
+    gh = h @ w["weight_hh"].T + w.get("bias_hh", f(0))
+    if mode == "LSTM":
+        i, g_f, g, o = np.split(gi + gh, 4, axis=-1)
+        c = sig(g_f) * c.astype(f) + sig(i) * np.tanh(g)
+        return sig(o) * np.tanh(c), c
+    if mode == "GRU":
+        (xr, xz, xn), (hr, hz, hn) = np.split(gi, 3, axis=-1), np.split(gh, 3, axis=-1)
+        r, z = sig(xr + hr), sig(xz + hz)
+        return (f(1) - z) * np.tanh(xn + r * hn) + z * h
+    return np.tanh(gi + gh) if mode == "RNN_TANH" else np.maximum(gi + gh, f(0))
+
+
+@given(cell_cases(max_size=12))
+def test_a_cell_computed_in_float32_lies_within_its_float32_bound(case):
+    """The bound's promise, checked against a real float32 computation (the test above checks
+    only that the bounds exist): numpy's float32 cell, on the float32-rounded inputs the oracle
+    then computes from in float64, is within the bound of every element."""
+    mode, x, weights, hx = case
+    as32 = lambda a: a.astype(np.float32).astype(np.float64)
+    x, weights = as32(x), {k: as32(v) for k, v in weights.items()}
+    hx = None if hx is None else (tuple(map(as32, hx)) if mode == "LSTM" else as32(hx))
+    value, bound = reference.cell_with_bound(x, weights, FLOAT32, mode, hx)
+    got = _float32_cell(x, weights, mode, hx)
+    for g, v, b in zip(*(t if mode == "LSTM" else (t,) for t in (got, value, bound))):
+        assert np.all(np.abs(g.astype(np.float64) - v) <= b), (mode, np.max(np.abs(g - v) / b))
+
+
 def test_gru_cell_by_hand_unbatched_without_bias():
     w_ih, w_hh = np.array([[0.1], [0.2], [0.3]]), np.array([[0.4], [0.5], [0.6]])
     x, h = 2.0, 0.5

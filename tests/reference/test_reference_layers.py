@@ -74,8 +74,11 @@ def test_a_scan_declaration_only_widens_the_bounds_projection_included(case):
     (s_out, s_states), (s_bound, s_state_bounds) = reference.rnn_with_bound(x, weights, SCANNED, **options)
     for a, b in zip(_leaves((out, states)), _leaves((s_out, s_states))):
         assert np.array_equal(a, b)
+    widened = False
     for a, b in zip(_leaves((bound, state_bounds)), _leaves((s_bound, s_state_bounds))):
         assert np.all((b >= a) | np.isnan(a) | np.isnan(b))  # a NaN bound (one that overflowed) says nothing
+        widened = widened or bool(np.any(b > a))
+    assert widened, "the declared scan error widened no bound: it was ignored"
     grad_output = np.ones_like(out)
     grads, grad_bounds = reference.rnn_backward_with_bound(x, weights, FLOAT32, grad_output=grad_output, **options)
     s_grads, s_grad_bounds = reference.rnn_backward_with_bound(x, weights, SCANNED, grad_output=grad_output, **options)
