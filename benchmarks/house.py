@@ -162,6 +162,29 @@ def claim_copies(found):
     return counts
 
 
+def inline_expectations(found):
+    """dotted -> how many expectations a module of ``checks`` states by raising CheckFailure
+    itself, outside a claim (a reproducer cannot state those)."""
+    counts = {}
+    for dotted, path in found.items():
+        if ".checks." in dotted and not dotted.endswith("support.boundary"):  # the boundary turns claims into failures
+            tree = ast.parse(open(path).read())
+            raised = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Raise) and n.exc is not None
+                         and "CheckFailure(" in ast.unparse(n.exc))
+            if raised:
+                counts[dotted] = raised
+    return counts
+
+
+def claim_functions(found):
+    """The ``assert_*`` functions of ``reproduce.claims``: the vocabulary of expectations."""
+    path = found.get("conformance.reproduce.claims")
+    if path is None:
+        return []
+    return [n.name for n in ast.parse(open(path).read()).body if isinstance(n, ast.FunctionDef)
+            and n.name.startswith("assert_")]
+
+
 def main(root="."):
     found = modules(root)
     graph = {d: imports(d, p, found) for d, p in found.items()}
@@ -188,6 +211,10 @@ def main(root="."):
     print("places each claim is written: " + ", ".join(f"{k} {len(v)}" for k, v in copies.items()))
     for kind, places in copies.items():
         print(f"  {kind}: {', '.join(places)}")
+    inline = inline_expectations(found)
+    print(f"expectations the checks raise inline, outside a claim: {sum(inline.values())}"
+          + "".join(f"\n  {d} {n}" for d, n in sorted(inline.items())))
+    print(f"claims (reproduce.claims.assert_*): {len(claim_functions(found))}")
     return found_cycles, up
 
 

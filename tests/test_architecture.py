@@ -43,6 +43,16 @@ def test_each_claim_is_written_once_and_every_validator_of_results_is_a_claim():
     assert validators and all(".reproduce.claims." in v for v in validators), validators
 
 
+def test_every_expectation_of_a_check_is_a_claim():
+    """Issue 39: eleven expectations raised CheckFailure inline (contract, packing utilities,
+    dropout, the tolerances' shape checks), outside the claims a reproducer states and
+    house.py counts.  A check's body now states claims and comparisons only."""
+    house = benchmark("house")
+    found = house.modules(REPO)
+    assert house.inline_expectations(found) == {}
+    assert {"assert_refused", "assert_unmodified", "assert_same_shape"} <= set(house.claim_functions(found))
+
+
 def test_the_reference_pages_are_what_the_code_writes():
     for name, page in pages.PAGES.items():
         with open(os.path.join(REPO, "docs", name)) as handle:

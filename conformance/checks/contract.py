@@ -8,9 +8,8 @@ from torch.nn.utils.rnn import PackedSequence
 from reference import names
 
 from ..config import CELL_KINDS
-from ..errors import CheckFailure
 from ..reproduce import hooks
-from ..reproduce.claims import assert_torch_parameters
+from ..reproduce.claims import assert_refused, assert_torch_parameters, assert_unmodified
 from .registry import register
 from .support.cells import cell_cases
 from .support.data import frozen_names, hx_to_torch, make_hx, make_input, make_weights, pack, parameter_shapes, to_torch
@@ -102,9 +101,9 @@ def check_invalid_input_rejected(config, ctx):
             continue
         x, hx = _make_invalid(config, violation)
         x, hx = to_torch(x, ctx.dtype, ctx.device), hx_to_torch(hx, ctx.dtype, ctx.device)
-        if not ctx.rejects(module, *((x,) if hx is None else (x, hx))):
-            raise CheckFailure(InvalidInput(config, violation), f"accepted {violation} (input {tuple(x.shape)}) and "
-                                                                f"returned a result; torch raises an error")
+        hooks.checked(InvalidInput(config, violation), assert_refused,
+                      f"accepted {violation} (input {tuple(x.shape)}) and returned a result",
+                      ctx.rejects(module, *((x,) if hx is None else (x, hx))))
     return []
 
 
@@ -144,11 +143,8 @@ def check_forward_leaves_inputs_unchanged(config, ctx):
         [f"{state}0" for state in config.states], () if hx is None else hx if isinstance(hx, tuple) else (hx,))}}
     before = parts()
     ctx.forward(module, config, given, hx)
-    changed = first_change(before, parts())
-    if changed is not None:
-        name, index, was, now = changed
-        raise CheckFailure(config, f"forward modified its argument {name}: element {list(index)} was {was:.8g}, "
-                                   f"is now {now:.8g}; torch never writes into its inputs")
+    hooks.checked(config, assert_unmodified, "forward modified its argument", first_change(before, parts()),
+                  "; torch never writes into its inputs")
     return []
 
 
@@ -194,7 +190,7 @@ def check_cell_invalid_input_rejected(config, ctx):
         x = torch.zeros(x_shape, dtype=ctx.dtype, device=ctx.device)
         h = torch.zeros(h_shape, dtype=ctx.dtype, device=ctx.device)
         hx = (h, h.clone()) if config.paired else h
-        if not ctx.rejects(module, x, hx):
-            raise CheckFailure((config, violation), f"accepted {violation} (input {x_shape}, hx {h_shape}) and "
-                                                    f"returned a result; torch raises an error")
+        hooks.checked((config, violation), assert_refused,
+                      f"accepted {violation} (input {x_shape}, hx {h_shape}) and returned a result",
+                      ctx.rejects(module, x, hx))
     return []

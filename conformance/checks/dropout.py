@@ -16,10 +16,10 @@ from reference import names
 from reference.cells import variant
 
 from ..reproduce import hooks
-from ..reproduce.claims import assert_requires_grad
+from ..reproduce.claims import assert_dropped_or_kept, assert_requires_grad
 from .support import streams
 from .support.data import as_numpy, make_weights, pack, to_torch
-from ..errors import CheckFailure, NotRepresentable
+from ..errors import NotRepresentable
 from .registry import register
 from .support.tolerances import absolute_floor, compare_either, compare_exact, compare_rate, representable
 from .support.backprop import differentiable, differentiated, gradient_of, leaves
@@ -174,9 +174,7 @@ def check_dropout_drops_units_at_rate_p(config, ctx):
     was_dropped = apart & (np.abs(got - dropped) <= e_dropped + floor)
     was_kept = apart & (np.abs(got - kept) <= e_kept + floor)
     neither = int((apart & ~was_dropped & ~was_kept).sum())
-    if neither:  # no fraction to measure: the units did not go through dropout at all
-        raise CheckFailure(config, f"{neither} of {int(apart.sum())} units are neither dropped (0) nor kept and scaled "
-                                   f"by 1/(1-p) at p={config.dropout:g}: this is not dropout between the layers")
+    hooks.checked(config, assert_dropped_or_kept, neither, int(apart.sum()), config.dropout)
     return [compare_rate(f"fraction of units dropped at p={config.dropout:g}", int(was_dropped.sum()),
                          int(was_dropped.sum() + was_kept.sum()), config.dropout, RATE_FALSE_ALARM)]
 

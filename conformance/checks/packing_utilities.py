@@ -21,12 +21,12 @@ from torch.nn.utils.rnn import PackedSequence
 from reference import packing as reference
 
 from ..reproduce import hooks
-from ..reproduce.claims import (assert_pair, assert_packed_order, assert_requires_grad, assert_same_items,
-                                assert_sequence_list, assert_tensor, describe)
+from ..reproduce.claims import (assert_instance, assert_pair, assert_packed_order, assert_refused, assert_requires_grad,
+                                assert_same_items, assert_sequence_list, assert_tensor, assert_unmodified)
 from .support import streams
 from ..config import PACKING_FUNCTIONS
 from .support.data import as_numpy, to_torch
-from ..errors import CheckFailure, TargetCrashed, Unsupported
+from ..errors import TargetCrashed, Unsupported
 from .registry import register
 from .support.strategies import packing_cases
 from .support.tolerances import compare_exact
@@ -119,10 +119,6 @@ def _packed_input(case, ctx, wrap=None):
 
 # -- what a result must be ------------------------------------------------------------------
 
-def _fail(case, what):
-    raise CheckFailure(case, what)
-
-
 def _tensor_result(case, ctx, name, value, shape, dtype=None, device=None):
     """Fails unless ``value`` is a tensor of ``shape``, ``dtype`` (the case's) on ``device``."""
     hooks.holds(case, assert_tensor, name, value, tuple(shape), dtype or ctx.dtype, device or ctx.device)
@@ -133,8 +129,7 @@ def _packed_result(case, ctx, name, result, lengths, enforce_sorted):
     """The order (sorted_indices, or None) of a packed result after checking its class, its
     four fields' types, devices and shapes, and that the order sorts ``lengths``."""
     classes = (PackedSequence, getattr(ctx.target.factory, "PackedSequence", PackedSequence))
-    if not isinstance(result, classes):
-        _fail(case, f"{name} returned {describe(result)}; torch returns a PackedSequence")
+    hooks.checked(case, assert_instance, name, result, classes, "a PackedSequence")
     rows = int(sum(lengths))
     _tensor_result(case, ctx, f"{name}(...).data", result.data, (rows,) + case.features)
     _tensor_result(case, ctx, f"{name}(...).batch_sizes", result.batch_sizes, (max(lengths),), torch.int64, "cpu")
@@ -225,9 +220,7 @@ def _unchanged(case, name, args, snapshot):
     for index, (tensor, shape, stride, copy) in enumerate(tensors):
         what = f"{name} changed its argument (tensor {index} of the call, shape {shape})"
         hooks.holds_layout(case, what, tensor, (shape, stride))
-        changed = first_change({"it": copy}, {"it": tensor.detach()})
-        if changed is not None:
-            _fail(case, f"{what}: element {list(changed[1])} was {changed[2]:.8g}, is now {changed[3]:.8g}")
+        hooks.checked(case, assert_unmodified, what, first_change({"it": copy}, {"it": tensor.detach()}))
 
 
 def _run(case, ctx, name, wrap=None):
@@ -510,8 +503,8 @@ def check_packing_invalid_input_rejected(case, ctx):
         if violation.startswith("lengths on the CUDA"):
             args = (args[0], torch.tensor(wrong.lengths, dtype=torch.int64, device=ctx.device))
         hooks.utility_refuses(name, args, kwargs)
-        if not ctx.raises(name, lambda: _utility(ctx, name)(*args, **kwargs)):
-            raise CheckFailure(wrong, f"{name} accepted {violation} and returned a result; torch raises an error")
+        hooks.checked(wrong, assert_refused, f"{name} accepted {violation} and returned a result",
+                      ctx.raises(name, lambda: _utility(ctx, name)(*args, **kwargs)))
     if not tried:
         raise Unsupported(f"{ctx.target.impl} has none of the utilities whose invalid input this checks")
     return []
@@ -537,5 +530,6 @@ def check_pack_padded_too_long_lengths_rejected(case, ctx):
     if torch.is_tensor(rows):
         held = getattr(getattr(result, "data", None), "shape", ("?",))[0]
         counted = f"; its batch_sizes count {int(rows.sum())} rows and its data holds {held}"
-    raise CheckFailure(case, f"pack_padded_sequence accepted lengths {list(case.lengths)} for a padded input of "
-                             f"{case.steps} steps and returned a result{counted}; it must raise an error")
+    hooks.checked(case, assert_refused, f"pack_padded_sequence accepted lengths {list(case.lengths)} for a padded "
+                                        f"input of {case.steps} steps and returned a result{counted}", False,
+                  "it must raise an error")

@@ -222,12 +222,49 @@ def at(quantity, index):
     return f"{quantity}[{', '.join(map(str, index))}]"
 
 
+def assert_refused(what, refused, expected="torch raises an error"):
+    """A call that must raise did (``refused``); ``what`` says what it was given and returned."""
+    if not refused:
+        raise ClaimFailed(f"{what}; {expected}")
+
+
+def assert_unmodified(what, change, because=""):
+    """A call left its arguments as they were: ``change`` is None, or (argument, index, was, now)
+    of the first element it changed (``contract.first_change``)."""
+    if change is not None:
+        name, index, was, now = change
+        raise ClaimFailed(f"{what}{'' if name == 'it' else ' ' + name}: element {list(index)} was {was:.8g}, is now "
+                          f"{now:.8g}{because}")
+
+
+def assert_instance(what, value, classes, expected):
+    """``value`` is one of ``classes`` (``expected`` names them in the message)."""
+    if not isinstance(value, classes):
+        raise ClaimFailed(f"{what} returned {describe(value)}; torch returns {expected}")
+
+
+def assert_dropped_or_kept(neither, units, p):
+    """Under dropout at rate ``p`` every unit whose two outcomes are told apart was dropped (0)
+    or kept and scaled by 1/(1-p): ``neither`` of those ``units`` was something else."""
+    if neither:  # no fraction to measure: the units did not go through dropout at all
+        raise ClaimFailed(f"{neither} of {units} units are neither dropped (0) nor kept and scaled by 1/(1-p) at "
+                          f"p={p:g}: this is not dropout between the layers")
+
+
+def assert_same_shape(quantity, got, other, sides=None):
+    """``got`` has the shape of ``other``: the contract's (torch semantics), or, with ``sides``
+    naming two runs, the other run's."""
+    if tuple(got.shape) != tuple(other.shape):
+        if sides:
+            raise ClaimFailed(f"{quantity}: {sides[0]} has shape {tuple(got.shape)}, {sides[1]} {tuple(other.shape)}")
+        raise ClaimFailed(f"{quantity} has shape {tuple(got.shape)}, torch semantics give {tuple(other.shape)}")
+
+
 def assert_close(quantity, got, expected, tolerance):
     """Every element of ``got`` within ``tolerance`` (per element) of ``expected`` (the exact
     values, float64): the error bound of a correct implementation in this dtype."""
     got, expected = numbers(got), np.asarray(expected, np.float64)
-    if got.shape != expected.shape:
-        raise ClaimFailed(f"{quantity} has shape {tuple(got.shape)}, torch semantics give {tuple(expected.shape)}")
+    assert_same_shape(quantity, got, expected)
     error, ratio = close_ratios(got, expected, tolerance)
     if ratio.size and ratio.max() > 1.0:
         i = worst(ratio)
@@ -240,8 +277,7 @@ def assert_runs(quantity, sides, got, other, tolerance):
     """Two runs of one exact function (named by ``sides``) within ``tolerance`` (per element):
     twice the error bound of each."""
     got, other = numbers(got), numbers(other)
-    if got.shape != other.shape:
-        raise ClaimFailed(f"{quantity}: {sides[0]} has shape {got.shape}, {sides[1]} {other.shape}")
+    assert_same_shape(quantity, got, other, sides)
     difference, ratio = close_ratios(got, other, tolerance)
     if ratio.size and ratio.max() > 1.0:
         i = worst(ratio)
@@ -252,8 +288,7 @@ def assert_runs(quantity, sides, got, other, tolerance):
 def assert_identical(quantity, sides, got, other):
     """Two runs whose arithmetic is identical agree bit for bit (NaN matching NaN)."""
     got, other = numbers(got), numbers(other)
-    if got.shape != other.shape:
-        raise ClaimFailed(f"{quantity}: {sides[0]} has shape {got.shape}, {sides[1]} {other.shape}")
+    assert_same_shape(quantity, got, other, sides)
     differs = differing(got, other)
     if differs.any():
         i = worst(differs)
@@ -265,6 +300,8 @@ def assert_either(quantity, got, outcomes, tolerances):
     """Each element of ``got`` within its tolerance of one of the allowed ``outcomes`` (e.g. a
     unit dropped, or kept and scaled)."""
     got = numbers(got)
+    for outcome in outcomes:
+        assert_same_shape(quantity, got, np.asarray(outcome))
     ratios = either_ratios(got, outcomes, tolerances)[1].min(axis=0)
     if ratios.size and ratios.max() > 1.0:
         i = worst(ratios)

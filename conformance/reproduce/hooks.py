@@ -169,17 +169,20 @@ def holds(config, claim, *args):
     CheckFailure on ``config`` with the claim's own line.  Under a trace, the script states the
     same claim on its own values (``standalone.expect``)."""
     _claimed(claim.__name__, args)
-    _checked(config, claim, *args)
+    checked(config, claim, *args)
 
 
 def holds_layout(config, what, tensor, before):
     """``claims.assert_same_layout`` on ``tensor`` (``before``: its (shape, strides) before the
     call); the script compares with the layout ``layouts`` took before its own call."""
     _same_layout(what, tensor)
-    _checked(config, claims.assert_same_layout, what, tensor, before)
+    checked(config, claims.assert_same_layout, what, tensor, before)
 
 
-def _checked(config, claim, *args):
+def checked(config, claim, *args):
+    """Checks ``claim`` on ``args`` without writing it into a script (one that a claim the
+    script states anyway includes, as ``assert_close`` includes ``assert_same_shape``): a false
+    claim is a CheckFailure on ``config`` with the claim's own line."""
     try:
         claim(*args)
     except claims.ClaimFailed as failure:

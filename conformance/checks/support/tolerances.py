@@ -13,8 +13,8 @@ import torch
 import reference
 
 from ...reproduce import hooks
-from ...reproduce.claims import close_ratios, differing, either_ratios, numbers, worst
-from ...errors import CheckFailure, NotRepresentable
+from ...reproduce.claims import assert_same_shape, close_ratios, differing, either_ratios, numbers, worst
+from ...errors import NotRepresentable
 
 
 #: Unit roundoff of the TF32 format cuDNN uses for float32 matmuls when allowed.
@@ -114,15 +114,13 @@ def state_note(quantity, index, config):
 
 def compare(quantity, got, expected, bound, dtype, config=None, exact=True, sides=None, other=None):
     """Compares a target's tensor with the oracle's float64 values within ``bound`` plus an
-    underflow floor.  Raises CheckFailure on a shape mismatch and NotRepresentable when the
+    underflow floor.  Fails on a shape mismatch (``claims.assert_same_shape``) and raises NotRepresentable when the
     exact values overflow ``dtype``.  With ``exact`` False, ``expected`` is another run of the
     target, not the oracle (``sides`` names the two runs): the caller has made sure the exact
     values fit (only the bound is checked here), and a NaN or infinite value there fails
     like one in ``got`` (``other``: that run's tensor, for a reproducer)."""
     got_values, expected = numbers(got), np.asarray(expected, dtype=np.float64)
-    if got_values.shape != expected.shape:
-        raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
-                                   f"torch semantics give {tuple(expected.shape)}")
+    hooks.checked(config, assert_same_shape, quantity, got_values, expected, None if exact else sides)
     tolerance = np.asarray(bound, dtype=np.float64) + absolute_floor(dtype)
     if not representable(expected if exact else 0.0, tolerance, dtype):
         raise NotRepresentable(f"{quantity} overflows {dtype}")
@@ -150,9 +148,8 @@ def compare_exact(quantity, got, expected, dtype, config=None, sides=None):
     has NaN counts as agreeing): the tolerance is zero and any difference fails.  ``sides``
     names the two runs of a relation (``expected`` is then not the contract's)."""
     got_values, expected_values = numbers(got), numbers(expected)
-    if got_values.shape != expected_values.shape:
-        raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
-                                   f"the relation gives {tuple(expected_values.shape)}")
+    hooks.checked(config, assert_same_shape, quantity, got_values, expected_values,
+                  sides or ("this run", "the other run"))
     hooks.compared("identical", quantity, got, expected, None, sides or ("this run", "the other run"))
     differs = differing(got_values, expected_values)
     if not differs.any():
@@ -181,9 +178,7 @@ def compare_either(quantity, got, candidates, dtype, config=None):
     got_values = numbers(got)
     outcomes = [np.asarray(expected, dtype=np.float64) for expected, _ in candidates]
     for expected in outcomes:
-        if got_values.shape != expected.shape:
-            raise CheckFailure(config, f"{quantity} has shape {tuple(got_values.shape)}, "
-                                       f"torch semantics give {tuple(expected.shape)}")
+        hooks.checked(config, assert_same_shape, quantity, got_values, expected)
     tolerances = [np.broadcast_to(np.asarray(bound, dtype=np.float64) + absolute_floor(dtype), got_values.shape)
                   for _, bound in candidates]
     if not all(representable(expected, tolerance, dtype) for expected, tolerance in zip(outcomes, tolerances)):
