@@ -23,6 +23,14 @@ FAMILIES = {
     "packing_utils": ("conformance.checks.packing_utilities",),
 }
 
+#: What a failure in each family tells of a target's bug, for grouping failures into one story
+#: per bug (``report.messages.root_causes``): ``root``, the target's values differ from the
+#: oracle's; ``follows``, a comparison that a wrong forward value explains (gradients through
+#: it, the seed models built on it); ``relation``, two runs of the target compared within a bound
+#: the oracle's values give (unless the check is ``against_torch``); None, a failure of its own.
+ROLES = {"parity": "root", "packing": "root", "gradients": "follows", "metamorphic": "relation", "contract": None,
+         "models": "follows", "packing_utils": None}
+
 
 @dataclass(frozen=True)
 class Check:

@@ -130,45 +130,37 @@ def failure_head(result):
     return f"{result.status.upper()} {result.check}  {result.place} {result.dtype}  {result.target}: {in_one_line(result)}"
 
 
-#: The families whose checks compare the target's forward values with the oracle's: the first
-#: of their failures at a target and place is the root cause the others there likely follow from.
-ROOT_FAMILIES = ("parity", "packing")
-#: The families whose failed comparisons a wrong forward value explains: gradients through it,
-#: and the seed models built on the target.
-FOLLOWING_FAMILIES = ("gradients", "models")
 #: What a failure message says of a comparison of two runs within a bound: one computed from
 #: the oracle's values, which a target that fails parity does not compute.
 BOUND_FROM_ORACLE = "(difference/tolerance "
 
 
-def root_causes(results, against_torch):
-    """Marks the failed rows that the first failed parity or packing row of the same target and
-    place (the root cause, in plan order) likely explains, with ``consequence_of`` naming its
-    check: the other rows of those families that compare values (the same deviation seen by
-    another check), the failed comparisons of gradients and seed models (through the wrong
-    values), and the relations whose tolerance rests on the oracle's values (family
-    metamorphic, not one of the checks ``against_torch``, whose other side is torch's own
-    module).  Returns the rows so marked."""
+def root_causes(results, against_torch, roles):
+    """Marks the failed rows that the first failed row of a ``root`` family (``roles``: family ->
+    its role, ``checks.registry.ROLES``) at the same target and place (the root cause, in plan
+    order) likely explains, with ``consequence_of`` naming its check: the other rows of root
+    families that compare values (the same deviation seen by another check), the failed
+    comparisons of the ``follows`` families (through the wrong values), and the ``relation``
+    rows whose tolerance rests on the oracle's values (not one of the checks ``against_torch``,
+    whose other side is torch's own module).  Returns the rows so marked."""
     roots = {}
     for r in results:
-        if r.status == "failed" and r.family in ROOT_FAMILIES:
+        if r.status == "failed" and roles.get(r.family) == "root":
             roots.setdefault((r.target, r.place), r.check)
     marked = []
     for r in results:
         root = roots.get((r.target, r.place))
-        if root and r.status == "failed" and r.check != root and _follows(r, against_torch):
+        if root and r.status == "failed" and r.check != root and _follows(r, against_torch, roles.get(r.family)):
             r.consequence_of = root
             marked.append(r)
     return marked
 
 
-def _follows(row, against_torch):
-    """Whether a failed row is of the kind a wrong forward value explains."""
-    compared = getattr(row, "symptom", None) in (None, "deviates") and " worst element: " in (row.message or "")
-    if row.family in ROOT_FAMILIES + FOLLOWING_FAMILIES:
-        return compared
-    return (row.family == "metamorphic" and row.check not in against_torch
-            and BOUND_FROM_ORACLE in (row.message or ""))
+def _follows(row, against_torch, role):
+    """Whether a failed row of ``role`` is of the kind a wrong forward value explains."""
+    if role in ("root", "follows"):
+        return getattr(row, "symptom", None) in (None, "deviates") and " worst element: " in (row.message or "")
+    return role == "relation" and row.check not in against_torch and BOUND_FROM_ORACLE in (row.message or "")
 
 
 def grouped_failures(results):

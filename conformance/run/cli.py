@@ -255,7 +255,8 @@ def _close(options, results, targets, rows, known, seed, verbose, picked, interr
     from . import session
     from .outputs import write_outputs
     from ..targets.known import unmatched
-    messages.root_causes(results, session.against_torch())
+    from ..checks.registry import ROLES
+    messages.root_causes(results, session.against_torch(), ROLES)
     counts = messages.summarize(results)
     print(messages.table(results) if verbose else messages.summary(results))
     print("\n".join([""] + messages.closing_lines(results, targets, counts, seed, session.versions(), len(rows),

@@ -167,7 +167,8 @@ def pytest_terminal_summary(terminalreporter, config):
     from .outputs import write_outputs
     options, targets, seed, known = _run_state(config)
     results = [CheckResult.from_dict(row) for row in _RESULT_ROWS]
-    messages.root_causes(results, session.against_torch())
+    from ..checks.registry import ROLES
+    messages.root_causes(results, session.against_torch(), ROLES)
     counts = messages.summarize(results)
     terminalreporter.write_sep("=", f"{messages.PROGRAM} summary")
     terminalreporter.write_line(messages.summary(results))

@@ -1,6 +1,6 @@
 """What is under test: loading a target by name, inferring its kind, and building it per config."""
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Optional
 
 import torch
@@ -257,17 +257,21 @@ def target_again(description):
 
 
 def described(description, factory):
-    """The Target of a ``describe()``, with ``factory`` (None in a parent that never imports it)."""
-    return Target(description["impl"], description["kind"], factory, dict(description["unsupported"]),
-                  description["activation_error"], dict(description["declarations"]), description["naming"],
-                  description["variant"], description.get("scan_error", 0.0))
+    """The Target of a ``describe()``, with ``factory`` (None in a parent that never imports it);
+    a field an older description lacks keeps its default."""
+    return Target(factory=factory, **{name: dict(value) if isinstance(value, dict) else value
+                                      for name, value in description.items() if name in _DESCRIBED})
 
 
 def describe(target):
-    """What a worker needs to rebuild ``target`` (plain data, picklable)."""
-    return {"impl": target.impl, "kind": target.kind, "unsupported": dict(target.unsupported),
-            "activation_error": target.activation_error, "declarations": dict(target.declarations),
-            "naming": target.naming, "variant": target.variant, "scan_error": target.scan_error}
+    """What a worker needs to rebuild ``target`` (plain data, picklable): every field of Target
+    but its factory, so that a field added to Target travels without a second list of them."""
+    return {name: dict(value) if isinstance(value, dict) else value
+            for name, value in ((name, getattr(target, name)) for name in _DESCRIBED)}
+
+
+#: The fields of a Target that its description carries: all but the factory.
+_DESCRIBED = tuple(f.name for f in fields(Target) if f.name != "factory")
 
 
 def load_target(impl, kind=None, declared=None):

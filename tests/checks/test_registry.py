@@ -51,3 +51,10 @@ def test_every_check_of_the_suite_is_in_exactly_one_family():
     for fn in marked:
         families = [f for f, modules in registry.FAMILIES.items() if fn.__module__ in modules]
         assert families == [fn.check.family] and table[fn.check.name].body is fn, fn.__name__
+
+
+def test_every_family_has_its_role_in_a_story():
+    """The report groups failures by the roles the registry gives the families (a root cause,
+    what follows from it, a relation): a family added without one would fall out of the story."""
+    assert set(registry.ROLES) == set(registry.FAMILIES)
+    assert set(registry.ROLES.values()) <= {"root", "follows", "relation", None}

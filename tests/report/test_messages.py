@@ -1,6 +1,7 @@
 """What a person reads: the compact summary, the closing lines and the progress line."""
 import io
 
+from conformance.checks.registry import ROLES
 from conformance.report import junit, messages
 from conformance.run import options
 from conformance.report.messages import Progress, closing_lines, summary
@@ -169,7 +170,7 @@ def test_a_relation_that_fails_by_ulps_beside_a_parity_failure_is_listed_under_i
                        "output[0]: this run 1, the other run 2, difference 1 (tolerance 0: the arithmetic is identical)")
     root = failed("forward_matches_oracle", "parity", "output[0]: got 1, expected 0, error 1, tolerance 1e-7")
     results = [relation, against_torch, identical, root]
-    assert messages.root_causes(results, {"sequence_equals_cell_loop"}) == [relation]
+    assert messages.root_causes(results, {"sequence_equals_cell_loop"}, ROLES) == [relation]
     assert relation.consequence_of == "forward_matches_oracle"
     assert relation.as_dict()["consequence_of"] == "forward_matches_oracle"
     lines = messages.failure_groups(results)
@@ -177,7 +178,7 @@ def test_a_relation_that_fails_by_ulps_beside_a_parity_failure_is_listed_under_i
     assert heading > lines.index(root.message) and lines[heading + 1].startswith("    batch_split_matches_whole  cpu")
     assert against_torch.message in lines and identical.message in lines  # failures of their own
     alone = [failed("batch_split_matches_whole", "metamorphic", "output[0]: ... (difference/tolerance 5)")]
-    assert messages.root_causes(alone, set()) == []  # without a parity failure it is a root cause
+    assert messages.root_causes(alone, set(), ROLES) == []  # without a parity failure it is a root cause
 
 
 def test_a_packed_state_failure_is_the_root_of_the_checks_it_explains_whatever_their_dtype():
@@ -202,7 +203,7 @@ def test_a_packed_state_failure_is_the_root_of_the_checks_it_explains_whatever_t
                              message="FAILED parameters_receive_gradients\n  what went wrong: weight_hh_l0 has no "
                                      "gradient", symptom="other")
     results = [root] + same + [gradient, relation, structural]
-    assert messages.root_causes(results, set()) == same + [gradient, relation]
+    assert messages.root_causes(results, set(), ROLES) == same + [gradient, relation]
     lines = messages.failure_groups(results)
     assert lines[0] == root.message and structural.message in lines
     heading = lines.index(next(line for line in lines if line.startswith("likely the same bug as pack_padded_sorted")))
