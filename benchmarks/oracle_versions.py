@@ -154,6 +154,9 @@ def main(argv=None):
         .plus(reference.Precision(storage=2.0**-53, accumulate=2.0**-53)),
         "bfloat16": reference.Precision(storage=2.0**-8, accumulate=2.0**-24, underflow=2.0**-126),
         "tf32": reference.Precision(storage=2.0**-24, accumulate=2.0**-24, operand=2.0**-11),
+        # a declared scan error (a log-space or parallel scan's): the scan's charge, forward and backward
+        "float32+scan": reference.Precision(storage=2.0**-24, accumulate=2.0**-24, underflow=2.0**-126,
+                                            scan=4 * 2.0**-24),
     }
     worst = {}
     cases = drawn_cases(args.examples, args.seed)

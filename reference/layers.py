@@ -285,8 +285,6 @@ class _Parameters:
                 self.vectors[kind] = np.asarray(value, dtype=np.float64)
                 setattr(self.weights, kind, self.vectors[kind])
         self.suffix, self.sums, self.reads_input = suffix, {}, variant.reads_input
-        self.scanned = self.peak = 0.0  # a scan's log-magnitude and largest |h| over the direction (Precision.scan)
-        self.per_unit = True  # whether h's units are the gate blocks' (not under a projection)
 
     def affines(self):
         return [self.input] + [a for a in vars(self.weights).values() if isinstance(a, Affine)]
@@ -415,10 +413,10 @@ def _live(t, lengths):
 
 def _run_direction(variant, x, params, state, lengths, reverse, arith, record, side=None):
     """One layer in one direction over x (T, B, I): returns its output (T, B, P), its final
-    state, and with ``record`` the records of the input projection and of every step.  The
-    step reads the raw input at its step (``w.x``) when its variant says so, and the side
-    inputs at its step (``w.<name>``, (B, 1) constants)."""
-    cell = variant.step
+    state, and with ``record`` the records of the input projection, of every step and of the
+    declared scan's charge (``ScanCharge``), which the backward reads.  The step reads the raw
+    input at its step (``w.x``) when its variant says so, and the side inputs at its step
+    (``w.<name>``, (B, 1) constants)."""
     if record:
         projecting = arith.recording()
         x_leaf = projecting.adopt(x)
@@ -427,39 +425,72 @@ def _run_direction(variant, x, params, state, lengths, reverse, arith, record, s
     else:
         gx = linear(x, params.input)
     steps = np.shape(value_of(x))[0]
-    outs, step_records = [None] * steps, [None] * steps
-    scanned = 0.0  # a scan's log-magnitude so far (Precision.scan)
+    outs, step_records, scan = [None] * steps, [None] * steps, ScanCharge(arith)
     for t in _order(steps, reverse):
+        state = scan.entering(gx[t], state)
         at = {name: values[t] for name, values in (side or {}).items()}
-        if arith is not None and arith.precision is not None and arith.precision.scan:
-            width = _unit_width(value_of(gx[t]), state)
-            scanned = scanned + _log_magnitude(gx[t], width)
-            params.scanned = scanned  # the backward charges the whole direction's
-            params.per_unit = width is not None
-            params.peak = np.maximum(params.peak, np.abs(value_of(state[0])))
-            state = tuple(arith.scan_slack(s, scanned) for s in state)  # log h_0 included
-        if record:
-            stepping = arith.recording()
-            weights, vectors = params.step_weights(stepping)
-            extra = [stepping.adopt(x[t])] if variant.reads_input else []
-            leaves = [stepping.adopt(gx[t])] + [stepping.adopt(s) for s in state]
-            new = _stepped(variant, cell(*leaves, _reading(weights, extra, at)))
-            step_records[t] = (stepping.tape, leaves + extra + vectors, new)
-            new = tuple(arith.adopt(n) for n in new)
-        else:
-            reads = [x[t]] if variant.reads_input else []
-            new = _stepped(variant, cell(gx[t], *state, _reading(params.weights, reads, at)))
-        if arith is not None:
-            new = tuple(arith.scan_slack(n, scanned) for n in new)
-            if arith.precision is not None and arith.precision.scan:
-                params.peak = np.maximum(params.peak, np.abs(value_of(new[0])))
-        live = _live(t, lengths)
-        if live is not None:
-            new = tuple(where(live, n, s) for n, s in zip(new, state))
-        outs[t] = new[0] if live is None else where(live, new[0], 0.0)
-        state = new
-    records = (projecting.tape, x_leaf, gx_recorded, step_records, params) if record else None
+        new, step_records[t] = _step(variant, params, arith, record, gx[t], x[t] if variant.reads_input else None,
+                                     state, at)
+        new = scan.leaving(new)
+        state, outs[t] = _masked(t, lengths, new, state)
+    records = (projecting.tape, x_leaf, gx_recorded, step_records, params, scan) if record else None
     return stack(outs), state, records
+
+
+class ScanCharge:
+    """A declared scan's error over one direction (``Precision.scan``): the log-magnitude of
+    the steps so far (``scanned``), whether h's units are the gate blocks' (``per_unit``: not
+    under a projection), and the largest |h| seen (``peak``).  The forward charges it step by
+    step; the backward reads the whole direction's.  Without a scan declared it changes
+    nothing."""
+
+    def __init__(self, arith):
+        self.arith = arith
+        self.active = arith is not None and arith.precision is not None and bool(arith.precision.scan)
+        self.scanned, self.peak, self.per_unit = 0.0, 0.0, True
+
+    def entering(self, gx_t, state):
+        """The state a step starts from, charged with the scan so far (log h_0 included)."""
+        if not self.active:
+            return state
+        width = _unit_width(value_of(gx_t), state)
+        self.scanned = self.scanned + _log_magnitude(gx_t, width)
+        self.per_unit = width is not None
+        self.peak = np.maximum(self.peak, np.abs(value_of(state[0])))
+        return tuple(self.arith.scan_slack(s, self.scanned) for s in state)
+
+    def leaving(self, new):
+        """The state a step returned, charged with the scan so far."""
+        if self.arith is None:
+            return new
+        new = tuple(self.arith.scan_slack(n, self.scanned) for n in new)
+        if self.active:
+            self.peak = np.maximum(self.peak, np.abs(value_of(new[0])))
+        return new
+
+
+def _step(variant, params, arith, record, gx_t, x_t, state, at):
+    """(the new state of one step from ``state``, the step's record for the backward, or None
+    without ``record``): the variant's step on the input projection ``gx_t``, the raw input
+    ``x_t`` where the variant reads it (else None), and the side inputs ``at``."""
+    if not record:
+        reads = [x_t] if variant.reads_input else []
+        return _stepped(variant, variant.step(gx_t, *state, _reading(params.weights, reads, at))), None
+    stepping = arith.recording()
+    weights, vectors = params.step_weights(stepping)
+    extra = [stepping.adopt(x_t)] if variant.reads_input else []
+    leaves = [stepping.adopt(gx_t)] + [stepping.adopt(s) for s in state]
+    new = _stepped(variant, variant.step(*leaves, _reading(weights, extra, at)))
+    return tuple(arith.adopt(n) for n in new), (stepping.tape, leaves + extra + vectors, new)
+
+
+def _masked(t, lengths, new, state):
+    """(the state after step ``t``, its output): a sequence past its length keeps its state and
+    outputs zero (packed semantics)."""
+    live = _live(t, lengths)
+    if live is None:
+        return new, new[0]
+    return tuple(where(live, n, s) for n, s in zip(new, state)), where(live, new[0], 0.0)
 
 
 def _reading(weights, raw_input, side):
@@ -487,7 +518,7 @@ def _stepped(variant, new):
 def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
     """Walks one direction's recorded steps back: returns d(layer input) and d(initial
     state); the weights' gradients are summed into their ``Affine``s and the vectors'."""
-    projection_tape, x_leaf, gx_recorded, step_records, params = records
+    projection_tape, x_leaf, gx_recorded, step_records, params, scan = records
     steps, count = len(step_records), len(d_state)
     reads = 1 if params.reads_input else 0
     d_gx, d_raw = [None] * steps, [None] * steps
@@ -500,12 +531,12 @@ def _backprop_direction(arith, records, d_out, d_state, lengths, reverse):
         summed = d_state[0] + d_out[t]
         d_state[0] = summed if live is None else where(live, summed, d_state[0])
         d_cell = d_state if live is None else [where(live, d, 0.0) for d in d_state]
-        d_cell = [arith.scan_slack(d, params.scanned) for d in d_cell]  # a scan's backward sums over every step
+        d_cell = [arith.scan_slack(d, scan.scanned) for d in d_cell]  # a scan's backward sums over every step
         found = tape.backward(arith, outs, d_cell, leaves)
         params.add_vector_gradients(arith, found[1 + count + reads:])
         d_leaves = [arith.zeros(leaf.shape) if d is None else d
                     for d, leaf in zip(found[:1 + count + reads], leaves)]
-        d_gx[t] = _scan_gate_slack(arith, d_leaves[0], reaching * params.peak, params.scanned, params.per_unit)
+        d_gx[t] = _scan_gate_slack(arith, d_leaves[0], reaching * scan.peak, scan.scanned, scan.per_unit)
         if reads:
             d_raw[t] = d_leaves.pop()
         d_state = d_leaves[1:] if live is None else [where(live, dp, d) for dp, d in zip(d_leaves[1:], d_state)]

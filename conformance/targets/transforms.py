@@ -201,7 +201,8 @@ def _scripted(fn, args):
         raise Unsupported("script: a target with its own parameter names is differentiated through "
                           "torch.func.functional_call, which TorchScript cannot run")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.script is deprecated; still shipped
+        for deprecated in (DeprecationWarning, FutureWarning):  # torch.jit.script is deprecated (2.15: a
+            warnings.simplefilter("ignore", deprecated)          # FutureWarning); still shipped
         scripted = transformed("script", fn)
     return scripted(*args)
 
