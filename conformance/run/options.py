@@ -103,7 +103,7 @@ def parse_checks(value):
 
 
 def parse_unsupported(value):
-    from ..targets.loading import DECLARABLE
+    from ..targets.declarations import DECLARABLE
     names = _items(value)
     bad = [n for n in names if n not in DECLARABLE]
     if bad:

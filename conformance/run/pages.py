@@ -49,7 +49,8 @@ def declarations_page():
     """docs/declarations.md: what a target may declare about itself, where, and the names its
     ``unsupported`` declaration takes."""
     from ..config import PACKING_FUNCTIONS
-    from ..targets.loading import AUTOMATIC, CLASS_DECLARATIONS, DECLARABLE_FEATURES, DTYPES
+    from ..targets.declarations import AUTOMATIC, CLASS_DECLARATIONS, DECLARABLE_FEATURES
+    from ..targets.loading import DTYPES
     lines = ["# Declarations", "", GENERATED, "",
              "What a target says about itself, as a class attribute or on the command line (which adds to the "
              "class's). Every declaration is printed and recorded in the report (`declarations`); a row it "
