@@ -87,6 +87,23 @@ def test_a_transform_added_to_the_table_runs_rows_and_proves_they_ran_transforme
     assert wrong.status == "failed" and "forward returned" in wrong.message  # the boundary's claim, transformed
 
 
+def test_a_transform_without_its_entry_in_the_scripts_table_gets_no_script_that_runs_another(tmp_path,
+                                                                                            monkeypatch):
+    """Step 2 of docs/extending.md's transform: without its entry in standalone.TRANSFORM_CALLS,
+    the failed row's script refuses the name (CANNOT RUN) and the row says why it has no
+    reproducer; the scripts once fell through to torch.jit.script for any name they did not know."""
+    from conformance.reproduce import standalone
+    monkeypatch.setitem(transforms.TRANSFORMS, "functional",
+                        transforms.Transform("functional", "the functional call", calls=_functional))
+    assert "functional" not in standalone.TRANSFORM_CALLS
+    bug = load_target("tests.planted.bugs:GRUInitialStateIgnored", "gru")
+    row = run_check("forward_matches_oracle", bug, "cpu", "float64", max_examples=5, seed=1, transform="functional",
+                    reproducer_dir=str(tmp_path))
+    assert row.status == "failed" and row.reproducer is None, (row.status, row.reproducer)
+    assert "unknown transform 'functional'" in row.no_reproducer, row.no_reproducer
+    assert not list(tmp_path.glob("*.py"))  # nothing left that would run the target another way
+
+
 def _csv(results, data, environment, options):
     """A report format of one's own: one line per row."""
     return "".join(f"{r.check},{r.target},{r.place},{r.dtype},{r.status}\n" for r in results)
