@@ -211,15 +211,15 @@ def _run(options, supervisor, verbose, picked=None, interrupted=False):
     moment (``interrupted``: one came before), or --maxfail reached, stops the run and keeps
     what finished: the summary and the reports of the rows that ran."""
     from . import session
-    targets, rows, known, finished, stopped, progress = [], [], [], {}, False, None
-    seed = resolve_seed(options)
+    targets, rows, known, finished, stopped, progress, seed = [], [], [], {}, False, None, None
     try:
         if interrupted:
             raise KeyboardInterrupt
         wanted = None
-        if options.rerun_failed:
+        if options.rerun_failed:  # the report's target, seed and rows
             statuses = FAILING if picked is None else FAILING + ("known",)
             options, wanted = session.rerun_failed(options, statuses)
+        seed = resolve_seed(options)
         session.check_devices(options)
         known = session.load_known(options)
         targets = session.targets_for(options, supervisor)
@@ -244,6 +244,7 @@ def _run(options, supervisor, verbose, picked=None, interrupted=False):
     finally:
         if progress is not None:
             progress.finish()
+    seed = resolve_seed(options) if seed is None else seed
     with interrupts_deferred() as later:
         code = _close(options, [finished[i] for i in sorted(finished)], targets, rows, known, seed, verbose,
                       picked, interrupted, stopped)
