@@ -176,6 +176,26 @@ def inline_expectations(found):
     return counts
 
 
+#: The hooks that state a claim or a comparison (what a check's body is for); every other hook
+#: feeds a row's script a call the check made, which the boundary (``Context``) records.
+CLAIM_HOOKS = ("holds", "checked", "holds_layout", "compared")
+
+
+def script_feeding_hooks(found):
+    """dotted -> how many hooks a check family's module calls by hand to feed a row's script
+    (not a claim or a comparison), outside the checks' support."""
+    counts = {}
+    for dotted, path in found.items():
+        if dotted.startswith("conformance.checks.") and ".support" not in dotted:
+            tree = ast.parse(open(path).read())
+            fed = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                      and isinstance(n.func.value, ast.Name) and n.func.value.id == "hooks"
+                      and n.func.attr not in CLAIM_HOOKS)
+            if fed:
+                counts[dotted] = fed
+    return counts
+
+
 def claim_functions(found):
     """The ``assert_*`` functions of ``reproduce.claims``: the vocabulary of expectations."""
     path = found.get("conformance.reproduce.claims")
@@ -215,6 +235,9 @@ def main(root="."):
     print(f"expectations the checks raise inline, outside a claim: {sum(inline.values())}"
           + "".join(f"\n  {d} {n}" for d, n in sorted(inline.items())))
     print(f"claims (reproduce.claims.assert_*): {len(claim_functions(found))}")
+    fed = script_feeding_hooks(found)
+    print(f"hooks the check families call by hand to feed a script: {sum(fed.values())}"
+          + "".join(f"\n  {d} {n}" for d, n in sorted(fed.items())))
     return found_cycles, up
 
 

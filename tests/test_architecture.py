@@ -51,6 +51,8 @@ def test_every_expectation_of_a_check_is_a_claim():
     found = house.modules(REPO)
     assert house.inline_expectations(found) == {}
     assert {"assert_refused", "assert_unmodified", "assert_same_shape"} <= set(house.claim_functions(found))
+    # and what a row's script needs of the calls a check makes, the boundary records (14 hand calls before)
+    assert house.script_feeding_hooks(found) == {}
 
 
 def test_the_reference_pages_are_what_the_code_writes():

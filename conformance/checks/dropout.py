@@ -46,11 +46,9 @@ def _build_quietly(ctx, config, weights, train):
         return ctx.build(config, weights, train=train)
 
 
-def _seed_masks(config):
+def _seed_masks(config, ctx):
     """Seeds torch's generator from the example: a replay (and a reproducer) draws the same masks."""
-    seed = streams.torch_seed(config.seed, "dropout_mask")
-    torch.manual_seed(seed)
-    hooks.seeded(seed)
+    ctx.seeded(streams.torch_seed(config.seed, "dropout_mask"))
 
 
 @register("metamorphic", strategy=relation_strategy(change=_with_dropout), requires=("dropout",))
@@ -81,7 +79,7 @@ def check_dropout_one_zeroes_only_between_layers(config, ctx):
     more in every example: one has nothing between layers to drop)."""
     module, weights = _build_quietly(ctx, config, make_weights(config), train=True)
     x, hx = inputs(config, ctx)
-    _seed_masks(config)
+    _seed_masks(config, ctx)
     got = run(ctx, module, config, x, hx, config.lengths)
     first_config, first_weights = cut_layers(config, weights, 0)
     first, _ = ctx.build(first_config, first_weights)
@@ -142,7 +140,7 @@ def _readout_run(config, ctx):
     its value (B, H), and its (value, bound) were every unit dropped, and were every unit kept."""
     module, weights = _build_quietly(ctx, config, _readout(config, make_weights(config)), train=True)
     x, _ = inputs(config, ctx)
-    _seed_masks(config)
+    _seed_masks(config, ctx)
     _, h_n, c_n = run(ctx, module, config, x, None)
     kept = as_numpy(h_n[0]) / (1.0 - config.dropout)
     layer = names.layer_weights(weights, 1)
@@ -220,7 +218,7 @@ def check_dropout_one_stops_gradients_below(config, ctx):
     target = differentiable(ctx, module, weights)
     x, hx = leaves(config, ctx)
     given = x if config.lengths is None else pack(x, config)
-    _seed_masks(config)
+    _seed_masks(config, ctx)
     forward = ctx.forward(target.call, config, given, hx, grad=True)
     output, data = forward.output, forward.output_data
     upstream = to_torch(streams.rng(config.seed, "dropout_upstream_gradient").standard_normal(tuple(data.shape)), ctx.dtype,

@@ -12,7 +12,6 @@ from reference import names
 from reference.cells import variant
 
 from ..config import CELL_KINDS
-from ..reproduce import hooks
 from ..targets.loading import cell_constructor_options
 from .registry import register
 from .support import streams
@@ -196,15 +195,9 @@ def check_sequence_equals_cell_loop(config, ctx):
     module, weights = ctx.build(config, make_weights(config))
     x, hx = inputs(config, ctx)
     got = run(ctx, module, config, x, hx, config.lengths)
-    options = cell_constructor_options(config)
-    with hooks.paused():
-        cell = _torch_cell(config)(config.input_size, config.hidden_size, **options)
-        cell = cell.to(device=ctx.device, dtype=ctx.dtype)
     state = {name: torch.as_tensor(value) for name, value in names.layer_as_cell(weights).items()}
-    with hooks.paused():
-        cell.load_state_dict(state)
-    hooks.torch_module(cell, config.torch_variant.cell, (config.input_size, config.hidden_size), options,
-                             ctx.device, ctx.dtype, state)
+    cell = ctx.torch_module(_torch_cell(config), config.torch_variant.cell, (config.input_size, config.hidden_size),
+                            cell_constructor_options(config), state)
     expected = _cell_loop(cell, config, x, hx)
     bound = forward_bound(config, ctx, x, weights, hx, config.lengths)
     return within_runs(("sequence module", "torch's cell in a loop"), got, expected, bound, ctx, config)

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 import reference
 
-from ..reproduce import hooks
 from .support import streams
 from ..config import RNNConfig, selecting
 from .support.data import frozen_names, parameter_shapes, to_torch
@@ -106,10 +105,8 @@ def _regressor(config, ctx, grad):
     """The regressor built on the target with drawn weights, as a gradient check runs it
     (``_differentiable``), its input (a leaf with ``grad``), its prediction and the weights
     as loaded (float64)."""
-    model = ctx.call("StackedRegressor(...)", StackedRegressor, config.input_size, config.hidden_size,
-                     ctx.target.constructor(config.mode)).to(device=ctx.device, dtype=ctx.dtype)
-    hooks.model(model, "StackedRegressor", (config.input_size, config.hidden_size),
-                      selecting(config.mode), ctx.device, ctx.dtype)
+    model = ctx.seed_model(StackedRegressor, (config.input_size, config.hidden_size),
+                           ctx.target.constructor(config.mode), selecting(config.mode))
     rnn_config = RNNConfig(config.mode, config.input_size, config.hidden_size, num_layers=2, batch_first=True)
     state = ctx.load(model, _random_state(model, config, rnn_config), load_model)
     x_np = streams.rng(config.seed, "regressor_input").standard_normal((config.batch, config.steps, config.input_size))
@@ -130,10 +127,8 @@ def _classifier(config, ctx, grad):
     """The classifier built on the target with drawn weights and tokens (0 past each length,
     and sometimes inside: its row must still get no gradient): (the model as a gradient check
     runs it, text, probabilities, weights as loaded)."""
-    model = ctx.call("BiLSTMClassifier(...)", BiLSTMClassifier, config.vocab, config.input_size, config.hidden_size,
-                     config.fc_hidden, ctx.target.constructor()).to(device=ctx.device, dtype=ctx.dtype)
-    hooks.model(model, "BiLSTMClassifier", (config.vocab, config.input_size, config.hidden_size,
-                                                  config.fc_hidden), {}, ctx.device, ctx.dtype)
+    model = ctx.seed_model(BiLSTMClassifier, (config.vocab, config.input_size, config.hidden_size, config.fc_hidden),
+                           ctx.target.constructor(), {})
     rnn_config = RNNConfig("LSTM", config.input_size, config.hidden_size, bidirectional=True, batch_first=True)
     state = ctx.load(model, _random_state(model, config, rnn_config), load_model)
     rng = streams.rng(config.seed, "classifier_tokens")

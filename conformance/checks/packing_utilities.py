@@ -26,7 +26,7 @@ from ..reproduce.claims import (assert_instance, assert_pair, assert_packed_orde
 from .support import streams
 from ..config import PACKING_FUNCTIONS
 from .support.data import as_numpy, to_torch
-from ..errors import TargetCrashed, Unsupported
+from ..errors import Unsupported
 from .registry import register
 from .support.strategies import packing_cases
 from .support.tolerances import compare_exact
@@ -58,13 +58,7 @@ def _utility(ctx, name):
 
 
 def _call(ctx, name, *args, grad=False, **kwargs):
-    try:
-        result = ctx.call(name, lambda: _utility(ctx, name)(*args, **kwargs), grad=grad)
-    except TargetCrashed:
-        hooks.utility(name, args, kwargs, grad)
-        raise
-    hooks.utility(name, args, kwargs, grad, result=result)
-    return result
+    return ctx.utility(name, _utility(ctx, name), args, kwargs, grad)
 
 
 # -- the data of a case ---------------------------------------------------------------------
@@ -112,9 +106,7 @@ def _packed_input(case, ctx, wrap=None):
                for i in (expected.sorted_indices, expected.unsorted_indices)]
     packed_class = getattr(ctx.target.factory, "PackedSequence", PackedSequence)
     batch_sizes = torch.as_tensor(expected.batch_sizes, dtype=torch.int64)
-    packed = ctx.call("PackedSequence", packed_class, data, batch_sizes, *indices)
-    hooks.packed_input((data, batch_sizes, *indices), result=packed)
-    return packed
+    return ctx.packed_input(packed_class, data, batch_sizes, *indices)
 
 
 # -- what a result must be ------------------------------------------------------------------
@@ -190,27 +182,6 @@ def _arguments(case, ctx, name, wrap=None):
     return (_sequences(case, ctx, wrap)[0],), options
 
 
-def _tensors_in(args):
-    """The tensors among a call's arguments (a packed input's fields, a list's items)."""
-    found = []
-    for arg in args:
-        if torch.is_tensor(arg):
-            found.append(arg)
-        elif isinstance(arg, (list, tuple)):
-            found.extend(_tensors_in(arg))
-    return found
-
-
-def _snapshot(args):
-    """What the arguments of a call are before it: the list of sequences' items, and each
-    tensor's shape, strides and a copy of its values."""
-    listed = list(args[0]) if isinstance(args[0], list) else None
-    if listed is not None:
-        hooks.listed(args[0], result=listed)
-    hooks.layouts(_tensors_in(args))
-    return listed, [(t, tuple(t.shape), t.stride(), t.detach().clone()) for t in _tensors_in(args)]
-
-
 def _unchanged(case, name, args, snapshot):
     """Fails when the call changed an argument since ``snapshot``: a tensor's shape, strides
     or values (``contract.first_change``, bit for bit), or a list's order."""
@@ -229,7 +200,7 @@ def _run(case, ctx, name, wrap=None):
     list of sequences), after checking that the call left its arguments as they were
     (unpad_sequence: its own check, ``unpad_sequence_leaves_its_input_unchanged``)."""
     args, kwargs = _arguments(case, ctx, name, wrap)
-    snapshot = _snapshot(args)
+    snapshot = ctx.snapshot(args)
     if name in ("pad_packed_sequence", "unpack_sequence"):
         given = args[0]
         read = reference.Packed(as_numpy(given.data), given.batch_sizes.numpy(),
@@ -453,7 +424,7 @@ def check_unpad_sequence_leaves_its_input_unchanged(case, ctx):
     as every other utility must (their checks check it on every call): torch's transposes it
     in place when batch_first is False."""
     args, kwargs = _arguments(case, ctx, "unpad_sequence")
-    snapshot = _snapshot(args)
+    snapshot = ctx.snapshot(args)
     _call(ctx, "unpad_sequence", *args, **kwargs)
     _unchanged(case, "unpad_sequence", args, snapshot)
     return []
@@ -502,9 +473,8 @@ def check_packing_invalid_input_rejected(case, ctx):
         args, kwargs = _arguments(wrong, ctx, name)
         if violation.startswith("lengths on the CUDA"):
             args = (args[0], torch.tensor(wrong.lengths, dtype=torch.int64, device=ctx.device))
-        hooks.utility_refuses(name, args, kwargs)
-        hooks.checked(wrong, assert_refused, f"{name} accepted {violation} and returned a result",
-                      ctx.raises(name, lambda: _utility(ctx, name)(*args, **kwargs)))
+        refused, _ = ctx.utility_refusal(name, _utility(ctx, name), args, kwargs)
+        hooks.checked(wrong, assert_refused, f"{name} accepted {violation} and returned a result", refused)
     if not tried:
         raise Unsupported(f"{ctx.target.impl} has none of the utilities whose invalid input this checks")
     return []
@@ -520,11 +490,8 @@ def check_pack_padded_too_long_lengths_rejected(case, ctx):
     lengths[case.seed % len(lengths)] = case.steps + 1 + case.seed % 3
     case = case.with_(lengths=tuple(lengths), enforce_sorted=False)
     args, kwargs = _arguments(case, ctx, "pack_padded_sequence")
-    hooks.utility_refuses("pack_padded_sequence", args, kwargs)
-    try:
-        with hooks.paused():
-            result = _call(ctx, "pack_padded_sequence", *args, **kwargs)
-    except TargetCrashed:
+    refused, result = ctx.utility_refusal("pack_padded_sequence", _utility(ctx, "pack_padded_sequence"), args, kwargs)
+    if refused:
         return []
     rows, counted = getattr(result, "batch_sizes", None), ""
     if torch.is_tensor(rows):

@@ -1,11 +1,10 @@
 """The one builder of everything a user reads about a run, for the CLI and the pytest plugin alike:
-the run's header line, the check list, failure and error messages, replay commands, the compact
+the run's header line, the check list, failure and error messages, the compact
 summary and the full table, the closing lines, the progress line.  The JSON report is
 ``document``'s, the JUnit XML ``junit``'s.
 
 Imports neither torch nor Hypothesis at the top: the plugin loads it in every session.
 """
-import shlex
 import sys
 import time
 
@@ -59,22 +58,6 @@ def check_list(checks):
             lines.append((head + needs).rstrip())
         lines += textwrap.wrap(check.doc, LIST_WIDTH, initial_indent="    ", subsequent_indent="    ")
     return "\n".join(lines)
-
-
-def replay_command(check, target, device, dtype, seed, max_examples, kind=None, backend="default",
-                   transform="eager", variant=None):
-    """A command line that reruns exactly this check and finds the same counterexample."""
-    parts = ["rnn-conformance", "--impl", target, "--checks", check, "--devices", device,
-             "--dtypes", dtype, "--max-examples", str(max_examples), "--seed", str(seed)]
-    if variant:
-        parts[3:3] = ["--variant", variant]
-    if backend != "default":
-        parts += ["--backends", backend]
-    if transform != "eager":
-        parts += ["--transforms", transform]
-    if kind:
-        parts[3:3] = ["--kind", kind]
-    return " ".join(shlex.quote(p) for p in parts)
 
 
 def failure_message(result, failure):

@@ -9,6 +9,7 @@ import argparse
 import difflib
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Optional
 
@@ -303,3 +304,20 @@ def usage_error(exc, under_pytest=False, program="rnn-conformance"):
     pytests = [name for name in OPTIONS if name not in CLI_ONLY]  # --maxfail is pytest's own
     text = re.sub(r"(?<![\w-])--(" + "|".join(map(re.escape, pytests)) + r")(?![\w-])", r"--rnn-\1", str(exc))
     return f"{program}: {text}"
+
+
+def replay_command(check, target, device, dtype, seed, max_examples, kind=None, backend="default",
+                   transform="eager", variant=None):
+    """A command line that reruns exactly this check and finds the same counterexample (its
+    options spelled here, where they are defined)."""
+    parts = ["rnn-conformance", "--impl", target, "--checks", check, "--devices", device,
+             "--dtypes", dtype, "--max-examples", str(max_examples), "--seed", str(seed)]
+    if variant:
+        parts[3:3] = ["--variant", variant]
+    if backend != "default":
+        parts += ["--backends", backend]
+    if transform != "eager":
+        parts += ["--transforms", transform]
+    if kind:
+        parts[3:3] = ["--kind", kind]
+    return " ".join(shlex.quote(p) for p in parts)

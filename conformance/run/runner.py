@@ -16,6 +16,7 @@ from ..targets import backends, watch
 from ..report import messages
 from ..report.record import Row
 from . import profiles
+from .options import replay_command
 from ..reproduce import hooks, scripts
 from ..checks.support.boundary import DEFAULT_TIMEOUT, Context
 from ..errors import CheckFailure, NotRepresentable, TargetHung, Unsupported, one_line
@@ -104,7 +105,7 @@ def run_row(row, check, target, timeout=DEFAULT_TIMEOUT, reproducer_dir=None):
 def planned_result(row, check, target):
     """The verdict of ``row`` before it runs: passed, with its replay command."""
     result = row.result(compared=False, family=check.family, wanted=row.examples)
-    result.replay = messages.replay_command(row.check, row.target, row.device, row.dtype, row.seed, row.examples,
+    result.replay = replay_command(row.check, row.target, row.device, row.dtype, row.seed, row.examples,
                                             None if target.impl.startswith("torch.nn.") else target.kind, row.backend,
                                             row.transform, target.variant)
     return result

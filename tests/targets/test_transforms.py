@@ -6,10 +6,10 @@ import json
 import pytest
 
 from conformance.run import cli, outputs, session
-from conformance.report import compare, junit, messages
+from conformance.report import compare, junit
 from conformance.targets import known
 from conformance.errors import UsageError
-from conformance.run.options import resolve
+from conformance.run.options import replay_command, resolve
 from conformance.report.record import CheckResult
 from conformance.targets.transforms import TRANSFORMS
 from tests.rows import rejected, run
@@ -112,7 +112,7 @@ def test_the_transform_is_in_the_row_id_report_junit_compare_key_and_replay():
     eager = dict(row.as_dict(), transform="eager")
     assert compare.row_key(row.as_dict()) != compare.row_key(eager)
     assert compare.row_key({k: v for k, v in eager.items() if k != "transform"}) == compare.row_key(eager)
-    assert "--transforms compile" in messages.replay_command("c", "t", "cpu", "float32", 1, 5, transform="compile")
+    assert "--transforms compile" in replay_command("c", "t", "cpu", "float32", 1, 5, transform="compile")
 
 
 def test_bad_transforms_are_one_line_usage_errors(monkeypatch, capsys):

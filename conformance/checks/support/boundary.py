@@ -140,6 +140,67 @@ class Context:
         with hooks.paused():
             return self._raised(self.invoke, fn, *args)
 
+    # --- calls a row's script makes too: made here, and recorded for it (``reproduce.hooks``) ---
+
+    def utility(self, name, fn, args, kwargs, grad=False):
+        """The target's utility ``name``, ``fn(*args, **kwargs)``, as ``call`` runs it."""
+        try:
+            result = self.call(name, lambda: fn(*args, **kwargs), grad=grad)
+        except TargetCrashed:
+            hooks.utility(name, args, kwargs, grad)
+            raise
+        hooks.utility(name, args, kwargs, grad, result=result)
+        return result
+
+    def utility_refusal(self, name, fn, args, kwargs):
+        """(whether the target's utility ``name`` refused ``fn(*args, **kwargs)`` by raising, what it
+        returned otherwise): a call that must raise, which the script makes expecting it to."""
+        hooks.utility_refuses(name, args, kwargs)
+        try:
+            with hooks.paused():
+                return False, self.call(name, lambda: fn(*args, **kwargs))
+        except TargetCrashed:
+            return True, None
+
+    def snapshot(self, args):
+        """What the arguments of a call are before it: the list of sequences' items (None when
+        the first argument is not a list), and each tensor's (itself, shape, strides, a copy of
+        its values), which the script takes before its own call too."""
+        listed = list(args[0]) if isinstance(args[0], list) else None
+        if listed is not None:
+            hooks.listed(args[0], result=listed)
+        tensors = _tensors_in(args)
+        hooks.layouts(tensors)
+        return listed, [(t, tuple(t.shape), t.stride(), t.detach().clone()) for t in tensors]
+
+    def packed_input(self, packed_class, data, batch_sizes, *indices):
+        """A PackedSequence of the target's class (``packed_class``) holding these fields."""
+        packed = self.call("PackedSequence", packed_class, data, batch_sizes, *indices)
+        hooks.packed_input((data, batch_sizes, *indices), result=packed)
+        return packed
+
+    def seeded(self, seed):
+        """Seeds torch's generator (dropout's masks), as the script does."""
+        torch.manual_seed(seed)
+        hooks.seeded(seed)
+
+    def torch_module(self, cls, name, args, options, state):
+        """torch's own module ``cls(*args, **options)`` (the other side of a relation, named
+        ``name`` in the script) on the row's device and dtype, holding ``state``."""
+        with hooks.paused():
+            module = cls(*args, **options).to(device=self.device, dtype=self.dtype)
+            module.load_state_dict(state)
+        hooks.torch_module(module, name, args, options, self.device, self.dtype, state)
+        return module
+
+    def seed_model(self, cls, sizes, constructor, options):
+        """A seed model ``cls(*sizes, constructor)`` built on the target (``constructor``: its
+        recurrent layer's) on the row's device and dtype; the script builds it from its own copy
+        of ``conformance.models`` with the target's ``options``."""
+        model = self.call(f"{cls.__name__}(...)", cls, *sizes, constructor).to(device=self.device, dtype=self.dtype)
+        hooks.model(model, cls.__name__, sizes, options, self.device, self.dtype)
+        return model
+
     @staticmethod
     def _raised(call, *args):
         try:
@@ -169,6 +230,17 @@ class Context:
                 given = pad_packed_sequence(given, batch_first=config.batch_first)[0]
         return {name: to_torch(values, self.dtype, self.device)
                 for name, values in side_inputs(config, as_numpy(given), self.dtype).items()}
+
+
+def _tensors_in(args):
+    """The tensors among ``args``, in lists and tuples too, in order."""
+    found = []
+    for arg in args:
+        if torch.is_tensor(arg):
+            found.append(arg)
+        elif isinstance(arg, (list, tuple)):
+            found.extend(_tensors_in(arg))
+    return found
 
 
 def _cut(side, config, given):
