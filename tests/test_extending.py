@@ -110,10 +110,24 @@ def _csv(results, data, environment, options):
 
 
 def test_a_report_format_is_a_writer_and_a_line_of_the_writers(monkeypatch, tmp_path):
+    """The three steps as docs/extending.md names them: the writer, its option (in OPTIONS with a
+    PATH. metavar, and a field of RunOptions), its line in WRITERS; then the option parses from
+    what a user gives and the run writes the file."""
+    import dataclasses
+    from typing import Optional
+
     from conformance.report.record import CheckResult
+
+    @dataclasses.dataclass(frozen=True)
+    class WithCsv(run_options.RunOptions):
+        csv: Optional[str] = None
+
+    monkeypatch.setattr(run_options, "RunOptions", WithCsv)
+    monkeypatch.setitem(run_options.OPTIONS, "csv", (run_options._path_to_write("csv"), "PATH.csv",
+                                                     "write one line per row there"))
     monkeypatch.setitem(outputs.WRITERS, "csv", ("csv", _csv))
-    options = types.SimpleNamespace(**vars(run_options.resolve({"report": str(tmp_path / "r.json")})),
-                                    csv=str(tmp_path / "rows.csv"))
+    options = run_options.resolve({"report": str(tmp_path / "r.json"), "csv": str(tmp_path / "rows.csv")})
+    assert test_every_option_that_names_a_file_has_a_writer() is None  # the table holds with the new option
     rows = [CheckResult("forward_matches_oracle", "torch.nn.GRU", "cpu", "float32", "passed", examples=3)]
     said = []
     outputs.write_outputs(options, rows, [], 1, (), say=said.append)
