@@ -5,7 +5,7 @@ import platform
 
 from ..errors import UsageError
 from .messages import not_compared, refusals, summarize
-from .record import SCHEMA
+from .record import SCHEMA, row_counts
 
 
 def environment(seed, suite=None):
@@ -54,11 +54,9 @@ def report(results, targets, options, seed, known=(), planned=None, stopped=None
             "entries": {e.name: {"reason": e.reason, "rows": rows[e.name], "builtin": e.builtin} for e in known
                         if rows[e.name] or not e.builtin},
             "unmatched": [e.name for e in known if not rows[e.name] and not e.builtin]}
-    if interrupted or (planned is not None and planned != len(results)):
-        planned = planned or 0
-        skipped = sum(r.status == "skipped" for r in results)
-        data["interrupted"] = {"planned": planned, "finished": len(results), "skipped": skipped,
-                               "ran": len(results) - skipped, "to_run": planned - skipped}
+    counts = row_counts(results, planned, interrupted)
+    if counts.pop("unfinished"):
+        data["interrupted"] = counts
         if stopped:
             data["interrupted"]["maxfail"] = stopped
     return data

@@ -353,8 +353,8 @@ def _scatter(points, width=640, height=440):
                  f'{height / 2:.0f})">new worst error / tolerance</text></svg>')
     at_floor = sum(1 for x, _, _, _ in points if not x or x < low)
     notes = ([f"a point drawn on the top or right edge is beyond {high:g}"] if max(values + [0.0]) > high else []) + (
-        [f"{at_floor} point{'s' if at_floor != 1 else ''} on the left edge: an old worst error / tolerance of 0 (the two sides agreed "
-         f"exactly) or below {low:g}"] if at_floor else []) + (
+        [f"{at_floor} point{'s' if at_floor != 1 else ''} on the left edge: an old worst error / tolerance of 0 "
+         f"(the two sides agreed exactly) or below {low:g}"] if at_floor else []) + (
         [f"{unlabelled} marked points not labelled (the tables below name them)"] if unlabelled else [])
     return "".join(parts) + "".join(f'<p class="note">{_e(note)}</p>' for note in notes)
 

@@ -9,7 +9,7 @@ import sys
 import time
 
 from ..config import COPYING_HOOK
-from .record import FAILING, count_statuses
+from .record import FAILING, count_statuses, row_counts
 
 
 #: What a row's cell in the compact summary says, by status (passed rows show their headroom).
@@ -87,18 +87,15 @@ def reproducer_lines(results, directory):
     were; whether every such row has one)."""
     rows = [r for r in results if r.status in FAILING + ("known",)]
     lines = [f"standalone reproducers in {directory}: {sum(bool(r.reproducer) for r in rows)} of {_rows(len(rows))}"]
-    groups, _ = grouped_failures(rows)
-    heads = [group[0] for group in groups] + [r for r in rows if r.status == "known"]
-    for r in heads:
+    heads = {id(group[0]) for group in grouped_failures(rows)[0]} | {id(r) for r in rows if r.status == "known"}
+    named = [r for r in rows if id(r) in heads or not r.reproducer]  # a head's script, and every row without one
+    for r in named:
         where = f"{r.check} {r.target} {r.place} {r.dtype}"
         why = r.no_reproducer or f"{r.reason or r.status}; its replay command reproduces it"
         lines.append(f"  {where}: python {r.reproducer}" if r.reproducer else f"  {where}: none ({why})")
-    missing = [r for r in rows if r not in heads and not r.reproducer]
-    lines += [f"  {r.check} {r.target} {r.place} {r.dtype}: none ({r.no_reproducer or r.reason or r.status})"
-              for r in missing]
-    if len(heads) + len(missing) < len(rows):
-        lines.append(f"  the other {_rows(len(rows) - len(heads) - len(missing))}' scripts lie beside them "
-                     f"(the report names each row's)")
+    if len(named) < len(rows):
+        lines.append(f"  the other {_rows(len(rows) - len(named))}' scripts lie beside them (the report names each "
+                     f"row's)")
     others = [r for r in results if r.status in ("passed", "stale", "skipped", "unsupported")]
     if others:
         counts = count_statuses(r.status for r in others)
@@ -110,7 +107,8 @@ def reproducer_lines(results, directory):
 def failure_head(result):
     """One line for a failed or error row, printed the moment it finishes: what failed where,
     and its worst element or what went wrong (the whole story comes after the table)."""
-    return f"{result.status.upper()} {result.check}  {result.place} {result.dtype}  {result.target}: {in_one_line(result)}"
+    return (f"{result.status.upper()} {result.check}  {result.place} {result.dtype}  {result.target}: "
+            f"{in_one_line(result)}")
 
 
 #: What a failure message says of a comparison of two runs within a bound: one computed from
@@ -291,15 +289,15 @@ def closing_lines(results, targets, counts, seed, versions, planned=None, failur
     lines += [f"skipped {_rows(len(rows))} on {device}: {why}" for (device, why), rows in skipped.items()]
     lines += [f"warning: every row of {target} is unsupported ({_rows(n)}): nothing of it was checked"
               for target, n in _all_unsupported(results).items()]
-    skipped_rows = sum(r.status == "skipped" for r in results)
-    finished = rows_said(planned or 0, skipped_rows, len(results) - skipped_rows)
-    if planned is not None and planned != len(results) and stopped:
+    rows = row_counts(results, planned, interrupted)
+    finished = rows_said(rows["planned"], rows["skipped"], rows["ran"])
+    if rows["unfinished"] and stopped:
         lines.append(f"stopped after {_rows(stopped).replace('row', 'failed row')} (--maxfail {stopped}): "
                      f"{finished}; the others did not run")
-    elif interrupted or (planned is not None and planned != len(results)):
+    elif rows["unfinished"]:
         lines.append(f"interrupted: {finished if planned else 'before any row was planned'}"
                      + ("; the others did not run" if planned else ""))
-    if nothing_checked(counts) and not interrupted and not (planned is not None and planned != len(results)):
+    if nothing_checked(counts) and not rows["unfinished"]:
         lines.append(NOTHING_CHECKED)
     lines.append(counts_line(counts, seed, versions))
     return lines
@@ -395,8 +393,9 @@ def declaration_words(impl, declarations):
 
 
 class Progress:
-    """Rows done of the total (the rows to run: skipped ones are not), failures so far, time spent and left: rewritten in place on a
-    terminal, one line every PROGRESS_EVERY seconds otherwise."""
+    """Rows done of the total (the rows to run: skipped ones are not), failures so far, time
+    spent and left: rewritten in place on a terminal, one line every PROGRESS_EVERY seconds
+    otherwise."""
 
     def __init__(self, total, stream=None):
         self.total, self.done, self.failed = total, 0, 0

@@ -147,3 +147,15 @@ def count_statuses(statuses):
     for status in statuses:
         counts[status] += 1
     return counts
+
+
+def row_counts(results, planned, interrupted=False):
+    """The rows of a run, counted one way for the closing line and the report: ``planned``,
+    ``finished``, ``skipped``, ``ran`` (finished, not skipped) and ``to_run`` (planned, not
+    skipped), and ``unfinished``: whether it stopped before its plan was through (interrupted,
+    or fewer results than rows planned)."""
+    planned_rows = planned or 0
+    skipped = sum(r.status == "skipped" for r in results)
+    return {"planned": planned_rows, "finished": len(results), "skipped": skipped, "ran": len(results) - skipped,
+            "to_run": planned_rows - skipped,
+            "unfinished": interrupted or (planned is not None and planned != len(results))}

@@ -114,11 +114,12 @@ def state_note(quantity, index, config):
 
 def compare(quantity, got, expected, bound, dtype, config=None, exact=True, sides=None, other=None):
     """Compares a target's tensor with the oracle's float64 values within ``bound`` plus an
-    underflow floor.  Fails on a shape mismatch (``claims.assert_same_shape``) and raises NotRepresentable when the
-    exact values overflow ``dtype``.  With ``exact`` False, ``expected`` is another run of the
-    target, not the oracle (``sides`` names the two runs): the caller has made sure the exact
-    values fit (only the bound is checked here), and a NaN or infinite value there fails
-    like one in ``got`` (``other``: that run's tensor, for a reproducer)."""
+    underflow floor.  Fails on a shape mismatch (``claims.assert_same_shape``) and raises
+    NotRepresentable when the exact values overflow ``dtype``.  With ``exact`` False,
+    ``expected`` is another run of the target, not the oracle (``sides`` names the two runs):
+    the caller has made sure the exact values fit (only the bound is checked here), and a NaN
+    or infinite value there fails like one in ``got`` (``other``: that run's tensor, for a
+    reproducer)."""
     got_values, expected = numbers(got), np.asarray(expected, dtype=np.float64)
     hooks.checked(config, assert_same_shape, quantity, got_values, expected, None if exact else sides)
     tolerance = np.asarray(bound, dtype=np.float64) + absolute_floor(dtype)
