@@ -238,9 +238,8 @@ def _run(options, supervisor, verbose, picked=None, interrupted=False):
             if options.maxfail and sum(r.status == "failed" for r in finished.values()) >= options.maxfail:
                 stopped = options.maxfail < len(rows) - len(finished) + options.maxfail
                 break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the rows in flight are killed by the supervisor's map as it stops
         interrupted = True
-        supervisor.close(kill=True)  # the rows in flight are not waited for
     finally:
         if progress is not None:
             progress.finish()
