@@ -901,14 +901,27 @@ def _stack_vjp(ar, grads, inputs, outs, extra):
 
 
 def _index_vjp(ar, grads, inputs, outs, key):
+    """da = g put back where it was taken from; an index array that takes an element twice
+    (heads shared by ``repeat_interleave``) sums its gradients there (``np.add.at``)."""
     g, a = grads[0], inputs[0]
+    put = np.add.at if _takes_arrays(key) else _assign
     value = np.zeros(np.shape(a.value))
-    value[key] = _value(g)
+    put(value, key, _value(g))
     error = None
     if ar.precision is not None:
         error = np.zeros(np.shape(a.value))
-        error[key] = g.error
+        put(error, key, _full(g.error, g.value))
+        if put is not _assign:  # the sums' roundings
+            error += ar._round(value)
     return (ar.make(value, error),)
+
+
+def _takes_arrays(key):
+    return any(isinstance(part, (np.ndarray, list)) for part in (key if isinstance(key, tuple) else (key,)))
+
+
+def _assign(array, key, values):
+    array[key] = values
 
 
 def _where_vjp(ar, grads, inputs, outs, mask):
