@@ -53,8 +53,16 @@ LAYER_KINDS = {**{kind: tuple(v.mode for v in TORCH_VARIANTS.values() if v.kind 
 CELL_KINDS = {f"{kind}_cell": modes for kind, modes in LAYER_KINDS.items()}
 #: The packing utilities of torch.nn.utils.rnn (a module of functions; no recurrent mode).
 UTILITY_KINDS = {"packing_utils": ()}
+#: The kind of a recurrence operation, ``op(q, k, v, <gates...>, scale, initial_state,
+#: output_final_state, cu_seqlens) -> (o, final_state)`` (``reference.Operation``): no layer,
+#: no weights; the record it computes is its ``variant`` (``rnn_conformance_variant``).
+OPERATION_KIND = "operation"
+OPERATION_KINDS = {OPERATION_KIND: ()}
+#: What an operation may lack (its signature has no such keyword, or it declares so): a varlen
+#: batch (``cu_seqlens``), an initial state, a chunk size, a scale.
+OPERATION_FEATURES = ("varlen", "initial_state", "chunk_size", "scale")
 #: Every kind a target can be.
-KIND_MODES = {**LAYER_KINDS, **CELL_KINDS, **UTILITY_KINDS}
+KIND_MODES = {**LAYER_KINDS, **CELL_KINDS, **UTILITY_KINDS, **OPERATION_KINDS}
 #: The six packing utilities a packing_utils target provides (each may be missing: its checks
 #: are then unsupported).
 PACKING_FUNCTIONS = ("pack_padded_sequence", "pad_packed_sequence", "pack_sequence", "pad_sequence",
@@ -181,6 +189,53 @@ class PackingCase:
         options += ["padding_side=left"] if self.padding_side != "right" else []
         options += [] if self.contiguous else ["non-contiguous"]
         return f"{self.function}({', '.join(options)}) data_seed={self.seed}"
+
+
+@dataclass(frozen=True)
+class OperationCase:
+    """One call of a recurrence operation: its record's name, the sizes beyond B and T
+    (((name, value), ...)), the batch (1 with ``lengths``) and tokens, the sequences' lengths
+    of a varlen (cu_seqlens) batch, whether an initial state is given, the scale given (None:
+    the default), the chunk size given (None: the operation's own), how strong the log-decays
+    and gates are (``regime``: typical, none (decays of 0, gates at their ends) or tiny (decays
+    down to -30 a token)), and the data seed."""
+
+    operation: str
+    sizes: tuple
+    batch: int
+    steps: int
+    lengths: Optional[Tuple[int, ...]] = None
+    with_state: bool = False
+    scale: Optional[float] = None
+    chunk_size: Optional[int] = None
+    regime: str = "typical"
+    seed: int = 0
+
+    @property
+    def sequences(self):
+        return self.batch if self.lengths is None else len(self.lengths)
+
+    @property
+    def cu_seqlens(self):
+        if self.lengths is None:
+            return None
+        offsets = [0]
+        for length in self.lengths:
+            offsets.append(offsets[-1] + length)
+        return tuple(offsets)
+
+    def with_(self, **changes):
+        return replace(self, **changes)
+
+    def __str__(self):
+        sizes = ",".join(f"{name}={value}" for name, value in self.sizes)
+        data = [f"B={self.batch}", f"T={self.steps}"]
+        data += [f"cu_seqlens={list(self.cu_seqlens)}"] if self.lengths is not None else []
+        data += ["initial_state"] if self.with_state else []
+        data += [f"scale={self.scale:g}"] if self.scale is not None else []
+        data += [f"chunk_size={self.chunk_size}"] if self.chunk_size is not None else []
+        data += [f"decays={self.regime}"] if self.regime != "typical" else []
+        return f"{self.operation}({sizes}) {' '.join(data)} data_seed={self.seed}"
 
 
 #: The largest scan error a target may declare, in roundoffs per step (2**20: float32's

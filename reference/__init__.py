@@ -15,7 +15,7 @@ from .layers import MODES, layer_sizes, rnn, rnn_backward, rnn_backward_with_bou
 from .matrix import apply, column, contract, dot, l2_normalize, outer, per_head, repeat_heads, row
 from .operations import (Input, Operation, operation, operation_backward, operation_backward_with_bound,
                          operation_with_bound)
-from .recurrences import OPERATIONS
+from .recurrences import OPERATIONS, operation_record
 from .models import bilstm_classifier, bilstm_classifier_backward, stacked_regressor, stacked_regressor_backward
 from .step import cell, cell_backward, cell_backward_with_bound, cell_with_bound
 
@@ -28,5 +28,5 @@ __all__ = ["MODES", "TORCH_MODES", "VARIANTS", "StepWeights", "Variant", "onnx_g
            "rnn_backward", "rnn_backward_with_bound", "rnn_relu_cell", "rnn_tanh_cell", "rnn_with_bound",
            "sigmoid", "stacked_regressor", "bilstm_classifier_backward", "stacked_regressor_backward",
            "apply", "column", "contract", "dot", "l2_normalize", "outer", "per_head", "repeat_heads", "row",
-           "Input", "Operation", "OPERATIONS", "operation", "operation_backward", "operation_backward_with_bound",
+           "Input", "Operation", "OPERATIONS", "operation_record", "operation", "operation_backward", "operation_backward_with_bound",
            "operation_with_bound"]

@@ -1052,6 +1052,13 @@ def stack(parts):
     return np.stack(parts)
 
 
+def constant(value, like):
+    """``value`` (an array) as an exact number of ``like``'s arithmetic (plain where ``like`` is a
+    plain array): a constant the step computes further with the primitives, so that their
+    roundings are charged (RetNet's fixed decay, exp(log1p(-2^(-5-h))) in the implementation)."""
+    return like.arith.exact(value) if isinstance(like, Num) else np.asarray(value, dtype=np.float64)
+
+
 def value_of(x):
     """The value of a Num, or the array itself."""
     return x.value if isinstance(x, Num) else x

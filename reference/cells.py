@@ -493,7 +493,10 @@ def variant(mode):
                      f"reference.Variant of your own")
 
 
-def _imported(path):
+def _imported(path, record_class=None, what="variant"):
+    """The ``record_class`` instance (a Variant by default) that ``package.module:NAME`` names;
+    ValueError saying what is wrong otherwise."""
+    record_class = record_class or Variant
     import importlib
     import os
     import sys
@@ -504,9 +507,9 @@ def _imported(path):
         module = importlib.import_module(module_name)
     except Exception as exc:  # the user's module failing to import is their description's fault
         detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise ValueError(f"variant {path}: importing {module_name!r} raised {type(exc).__name__}: {detail}") from None
+        raise ValueError(f"{what} {path}: importing {module_name!r} raised {type(exc).__name__}: {detail}") from None
     found = getattr(module, attr, None)
-    if not isinstance(found, Variant):
-        what = "nothing" if found is None else f"a {type(found).__name__}"
-        raise ValueError(f"variant {path}: {module_name}.{attr} is {what}, not a reference.Variant")
+    if not isinstance(found, record_class):
+        got = "nothing" if found is None else f"a {type(found).__name__}"
+        raise ValueError(f"{what} {path}: {module_name}.{attr} is {got}, not a reference.{record_class.__name__}")
     return found

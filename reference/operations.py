@@ -246,7 +246,7 @@ class _Run:
             raise TypeError(f"record={record!r}: expected a reference.Operation")
         self.record, self.arith = record, arith
         inputs = {name: np.asarray(value, dtype=np.float64) for name, value in inputs.items()}
-        self.sizes = record.sizes(inputs)
+        self.sizes, self.inputs = record.sizes(inputs), inputs
         batch, steps = self.sizes["B"], self.sizes["T"]
         self.offsets = _offsets(cu_seqlens, batch, steps)
         self.lengths = np.diff(self.offsets) if self.offsets is not None else np.full(batch, steps)
@@ -343,8 +343,8 @@ class _Run:
         single = (lambda parts: parts[0]) if self.record.single_state else tuple
         if self.arith is None or self.arith.precision is None:
             return (output, single(values)), None
-        bound = self.chunk.output(self._tokens_back(errors))
-        state_bounds = tuple(self.chunk.state(error_of(s)) for s in finals)
+        bound = self.chunk.output(self._tokens_back(errors), output)
+        state_bounds = tuple(self.chunk.state(error_of(s), value_of(s)) for s in finals)
         return (output, single(values)), (bound, single(state_bounds))
 
     def _tokens_back(self, per_token):
@@ -401,7 +401,11 @@ class _Run:
         bounds["initial_state"] = single(tuple(error_of(d) for d in d_state))
         if self.arith.precision is None:
             return grads, None
-        return grads, self.chunk.gradients(bounds)
+        values = {name: np.asarray(self.inputs[name]) for name in grads if name != "initial_state"}
+        values["initial_state"] = self.state0 if not self.record.single_state else self.state0[0]
+        if not self.record.single_state:
+            values["initial_state"] = tuple(self.state0)
+        return grads, self.chunk.gradients(bounds, grads, values)
 
     def _tokens_back_input(self, name, per_token):
         """An input's per-token gradients [T_max of (N, ...)] in its own (B, T, ...) shape."""
@@ -442,17 +446,20 @@ def _checked(record, returned, count):
 
 class _ChunkCharge:
     """What a chunked form may add to the step loop's error (``Precision.scan``, declared by
-    the target): within a chunk it evaluates every pair of tokens' contribution with the
-    factor exp(gc_i - gc_j) of cumulative log-decays (whose rounding is relative to their
-    size) and sums up to C of them, so each token's result may be off by ``scan / storage``
-    times the step loop's own bound per unit of the chunk's range so far: the tokens since
-    the chunk's start plus |gc| there.  Charged on the bound of every output token (the
-    largest range yet: an earlier chunk's error reaches it through the state), of the final
-    state, and of every gradient (the backward crosses every chunk)."""
+    the target, in roundoffs: ``factor``): within a chunk it evaluates every pair of tokens'
+    contribution with the factor exp(gc_i - gc_j) of cumulative log-decays, whose rounding is
+    relative to their size, and sums up to C of them in one product, so a token's result may be
+    off by ``factor`` roundoffs per unit of the chunk's range so far (the tokens since the
+    chunk's start plus |gc| there), relative to the terms it sums: the step loop's own bound
+    and, since a chunk's products cancel terms the step loop never forms, the quantity's
+    largest magnitude (a normwise error, as a matrix product's).  Charged on every output token
+    (the largest range yet: an earlier chunk's error reaches it through the state), on the final
+    state, and on every gradient (the backward crosses every chunk)."""
 
     def __init__(self, run, chunk_size):
         precision = None if run.arith is None else run.arith.precision
         self.factor = 0.0 if precision is None or not precision.scan else precision.scan / precision.storage
+        self.roundoff = 0.0 if precision is None else precision.storage
         self.reach, self.lengths, self.varlen = None, run.lengths, run.offsets is not None
         if self.factor:
             self.reach = self._reach(run, chunk_size)  # (N, T_max): the largest range up to each token
@@ -471,23 +478,42 @@ class _ChunkCharge:
             reach[:, chunk] = np.arange(1, decay[:, chunk].shape[1] + 1) + np.cumsum(decay[:, chunk], axis=1)
         return np.maximum.accumulate(reach, axis=1) if reach.size else reach
 
-    def output(self, bound):
+    def _charged(self, bound, value, reach):
+        """bound + factor reach (bound + roundoff max|value|)."""
+        largest = float(np.max(np.abs(value) + bound, initial=0.0))
+        return bound + self.factor * reach * (bound + self.roundoff * largest)
+
+    def output(self, bound, value):
         if not self.factor or not self.reach.size:
             return bound
         reach = self.reach
         if self.varlen:  # (1, total, ...): the sequences' tokens back in order
             reach = np.concatenate([r[:length] for r, length in zip(self.reach, self.lengths)])[None]
-        return bound * (1.0 + self.factor * reach.reshape(reach.shape + (1,) * (bound.ndim - 2)))
+        return self._charged(bound, value, reach.reshape(reach.shape + (1,) * (bound.ndim - 2)))
 
-    def state(self, bound):
+    def state(self, bound, value):
         if not self.factor or not self.reach.size:
             return bound
         last = np.array([r[length - 1] if length else 0.0 for r, length in zip(self.reach, self.lengths)])
-        return bound * (1.0 + self.factor * last.reshape((-1,) + (1,) * (bound.ndim - 1)))
+        return self._charged(bound, value, last.reshape((-1,) + (1,) * (bound.ndim - 1)))
 
-    def gradients(self, bounds):
+    def gradients(self, bounds, grads, values):
+        """Every gradient's bound charged over the whole range.  A chunk's gradient sums terms
+        that cancel where the step loop forms none (a log-decay's gradient is a difference of
+        pairwise factors' gradients): each gradient's magnitude is also taken as at least the
+        largest first-order change any input makes to the loss, |grad y * y|, per unit of its
+        own input (at least 1)."""
         if not self.factor or not self.reach.size:
             return bounds
-        most = 1.0 + self.factor * float(self.reach.max())
-        scale = lambda b: tuple(x * most for x in b) if isinstance(b, tuple) else b * most
-        return {name: scale(b) for name, b in bounds.items()}
+        most = float(self.reach.max())
+        parts = lambda x: x if isinstance(x, tuple) else (x,)
+        change = max((float(np.max(np.abs(g * v), initial=0.0)) for name in grads
+                      for g, v in zip(parts(grads[name]), parts(values[name]))), default=0.0)
+        charged = {}
+        for name, bound in bounds.items():
+            pieces = []
+            for b, g, v in zip(parts(bound), parts(grads[name]), parts(values[name])):
+                floor = change / max(float(np.max(np.abs(v), initial=0.0)), 1.0)
+                pieces.append(self._charged(b, np.abs(g) + floor, most))
+            charged[name] = tuple(pieces) if isinstance(bound, tuple) else pieces[0]
+        return charged

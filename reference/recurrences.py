@@ -20,7 +20,8 @@ Layout (B, T, H, D) as FLA's and Mamba's kernels take it.  ``OPERATIONS`` holds 
 import numpy as np
 
 from .activations import logsigmoid
-from .arithmetic import absolute, exp, maximum, value_of
+from .arithmetic import absolute, constant, exp, log, maximum, value_of
+from .cells import _imported
 from .matrix import apply, column, contract, dot, l2_normalize, outer, per_head
 from .operations import Input, Operation
 
@@ -47,8 +48,11 @@ def retnet_decay(heads):
 
 
 def retnet_step(x, state, scale):
+    """gamma computed as an implementation does, exp(log(1 - 2^(-5-h))): its roundings compound
+    over the tokens like any decay's."""
     (S,) = state
-    gamma = np.exp(retnet_decay(np.shape(value_of(x.q))[1]))
+    heads = np.shape(value_of(x.q))[1]
+    gamma = exp(log(1.0 - constant(2.0 ** (-5.0 - np.arange(heads)), x.q)))
     S = per_head(gamma) * S + outer(x.k, x.v)
     return (S,), _read(x.q, S, scale)
 
@@ -138,7 +142,6 @@ MAMBA2_SSD = Operation(
                    Input("D", ("H",))),
     (("S", ("H", "P", "N")),), ("B", "T", "H", "P"), mamba2_step, scale=None, groups=(("G", "H"),),
     log_decay=lambda x: value_of(x.dt) * value_of(x.A),
-    arguments=(("initial_state", "initial_states"),),
     doc="a = exp(dt A) per head; S' = a S + dt x B^T; y = S' C + D x; G groups of heads share B and C")
 MAMBA_S6 = Operation(
     "mamba_s6", (Input("x", ("B", "T", "D")), Input("dt", ("B", "T", "D"), "positive"),
@@ -151,3 +154,29 @@ MAMBA_S6 = Operation(
 #: Every operation the oracle runs, by name.
 OPERATIONS = {record.name: record for record in (LINEAR_ATTENTION, RETNET, GLA, DELTA_RULE, GATED_DELTA_RULE, MLSTM,
                                                  MAMBA2_SSD, MAMBA_S6)}
+
+
+def operation_record(name):
+    """The Operation ``name`` names: one of OPERATIONS, or ``package.module:NAME`` naming an
+    Operation of your own; ValueError saying what is wrong otherwise."""
+    if isinstance(name, Operation):
+        return name
+    if name in OPERATIONS:
+        return OPERATIONS[name]
+    if isinstance(name, str) and ":" in name:
+        return _imported(name, Operation, "operation")
+    raise ValueError(f"operation={name!r}: expected one of {', '.join(OPERATIONS)}, or package.module:NAME naming "
+                     f"a reference.Operation of your own")
+
+
+def is_operation(name):
+    """Whether ``name`` (a declaration) names an operation rather than a layer's variant."""
+    if isinstance(name, Operation) or name in OPERATIONS:
+        return True
+    if isinstance(name, str) and ":" in name:
+        try:
+            operation_record(name)
+        except ValueError:
+            return False
+        return True
+    return False

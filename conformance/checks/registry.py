@@ -14,10 +14,11 @@ from ..config import LAYER_KINDS
 
 #: family -> the modules that hold its checks, in the order reports list them.
 FAMILIES = {
-    "parity": ("conformance.checks.parity",),
+    "parity": ("conformance.checks.parity", "conformance.checks.operations"),
     "packing": ("conformance.checks.packing",),
-    "gradients": ("conformance.checks.gradients",),
-    "metamorphic": ("conformance.checks.metamorphic", "conformance.checks.dropout"),
+    "gradients": ("conformance.checks.gradients", "conformance.checks.operations"),
+    "metamorphic": ("conformance.checks.metamorphic", "conformance.checks.dropout",
+                    "conformance.checks.operation_relations"),
     "contract": ("conformance.checks.contract",),
     "models": ("conformance.checks.models",),
     "packing_utils": ("conformance.checks.packing_utilities",),

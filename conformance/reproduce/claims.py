@@ -78,6 +78,27 @@ def assert_structure(result, given, shapes, dtype, device):
         assert_tensor(name, values[name], shape, dtype, device)
 
 
+def assert_operation_result(result, operation, output_shape, state_shapes, dtype, state_dtypes, device, states):
+    """An operation returns (o, final_state): o a tensor of ``dtype`` on ``device`` with
+    ``output_shape``; the final state a tensor (a tuple of ``states`` for several) of one of
+    ``state_dtypes``, one per sequence (``state_shapes``)."""
+    several = len(states) > 1
+    expected = f"(o, ({', '.join(states)}))" if several else "(o, final_state)"
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise ClaimFailed(f"the operation returned {describe(result)}; its record {operation} returns {expected}")
+    output, final = result
+    if several and not (isinstance(final, (tuple, list)) and len(final) == len(states)):
+        raise ClaimFailed(f"the final state is {describe(final)}; its record {operation} returns the tuple "
+                          f"({', '.join(states)})")
+    assert_tensor("o", output, output_shape, dtype, device)
+    for name, part, shape in zip(states, tuple(final) if several else (final,), state_shapes):
+        label = f"final_state.{name}" if several else "final_state"
+        if torch.is_tensor(part) and part.dtype in state_dtypes:
+            assert_tensor(label, part, shape, part.dtype, device)
+        else:
+            assert_tensor(label, part, shape, state_dtypes[0], device)
+
+
 def assert_cell_structure(result, shape, dtype, device, paired):
     """A cell returns h' (with ``paired``, an LSTM cell, the pair (h', c')): tensors of ``dtype``
     on ``device`` with ``shape``."""

@@ -81,8 +81,9 @@ def build(*args, **kwargs):
 
 
 def function(name):
-    """The target's packing utility ``name`` (TARGET is then a module or a class)."""
-    return getattr(target(), name)
+    """The target's packing utility ``name`` (TARGET is then a module or a class); for an
+    operation target (``name`` 'operation'), the target itself."""
+    return target() if name == "operation" else getattr(target(), name)
 
 
 def functional(module, parameters, *args, **kwargs):

@@ -3,8 +3,10 @@ it does not support, how accurate its activations and scan are, the variant it c
 features it lacks without saying so, and reading them onto a Target.  Imports no torch."""
 from reference import names
 from reference.cells import variant
+from reference.recurrences import is_operation, operation_record
 
-from ..config import COPYING_HOOK, DTYPE_NAMES, MAPPING_HOOK, PACKING_FUNCTIONS, SCAN_ERROR_LIMIT, VARIANT_KINDS
+from ..config import (COPYING_HOOK, DTYPE_NAMES, MAPPING_HOOK, OPERATION_FEATURES, OPERATION_KIND, PACKING_FUNCTIONS, SCAN_ERROR_LIMIT,
+                      VARIANT_KINDS)
 from ..errors import UsageError, one_line
 
 #: Class attribute through which a target declares features, dtypes and devices it does not support.
@@ -18,6 +20,11 @@ SCAN_DECLARATION = "rnn_conformance_scan_error"
 #: Class attribute through which a target names the variant it computes (``--variant``): a mode of
 #: ``reference.VARIANTS`` or ``package.module:NAME`` of a ``reference.Variant`` of one's own.
 VARIANT_DECLARATION = "rnn_conformance_variant"
+#: Class attribute through which an operation target that takes ``chunk_size`` names the chunk
+#: sizes it accepts (default ``OPERATION_CHUNK_SIZES``).
+CHUNK_DECLARATION = "rnn_conformance_chunk_sizes"
+#: The chunk sizes an operation that takes ``chunk_size`` is called with unless it declares its own.
+OPERATION_CHUNK_SIZES = (1, 2, 4, 16, 64)
 #: What a target of a variant torch does not implement lacks: torch's facts about it (its cell
 #: class, its dropout readout block), which some checks compare with.
 TORCH_VARIANT = "torch_variant"
@@ -39,7 +46,11 @@ CLASS_DECLARATIONS = {
     SCAN_DECLARATION: ("--scan-error", "its error per step, in roundoffs of the dtype, when it computes its "
                                        "recurrence as a scan, not a step loop (default 0)"),
     VARIANT_DECLARATION: ("--variant", "the variant it computes when torch has no such layer: a mode of "
-                                       "reference.VARIANTS or `package.module:NAME` of a reference.Variant"),
+                                       "reference.VARIANTS or `package.module:NAME` of a reference.Variant; for an "
+                                       "operation, the record it computes: one of reference.OPERATIONS or "
+                                       "`package.module:NAME` of a reference.Operation"),
+    CHUNK_DECLARATION: (None, "(an operation taking `chunk_size`) the chunk sizes it accepts, default "
+                              f"{', '.join(map(str, OPERATION_CHUNK_SIZES))}"),
     MAPPING_HOOK: (None, "(a method) its own parameters as differentiable functions of torch-named tensors: "
                          "weight gradients are compared under torch's names"),
     COPYING_HOOK: (None, "(a method) loads torch-named weights by copying them into its own: weight gradients "
@@ -56,7 +67,7 @@ AUTOMATIC = {
 #: What a target may declare unsupported: input features, its own options, autograd, dtypes, devices.
 DECLARABLE_FEATURES = ("packed", "no_bias", "bidirectional", "multi_layer", "proj_size", "batch_first", "hx",
                        "unbatched", "non_contiguous", "relu", "dropout", "backward") + PACKING_FUNCTIONS + (
-                       "padding_side",)
+                       "padding_side",) + OPERATION_FEATURES
 DECLARABLE = DECLARABLE_FEATURES + tuple(DTYPE_NAMES) + ("cpu", "cuda")
 
 
@@ -100,19 +111,43 @@ def declared_variant(impl, factory, kind, given):
     mode = given if given is not None else in_class
     source = "--variant" if given is not None else f"{impl}.{VARIANT_DECLARATION}"
     if mode is None:
-        if kind in VARIANT_KINDS:
-            raise UsageError(f"--kind {kind} needs the variant: pass --variant MODE|package.module:NAME, or give "
-                             f"{impl} the class attribute {VARIANT_DECLARATION}")
+        if kind in VARIANT_KINDS or kind == OPERATION_KIND:
+            raise UsageError(f"--kind {kind} needs the {'record' if kind == OPERATION_KIND else 'variant'}: pass "
+                             f"--variant NAME|package.module:NAME, or give {impl} the class attribute "
+                             f"{VARIANT_DECLARATION}")
         return None
     if not isinstance(mode, str):
         raise UsageError(f"{source} = {mode!r}: expected a string, a mode of reference.VARIANTS or "
                          f"package.module:NAME")
+    if is_operation(mode):
+        _try_operation(operation_record(mode), source)
+        return mode
     try:
         record = variant(mode)
     except ValueError as exc:
         raise UsageError(f"{source}: {one_line(exc)}") from None
     _try_description(record, source)
     return mode
+
+
+def _try_operation(record, source):
+    """Runs the oracle once on the operation (two sequences of three tokens, every size 2, values,
+    bounds and gradients): a record whose shapes do not fit its step says so in one line."""
+    import numpy as np
+
+    import reference
+
+    sizes = {letter: 2 for spec in record.inputs for letter in spec.shape}
+    sizes.update(B=2, T=3)
+    inputs = {spec.name: np.full(tuple(sizes[s] for s in spec.shape),
+                                 {"log_decay": -0.5, "negative": -0.5, "unit_norm": 0.5 ** 0.5}.get(spec.domain, 0.5))
+              for spec in record.inputs}
+    try:
+        with np.errstate(all="ignore"):
+            reference.operation_backward_with_bound(record, inputs, reference.Precision(2.0 ** -24, 2.0 ** -24))
+    except Exception as exc:  # the user's step: any mistake in it is theirs
+        raise UsageError(f"{source}: the operation {record.name} fails on two sequences of three tokens: "
+                         f"{one_line(exc)}") from None
 
 
 def _try_description(record, source):

@@ -7,10 +7,12 @@ import torch
 
 from reference import names
 from reference.cells import variant
+from reference.recurrences import is_operation
 
 from . import watch
 from .declarations import TORCH_ARGUMENTS, TORCH_VARIANT, ZERO_STATE, declare, declared_variant
 from .importing import resolve
+from .operations import operation_target
 from ..config import (CELL_KINDS, COPYING_HOOK, DTYPE_NAMES, KIND_MODES, LAYER_KINDS, MAPPING_HOOK,
                       PACKING_FUNCTIONS, TORCH_NAMES, TORCH_VARIANTS, UTILITY_KINDS, VARIANT_KIND,
                       VARIANT_KINDS, RNNConfig, selecting)
@@ -50,7 +52,9 @@ class Target:
     declarations: what it declared and where (recorded in the report); naming: TORCH_NAMES,
     MAPPING_HOOK or COPYING_HOOK (``naming_of``); variant: the mode of the variant it
     declared (kind ``variant`` or ``variant_cell``), else None; scan_error: the error per step,
-    in roundoffs of the dtype, it declares as a scan rather than a step loop (0: a step loop).
+    in roundoffs of the dtype, it declares as a scan rather than a step loop (0: a step loop; for
+    an operation, its chunked form's, ``reference.operations``' chunk charge); chunk_sizes: the
+    chunk sizes an operation accepts.
     """
 
     impl: str
@@ -62,6 +66,7 @@ class Target:
     naming: str = TORCH_NAMES
     variant: Optional[str] = None
     scan_error: float = 0.0
+    chunk_sizes: tuple = ()
 
     def __str__(self):
         return self.impl
@@ -231,6 +236,8 @@ def load_target(impl, kind=None, declared=None):
         raise UsageError(f"--kind {kind!r} is not a kind: expected one of {', '.join(KIND_MODES)}")
     factory = resolve(impl)
     mode = declared_variant(impl, factory, kind, (declared or {}).get("variant"))
+    if mode is not None and is_operation(mode):
+        return operation_target(Target, impl, factory, kind, mode, declared)
     kind, naming = _infer_kind(impl, factory, kind, mode)
     target = declare(Target(impl, kind, factory, naming=naming, variant=mode), declared)
     if mode is not None and mode not in TORCH_VARIANTS:

@@ -27,7 +27,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from ..config import CELL_KINDS, LAYER_KINDS
+from ..config import CELL_KINDS, LAYER_KINDS, OPERATION_KIND
 from ..errors import NotTransformed, TransformedCallRaised, Unsupported, one_line
 
 #: Kinds a compiled or exported module can be: the layers (and the seed models built on them)
@@ -216,7 +216,7 @@ COMPILED_UNSUPPORTED = {"packed": "torch.compile cannot capture a packed sequenc
 #: Every transform by name, in the order rows and reports list them; how each but eager makes
 #: its call is ``standalone.TRANSFORM_CALLS``'s, which a test holds to the same names.
 TRANSFORMS = {
-    "eager": Transform("eager", kinds=MODULE_KINDS + ("packing_utils",)),
+    "eager": Transform("eager", kinds=MODULE_KINDS + ("packing_utils", OPERATION_KIND)),
     # torch.compile(fullgraph=True, dynamic=False), aot_eager backend, RNNs allowed: Dynamo, AOTAutograd and
     # torch's decompositions, forward and backward, training and eval
     "compile": Transform("compile", "the compiled forward", unsupported=COMPILED_UNSUPPORTED, examples=0.2,

@@ -25,6 +25,10 @@ STREAMS = {
     "model_upstream_gradient": "the gradient fed to a seed model's backward (models' gradient checks)",
     "packing_data": "the sequences given to a packing utility (packing_utils)",
     "packing_upstream_gradient": "the gradient fed back through a packing utility (packing_gradients_match_reference)",
+    "operation_data": "an operation's inputs (operation checks)",
+    "operation_state": "an operation's initial state (operation checks)",
+    "operation_upstream_gradient": "the gradient fed back through an operation (operation_gradients_match_oracle)",
+    "operation_relation": "the permutation or cut of an operation's relation (operation relations)",
 }
 
 
