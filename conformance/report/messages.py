@@ -67,6 +67,8 @@ def failure_message(result, failure):
              f"  configuration: {failure.config}"]
     if failure.comparison is not None:
         lines.append(f"  worst element: {failure.comparison.describe()}")
+        if result.non_finite:
+            lines.append(f"  non-finite: {result.non_finite}")
     else:
         lines.append(f"  what went wrong: {failure.summary}")
     lines.append(f"  replay: {result.replay}")

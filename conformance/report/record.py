@@ -113,6 +113,8 @@ class CheckResult:
     symptom: str = None
     #: the parity check whose failure this failed row likely follows from (``messages.root_causes``)
     consequence_of: str = None
+    #: where the failing example's first NaN or inf came from (``checks.support.nonfinite``)
+    non_finite: str = None
     family: str = field(default="", repr=False)
 
     @property

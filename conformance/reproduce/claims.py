@@ -35,18 +35,18 @@ def short(value):
     return "None" if value is None else " ".join(str(value.tolist() if torch.is_tensor(value) else value).split())[:120]
 
 
-def assert_tensor(name, value, shape, dtype, device):
+def assert_tensor(name, value, shape, dtype, device, contract="torch returns"):
     """``value`` is a tensor of ``dtype`` on ``device`` (its index too, when it names one) with
-    ``shape``, as torch returns."""
+    ``shape``, as torch returns (``contract``: who says so, in the message)."""
     if not torch.is_tensor(value):
-        raise ClaimFailed(f"{name} is {describe(value)}; torch returns a tensor")
+        raise ClaimFailed(f"{name} is {describe(value)}; {contract} a tensor")
     where = torch.device(device)
     if value.device.type != where.type or (where.index is not None and value.device.index != where.index):
-        raise ClaimFailed(f"{name} is on {value.device}; torch returns it on {device}")
+        raise ClaimFailed(f"{name} is on {value.device}; {contract} it on {device}")
     if value.dtype != dtype:
-        raise ClaimFailed(f"{name} is {value.dtype}; torch returns {dtype}")
+        raise ClaimFailed(f"{name} is {value.dtype}; {contract} {dtype}")
     if tuple(value.shape) != tuple(shape):
-        raise ClaimFailed(f"{name} has shape {tuple(value.shape)}; torch returns {tuple(shape)}")
+        raise ClaimFailed(f"{name} has shape {tuple(value.shape)}; {contract} {tuple(shape)}")
 
 
 def assert_structure(result, given, shapes, dtype, device):
@@ -90,13 +90,12 @@ def assert_operation_result(result, operation, output_shape, state_shapes, dtype
     if several and not (isinstance(final, (tuple, list)) and len(final) == len(states)):
         raise ClaimFailed(f"the final state is {describe(final)}; its record {operation} returns the tuple "
                           f"({', '.join(states)})")
-    assert_tensor("o", output, output_shape, dtype, device)
+    contract = f"its record {operation} returns"
+    assert_tensor("o", output, output_shape, dtype, device, contract)
     for name, part, shape in zip(states, tuple(final) if several else (final,), state_shapes):
         label = f"final_state.{name}" if several else "final_state"
-        if torch.is_tensor(part) and part.dtype in state_dtypes:
-            assert_tensor(label, part, shape, part.dtype, device)
-        else:
-            assert_tensor(label, part, shape, state_dtypes[0], device)
+        dtype_of = part.dtype if torch.is_tensor(part) and part.dtype in state_dtypes else state_dtypes[0]
+        assert_tensor(label, part, shape, dtype_of, device, contract)
 
 
 def assert_cell_structure(result, shape, dtype, device, paired):

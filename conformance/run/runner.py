@@ -3,6 +3,7 @@
 ``run_check`` is usable without pytest (the CLI and the pytest plugin both call it); the
 checks themselves are in ``registry.checks()``.
 """
+import math
 import time
 import traceback
 import zlib
@@ -18,6 +19,7 @@ from ..report.record import Row
 from . import profiles
 from .options import replay_command
 from ..reproduce import hooks, scripts
+from ..checks.support import nonfinite
 from ..checks.support.boundary import DEFAULT_TIMEOUT, Context
 from ..errors import CheckFailure, NotRepresentable, TargetHung, Unsupported, one_line
 from ..checks.registry import checks
@@ -83,6 +85,9 @@ def run_row(row, check, target, timeout=DEFAULT_TIMEOUT, reproducer_dir=None):
                              f"forward that returns)")
     except CheckFailure as failure:
         _fail(result, check, failure)
+        if _not_finite(failure.comparison) and failing:
+            result.non_finite = nonfinite.cause(lambda: _replay(check, ctx, failing[-1]))
+            result.message = messages.failure_message(result, failure)
     except TargetHung as hung:
         _fail(result, check, CheckFailure(ctx.config, str(hung)))
     except FlakyFailure as flaky:
@@ -137,6 +142,18 @@ def _fail(result, check, failure):
         result.worst_ratio = failure.comparison.ratio
     result.traceback = failure.detail
     result.message = messages.failure_message(result, failure)
+
+
+def _not_finite(comparison):
+    """Whether a failed comparison's worst element is a NaN or an inf on either side."""
+    return comparison is not None and not (math.isfinite(comparison.got) and math.isfinite(comparison.expected))
+
+
+def _replay(check, ctx, case):
+    """The failing ``case`` run once more, recording nothing for a script."""
+    ctx.config = case
+    with hooks.paused():
+        check.body(case, ctx)
 
 
 def _traced_replay(check, ctx, case):

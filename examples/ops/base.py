@@ -73,11 +73,16 @@ class Operation:
         outs, finals = [], []
         for n, (start, stop) in enumerate(zip(offsets[:-1], offsets[1:])):
             part = {name: value[:, start:stop] if self.per_token(name) else value for name, value in x.items()}
-            state = None if initial_state is None else tuple(s[n:n + 1] for s in initial_state)
+            state = self.sequence_state(initial_state, n, finals[-1] if finals else None)
             out, final = self.run(part, scale, state, **options)
             outs.append(out)
             finals.append(final)
         return torch.cat(outs, dim=1), tuple(torch.cat(parts) for parts in zip(*finals))
+
+    def sequence_state(self, initial_state, n, previous):
+        """Sequence n's initial state: its own (``previous``, the state sequence n - 1 ended
+        in, is what a leaking kernel would start from)."""
+        return None if initial_state is None else tuple(s[n:n + 1] for s in initial_state)
 
     def per_token(self, name):
         return True

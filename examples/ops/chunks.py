@@ -73,7 +73,11 @@ class Chunks:
 
 
 class DecayedChunks(Chunks):
-    """Decayed attention in chunks of ``chunk_size`` tokens."""
+    """Decayed attention in chunks of ``chunk_size`` tokens.  Its error beyond the step loop's:
+    ``rnn_conformance_scan_error`` roundoffs per unit of a chunk's range (measured:
+    ``benchmarks/chunk_accuracy.py``)."""
+
+    rnn_conformance_scan_error = 2.0
 
     def recur(self, q, k, v, g, scale, S, chunk_size=64):
         steps, pad = q.shape[1], -q.shape[1] % chunk_size
@@ -84,11 +88,14 @@ class DecayedChunks(Chunks):
         S, outs = self.initial(S), []
         for n in range(q.shape[2]):
             qn, kn, vn, gn = q[:, :, n], k[:, :, n], v[:, :, n], gc[:, :, n]
-            intra = (qn[..., :, None, :] * kn[..., None, :, :] * self.pairwise(gn)).sum(-1)
-            outs.append(self.scaled((qn * gn.exp()) @ S + intra @ vn, scale))
+            outs.append(self.scaled((qn * gn.exp()) @ S + self.intra(qn, kn, gn) @ vn, scale))
             last = gn[..., -1:, :]
             S = last.exp().transpose(-1, -2) * S + (kn * (last - gn).exp()).transpose(-1, -2) @ vn
         return self.unchunked(outs, steps), S
+
+    def intra(self, q, k, gc):
+        """A chunk's decayed scores, (q_i . (k_j exp(gc_i - gc_j))) for i >= j, else 0: (B, H, C, C)."""
+        return (q[..., :, None, :] * k[..., None, :, :] * self.pairwise(gc)).sum(-1)
 
 
 class DeltaSteps:
@@ -105,7 +112,10 @@ class DeltaSteps:
 
 
 class DeltaChunks(Chunks):
-    """The (gated) delta rule in chunks of ``chunk_size`` tokens (the UT transform)."""
+    """The (gated) delta rule in chunks of ``chunk_size`` tokens (the UT transform): its
+    triangular solve adds to the decayed chunks' error (``benchmarks/chunk_accuracy.py``)."""
+
+    rnn_conformance_scan_error = 8.0
 
     def recur(self, q, k, v, g, beta, scale, S, chunk_size=64):
         steps, pad = q.shape[1], -q.shape[1] % chunk_size

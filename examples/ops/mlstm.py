@@ -47,6 +47,8 @@ class MLSTM(Operation):
 
 
 class MLSTMChunked(MLSTM):
+    rnn_conformance_scan_error = 2.0
+
     def recur(self, q, k, v, i, log_f, state, chunk_size):
         chunk_size = chunk_size or 64
         C, n, m = state
@@ -66,11 +68,17 @@ class MLSTMChunked(MLSTM):
             qn = w_inter * (qc @ n[..., None])[..., 0] + scores.sum(-1)
             outs.append((numerator / (torch.maximum(qn.abs(), torch.exp(-m_t)) + EPS)[..., None]).transpose(1, 2))
             m_last = m_t[..., -1]
-            carry, last = w_inter[..., -1], w_intra[..., -1, :]
+            carry, last = self.carry(b[..., -1], m, m_last), w_intra[..., -1, :]
             C = carry[..., None, None] * C + (kc * last[..., None]).transpose(-1, -2) @ vc
             n = carry[..., None] * n + (kc * last[..., None]).sum(-2)
             m = m_last
         return (torch.cat(outs, 1) if outs else v.new_zeros(v.shape[0], 0, *v.shape[2:])), (C, n, m)
+
+
+    def carry(self, b_last, m, m_last):
+        """What the carried state is weighed by at the chunk's end: exp(b_L + m_0 - m_L) (the
+        forget gates' product, the stabilizer's change)."""
+        return torch.exp(b_last + m - m_last)
 
 
 recurrent = MLSTM()
