@@ -59,8 +59,9 @@ UTILITY_KINDS = {"packing_utils": ()}
 OPERATION_KIND = "operation"
 OPERATION_KINDS = {OPERATION_KIND: ()}
 #: What an operation may lack (its signature has no such keyword, or it declares so): a varlen
-#: batch (``cu_seqlens``), an initial state, a chunk size, a scale.
-OPERATION_FEATURES = ("varlen", "initial_state", "chunk_size", "scale")
+#: batch (``cu_seqlens``), an initial state, a chunk size, a scale, more value heads than
+#: query/key heads (grouped heads: the draws then give each group one head).
+OPERATION_FEATURES = ("varlen", "initial_state", "chunk_size", "scale", "grouped_heads")
 #: Every kind a target can be.
 KIND_MODES = {**LAYER_KINDS, **CELL_KINDS, **UTILITY_KINDS, **OPERATION_KINDS}
 #: The six packing utilities a packing_utils target provides (each may be missing: its checks
@@ -193,7 +194,8 @@ class PackingCase:
 
 @dataclass(frozen=True)
 class OperationCase:
-    """One call of a recurrence operation: its record's name, the sizes beyond B and T
+    """One call of a recurrence operation: its record (a name of ``reference.OPERATIONS`` or
+    ``package.module:NAME``), the sizes beyond B and T
     (((name, value), ...)), the batch (1 with ``lengths``) and tokens, the sequences' lengths
     of a varlen (cu_seqlens) batch, whether an initial state is given, the scale given (None:
     the default), the chunk size given (None: the operation's own), how strong the log-decays
@@ -235,7 +237,7 @@ class OperationCase:
         data += [f"scale={self.scale:g}"] if self.scale is not None else []
         data += [f"chunk_size={self.chunk_size}"] if self.chunk_size is not None else []
         data += [f"decays={self.regime}"] if self.regime != "typical" else []
-        return f"{self.operation}({sizes}) {' '.join(data)} data_seed={self.seed}"
+        return f"{self.operation.rpartition(':')[2]}({sizes}) {' '.join(data)} data_seed={self.seed}"
 
 
 #: The largest scan error a target may declare, in roundoffs per step (2**20: float32's

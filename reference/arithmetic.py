@@ -494,9 +494,11 @@ class Arithmetic:
             error = moved + self._round(value, self.precision.function_ulps)
         return self._emit(_log_vjp, (a,), value, error)
 
-    def sqrt(self, a):
+    def sqrt(self, a, max_gradient=None):
         """The square root of a >= 0.  Its error: how far it moves over a's interval (steepest
-        at the lower end, down to 0) and ``function_ulps`` roundings of the root."""
+        at the lower end, down to 0) and ``function_ulps`` roundings of the root.  With
+        ``max_gradient``, its derivative is bounded by it (Griffin's ``SqrtBoundDerivative``):
+        g / sqrt(max(4 a, 1 / max_gradient**2)), finite at 0."""
         value = np.sqrt(_value(a))
         if self.plain:
             return value
@@ -506,7 +508,7 @@ class Arithmetic:
             low = np.sqrt(np.maximum(a.value - a.error, 0.0))
             high = np.sqrt(a.value + a.error)
             error = np.maximum(value - low, high - value) + self._round(value, self.precision.function_ulps)
-        return self._emit(_sqrt_vjp, (a,), value, error)
+        return self._emit(_sqrt_vjp, (a,), value, error, max_gradient)
 
     def sum_over(self, a, axis):
         """The sum of a along ``axis`` (LTC's sum over synapses).  Its error: the terms'
@@ -806,9 +808,12 @@ def _log_vjp(ar, grads, inputs, outs, extra):
     return (ar.div(grads[0], inputs[0]),)
 
 
-def _sqrt_vjp(ar, grads, inputs, outs, extra):
-    """da = g / (2 y), from the stored y = sqrt(a)."""
-    return (ar.div(grads[0], ar.mul(2.0, outs[0])),)
+def _sqrt_vjp(ar, grads, inputs, outs, max_gradient):
+    """da = g / (2 y), from the stored y = sqrt(a); with ``max_gradient``,
+    g / sqrt(max(4 a, 1 / max_gradient**2))."""
+    if max_gradient is None:
+        return (ar.div(grads[0], ar.mul(2.0, outs[0])),)
+    return (ar.div(grads[0], ar.sqrt(ar.maximum(ar.mul(4.0, inputs[0]), 1.0 / max_gradient ** 2))),)
 
 
 def _sum_vjp(ar, grads, inputs, outs, axis):
@@ -985,9 +990,10 @@ def log(a):
     return a.arith.log(a) if isinstance(a, Num) else np.log(a)
 
 
-def sqrt(a):
-    """The square root of a >= 0."""
-    return a.arith.sqrt(a) if isinstance(a, Num) else np.sqrt(a)
+def sqrt(a, max_gradient=None):
+    """The square root of a >= 0; with ``max_gradient``, its derivative bounded by it (Griffin's
+    RG-LRU: sqrt(1 - a**2) at a = 1)."""
+    return a.arith.sqrt(a, max_gradient) if isinstance(a, Num) else np.sqrt(a)
 
 
 def absolute(a):

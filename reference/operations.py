@@ -113,6 +113,9 @@ class Operation:
                 return f"input {i.name} has domain {i.domain!r}: expected one of {', '.join(DOMAINS)}"
             if ("B" in i.shape or "T" in i.shape) and not i.per_token:
                 return f"input {i.name} has shape {i.shape}: B and T lead an input given per token, or are absent"
+            if i.domain == "unit_norm" and len(i.shape) - 2 * i.per_token < 1:
+                return (f"input {i.name} has domain unit_norm but no axis to be a unit vector along (shape "
+                        f"{i.shape}): the draws cannot satisfy it")
         if not any(i.per_token for i in self.inputs):
             return "no input is given per token (shape ('B', 'T', ...))"
         if tuple(self.output[:2]) != TOKEN_AXES:

@@ -388,7 +388,11 @@ def declaration_words(impl, declarations):
         lines.append(f"{impl} declares sigmoid/tanh accurate to {activation['value']:g} absolute "
                      f"({activation['source']}): charged in every bound")
     scan = declarations.get("scan_error")
-    if scan:
+    if scan and scan.get("chunked"):
+        lines.append(f"{impl} declares its chunked form accurate to {scan['value']:g} roundoffs per unit of a "
+                     f"chunk's range ({scan['source']}): charged in every bound, growing with the chunk's tokens "
+                     f"and decay")
+    elif scan:
         lines.append(f"{impl} declares a scan accurate to {scan['value']:g} roundoffs per step "
                      f"({scan['source']}): charged in every bound, growing with the steps")
     return lines

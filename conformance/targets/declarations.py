@@ -137,7 +137,10 @@ def _try_operation(record, source):
 
     import reference
 
-    sizes = {letter: 2 for spec in record.inputs for letter in spec.shape}
+    letters = dict.fromkeys(s for spec in record.inputs for s in spec.shape if s not in ("B", "T"))
+    sizes = {letter: 2 + n for n, letter in enumerate(letters)}  # distinct: a transposed use shows
+    for few, many in record.groups:
+        sizes[many] = sizes[few] * 2
     sizes.update(B=2, T=3)
     inputs = {spec.name: np.full(tuple(sizes[s] for s in spec.shape),
                                  {"log_decay": -0.5, "negative": -0.5, "unit_norm": 0.5 ** 0.5}.get(spec.domain, 0.5))
@@ -146,7 +149,8 @@ def _try_operation(record, source):
         with np.errstate(all="ignore"):
             reference.operation_backward_with_bound(record, inputs, reference.Precision(2.0 ** -24, 2.0 ** -24))
     except Exception as exc:  # the user's step: any mistake in it is theirs
-        raise UsageError(f"{source}: the operation {record.name} fails on two sequences of three tokens: "
+        raise UsageError(f"{source}: the operation {record.name} fails on two sequences of three tokens, sizes "
+                         f"{', '.join(f'{k}={v}' for k, v in sizes.items() if k not in ('B', 'T'))}: "
                          f"{one_line(exc)}") from None
 
 

@@ -30,6 +30,8 @@ def operation_target(target_class, impl, factory, kind, record_name, declared):
     record = operation_record(record_name)
     target = declare(target_class(impl, OPERATION_KIND, factory, variant=record_name), declared)
     target.chunk_sizes = _chunk_sizes(impl, factory)
+    if "scan_error" in target.declarations:  # an operation's scan error is its chunked form's
+        target.declarations["scan_error"]["chunked"] = True
     target.unsupported.update(_lacking(impl, factory, record))
     return target
 
@@ -42,10 +44,15 @@ def _lacking(impl, factory, record):
     except (TypeError, ValueError):  # no signature to read (a builtin): its calls will say
         return {}
     parameters = list(signature.parameters.values())
-    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
-        positional = len(record.inputs)
-    else:
-        positional = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
+    options = {record.argument(key) for key in ARGUMENTS}
+    positional = 0  # the inputs it takes: its positional parameters before the first option of the convention
+    for p in parameters:
+        if p.kind is p.VAR_POSITIONAL:
+            positional = len(record.inputs)
+            break
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or p.name in options:
+            break
+        positional += 1
     if positional < len(record.inputs):
         names = [spec.name for spec in record.inputs]
         raise UsageError(f"--impl {impl}{signature} takes {positional} inputs by position; its record "

@@ -58,3 +58,46 @@ def test_sru_passes_in_float32_but_its_no_grad_path_refuses_float64_and_takes_a_
     assert by[("gradients_match_oracle", "float64")].status == "passed"  # the autograd path computes float64
     assert "expected scalar type Float but found Double" in by[("forward_matches_oracle", "float64")].message
     assert "accepted wrong input size" in by[("invalid_input_rejected", "float32")].message
+
+
+# --- the matrix-state recurrences: second public implementations, run by the operation checks ---
+
+FLA_NAIVE = ("gated_delta_rule", "gated_delta_rule_chunked", "gla", "linear_attention", "retnet")
+
+
+def _installed(package):
+    import importlib.util
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{package} is not installed (pip install --no-deps {package})")
+
+
+@pytest.mark.parametrize("op", FLA_NAIVE)
+def test_fla_naive_references_agree_with_the_oracle_in_float32(op):
+    """FLA's pure-torch references are a second implementation of five records: in float32,
+    where they compute, every check that applies passes."""
+    _installed("fla")
+    pytest.importorskip("einops")
+    results = planted_bugs.run(f"examples.libraries.fla_naive:{op}", "float32", False)
+    assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
+    assert sum(r.status == "passed" for r in results) >= 4
+
+
+@pytest.mark.parametrize("op, what", [("gla", "final_state is torch.float32"),
+                                      ("gated_delta_rule", "o is torch.float32")])
+def test_fla_naive_references_compute_float64_in_float32(op, what):
+    """The finding: given float64, they compute in float32 and return float32 (the gated delta
+    rule's o too), which the dtype claim names before any value is compared."""
+    _installed("fla")
+    pytest.importorskip("einops")
+    results = planted_bugs.run(f"examples.libraries.fla_naive:{op}", "float64", True,
+                               checks="operation_matches_oracle")
+    assert results[0].status == "failed" and what in results[0].message, results[0].message
+    assert f"its record {op.removesuffix('_chunked')} returns torch.float64" in results[0].message
+
+
+def test_xlstm_recurrent_step_agrees_with_the_oracle():
+    """xLSTM's stabilized mLSTM step, token by token with its states carried: float64 and float32."""
+    _installed("xlstm")
+    results = planted_bugs.run("examples.libraries.xlstm_mlstm:mlstm", "float64,float32", False)
+    assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
+    assert sum(r.status == "passed" for r in results) >= 8

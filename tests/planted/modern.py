@@ -107,6 +107,16 @@ class RGLRUSqrtOneMinusA(RGLRU):
         return (a * state[0] + torch.sqrt(1 - a) * (torch.sigmoid(i_pre) * u),)
 
 
+class RGLRUUnboundedSqrt(RGLRU):
+    """torch.sqrt(1 - a**2) with torch's derivative: once the recurrence gate saturates and a rounds
+    to 1, the backward divides by 0 (inf and NaN gradients, where the exact ones are finite)."""
+
+    def step(self, x, state, p, side):
+        r_pre, i_pre, u = F.linear(x, p("weight_ih"), p("bias_ih")).chunk(3, -1)
+        a = torch.exp(-C * torch.sigmoid(r_pre) * softplus(-p("weight_lambda")))
+        return (a * state[0] + torch.sqrt(1 - a * a) * (torch.sigmoid(i_pre) * u),)
+
+
 class RGLRUSoftplusSign(RGLRU):
     """a = exp(-c r softplus(Λ)): the sign inside softplus lost (a = 1 - σ(Λ) ** ...)."""
 
@@ -261,7 +271,7 @@ PLANTED = (
     (MinGRUScanH0Unweighted, MinGRUScan),
     (MinLSTMUnnormalized, MinLSTM), (MinLSTMNormalizedByForget, MinLSTM), (MinLSTMScanUnnormalized, MinLSTMScan),
     (MinLSTMScanReverseUnaligned, MinLSTMScan),
-    (RGLRUSqrtOneMinusA, RGLRU), (RGLRUSoftplusSign, RGLRU), (RGLRUNoInputGate, RGLRU),
+    (RGLRUSqrtOneMinusA, RGLRU), (RGLRUUnboundedSqrt, RGLRU), (RGLRUSoftplusSign, RGLRU), (RGLRUNoInputGate, RGLRU),
     (CfCIgnoresTimespans, CfC), (CfCHeadsSwapped, CfC), (CfCPlainTanhBackbone, CfC),
     (SRUHighwayWrongSide, SRU), (SRUResetReadsNewCell, SRU), (SRUForgetComplementSwapped, SRU),
     (SLSTMStabilizerOnInputOnly, SLSTM), (SLSTMStabilizerForgetsM, SLSTM), (SLSTMNormalizerNotDecayed, SLSTM),

@@ -170,3 +170,14 @@ def test_a_cell_changed_in_one_place_changes_values_bounds_and_gradients_togethe
                                                                    grad_output=upstream)
     assert np.allclose(bounded_grads["input"], grads["input"], rtol=1e-12, atol=1e-14)
     assert np.all(grad_bounds["weight_hh_l0"] > 0)
+
+
+def test_sqrt_with_a_bounded_derivative_is_griffins():
+    """sqrt(a, max_gradient): the value is sqrt's; the derivative g / sqrt(max(4 a, 1/M**2)), by
+    hand: 1/(2 sqrt(a)) where that is below M, M at 0 (recurrentgemma's SqrtBoundDerivative)."""
+    recording = Arithmetic().recording()
+    a = recording.adopt(np.array([0.0, 1e-8, 0.25, 1.0]))
+    out = arithmetic.sqrt(a, 1000.0)
+    assert np.array_equal(out.value, np.sqrt([0.0, 1e-8, 0.25, 1.0]))
+    (grad,) = recording.tape.backward(Arithmetic(), [out], [np.ones(4)], [a])
+    assert np.allclose(grad, [1000.0, 1000.0, 1.0, 0.5])

@@ -39,8 +39,8 @@ class FirstNonFinite(TorchDispatchMode):
         out = func(*args, **(kwargs or {}))
         if self.nan is None:
             outs = _floats(out)
-            if outs and not _finite(outs):
-                ins = _floats((args, kwargs))
+            ins = _floats((args, kwargs))
+            if outs and ins and not _finite(outs):  # without float inputs it made its values (empty, full)
                 if self.made is None and _finite(ins):
                     self.made = _describe(func, ins, outs)
                 if _has_nan(outs) and not _has_nan(ins):

@@ -39,7 +39,7 @@ def operation_cases(target, *, varlen=None, with_state=None, max_steps=12, long_
     ``min_batch`` sequences (without varlen).  Shrinks toward one head, sizes 1, batch 1, one
     token, no state, the default scale and chunk size, typical decays."""
     record = record_of(target)
-    return _cases(record.name, _head_sizes(record), _feature_sizes(record),
+    return _cases(target.variant, _head_sizes(record), target.supports("grouped_heads"), _feature_sizes(record),
                   target.supports("varlen") if varlen is None else varlen,
                   varlen is None, target.supports("initial_state") if with_state is None else with_state,
                   with_state is None, target.supports("scale") and record.scale is not None,
@@ -61,13 +61,13 @@ def _feature_sizes(record):
 
 
 @st.composite
-def _cases(draw, name, groups, features, varlen_ok, varlen_sometimes, state_ok, state_sometimes, scale_ok,
+def _cases(draw, name, groups, grouped, features, varlen_ok, varlen_sometimes, state_ok, state_sometimes, scale_ok,
            chunk_sizes, chunked, steps_range, long_steps, min_batch, has_regimes):
     min_steps, max_steps = steps_range
     sizes = {}
     for few, many in groups:
         sizes[few] = draw(st.integers(1, 3))
-        sizes[many] = sizes[few] * draw(st.integers(1, 3))
+        sizes[many] = sizes[few] * (draw(st.integers(1, 3)) if grouped else 1)
     for letter in features:
         sizes[letter] = draw(st.one_of(st.integers(1, 8), st.sampled_from((16, 33))))
     regime = draw(st.sampled_from(REGIMES)) if has_regimes else "typical"

@@ -123,6 +123,9 @@ def compare(quantity, got, expected, bound, dtype, config=None, exact=True, side
     got_values, expected = numbers(got), np.asarray(expected, dtype=np.float64)
     hooks.checked(config, assert_same_shape, quantity, got_values, expected, None if exact else sides)
     tolerance = np.asarray(bound, dtype=np.float64) + absolute_floor(dtype)
+    broken = _non_finite_where_finite(got_values, expected, dtype) if exact else None
+    if broken is not None:
+        return broken(quantity, tolerance, config)
     if not representable(expected if exact else 0.0, tolerance, dtype):
         raise NotRepresentable(f"{quantity} overflows {dtype}")
     hooks.compared("close" if exact else "runs", quantity, got, expected if exact else other, tolerance, sides)
@@ -135,6 +138,24 @@ def compare(quantity, got, expected, bound, dtype, config=None, exact=True, side
     return Comparison(quantity, float(ratio[index]), index, float(got_values[index]), float(expected[index]),
                       float(error[index]), float(tolerance[index]), sides, state_note(quantity, index, config),
                       bool(zero[index]) and bool(ratio[index] > 1.0) and not np.isnan(got_values[index]))
+
+
+def _non_finite_where_finite(got, expected, dtype):
+    """A NaN or inf where the exact value is finite and fits the dtype fails whatever the bound
+    says, even an infinite one (a derivative the bound model cannot bound, sqrt's at 0): None
+    where there is none, else a function making the failing Comparison of its first element."""
+    if got.shape != expected.shape:
+        return None
+    broken = ~np.isfinite(got) & np.isfinite(expected) & (np.abs(expected) <= torch.finfo(dtype).max / 4)
+    if not broken.any():
+        return None
+    index = tuple(int(i) for i in np.argwhere(broken)[0])
+
+    def failing(quantity, tolerance, config):
+        return Comparison(quantity, float("inf"), index, float(got[index]), float(expected[index]),
+                          float(abs(got[index] - expected[index])), float(np.broadcast_to(tolerance, got.shape)[index]),
+                          None, state_note(quantity, index, config))
+    return failing
 
 
 def representable(values, bound, dtype):
