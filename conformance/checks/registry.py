@@ -14,9 +14,9 @@ from ..config import LAYER_KINDS
 
 #: family -> the modules that hold its checks, in the order reports list them.
 FAMILIES = {
-    "parity": ("conformance.checks.parity", "conformance.checks.operations"),
+    "parity": ("conformance.checks.parity", "conformance.checks.operation_parity"),
     "packing": ("conformance.checks.packing",),
-    "gradients": ("conformance.checks.gradients", "conformance.checks.operations"),
+    "gradients": ("conformance.checks.gradients", "conformance.checks.operation_gradients"),
     "metamorphic": ("conformance.checks.metamorphic", "conformance.checks.dropout",
                     "conformance.checks.operation_relations"),
     "contract": ("conformance.checks.contract",),
