@@ -483,14 +483,20 @@ TORCH_MODES = ("RNN_TANH", "RNN_RELU", "GRU", "LSTM")
 def variant(mode):
     """The Variant of ``mode``: a name in VARIANTS, or ``package.module:NAME`` naming a
     Variant of your own; ValueError saying what is wrong otherwise."""
-    if isinstance(mode, Variant):
-        return mode
-    if mode in VARIANTS:
-        return VARIANTS[mode]
-    if isinstance(mode, str) and ":" in mode:
-        return _imported(mode)
-    raise ValueError(f"mode={mode!r}: expected one of {', '.join(VARIANTS)}, or package.module:NAME naming a "
-                     f"reference.Variant of your own")
+    return record_named(mode, VARIANTS, Variant, "mode", "variant")
+
+
+def record_named(name, table, record_class, argument, what):
+    """The ``record_class`` instance ``name`` names: itself, a key of ``table``, or
+    ``package.module:NAME``; ValueError naming ``argument`` otherwise."""
+    if isinstance(name, record_class):
+        return name
+    if name in table:
+        return table[name]
+    if isinstance(name, str) and ":" in name:
+        return _imported(name, record_class, what)
+    raise ValueError(f"{argument}={name!r}: expected one of {', '.join(table)}, or package.module:NAME naming a "
+                     f"reference.{record_class.__name__} of your own")
 
 
 def _imported(path, record_class=None, what="variant"):

@@ -350,15 +350,16 @@ class _Run:
         state_bounds = tuple(self.chunk.state(error_of(s), value_of(s)) for s in finals)
         return (output, single(values)), (bound, single(state_bounds))
 
-    def _tokens_back(self, per_token):
-        """[T_max of (N, ...)] -> the output's (B, T, ...) (or (1, total, ...) with cu_seqlens)."""
-        out_shape = tuple(self.sizes[s] for s in self.record.output)
+    def _tokens_back(self, per_token, shape=None):
+        """[T_max of (N, ...)] -> the (B, T, ...) of ``shape`` (default the output's; (1, total,
+        ...) with cu_seqlens)."""
+        shape = tuple(self.sizes[s] for s in (shape or self.record.output))
         if not per_token:
-            return np.zeros(out_shape)
+            return np.zeros(shape)
         stacked = np.stack(per_token, axis=1)  # (N, T_max, ...)
         if self.offsets is None:
-            return stacked.reshape(out_shape)
-        out = np.zeros(out_shape)
+            return stacked.reshape(shape)
+        out = np.zeros(shape)
         for n, (start, length) in enumerate(zip(self.offsets[:-1], self.lengths)):
             out[0, start:start + length] = stacked[n, :length]
         return out
@@ -393,8 +394,9 @@ class _Run:
     def _gradients(self, per_token, d_parameters, d_state):
         grads, bounds = {}, {}
         for name, ds in per_token.items():
-            grads[name] = self._tokens_back_input(name, [value_of(d) for d in ds])
-            bounds[name] = self._tokens_back_input(name, [error_of(d) for d in ds])
+            shape = next(i.shape for i in self.record.inputs if i.name == name)
+            grads[name] = self._tokens_back([value_of(d) for d in ds], shape)
+            bounds[name] = self._tokens_back([error_of(d) for d in ds], shape)
         for name, d in d_parameters.items():
             shape = np.shape(self.parameters[name])
             grads[name] = np.zeros(shape) if d is None else value_of(d)
@@ -410,18 +412,6 @@ class _Run:
             values["initial_state"] = tuple(self.state0)
         return grads, self.chunk.gradients(bounds, grads, values)
 
-    def _tokens_back_input(self, name, per_token):
-        """An input's per-token gradients [T_max of (N, ...)] in its own (B, T, ...) shape."""
-        shape = tuple(self.sizes[s] for s in next(i.shape for i in self.record.inputs if i.name == name))
-        if not per_token:
-            return np.zeros(shape)
-        stacked = np.stack(per_token, axis=1)
-        if self.offsets is None:
-            return stacked.reshape(shape)
-        out = np.zeros(shape)
-        for n, (start, length) in enumerate(zip(self.offsets[:-1], self.lengths)):
-            out[0, start:start + length] = stacked[n, :length]
-        return out
 
 
 def _offsets(cu_seqlens, batch, steps):

@@ -21,7 +21,7 @@ import numpy as np
 
 from .activations import logsigmoid
 from .arithmetic import absolute, constant, exp, log, maximum, value_of
-from .cells import _imported
+from .cells import record_named
 from .matrix import apply, column, contract, dot, l2_normalize, outer, per_head
 from .operations import Input, Operation
 
@@ -159,14 +159,7 @@ OPERATIONS = {record.name: record for record in (LINEAR_ATTENTION, RETNET, GLA, 
 def operation_record(name):
     """The Operation ``name`` names: one of OPERATIONS, or ``package.module:NAME`` naming an
     Operation of your own; ValueError saying what is wrong otherwise."""
-    if isinstance(name, Operation):
-        return name
-    if name in OPERATIONS:
-        return OPERATIONS[name]
-    if isinstance(name, str) and ":" in name:
-        return _imported(name, Operation, "operation")
-    raise ValueError(f"operation={name!r}: expected one of {', '.join(OPERATIONS)}, or package.module:NAME naming "
-                     f"a reference.Operation of your own")
+    return record_named(name, OPERATIONS, Operation, "operation", "operation")
 
 
 def is_operation(name):

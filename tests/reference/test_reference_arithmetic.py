@@ -13,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 import reference
 from reference import arithmetic, cells
 from reference.arithmetic import Affine, Arithmetic, Precision
+from tests.reference.test_matrix_states import PRIMITIVES as MATRIX_PRIMITIVES
 
 FLOAT32 = Precision(storage=2.0 ** -24, accumulate=2.0 ** -24, underflow=2.0 ** -126)
 EXACT = Precision(storage=0.0, accumulate=0.0)
@@ -99,6 +100,7 @@ VJP_CASES = {  # name: (input shapes, function written with the primitives)
     "stack": ([(2, 3), (2, 3)], lambda a, b: arithmetic.stack([a, b])),
     "index": ([(3, 2)], lambda a: a[1]),
     "where": ([(2, 3), (2, 3)], lambda a, b: arithmetic.where(np.array([[True], [False]]), a, b)),
+    **{f"matrix {name}": case for name, case in MATRIX_PRIMITIVES.items()},
 }
 
 
