@@ -454,6 +454,8 @@ class _ChunkCharge:
         self.factor = 0.0 if precision is None or not precision.scan else precision.scan / precision.storage
         self.roundoff = 0.0 if precision is None else precision.storage
         self.reach, self.lengths, self.varlen = None, run.lengths, run.offsets is not None
+        # the longest contraction a chunk's products make besides its tokens: the state's widest axis
+        self.width = max(run.sizes[s] for s in run.record.states[0][1][-2:])
         if self.factor:
             self.reach = self._reach(run, chunk_size)  # (N, T_max): the largest range up to each token
 
@@ -493,9 +495,9 @@ class _ChunkCharge:
     def gradients(self, bounds, grads, values):
         """Every gradient's bound charged over the whole range.  A chunk's gradient sums terms
         that cancel where the step loop forms none (a log-decay's gradient is a difference of
-        pairwise factors' gradients): each gradient's magnitude is also taken as at least the
-        largest first-order change any input makes to the loss, |grad y * y|, per unit of its
-        own input (at least 1)."""
+        pairwise factors' gradients, each a contraction over the state's widest axis): each
+        gradient's magnitude is also taken as at least the largest first-order change any input
+        makes to the loss, |grad y * y|, per unit of its own input (at least 1), times that width."""
         if not self.factor or not self.reach.size:
             return bounds
         most = float(self.reach.max())
@@ -506,7 +508,7 @@ class _ChunkCharge:
         for name, bound in bounds.items():
             pieces = []
             for b, g, v in zip(parts(bound), parts(grads[name]), parts(values[name])):
-                floor = change / max(float(np.max(np.abs(v), initial=0.0)), 1.0)
+                floor = self.width * change / max(float(np.max(np.abs(v), initial=0.0)), 1.0)
                 pieces.append(self._charged(b, np.abs(g) + floor, most))
             charged[name] = tuple(pieces) if isinstance(bound, tuple) else pieces[0]
         return charged
