@@ -10,7 +10,7 @@ the state's.
 """
 import numpy as np
 
-from .arithmetic import sqrt, sum_over
+from .arithmetic import Num, sqrt, sum_over
 
 
 def column(a):
@@ -37,13 +37,21 @@ def outer(a, b):
 def contract(a, state):
     """a^T S: a (..., K), S (..., K, V) -> (..., V) (a query reading a state, ``q^T S``, or the
     delta rule's ``k^T S``); each element a dot product of K terms."""
+    if _plain(a, state):  # the same sum without the (..., K, V) products held (einsum's loop)
+        return np.einsum("...k,...kv->...v", a, state)
     return sum_over(column(a) * state, axis=-2)
 
 
 def apply(state, b):
     """S b: S (..., K, V), b (..., V) -> (..., K) (Mamba's ``S C``, mLSTM's ``C q`` in the
     (V, K) convention); each element a dot product of V terms."""
+    if _plain(state, b):
+        return np.einsum("...kv,...v->...k", state, b)
     return sum_over(state * row(b), axis=-1)
+
+
+def _plain(*values):
+    return not any(isinstance(v, Num) for v in values)
 
 
 def dot(a, b):

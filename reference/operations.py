@@ -256,7 +256,10 @@ class _Run:
         self.count = len(self.lengths)
         self.longest = int(self.lengths.max(initial=0))
         self.scale = record.default_scale(self.sizes) if scale is None else float(scale)
-        self.tokens = {i.name: self._per_sequence(inputs[i.name]) for i in record.inputs if i.per_token}
+        # time-major and contiguous: a token's slice (N, ...) is one block of memory (a strided one
+        # makes every broadcast product of the step several times slower)
+        self.tokens = {i.name: np.ascontiguousarray(np.moveaxis(self._per_sequence(inputs[i.name]), 1, 0))
+                       for i in record.inputs if i.per_token}
         self.parameters = {i.name: inputs[i.name] for i in record.inputs if not i.per_token}
         self.repeats = {i.name: self._repeats(i) for i in record.inputs}
         self.state0 = self._initial(initial_state)
@@ -301,7 +304,7 @@ class _Run:
         differentiates (the slices before repeating)."""
         leaves, x = {}, {}
         for name, values in list(self.tokens.items()) + list(self.parameters.items()):
-            part = values[:, t] if name in self.tokens else values
+            part = values[t] if name in self.tokens else values
             leaf = part if arith is None else arith.exact(part)
             leaves[name] = leaf
             for axis, groups in self.repeats[name]:
