@@ -26,4 +26,4 @@ class SLSTM(Recurrent):
         i, f = torch.exp(i_pre - m_next), torch.exp(f_pre + m - m_next)
         c_next = f * c + i * torch.tanh(z_pre)
         n_next = f * n + i
-        return torch.sigmoid(o_pre) * c_next / n_next, c_next, n_next, m_next
+        return torch.sigmoid(o_pre) * (c_next / n_next), c_next, n_next, m_next
