@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import warnings
@@ -52,18 +53,29 @@ def describe_exit(exitcode):
 
 @contextmanager
 def _sigint_deferred():
-    """SIGINT blocked, not ignored, while a worker starts: a Ctrl-C that arrives meanwhile is
-    delivered when the block ends (an ignored one was lost, and the run went on), and the
-    worker, which inherits the blocked mask until it ignores SIGINT itself, never sees it."""
+    """A Ctrl-C that arrives while a worker starts is delivered when the block ends: never inside
+    it, where it cut ``Process.start`` between spawning the worker and writing what it reads
+    (the worker printed an EOFError traceback), and never lost (an ignored one was, and the run
+    went on).  SIGINT is blocked, which the worker inherits until it ignores SIGINT itself, and
+    recorded by a handler of its own: the kernel hands a process's signal to any thread that
+    does not block it (torch's parent holds one), and Python then raises in the main thread."""
+    caught = []
+    handler = None
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    except (AttributeError, ValueError):  # no pthread_sigmask here: nothing to change
-        yield
-        return
+    except (AttributeError, ValueError):  # no pthread_sigmask here: the handler alone
+        previous = None
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a blocked one is recorded now
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
+            if caught:
+                signal.raise_signal(signal.SIGINT)  # to the handler the caller had
 
 
 #: The environment that sizes the thread pools of numpy's BLAS (OpenBLAS, MKL) and of OpenMP,

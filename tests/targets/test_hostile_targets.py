@@ -329,3 +329,28 @@ def test_a_ctrl_c_that_arrives_while_a_worker_starts_is_delivered_once_it_starte
             list(supervisor.map([Task(len, ("ab",), died=lambda *args: None)]))
     finally:
         supervisor.close()
+
+
+def test_a_ctrl_c_that_another_thread_receives_while_a_worker_starts_waits_for_the_start():
+    """The kernel hands a process's SIGINT to any thread that does not block it (torch's parent
+    holds one): Python raised KeyboardInterrupt inside ``Process.start``, between spawning the
+    worker and writing what it reads, and the worker printed an EOFError traceback (CI, under
+    load).  The interrupt now arrives once the start is over, and only then."""
+    import threading
+    from conformance.run.supervisor import _sigint_deferred
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers are set from the main thread only")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()  # its mask, taken from ours now, lets SIGINT through
+    finished = False
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _sigint_deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.2)  # delivered to the other thread at once
+                finished = True
+    finally:
+        stop.set()
+        other.join()
+    assert finished, "the Ctrl-C interrupted the block it should wait for"
