@@ -227,7 +227,7 @@ def _failures(rows):
     for (target, root), group in consequences.items():
         listed = "".join(f"<li>{_e(r.check)} {_e(' '.join(column_of(r.row)))}: {_e(in_one_line(r))}</li>" for r in group)
         items.append(f'<details class="failure consequences" open><summary>'
-                     f'{_e(consequence_heading(target, root, len(group)))}</summary><ul>{listed}</ul></details>')
+                     f'{_e(consequence_heading(target, root, group))}</summary><ul>{listed}</ul></details>')
     return f"<h2>Failures ({len(failing)})</h2>" + "".join(items)
 
 

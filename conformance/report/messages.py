@@ -5,6 +5,7 @@ summary and the full table, the closing lines, the progress line.  The JSON repo
 
 Imports neither torch nor Hypothesis at the top: the plugin loads it in every session.
 """
+import re
 import sys
 import time
 
@@ -125,7 +126,11 @@ def root_causes(results, against_torch, roles):
     families that compare values (the same deviation seen by another check), the failed
     comparisons of the ``follows`` families (through the wrong values), and the ``relation``
     rows whose tolerance rests on the oracle's values (not one of the checks ``against_torch``,
-    whose other side is torch's own module).  Returns the rows so marked."""
+    whose other side is torch's own module).  Then the structural failures that no value
+    explains: the rows of other checks that went wrong the same way as an earlier one at the
+    same target and place (``failure_signature``: a returned value of the wrong shape fails
+    every check that calls the target, 26 rows for one line of a library) follow from it.
+    Returns the rows so marked."""
     roots = {}
     for r in results:
         if r.status == "failed" and roles.get(r.family) == "root":
@@ -136,7 +141,28 @@ def root_causes(results, against_torch, roles):
         if root and r.status == "failed" and r.check != root and _follows(r, against_torch, roles.get(r.family)):
             r.consequence_of = root
             marked.append(r)
+    first = {}
+    for r in results:
+        signature = failure_signature(r) if r.status == "failed" and not getattr(r, "consequence_of", None) else None
+        if signature is None:
+            continue
+        earlier = first.setdefault((r.target, r.place, signature), r)
+        if earlier.check != r.check and not getattr(earlier, "consequence_of", None):
+            r.consequence_of = earlier.check
+            marked.append(r)
     return marked
+
+
+#: A number in a failure's words: a size, an index, a value.
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def failure_signature(row):
+    """What went wrong in a structural failure (a wrong shape, dtype or structure, a refusal),
+    its numbers left out: two rows with the same signature failed the same way on different
+    examples.  None for a value comparison (``root_causes`` places those by their checks)."""
+    said = next((line for line in (row.message or "").splitlines() if line.startswith("  what went wrong: ")), None)
+    return None if said is None else _NUMBER.sub("#", said.split(": ", 1)[1])
 
 
 def _follows(row, against_torch, role):
@@ -160,9 +186,14 @@ def grouped_failures(results):
     return list(groups.values()), consequences
 
 
-def consequence_heading(target, root, count):
-    return (f"likely the same bug as {root} on {target} ({_rows(count)}: checks of the same values, gradients "
-            f"through them, relations whose tolerance rests on the oracle's values; fix {root} first)")
+def consequence_heading(target, root, following):
+    """The line above the rows ``following`` that likely fail because ``root`` fails."""
+    signatures = {failure_signature(r) for r in following}
+    if len(signatures) == 1 and None not in signatures:
+        return (f"the same failure as {root} on {target} ({_rows(len(following))} of other checks, each "
+                f"calling the target: {signatures.pop()}; fix {root} first)")
+    return (f"likely the same bug as {root} on {target} ({_rows(len(following))}: checks of the same values, "
+            f"gradients through them, relations whose tolerance rests on the oracle's values; fix {root} first)")
 
 
 def failure_groups(results):
@@ -177,7 +208,7 @@ def failure_groups(results):
             lines.append("  also failed " + ", ".join(f"{_where(r, rows[0])}{_ratio(r)}" for r in rows[1:]))
         for (target, root), following in consequences.items():
             if (target, root) == (rows[0].target, rows[0].check):
-                lines.append(consequence_heading(target, root, len(following)) + ":")
+                lines.append(consequence_heading(target, root, following) + ":")
                 lines += [f"    {check}  {where}: {said}" for check, where, said in _by_check(following)]
     return lines
 
@@ -188,7 +219,10 @@ def _where(row, first):
 
 
 def _ratio(row):
-    return f" ({row.worst_ratio:.3g}x)" if row.status == "failed" and 0 < row.worst_ratio < float("inf") else ""
+    """A failed comparison's worst ratio (a structural failure has none: the ratio its row holds is
+    that of the examples that passed before it)."""
+    compared = failure_signature(row) is None
+    return f" ({row.worst_ratio:.3g}x)" if row.status == "failed" and compared and 0 < row.worst_ratio < float("inf") else ""
 
 
 def _by_check(rows):

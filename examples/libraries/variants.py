@@ -9,7 +9,7 @@ import numpy as np
 
 import reference
 from examples.min_rnn_variant import mingru_cell
-from reference import lerp, linear, sigmoid, split
+from reference import lerp, linear, sigmoid, split, tanh
 from reference.arithmetic import value_of
 
 MINGRU_LOG_NO_BIAS = reference.Variant("MINGRU_LOG_NO_BIAS", gates=2, states=("h",), step=mingru_cell,
@@ -39,3 +39,17 @@ def _sru_lib_cell(gx, h, c, w):
 SRU_LIB = reference.Variant("SRU_LIB", gates=3, states=("h", "c"), step=_sru_lib_cell, reads_input=True,
                             parameters=(("weight_ih", ("3H", "I")), ("weight_hw", ("H", "I")), ("weight_c", ("2H",)),
                                         ("bias_fr", ("2H",))))
+
+
+def _qrnn_cell(gx, h, c, w):
+    """QRNN's f-pooling with an output gate, as speechbrain writes it: c' = f tanh(z) + (1 - f) c,
+    h' = σ(o) c' (f weighs the new value: the paper's f is its 1 - f)."""
+    z, f, o = split(gx, 1, 1, 1)
+    f = sigmoid(f)
+    c_next = lerp(c, tanh(z), f)
+    return sigmoid(o) * c_next, c_next
+
+
+#: speechbrain's QuasiRNNLayer: one projection ``w`` (z, f, o) with bias, no recurrent weight.
+QRNN = reference.Variant("QRNN", gates=3, states=("h", "c"), step=_qrnn_cell,
+                         parameters=(("weight_ih", ("3H", "I")), ("bias_ih", ("3H",))))

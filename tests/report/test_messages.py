@@ -229,3 +229,28 @@ def test_the_real_sru_float64_error_is_said_by_its_cause():
             layer(torch.zeros(3, 2, 4, dtype=torch.float64))
     assert "Traceback of TorchScript" in str(raised.value)
     assert one_line(raised.value) == "RuntimeError: expected scalar type Float but found Double"
+
+
+def test_a_structural_failure_seen_by_every_check_is_told_once_with_the_rows_it_explains():
+    """speechbrain's QuasiRNN returns the last sequence's cell states at every step for c_n: 26
+    rows failed, one per check and dtype, each a story of its own.  The rows of other checks
+    that went wrong the same way (the same words, numbers aside) at the same target and place
+    follow from the first; a different structural failure and another target's are not."""
+    def failed(check, said, target="pkg:QRNN", dtype="float64"):
+        return CheckResult(check, target, "cpu", dtype, "failed", worst_ratio=0.07, counterexample=f"c {check}",
+                           message=f"FAILED {check}  target={target}\n  what went wrong: {said}", family="parity",
+                           symptom="other")
+    root = failed("forward_matches_oracle", "c_n has shape (1, 1, 1); torch returns (1, 2, 1)")
+    again = failed("forward_matches_oracle", "c_n has shape (3, 1, 4); torch returns (3, 2, 4)", dtype="float32")
+    same = [failed("batch_split_matches_whole", "c_n has shape (1, 1, 16); torch returns (1, 2, 16)"),
+            failed("stacked_equals_composed_layers", "c_n has shape (2, 1, 1); torch returns (2, 3, 1)")]
+    other = failed("parameters_receive_gradients", "weight_ih_l0 has no gradient")
+    elsewhere = failed("batch_split_matches_whole", "c_n has shape (1, 1, 1); torch returns (1, 2, 1)", target="pkg:B")
+    results = [root, again] + same + [other, elsewhere]
+    assert messages.root_causes(results, set(), ROLES) == same
+    lines = messages.failure_groups(results)
+    assert lines[0] == root.message and lines[1] == "  also failed float32"  # no ratio: nothing was compared
+    assert lines[2].startswith("the same failure as forward_matches_oracle on pkg:QRNN (2 rows of other checks, "
+                               "each calling the target: c_n has shape (#, #, #); torch returns (#, #, #)")
+    assert other.message in lines and elsewhere.message in lines
+    assert not any(line == same[0].message for line in lines)
