@@ -173,7 +173,7 @@ def call(case, ctx, args, state, grad=False, lengths=None):
         raise
     sizes = dict(sizes_of(case), T=args[0].shape[1], B=args[0].shape[0])
     count = len(lengths) if lengths is not None else sizes["B"]
-    hooks.checked(case, assert_operation_result, result, record.name,
+    hooks.holds(case, assert_operation_result, result, record.name,
                   tuple(sizes[s] for s in record.output), record.state_shapes(sizes, count), ctx.dtype,
                   state_dtypes(ctx.dtype), ctx.device, record.state_names)
     o, final = result
