@@ -7,8 +7,8 @@ built-in ones in ``recurrences``: linear attention to Mamba), on the primitives 
 backpropagation); ``layers`` the time loop and the public entry points; ``names`` torch's
 parameter names."""
 from .activations import Monotone, activation, logsigmoid, softplus
-from .arithmetic import (Affine, Precision, absolute, divide, exp, lerp, linear, log, maximum, minimum, monotone,
-                         pairwise, power, relu, sigmoid, split, sqrt, sum_over, tanh)
+from .arithmetic import (Affine, Condition, Precision, absolute, divide, equal, exp, greater, lerp, less, linear, log,
+                         maximum, minimum, monotone, pairwise, power, relu, sigmoid, split, sqrt, sum_over, tanh, where)
 from .cells import (TORCH_MODES, VARIANTS, StepWeights, Variant, gru_cell, lstm_cell, onnx_gru, onnx_lstm, onnx_rnn,
                     rnn_relu_cell, rnn_tanh_cell, torch_parameters, variant)
 from .layers import MODES, layer_sizes, rnn, rnn_backward, rnn_backward_with_bound, rnn_with_bound
@@ -22,7 +22,7 @@ from .step import cell, cell_backward, cell_backward_with_bound, cell_with_bound
 __all__ = ["MODES", "TORCH_MODES", "VARIANTS", "StepWeights", "Variant", "onnx_gru", "onnx_lstm", "onnx_rnn",
            "torch_parameters", "variant", "activation", "relu", "tanh", "linear", "lerp", "split", "monotone",
            "Monotone", "exp", "log", "sqrt", "absolute", "divide", "maximum", "minimum", "power", "softplus",
-           "logsigmoid", "sum_over", "pairwise",
+           "logsigmoid", "sum_over", "pairwise", "Condition", "equal", "less", "greater", "where",
            "Affine", "Precision", "bilstm_classifier", "cell", "cell_backward", "cell_backward_with_bound",
            "cell_with_bound", "gru_cell", "layer_sizes", "lstm_cell", "rnn",
            "rnn_backward", "rnn_backward_with_bound", "rnn_relu_cell", "rnn_tanh_cell", "rnn_with_bound",

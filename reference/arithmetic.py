@@ -675,13 +675,17 @@ class Arithmetic:
         error = None if self.precision is None else _full(a.error, a.value)[key]
         return self._emit(_index_vjp, (a,), value, error, key)
 
-    def where(self, mask, a, b):
-        """a where mask, else b (mask a boolean array that broadcasts)."""
+    def where(self, mask, a, b, uncertain=None):
+        """a where mask, else b (mask a boolean array that broadcasts); ``uncertain``: where the
+        mask itself may go either way in a correct implementation (a ``Condition``'s operands
+        within their error of each other): the bound is infinite there."""
         value = np.where(mask, _value(a), _value(b))
         if self.plain:
             return value
         a, b = self._num(a), self._num(b)
         error = None if self.precision is None else np.where(mask, a.error, b.error)
+        if error is not None and uncertain is not None:
+            error = np.where(uncertain, np.inf, error)
         return self._emit(_where_vjp, (a, b), value, error, mask)
 
 
@@ -1037,10 +1041,71 @@ def pairwise(h):
     return h[..., :, None]
 
 
-def where(mask, a, b):
+class Condition:
+    """A comparison a step branches on (``equal``, ``less``, ``greater``), elementwise: ``mask``
+    where it holds, ``uncertain`` where the operands lie within their error bounds of each other,
+    so that a correct implementation's rounding may decide it either way (None: nowhere).
+    ``~``, ``&`` and ``|`` combine conditions; ``where(condition, a, b)`` branches on one.  It has
+    no truth value: a step is elementwise over the batch and the units."""
+
+    __slots__ = ("mask", "uncertain")
+
+    def __init__(self, mask, uncertain=None):
+        self.mask, self.uncertain = np.asarray(mask, dtype=bool), uncertain
+
+    def _either(self, other):
+        if self.uncertain is None:
+            return other.uncertain
+        return self.uncertain if other.uncertain is None else self.uncertain | other.uncertain
+
+    def __invert__(self):
+        return Condition(~self.mask, self.uncertain)
+
+    def __and__(self, other):
+        return Condition(self.mask & other.mask, self._either(other))
+
+    def __or__(self, other):
+        return Condition(self.mask | other.mask, self._either(other))
+
+    def __bool__(self):
+        raise TypeError("a step's condition is elementwise: branch with reference.where(condition, a, b); a "
+                        "condition over the whole batch (torch.all) is not a step's (one sequence's) to take")
+
+
+def _compare(a, b, holds):
+    va, vb = _value(a), _value(b)
+    errors = [x.error for x in (a, b) if x.__class__ is Num and x.error is not None]
+    uncertain = None
+    if errors:
+        reach = sum(np.asarray(e, dtype=np.float64) for e in errors)
+        near = (np.abs(va - vb) <= reach) & (reach > 0)
+        uncertain = near if np.any(near) else None
+    return Condition(holds(va, vb), uncertain)
+
+
+def equal(a, b):
+    """Where a == b (xlstm's sLSTM branches on its normalizer state being exactly 0)."""
+    return _compare(a, b, np.equal)
+
+
+def less(a, b):
+    """Where a < b."""
+    return _compare(a, b, np.less)
+
+
+def greater(a, b):
+    """Where a > b."""
+    return _compare(a, b, np.greater)
+
+
+def where(condition, a, b):
+    """a where ``condition`` holds, else b: ``condition`` a ``Condition`` (``equal``, ``less``,
+    ``greater``) or a boolean array.  The gradient goes to the branch taken, as ``torch.where``'s;
+    where the condition is uncertain (see ``Condition``) the bound is infinite."""
+    mask, uncertain = (condition.mask, condition.uncertain) if isinstance(condition, Condition) else (condition, None)
     for x in (a, b):
         if isinstance(x, Num):
-            return x.arith.where(mask, a, b)
+            return x.arith.where(mask, a, b, uncertain)
     return np.where(mask, a, b)
 
 

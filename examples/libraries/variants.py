@@ -4,12 +4,17 @@ worked examples' recurrences in the forms those libraries ship.
 * ``SRU_LIB``: sru's SRU, whose highway is the raw input or a projection by the layer's sizes.
 * ``MINGRU_LOG_NO_BIAS``: mingru-pytorch's minGRU, log-space (h positive), its projection
   without bias (``Linear(dim, 2 * dim_inner, bias=False)``).
+* ``QRNN``: speechbrain's QuasiRNN (f-pooling with an output gate; no recurrent weight).
+* ``SLSTM_XLSTM``: xlstm's vanilla sLSTM cell, whose step branches on its normalizer state being 0
+  (``reference.where`` on ``reference.equal``).
+* ``LIGRU_LN`` and ``SLIGRU``: speechbrain's light GRUs, layer norm inside the step.
 """
 import numpy as np
 
 import reference
 from examples.min_rnn_variant import mingru_cell
-from reference import lerp, linear, sigmoid, split, tanh
+from reference import (divide, equal, exp, lerp, linear, logsigmoid, maximum, minimum, sigmoid, split, tanh,
+                       where)
 from reference.arithmetic import value_of
 
 MINGRU_LOG_NO_BIAS = reference.Variant("MINGRU_LOG_NO_BIAS", gates=2, states=("h",), step=mingru_cell,
@@ -53,3 +58,23 @@ def _qrnn_cell(gx, h, c, w):
 #: speechbrain's QuasiRNNLayer: one projection ``w`` (z, f, o) with bias, no recurrent weight.
 QRNN = reference.Variant("QRNN", gates=3, states=("h", "c"), step=_qrnn_cell,
                          parameters=(("weight_ih", ("3H", "I")), ("bias_ih", ("3H",))))
+
+
+def _xlstm_slstm_cell(gx, h, c, n, m, w):
+    """xlstm's vanilla sLSTM step (``blocks/slstm/src/vanilla/slstm.py``): a sigmoid forget gate
+    in log space, the stabilizer m taken from i~ alone while the normalizer n is 0 (before the
+    first step from a zero state), both gates capped at 1, and h = (σ(o) c) / n as it writes it."""
+    i_pre, f_pre, z_pre, o_pre = split(gx + linear(h, w.hidden), 1, 1, 1, 1)
+    log_f = m + logsigmoid(f_pre)
+    m_next = where(equal(n, 0.0), i_pre, maximum(i_pre, log_f))
+    i = minimum(exp(i_pre - m_next), 1.0)
+    f = minimum(exp(log_f - m_next), 1.0)
+    c_next = f * c + i * tanh(z_pre)
+    n_next = f * n + i
+    return divide(sigmoid(o_pre) * c_next, n_next), c_next, n_next, m_next
+
+
+#: xlstm 2.0's sLSTM cell (one head): torch's LSTM parameters, gates (i, f, z, o); n is positive
+#: once the first step has run, and 0 in the zero state, where the step branches.
+SLSTM_XLSTM = reference.Variant("SLSTM_XLSTM", gates=4, states=("h", "c", "n", "m"), step=_xlstm_slstm_cell,
+                                domains={"n": "positive"})

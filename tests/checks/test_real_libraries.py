@@ -101,3 +101,25 @@ def test_xlstm_recurrent_step_agrees_with_the_oracle():
     results = planted_bugs.run("examples.libraries.xlstm_mlstm:mlstm", "float64,float32", False)
     assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
     assert sum(r.status == "passed" for r in results) >= 8
+
+
+# --- the record's abilities that real libraries needed -----------------------------------------
+
+XLSTM_SLSTM = "examples.libraries.xlstm_slstm:XlstmSLSTM"
+
+
+def test_xlstm_slstm_cell_passes_with_its_branch_on_a_zero_normalizer_in_the_record():
+    """xlstm's vanilla sLSTM step takes m from i~ alone while n is 0: the record says so with
+    reference.where(reference.equal(n, 0.0), ...), and every check that applies passes."""
+    _installed("xlstm")
+    results = planted_bugs.run(XLSTM_SLSTM, "float64,float32", False)
+    assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
+    assert sum(r.status == "passed" for r in results) >= 26
+
+
+def test_xlstm_slstm_cell_with_its_branch_dropped_fails_from_the_zero_state():
+    _installed("xlstm")
+    results = planted_bugs.run("tests.planted.library_abilities:XlstmSLSTMWithoutBranch", "float64", True,
+                               checks="forward_matches_oracle,small_shapes_match_oracle")
+    failed = [r for r in results if r.status == "failed"]
+    assert failed and re.search(r"worst element: (c_n|n_n|m_n|output|h_n)", failed[0].message), failed[0].message

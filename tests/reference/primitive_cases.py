@@ -25,6 +25,10 @@ HAND_CASES = {
     "sum over an axis": (lambda a: reference.sum_over(a, 0), ([[1.0, 2.0], [3.0, 4.0]],), [4.0, 6.0]),
     "pairwise": (lambda h, p: reference.sum_over(reference.pairwise(h) * p, -2),
                  ([[1.0, 2.0]], [[1.0, 2.0], [3.0, 4.0]]), [[7.0, 10.0]]),
+    "where on a comparison": (lambda a, b: reference.where(reference.less(a, b), a * b, a - b),
+                              ([1.0, 3.0, 2.0], [2.0, 1.0, 2.0]), [2.0, 2.0, 0.0]),
+    "where a state is 0": (lambda n, i: reference.where(reference.equal(n, 0.0), i, i + n),
+                           ([0.0, 0.5], [3.0, 3.0]), [3.0, 3.5]),
 }
 
 _positive = lambda rng, shape: rng.uniform(0.2, 3.0, shape)
@@ -48,6 +52,8 @@ VJP_CASES = {
     "sum over an axis": ([_any], lambda a: reference.sum_over(a, -1)[..., None] * a),
     "pairwise, summed": ([_any, _any], lambda h, p: reference.sum_over(reference.pairwise(h) * p[0], -2)),
     "a stabilized exponential": ([_any, _any], lambda i, f: reference.exp(i - reference.maximum(i, f))),
+    "where on a comparison": ([_any, _any], lambda a, b: reference.where(reference.less(a, b), a * b,
+                                                                        reference.exp(a))),
 }
 
 
@@ -92,6 +98,8 @@ BOUND_CASES = {
     "sum over an axis": ([_any], lambda a: reference.sum_over(a, -1), lambda a: np.sum(a, axis=-1, dtype=np.float32)),
     "sLSTM's stabilized gate": ([_any, _any], lambda i, f: reference.exp(i - reference.maximum(i, f)),
                                 lambda i, f: np.exp(i - np.maximum(i, f))),
+    "where on a comparison": ([_any, _any], lambda a, b: reference.where(reference.greater(a * b, b), a * b, a - b),
+                              lambda a, b: np.where(a * b > b, a * b, a - b)),
 }
 
 

@@ -60,6 +60,22 @@ def test_a_division_by_what_may_be_zero_is_unbounded():
     assert np.isinf(root.error[0])
 
 
+def test_a_branch_whose_condition_rounding_may_flip_is_unbounded_and_an_exact_one_is_not():
+    """where(less(a, b), ...) where a and b lie within their errors of each other: a correct
+    float32 implementation may take either branch, so the bound there is infinite; a condition
+    on exact values (sLSTM's normalizer state, exactly 0 before the first step) keeps it finite;
+    a condition has no truth value (a step is elementwise)."""
+    ar = Arithmetic(FLOAT32)
+    a = Num(np.array([1.0, 1.0 + 1e-9, 0.0]), np.array([1e-8, 1e-8, 0.0]), ar)
+    b = Num(np.array([2.0, 1.0, 0.0]), 0.0, ar)
+    out = reference.where(reference.less(a, b), a * 3.0, b)
+    assert np.isfinite(out.error[0]) and np.isinf(out.error[1]) and np.isfinite(out.error[2])
+    exact = reference.where(reference.equal(Num(np.zeros(2), 0.0, ar), 0.0), a[:2], b[:2])
+    assert np.all(np.isfinite(exact.error)) and exact.value.tolist() == a.value[:2].tolist()
+    with pytest.raises(TypeError, match="elementwise"):
+        bool(reference.equal(a, b))
+
+
 def test_maximum_sends_the_gradient_to_the_larger_and_half_to_each_at_a_tie():
     """As torch.maximum's backward does."""
     recording = Arithmetic().recording()
