@@ -10,9 +10,12 @@ empty namespaces, and stands in for the one helper it imports that the recurrent
   output gate), behind torch.nn.LSTM's contract: states (h, c), h0 not read.  Its two directions share
   one weight set (the layer runs the reversed sequence as more batch rows): bidirectional is declared
   unsupported until a record can say so.
+* ``LiGRU`` and ``SLiGRU``: the light GRUs with layer normalization (SLiGRU's inside the recurrence),
+  behind torch.nn.GRU's contract.
 
     rnn-conformance --impl examples.libraries.speechbrain_rnn:QuasiRNN --dtypes float64,float32
 """
+import importlib.machinery
 import importlib.util
 import sys
 import types
@@ -32,6 +35,8 @@ def _load():
         if name not in sys.modules:
             package = types.ModuleType(name)
             package.__path__ = [root + name[len("speechbrain"):].replace(".", "/")]
+            package.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
+            package.__spec__.submodule_search_locations = package.__path__
             sys.modules[name] = package
     if "speechbrain.dataio.dataio" not in sys.modules:
         dataio = types.ModuleType("speechbrain.dataio.dataio")
@@ -99,3 +104,57 @@ class QuasiRNN(nn.Module):
         if not batched:
             return x[0], (h_n[:, 0], c_n[:, 0])
         return (x if self.batch_first else x.transpose(0, 1)), (h_n, c_n)
+
+
+class LiGRU(nn.Module):
+    """``speechbrain.nnet.RNN.LiGRU`` (Ravanelli et al. 2018, light GRU) with
+    ``normalization="layernorm"`` behind torch.nn.GRU's contract: its own stacking and states.
+    ReLU candidates (its default).  Its batchnorm default mixes the batch in training (the
+    statistics of the batch): not this row.  Its two directions share one weight set: declared
+    unsupported, with no bias (its linears have none; ``bias=False`` freezes the norm's)."""
+    rnn_conformance_variant = "examples.libraries.variants:LIGRU_LN"
+    rnn_conformance_unsupported = ("bidirectional", "packed", "dropout", "no_bias")
+    library = "LiGRU"
+    layer_norm = dict(normalization="layernorm")
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, device=None, dtype=None):
+        super().__init__()
+        if dropout or bidirectional or not bias:
+            raise NotImplementedError(f"this adapter runs {self.library} in one direction, with biases, without "
+                                      f"dropout")
+        self.hidden_size, self.batch_first = hidden_size, batch_first
+        self.ligru = getattr(RNN, self.library)(hidden_size, input_shape=(1, 1, input_size), num_layers=num_layers,
+                                               **self.layer_norm).to(device=device, dtype=dtype)
+
+    def rnn_conformance_from_torch(self, state_dict):
+        own = {}
+        for k in range(len(self.ligru.rnn)):
+            own[f"ligru.rnn.{k}.w.weight"] = state_dict[f"weight_ih_l{k}"]
+            own[f"ligru.rnn.{k}.u.weight"] = state_dict[f"weight_hh_l{k}"]
+            own[f"ligru.rnn.{k}.norm.weight"] = state_dict[f"ln_weight_l{k}"]
+            own[f"ligru.rnn.{k}.norm.bias"] = state_dict[f"ln_bias_l{k}"]
+        return own
+
+    def forward(self, input, hx=None):
+        x, batched = _batch_major(input, self.batch_first)
+        if x.size(1) == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+        count = len(self.ligru.rnn)
+        if hx is not None:
+            expected = (count, x.size(0), self.hidden_size) if batched else (count, self.hidden_size)
+            if tuple(hx.shape) != expected:
+                raise RuntimeError(f"Expected hidden size {expected}, got {tuple(hx.shape)}")
+            hx = hx if batched else hx.unsqueeze(1)
+        output, h_n = self.ligru(x, hx)
+        if not batched:
+            return output[0], h_n[:, 0]
+        return (output if self.batch_first else output.transpose(0, 1)), h_n
+
+
+class SLiGRU(LiGRU):
+    """``speechbrain.nnet.RNN.SLiGRU`` (stabilised light GRU): LiGRU with a layer norm (no affine
+    parameters) of the recurrent term, inside the recurrence; ``ff_normalization="layernorm"``."""
+    rnn_conformance_variant = "examples.libraries.variants:SLIGRU"
+    library = "SLiGRU"
+    layer_norm = dict(ff_normalization="layernorm")

@@ -13,8 +13,8 @@ import numpy as np
 
 import reference
 from examples.min_rnn_variant import mingru_cell
-from reference import (divide, equal, exp, lerp, linear, logsigmoid, maximum, minimum, sigmoid, split, tanh,
-                       where)
+from reference import (divide, equal, exp, lerp, linear, logsigmoid, maximum, minimum, relu, sigmoid, split, sqrt,
+                       sum_over, tanh, where)
 from reference.arithmetic import value_of
 
 MINGRU_LOG_NO_BIAS = reference.Variant("MINGRU_LOG_NO_BIAS", gates=2, states=("h",), step=mingru_cell,
@@ -78,3 +78,37 @@ def _xlstm_slstm_cell(gx, h, c, n, m, w):
 #: once the first step has run, and 0 in the zero state, where the step branches.
 SLSTM_XLSTM = reference.Variant("SLSTM_XLSTM", gates=4, states=("h", "c", "n", "m"), step=_xlstm_slstm_cell,
                                 domains={"n": "positive"})
+
+
+def layer_norm(a, weight=None, bias=None, eps=1e-5):
+    """torch.nn.LayerNorm over the last axis, written with the record's primitives (a worked
+    example: normalization inside a step needs nothing more): the mean and the biased variance
+    by ``sum_over`` (which drops the axis: ``[..., None]`` keeps it), then ``divide`` by ``sqrt``."""
+    count = a.shape[-1]
+    centered = a - sum_over(a, -1)[..., None] / count
+    normed = divide(centered, sqrt(sum_over(centered * centered, -1)[..., None] / count + eps))
+    return normed if weight is None else normed * weight + bias
+
+
+def _ligru_ln_cell(gx, h, w):
+    """speechbrain's LiGRU step with ``normalization="layernorm"``: the layer norm (affine) of
+    W x, then a = ., z = σ(.) from it plus U h; h' = z h + (1 - z) relu(a)."""
+    a, z = split(layer_norm(gx, w.ln_weight, w.ln_bias) + linear(h, w.hidden), 1, 1)
+    return (lerp(relu(a), h, sigmoid(z)),)
+
+
+def _sligru_cell(gx, h, w):
+    """speechbrain's SLiGRU step: as LiGRU's, the recurrent term normalized too (a layer norm
+    without affine parameters, inside the recurrence)."""
+    a, z = split(layer_norm(gx, w.ln_weight, w.ln_bias) + layer_norm(linear(h, w.hidden)), 1, 1)
+    return (lerp(relu(a), h, sigmoid(z)),)
+
+
+_LIGRU_PARAMETERS = (("weight_ih", ("2H", "I")), ("weight_hh", ("2H", "H")), ("ln_weight", ("2H",)),
+                     ("ln_bias", ("2H",)))
+#: speechbrain's LiGRU and SLiGRU (ReLU candidates: unbounded states), no bias in their linears; the
+#: input's layer norm has its affine weight and bias.
+LIGRU_LN = reference.Variant("LIGRU_LN", gates=2, states=("h",), step=_ligru_ln_cell, parameters=_LIGRU_PARAMETERS,
+                             unbounded=True)
+SLIGRU = reference.Variant("SLIGRU", gates=2, states=("h",), step=_sligru_cell, parameters=_LIGRU_PARAMETERS,
+                           unbounded=True)

@@ -123,3 +123,37 @@ def test_xlstm_slstm_cell_with_its_branch_dropped_fails_from_the_zero_state():
                                checks="forward_matches_oracle,small_shapes_match_oracle")
     failed = [r for r in results if r.status == "failed"]
     assert failed and re.search(r"worst element: (c_n|n_n|m_n|output|h_n)", failed[0].message), failed[0].message
+
+
+@pytest.mark.parametrize("layer", ["LiGRU", "SLiGRU"])
+def test_speechbrain_light_grus_with_layer_norm_in_the_step_pass(layer):
+    """Normalization inside a step needs no primitive of its own: the records write
+    torch.nn.LayerNorm with sum_over, sqrt and divide (examples/libraries/variants.py)."""
+    _installed("speechbrain")
+    pytest.importorskip("tqdm")
+    results = planted_bugs.run(f"examples.libraries.speechbrain_rnn:{layer}", "float64,float32", False)
+    assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
+    assert sum(r.status == "passed" for r in results) >= 26
+
+
+@pytest.mark.parametrize("planted", ["LiGRUUnbiasedNorm", "SLiGRUUnbiasedNorm", "SLiGRUWithoutRecurrentNorm"])
+def test_a_wrong_layer_norm_in_a_light_gru_fails(planted):
+    _installed("speechbrain")
+    pytest.importorskip("tqdm")
+    results = planted_bugs.run(f"tests.planted.library_abilities:{planted}", "float64", True,
+                               checks="forward_matches_oracle")
+    assert results[0].status == "failed" and "worst element: output" in results[0].message, results[0].message
+
+
+def test_speechbrain_quasirnn_returns_the_last_sequences_states_for_c_n():
+    """The finding: QuasiRNNLayer returns c[-1] of a batch-first tensor, (T, H), for the final
+    state (B, H); told once, with the rows it explains under it."""
+    _installed("speechbrain")
+    pytest.importorskip("tqdm")
+    from conformance.checks.registry import ROLES
+    from conformance.report import messages
+    results = planted_bugs.run("examples.libraries.speechbrain_rnn:QuasiRNN", "float64", False)
+    failed = [r for r in results if r.status == "failed"]
+    assert failed and all("c_n has shape" in r.message for r in failed)
+    marked = messages.root_causes(results, set(), ROLES)
+    assert len(marked) == len(failed) - 1  # one story, the others under it

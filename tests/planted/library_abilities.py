@@ -4,6 +4,9 @@ of their adapter (``examples/libraries/``) and skip without it.
 
 * ``XlstmSLSTMWithoutBranch``: xlstm's sLSTM step with its branch on n == 0 dropped (m' =
   max(i~, log f + m) from the zero state too): c, n and m differ from the first step on.
+* ``LiGRUUnbiasedNorm``, ``SLiGRUUnbiasedNorm``: a layer norm with the unbiased variance, on the input
+  (LiGRU) and inside the recurrence (SLiGRU); ``SLiGRUWithoutRecurrentNorm``: SLiGRU's recurrent norm
+  dropped.
 """
 import torch
 from torch.nn.functional import logsigmoid
@@ -32,3 +35,49 @@ class XlstmSLSTMWithoutBranch(XlstmSLSTM):
         super().__init__(*args, **kwargs)
         for cell in self.cells:
             cell.pointwise = _pointwise_without_branch
+
+
+class _UnbiasedLayerNorm(torch.nn.LayerNorm):
+    """torch.nn.LayerNorm with the unbiased variance (torch.var's default): a common slip of a
+    hand-written layer norm."""
+
+    def forward(self, x):
+        mean = x.mean(-1, keepdim=True)
+        normed = (x - mean) / torch.sqrt(x.var(-1, keepdim=True) + self.eps)
+        return normed * self.weight + self.bias if self.elementwise_affine else normed
+
+
+def _with_norm(cls, attribute):
+    class Planted(cls):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            for layer in self.ligru.rnn:
+                old = getattr(layer, attribute)
+                new = _UnbiasedLayerNorm(old.normalized_shape, eps=old.eps, elementwise_affine=old.elementwise_affine)
+                setattr(layer, attribute, new.to(dtype=old.weight.dtype if old.weight is not None else None))
+    Planted.__name__ = Planted.__qualname__ = f"{cls.__name__}UnbiasedNorm"
+    return Planted
+
+
+def _load_speechbrain():
+    from examples.libraries import speechbrain_rnn
+    return speechbrain_rnn
+
+
+try:
+    _speechbrain = _load_speechbrain()
+except ImportError:  # speechbrain not installed: the tests that use these skip
+    _speechbrain = None
+else:
+    #: LiGRU's input layer norm with the unbiased variance
+    LiGRUUnbiasedNorm = _with_norm(_speechbrain.LiGRU, "norm")
+    #: SLiGRU's recurrent layer norm (inside the recurrence) with the unbiased variance
+    SLiGRUUnbiasedNorm = _with_norm(_speechbrain.SLiGRU, "layer_norm")
+
+    class SLiGRUWithoutRecurrentNorm(_speechbrain.SLiGRU):
+        """SLiGRU whose recurrent term is not normalized (LiGRU's step under SLiGRU's record)."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            for layer in self.ligru.rnn:
+                layer.layer_norm = torch.nn.Identity()
