@@ -86,6 +86,8 @@ ENTRIES = [
           _adapter("mingru_lib", "MinGRUPytorchAnyState")),
     Entry("ncps CfC", "ncps", "ncps", _adapter("ncps_cfc", "NcpsCfC")),
     Entry("sru SRU", "sru", "sru", _adapter("sru_lib", "SRULibrary")),
+    Entry("brevitas QuantLSTM (quantizers off)", "brevitas", "brevitas", _adapter("brevitas_rnn", "QuantLSTM")),
+    Entry("brevitas QuantRNN (quantizers off)", "brevitas", "brevitas", _adapter("brevitas_rnn", "QuantRNN")),
     Entry("speechbrain QuasiRNN", "speechbrain", "speechbrain", _adapter("speechbrain_rnn", "QuasiRNN"), quick=True),
     Entry("speechbrain LiGRU (layer norm)", "speechbrain", "speechbrain", _adapter("speechbrain_rnn", "LiGRU")),
     Entry("speechbrain SLiGRU (layer norm in the recurrence)", "speechbrain", "speechbrain",
@@ -111,6 +113,19 @@ H0_FIX = [("""            if exists(prev_hidden):
             if exists(prev_hidden):
                 out = out + prev_hidden * log_coeffs.cumsum(dim = 1).exp()
 """)]
+BREVITAS_CHECK = """def _check_stack_input(stack, inp, *states):
+    if inp.dim() != 3:
+        raise ValueError(f"Expected 3-D input, got {inp.dim()}-D input")
+    first = stack.layers[0][0]
+    batch = inp.size(0) if first.cell.batch_first else inp.size(1)
+    expected = (len(stack.layers) * len(stack.layers[0]), batch, first.hidden_size)
+    for state in states:
+        if state is not None and tuple(state.shape) != expected:
+            raise RuntimeError(f"Expected hidden size {expected}, got {tuple(state.shape)}")
+
+
+class QuantRNN(QuantRecurrentStackBase):
+"""
 MINGRU = _adapter("mingru_lib", "MinGRUPytorch")
 FLA = r"examples\.libraries\.fla_naive:"
 
@@ -152,6 +167,27 @@ FINDINGS = [
                              "            raise ValueError(f'input has {input.size(-1)} features, expected "
                              "{self.input_size}')\n"
                              "        x = input if input.dim() == 2 else input.contiguous().view(-1, self.input_size)")])),
+    Finding("brevitas_state_index", "brevitas", "brevitas",
+            "QuantRNN and QuantLSTM read layer l's initial state at hx[2 * l + d], as if every stack had two "
+            "directions: two or more one-directional layers given h0 raise IndexError",
+            "a stacked one-directional quantized RNN cannot be given a state: streaming inference (carrying h_n into "
+            "the next call) crashes, and with three layers a layer would read another's state",
+            (r"examples\.libraries\.brevitas_rnn:", r"IndexError: index \d+ is out of bounds"),
+            (_adapter("brevitas_rnn", "QuantRNN"), "forward_matches_oracle", "float64"),
+            ("nn/quant_rnn.py", [("hx[2 * l + d]", "hx[len(layer) * l + d]"),
+                                 ("cx[2 * l + d]", "cx[len(layer) * l + d]")])),
+    Finding("brevitas_input_validation", "brevitas", "brevitas",
+            "QuantRNN and QuantLSTM check no input shape: h0 of the wrong batch size (broadcast), c0 of the wrong "
+            "hidden size and a 4-D input are computed on",
+            "a shape mistake in a quantized model's inputs returns numbers where torch's layers raise",
+            (r"examples\.libraries\.brevitas_rnn:", r"accepted .* and returned a result"),
+            (_adapter("brevitas_rnn", "QuantRNN"), "invalid_input_rejected", "float64"),
+            ("nn/quant_rnn.py", [("class QuantRNN(QuantRecurrentStackBase):\n", BREVITAS_CHECK),
+                                 ("    def forward(self, inp, hx=None):\n",
+                                  "    def forward(self, inp, hx=None):\n        _check_stack_input(self, inp, hx)\n"),
+                                 ("    def forward(self, inp, hx=None, cx=None):\n",
+                                  "    def forward(self, inp, hx=None, cx=None):\n"
+                                  "        _check_stack_input(self, inp, hx, cx)\n")])),
     Finding("quasirnn_final_state", "speechbrain", "speechbrain",
             "QuasiRNNLayer returns c[-1, :, :] of a batch-first tensor: the last sequence's cell state at every step "
             "(T, H), not every sequence's final state (B, H)",
