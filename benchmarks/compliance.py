@@ -94,6 +94,7 @@ ENTRIES = [
           _adapter("speechbrain_rnn", "SLiGRU")),
     Entry("xlstm sLSTM cell (vanilla)", "xlstm", "xlstm", _adapter("xlstm_slstm", "XlstmSLSTM")),
     Entry("xlstm mLSTM step", "xlstm", "xlstm", _adapter("xlstm_mlstm", "mlstm")),
+    Entry("mambapy selective scan (pscan)", "mambapy", "mambapy", _adapter("mambapy_scan", "selective_scan")),
     Entry("fla-core naive gated delta rule", "fla", "fla-core", _adapter("fla_naive", "gated_delta_rule")),
     Entry("fla-core naive gated delta rule, chunked", "fla", "fla-core", _adapter("fla_naive", "gated_delta_rule_chunked")),
     Entry("fla-core naive GLA", "fla", "fla-core", _adapter("fla_naive", "gla"), quick=True),
