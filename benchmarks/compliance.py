@@ -95,6 +95,10 @@ ENTRIES = [
     Entry("xlstm sLSTM cell (vanilla)", "xlstm", "xlstm", _adapter("xlstm_slstm", "XlstmSLSTM")),
     Entry("xlstm mLSTM step", "xlstm", "xlstm", _adapter("xlstm_mlstm", "mlstm")),
     Entry("mambapy selective scan (pscan)", "mambapy", "mambapy", _adapter("mambapy_scan", "selective_scan")),
+    Entry("transformers Qwen3-Next gated delta rule, recurrent", "transformers", "transformers",
+          _adapter("transformers_fallbacks", "recurrent_gated_delta_rule")),
+    Entry("transformers Qwen3-Next gated delta rule, chunked", "transformers", "transformers",
+          _adapter("transformers_fallbacks", "chunk_gated_delta_rule")),
     Entry("fla-core naive gated delta rule", "fla", "fla-core", _adapter("fla_naive", "gated_delta_rule")),
     Entry("fla-core naive gated delta rule, chunked", "fla", "fla-core", _adapter("fla_naive", "gated_delta_rule_chunked")),
     Entry("fla-core naive GLA", "fla", "fla-core", _adapter("fla_naive", "gla"), quick=True),
@@ -207,6 +211,17 @@ FINDINGS = [
                                    ".transpose(1, 2).to(torch.promote_types(x.dtype, torch.float32)), (q, k, v, gk))"),
                                   ("q.new_zeros(B, H, K, V, dtype=torch.float32)", "q.new_zeros(B, H, K, V)"),
                                   ("h += initial_state.float()", "h += initial_state.to(h.dtype)")]), quick=True),
+    Finding("transformers_float64", "transformers", "transformers",
+            "the pure-torch gated delta rule Qwen3-Next falls back to casts its inputs to float32 and returns a "
+            "float32 state, whatever the input's dtype",
+            "every user without the CUDA kernels runs it; a float64 model (gradcheck, numerical debugging) is silently "
+            "float32-accurate (9e-8 off) and its cache changes dtype between calls",
+            (r"examples\.libraries\.transformers_fallbacks:", r"is torch\.float32|float64 inputs computed in float32"),
+            (_adapter("transformers_fallbacks", "recurrent_gated_delta_rule"), "operation_matches_oracle", "float64"),
+            ("models/qwen3_next/modeling_qwen3_next.py",
+             [("x.transpose(1, 2).to(torch.float32, memory_format=torch.contiguous_format)",
+               "x.transpose(1, 2).to(torch.promote_types(x.dtype, torch.float32), "
+               "memory_format=torch.contiguous_format)")])),
 ]
 
 #: What the record cannot say yet, so that no row of the table claims it: (what, where seen, why).

@@ -157,3 +157,33 @@ def test_speechbrain_quasirnn_returns_the_last_sequences_states_for_c_n():
     assert failed and all("c_n has shape" in r.message for r in failed)
     marked = messages.root_causes(results, set(), ROLES)
     assert len(marked) == len(failed) - 1  # one story, the others under it
+
+
+def test_mambapy_selective_scan_agrees_with_the_oracle():
+    """mambapy's Blelloch parallel scan of S6, one roundoff a step declared for the regrouped
+    products: float64 and float32 pass."""
+    _installed("mambapy")
+    results = planted_bugs.run("examples.libraries.mambapy_scan:selective_scan", "float64,float32", False)
+    assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
+    assert sum(r.status == "passed" for r in results) >= 6
+
+
+@pytest.mark.parametrize("op", ["recurrent_gated_delta_rule", "chunk_gated_delta_rule"])
+def test_transformers_gated_delta_rule_fallbacks_pass_in_float32_and_compute_float64_in_float32(op):
+    _installed("transformers")
+    impl = f"examples.libraries.transformers_fallbacks:{op}"
+    results = planted_bugs.run(impl, "float32", False)
+    assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
+    results = planted_bugs.run(impl, "float64", True, checks="operation_matches_oracle")
+    assert results[0].status == "failed" and "final_state is torch.float32" in results[0].message
+
+
+def test_brevitas_float_layers_fail_only_on_a_stacked_state_and_unchecked_shapes():
+    """With every quantizer off, brevitas' QuantRNN computes torch's RNN; a one-directional stack
+    given h0 raises IndexError (hx[2 l + d]), and wrong shapes are taken."""
+    _installed("brevitas")
+    results = planted_bugs.run("examples.libraries.brevitas_rnn:QuantRNN", "float64", False)
+    failed = [r for r in results if r.status == "failed"]
+    assert failed and all("IndexError: index" in r.message or "and returned a result" in r.message
+                          for r in failed), [r.message for r in failed]
+    assert sum(r.status == "passed" for r in results) >= 5
