@@ -217,7 +217,7 @@ def onnx_rnn(name, activations=("Tanh",), alpha=(), beta=(), clip=None):
 
 # --- the record ------------------------------------------------------------------------------------
 
-_SIZE = re.compile(r"([1-9][0-9]*)?([A-Z])")
+_SIZE = re.compile(r"([1-9][0-9]*)?([A-Z])|([1-9][0-9]*)")
 #: The sizes every variant has: the layer's input (I), hidden (H) and output (P: proj_size, else H).
 BUILTIN_SIZES = ("I", "H", "P")
 #: The domains a state may be declared in (``Variant.domains``): what initial states the suite
@@ -291,6 +291,11 @@ class Variant:
     def __post_init__(self):
         if isinstance(self.domains, Mapping):  # written as a dict; kept as pairs, so the record hashes
             object.__setattr__(self, "domains", tuple(self.domains.items()))
+        if isinstance(self.parameters, tuple) and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[1], tuple)
+                                                      for p in self.parameters):
+            fixed = tuple((kind, tuple(str(s) if isinstance(s, int) and not isinstance(s, bool) else s for s in shape))
+                          for kind, shape in self.parameters)  # a fixed size may be written 1 or "1"
+            object.__setattr__(self, "parameters", fixed)
         if self.parameters is None:
             object.__setattr__(self, "parameters", torch_parameters(self.gates, self.projection))
         problem = self._problem()
@@ -309,7 +314,9 @@ class Variant:
         if not (isinstance(self.states, tuple) and self.states and self.states[0] == "h"
                 and all(isinstance(s, str) and s.isidentifier() for s in self.states)
                 and len(set(self.states)) == len(self.states)):
-            return f"states={self.states!r}: expected a tuple of distinct names, the first 'h'"
+            return (f"states={self.states!r}: expected a tuple of distinct names, the first 'h' (h is what the layer "
+                    f"outputs at every step and returns as h_n; a recurrence whose output is its only state names "
+                    f"it h; one whose output is computed from its states returns it as h and keeps them after)")
         if not callable(self.step):
             return f"step={self.step!r} is not callable"
         try:
@@ -330,9 +337,9 @@ class Variant:
             if not isinstance(kind, str) or not _KIND.fullmatch(kind) or re.search(r"_l[0-9]+$|_reverse$", kind):
                 return f"parameter kind {kind!r}: expected a lower-case name like 'weight_p' (no _l0, no _reverse)"
             if not 1 <= len(shape) <= 2 or not all(isinstance(s, str) and _SIZE.fullmatch(s)
-                                                   and _SIZE.fullmatch(s)[2] in letters for s in shape):
+                                                   and _SIZE.fullmatch(s)[2] in letters + (None,) for s in shape):
                 return (f"parameter {kind} has shape {shape!r}: expected one or two sizes among "
-                        f"{', '.join(map(repr, letters))}, or a multiple such as '3H'")
+                        f"{', '.join(map(repr, letters))}, a multiple such as '3H', or a fixed size such as 1")
         if len(set(kinds)) != len(kinds):
             return f"parameters name a kind twice: {kinds}"
         if ("weight_hr" in kinds) != self.projection:
@@ -399,8 +406,8 @@ class Variant:
                 raise ValueError(f"variant {self.name}: its shapes need the sizes {missing}")
 
             def size(spec):
-                multiple, letter = _SIZE.fullmatch(spec).groups()
-                return int(multiple or 1) * values[letter]
+                multiple, letter, fixed = _SIZE.fullmatch(spec).groups()
+                return int(fixed) if fixed else int(multiple or 1) * values[letter]
             self._shapes[key] = {kind: tuple(size(s) for s in shape) for kind, shape in self.parameters
                                  if (bias or not kind.startswith("bias_")) and (proj_size or kind != "weight_hr")}
         return MappingProxyType(self._shapes[key])
@@ -413,8 +420,8 @@ class Variant:
             if kind + suffix not in weights:
                 continue
             for spec, got in zip(shape, np.shape(weights[kind + suffix])):
-                multiple, letter = _SIZE.fullmatch(spec).groups()
-                if letter in BUILTIN_SIZES:
+                multiple, letter, _ = _SIZE.fullmatch(spec).groups()
+                if letter in BUILTIN_SIZES or letter is None:
                     continue
                 value, remainder = divmod(got, int(multiple or 1))
                 if remainder or found.setdefault(letter, value) != value or value < 1:
@@ -426,7 +433,7 @@ class Variant:
         """The hidden size H read from the first parameter whose shape has it."""
         for kind, shape in self.parameters:
             for spec, got in zip(shape, np.shape(weights.get(kind + suffix, ()))):
-                multiple, letter = _SIZE.fullmatch(spec).groups()
+                multiple, letter, _ = _SIZE.fullmatch(spec).groups()
                 if letter == "H":
                     if got % int(multiple or 1):
                         raise ValueError(f"{kind + suffix} has {got} rows: not a multiple of {multiple} for mode "

@@ -13,7 +13,6 @@ declares ``proj_size`` unsupported rather than pass it.
 """
 import warnings
 
-import torch
 from torch import nn
 
 with warnings.catch_warnings():

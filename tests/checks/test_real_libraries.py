@@ -187,3 +187,24 @@ def test_brevitas_float_layers_fail_only_on_a_stacked_state_and_unchecked_shapes
     assert failed and all("IndexError: index" in r.message or "and returned a result" in r.message
                           for r in failed), [r.message for r in failed]
     assert sum(r.status == "passed" for r in results) >= 5
+
+
+def test_a_parameter_of_fixed_size_is_drawn_loaded_and_read_and_a_misplaced_one_fails():
+    """A record may name a fixed size ((1,) or ("1",)): the worked example passes every check it
+    can, and the gain moved after tanh fails."""
+    results = planted_bugs.run("examples.gained_rnn:GainedRNN", "float64,float32", False)
+    assert [r.message for r in results if r.status not in ("passed", "unsupported")] == []
+    assert sum(r.status == "passed" for r in results) >= 40
+    results = planted_bugs.run("tests.planted.library_abilities:GainedRNNAfterTanh", "float64", True,
+                               checks="forward_matches_oracle")
+    assert results[0].status == "failed" and "worst element" in results[0].message
+
+
+def test_a_fixed_size_is_a_positive_whole_number_and_a_first_state_not_h_says_why():
+    import reference
+    from examples.gained_rnn_variant import gained_cell
+    with pytest.raises(ValueError, match="a fixed size such as 1"):
+        reference.Variant("X", gates=1, states=("h",), step=gained_cell,
+                          parameters=(("weight_ih", ("H", "I")), ("weight_g", ("0",))))
+    with pytest.raises(ValueError, match="h is what the layer outputs"):
+        reference.Variant("X", gates=1, states=("c", "h"), step=gained_cell)

@@ -7,11 +7,15 @@ of their adapter (``examples/libraries/``) and skip without it.
 * ``LiGRUUnbiasedNorm``, ``SLiGRUUnbiasedNorm``: a layer norm with the unbiased variance, on the input
   (LiGRU) and inside the recurrence (SLiGRU); ``SLiGRUWithoutRecurrentNorm``: SLiGRU's recurrent norm
   dropped.
+* ``GainedRNNAfterTanh``: a parameter of fixed size 1 (a gain) applied after tanh, not before.
 """
 import torch
 from torch.nn.functional import logsigmoid
 
-from examples.libraries.xlstm_slstm import XlstmSLSTM
+try:
+    from examples.libraries.xlstm_slstm import XlstmSLSTM
+except ImportError:  # xlstm not installed: the tests that use it skip
+    XlstmSLSTM = None
 
 
 def _pointwise_without_branch(Wx, Ry, b, states, constants):
@@ -30,11 +34,12 @@ def _pointwise_without_branch(Wx, Ry, b, states, constants):
     return torch.stack((ynew, cnew, nnew, mnew), dim=0), torch.stack((igate, fgate, zraw, ogate), dim=0)
 
 
-class XlstmSLSTMWithoutBranch(XlstmSLSTM):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for cell in self.cells:
-            cell.pointwise = _pointwise_without_branch
+if XlstmSLSTM is not None:
+    class XlstmSLSTMWithoutBranch(XlstmSLSTM):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            for cell in self.cells:
+                cell.pointwise = _pointwise_without_branch
 
 
 class _UnbiasedLayerNorm(torch.nn.LayerNorm):
@@ -81,3 +86,15 @@ else:
             super().__init__(*args, **kwargs)
             for layer in self.ligru.rnn:
                 layer.layer_norm = torch.nn.Identity()
+
+
+from examples.gained_rnn import GainedRNN  # noqa: E402
+
+
+class GainedRNNAfterTanh(GainedRNN):
+    """The fixed-size gain applied to tanh's output, not its input: g tanh(.)"""
+
+    def step(self, x, state, p, side):
+        pre = torch.nn.functional.linear(x, p("weight_ih"), p("bias_ih")) + torch.nn.functional.linear(
+            state[0], p("weight_hh"), p("bias_hh"))
+        return (p("weight_g") * torch.tanh(pre),)
