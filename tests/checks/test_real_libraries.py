@@ -1,7 +1,7 @@
 """Real RNN libraries behind torch's contract (``examples/libraries/``), run by the suite.  Outside
 the default tests: each test skips unless its library is installed (``tox -e libraries``, or
 ``pip install --no-deps mingru-pytorch ncps sru``).  What the suite finds there is in the README
-("Found in real libraries"); ``benchmarks/library_findings.py`` checks each finding's
+and in the compliance table (``docs/compliance.md``); ``benchmarks/compliance.py`` checks each finding's
 reproducer against the library and a fixed copy."""
 import re
 
