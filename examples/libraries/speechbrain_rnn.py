@@ -10,6 +10,8 @@ empty namespaces, and stands in for the one helper it imports that the recurrent
   output gate), behind torch.nn.LSTM's contract: states (h, c), h0 not read.  Its two directions share
   one weight set (the layer runs the reversed sequence as more batch rows): bidirectional is declared
   unsupported until a record can say so.
+* ``LSTM`` and ``GRU``: torch's layers behind speechbrain's forward with relative lengths (its recipes'
+  ``wav_lens``), which it turns back into steps itself.
 * ``LiGRU`` and ``SLiGRU``: the light GRUs with layer normalization (SLiGRU's inside the recurrence),
   behind torch.nn.GRU's contract.
 
@@ -158,3 +160,47 @@ class SLiGRU(LiGRU):
     rnn_conformance_variant = "examples.libraries.variants:SLIGRU"
     library = "SLiGRU"
     layer_norm = dict(ff_normalization="layernorm")
+
+
+class LSTM(nn.Module):
+    """``speechbrain.nnet.RNN.LSTM``: torch.nn.LSTM (batch-first) behind speechbrain's forward,
+    ``forward(x, hx=None, lengths=None)`` with *relative* lengths, as its recipes pass them
+    (``wav_lens``: each length over the padded length, float32).  This adapter gives a packed
+    batch to it that way (padded batch-first, lengths L / T) and packs what it returns; speechbrain
+    turns the relative lengths back into steps itself (``lengths * x.size(1)``, then torch's
+    ``pack_padded_sequence``).  No projection, no unbatched input (its wrapper takes neither)."""
+    rnn_conformance_variant = "LSTM"
+    rnn_conformance_unsupported = ("proj_size", "unbatched")
+    library = "LSTM"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, device=None, dtype=None):
+        super().__init__()
+        self.batch_first = batch_first
+        self.layer = getattr(RNN, self.library)(hidden_size, input_size=input_size, num_layers=num_layers, bias=bias,
+                                                 dropout=dropout, bidirectional=bidirectional).to(device=device,
+                                                                                                 dtype=dtype)
+
+    def rnn_conformance_from_torch(self, state_dict):
+        return {"layer.rnn." + name: value for name, value in state_dict.items()}
+
+    def forward(self, input, hx=None):
+        if isinstance(input, nn.utils.rnn.PackedSequence):
+            padded, lengths = nn.utils.rnn.pad_packed_sequence(input, batch_first=True)
+            relative = lengths.to(torch.float32) / padded.size(1)  # speechbrain's wav_lens
+            output, h_n = self.layer(padded, hx, lengths=relative.to(padded.device))
+            packed = nn.utils.rnn.pack_padded_sequence(output, lengths, batch_first=True,
+                                                       enforce_sorted=input.sorted_indices is None)
+            return packed, h_n
+        if input.dim() != 3:
+            raise ValueError(f"speechbrain's {self.library} takes a batch (B, T, I); got {input.dim()}-D input")
+        x = input if self.batch_first else input.transpose(0, 1)
+        output, h_n = self.layer(x, hx)
+        return (output if self.batch_first else output.transpose(0, 1)), h_n
+
+
+class GRU(LSTM):
+    """``speechbrain.nnet.RNN.GRU``: torch.nn.GRU behind the same forward."""
+    rnn_conformance_variant = "GRU"
+    rnn_conformance_unsupported = ("unbatched",)
+    library = "GRU"

@@ -208,3 +208,16 @@ def test_a_fixed_size_is_a_positive_whole_number_and_a_first_state_not_h_says_wh
                           parameters=(("weight_ih", ("H", "I")), ("weight_g", ("0",))))
     with pytest.raises(ValueError, match="h is what the layer outputs"):
         reference.Variant("X", gates=1, states=("c", "h"), step=gained_cell)
+
+
+def test_speechbrain_relative_lengths_lose_a_step_where_float32_rounds_them_down():
+    """speechbrain's LSTM turns wav_lens back into steps by truncation: a packed row of the suite
+    whose lengths hit such a pair fails (100 examples: 25 reach one in a seed of six)."""
+    _installed("speechbrain")
+    pytest.importorskip("tqdm")
+    results = planted_bugs.run("examples.libraries.speechbrain_rnn:LSTM", "float64", False,
+                               checks="pack_padded_unsorted_matches_oracle,pack_padded_sorted_matches_oracle,"
+                                      "pack_sequence_matches_oracle", **{"max-examples": "100"})
+    failed = [r for r in results if r.status == "failed"]
+    assert failed and all(re.search(r"Length of all samples|worst element: (output|h_n|c_n)", r.message)
+                          for r in failed), [r.message for r in failed]
