@@ -44,8 +44,9 @@ def _leaves(tree):
 
 
 def relative_difference(a, b):
-    """Largest |a - b| / max(|a|, |b|) over the elements (0 where both are 0; inf where one
-    is finite and the other not)."""
+    """Largest |a - b| / max(|a|, |b|) over the elements (0 where both are 0, and where both
+    are not finite: an infinite bound and a NaN one both say "no bound", as the checks read
+    them; inf where one is finite and the other not)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         return np.inf
@@ -54,7 +55,7 @@ def relative_difference(a, b):
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(scale == 0.0, 0.0, np.abs(a - b) / scale)
     rel = np.where(both_inf, 0.0, rel)
-    rel = np.where(np.isnan(a) & np.isnan(b), 0.0, rel)
+    rel = np.where(~np.isfinite(a) & ~np.isfinite(b), 0.0, rel)
     return float(np.nanmax(np.where(np.isnan(rel), np.inf, rel), initial=0.0))
 
 

@@ -379,24 +379,38 @@ class Arithmetic:
         if self.plain:
             return value
         a, b = self._num(a), self._num(b)
-        error = None if self.precision is None else a.error + b.error + self._round(value)
-        return self._emit(_add_vjp, (a, b), value, error)
+        return self._emit(_add_vjp, (a, b), value, None if self.precision is None else self._sum_error(a, b, value))
 
     def sub(self, a, b):
         value = _value(a) - _value(b)
         if self.plain:
             return value
         a, b = self._num(a), self._num(b)
-        error = None if self.precision is None else a.error + b.error + self._round(value)
-        return self._emit(_sub_vjp, (a, b), value, error)
+        return self._emit(_sub_vjp, (a, b), value, None if self.precision is None else self._sum_error(a, b, value))
+
+    def _sum_error(self, a, b, value):
+        """e_a + e_b and the stored rounding of a sum or difference, in one array of its shape."""
+        error = self._round(value)
+        for e in (a.error, b.error):
+            if not _is_zero(e):
+                error += e  # e broadcasts into the sum's shape
+        return error
 
     def mul(self, a, b):
+        """a * b.  Its error: ``|a| e_b + e_a (|b| + e_b)`` and the stored rounding (the terms
+        of an operand known exactly are not formed: a state times an exact gate costs two
+        passes over the state, not five)."""
         value = _value(a) * _value(b)
         if self.plain:
             return value
         a, b = self._num(a), self._num(b)
-        error = None if self.precision is None else (np.abs(a.value) * b.error + np.abs(b.value) * a.error
-                                                     + a.error * b.error + self._round(value))
+        error = None
+        if self.precision is not None:
+            error = self._round(value)
+            if not _is_zero(a.error):
+                error += a.error * (np.abs(b.value) + b.error if not _is_zero(b.error) else np.abs(b.value))
+            if not _is_zero(b.error):
+                error += np.abs(a.value) * b.error
         return self._emit(_mul_vjp, (a, b), value, error)
 
     def neg(self, a):
@@ -523,6 +537,38 @@ class Arithmetic:
             error = (np.sum(_full(a.error, a.value), axis=axis)
                      + self.precision.dot(n) * np.sum(np.abs(a.value), axis=axis) + self.precision.underflow)
         return self._emit(_sum_vjp, (a,), value, error, axis)
+
+    def contract(self, a, state):
+        """a^T S: a (..., K), S (..., K, V) -> (..., V), each element a K-term dot product,
+        computed as one matrix product (the products a_k S_kv are never held).  Its error is
+        ``sum_over(a[..., None] * S, -2)``'s, term for term: the products' propagated errors
+        ``|a| e_S + e_a (|S| + e_S)``, their roundings, and a K-term dot product's of their
+        magnitudes (``Precision.dot``)."""
+        return self._matvec(a, state, _contract_vjp, lambda x, s: (x[..., None, :] @ s)[..., 0, :], -2)
+
+    def apply(self, state, b):
+        """S b: S (..., K, V), b (..., V) -> (..., K), each element a V-term dot product; its
+        error as ``sum_over(S * b[..., None, :], -1)``'s (``contract``'s, transposed)."""
+        return self._matvec(b, state, _apply_vjp, lambda x, s: (s @ x[..., :, None])[..., 0], -1)
+
+    def _matvec(self, vector, state, vjp, product, axis):
+        value = product(_value(vector), _value(state))
+        if self.plain:
+            return value
+        vector, state = self._num(vector), self._num(state)
+        error = None
+        if self.precision is not None:
+            n = np.shape(state.value)[axis]
+            abs_vector, abs_state = np.abs(vector.value), np.abs(state.value)
+            error = product(abs_vector, abs_state)
+            error *= self.precision.storage + self.precision.dot(n)
+            error += (n + 1) * self.precision.underflow
+            if not _is_zero(state.error):
+                error += product(abs_vector, _full(state.error, state.value))
+            if not _is_zero(vector.error):
+                error += product(_full(vector.error, vector.value),
+                                 abs_state + state.error if not _is_zero(state.error) else abs_state)
+        return self._emit(vjp, (vector, state), value, error)
 
     def lerp(self, start, end, weight):
         """``(1 - weight) * start + weight * end`` (torch.lerp), one fused expression: an
@@ -818,6 +864,27 @@ def _sqrt_vjp(ar, grads, inputs, outs, max_gradient):
     if max_gradient is None:
         return (ar.div(grads[0], ar.mul(2.0, outs[0])),)
     return (ar.div(grads[0], ar.sqrt(ar.maximum(ar.mul(4.0, inputs[0]), 1.0 / max_gradient ** 2))),)
+
+
+def _contract_vjp(ar, grads, inputs, outs, extra):
+    """d a = S g (a V-term dot product), d S = a g^T (products): ``sum_over``'s and ``mul``'s."""
+    (g,), (a, state) = grads, inputs
+    return (_fit(ar, ar.apply(state, g), a),
+            _fit(ar, ar.mul(ar.index(a, (Ellipsis, slice(None), None)), ar.index(g, (Ellipsis, None, slice(None)))),
+                 state))
+
+
+def _apply_vjp(ar, grads, inputs, outs, extra):
+    """d b = g^T S (a K-term dot product), d S = g b^T."""
+    (g,), (b, state) = grads, inputs
+    return (_fit(ar, ar.contract(g, state), b),
+            _fit(ar, ar.mul(ar.index(g, (Ellipsis, slice(None), None)), ar.index(b, (Ellipsis, None, slice(None)))),
+                 state))
+
+
+def _is_zero(error):
+    """Whether an error is the exact 0 of a number known exactly (a 0-d zero, not an array)."""
+    return error is None or (np.ndim(error) == 0 and error == 0.0)
 
 
 def _sum_vjp(ar, grads, inputs, outs, axis):

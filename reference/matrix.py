@@ -36,22 +36,26 @@ def outer(a, b):
 
 def contract(a, state):
     """a^T S: a (..., K), S (..., K, V) -> (..., V) (a query reading a state, ``q^T S``, or the
-    delta rule's ``k^T S``); each element a dot product of K terms."""
-    if _plain(a, state):  # the same sum without the (..., K, V) products held (einsum's loop)
+    delta rule's ``k^T S``); each element a dot product of K terms (one matrix product, its
+    bound ``Arithmetic.contract``'s)."""
+    number = _number(a, state)
+    if number is None:  # the same sum without the (..., K, V) products held (einsum's loop)
         return np.einsum("...k,...kv->...v", a, state)
-    return sum_over(column(a) * state, axis=-2)
+    return number.arith.contract(a, state)
 
 
 def apply(state, b):
     """S b: S (..., K, V), b (..., V) -> (..., K) (Mamba's ``S C``, mLSTM's ``C q`` in the
     (V, K) convention); each element a dot product of V terms."""
-    if _plain(state, b):
+    number = _number(state, b)
+    if number is None:
         return np.einsum("...kv,...v->...k", state, b)
-    return sum_over(state * row(b), axis=-1)
+    return number.arith.apply(state, b)
 
 
-def _plain(*values):
-    return not any(isinstance(v, Num) for v in values)
+def _number(*values):
+    """The first of ``values`` that is a Num (None: all are plain arrays)."""
+    return next((v for v in values if isinstance(v, Num)), None)
 
 
 def dot(a, b):
