@@ -140,6 +140,15 @@ class RNNConfig:
     def with_(self, **changes):
         return replace(self, **changes)
 
+    def one_smaller(self):
+        """(name, value, this configuration with that size one less) for each size a kernel may
+        tile or count by: input and hidden size, steps and batch (where no lengths fix them)."""
+        sizes = [("I", "input_size", self.input_size)]
+        sizes += [("H", "hidden_size", self.hidden_size)] if self.hidden_size - 1 > self.proj_size else []
+        if self.lengths is None:
+            sizes += [("T", "steps", self.steps)] + ([("B", "batch", self.batch)] if self.batch else [])
+        return [(name, value, self.with_(**{field_name: value - 1})) for name, field_name, value in sizes if value > 1]
+
     def __str__(self):
         flags = [f"I={self.input_size}", f"H={self.hidden_size}"]
         flags += [f"P={self.proj_size}"] if self.proj_size else []
@@ -200,7 +209,8 @@ class OperationCase:
     of a varlen (cu_seqlens) batch, whether an initial state is given, the scale given (None:
     the default), the chunk size given (None: the operation's own), how strong the log-decays
     and gates are (``regime``: typical, none (decays of 0, gates at their ends) or tiny (decays
-    down to -30 a token)), and the data seed."""
+    down to -30 a token)), the data seed, and how the initial states differ (``state_kind``:
+    carried, fresh_and_carried, long_context: ``operations.make_state``)."""
 
     operation: str
     sizes: tuple
@@ -212,6 +222,7 @@ class OperationCase:
     chunk_size: Optional[int] = None
     regime: str = "typical"
     seed: int = 0
+    state_kind: str = "carried"
 
     @property
     def sequences(self):
@@ -229,11 +240,22 @@ class OperationCase:
     def with_(self, **changes):
         return replace(self, **changes)
 
+    def one_smaller(self):
+        """(name, value, this case with that size one less) for each size of its record, and
+        the batch and tokens where no varlen lengths fix them."""
+        smaller = [(name, value, self.with_(sizes=tuple((n, v - (n == name)) for n, v in self.sizes)))
+                   for name, value in self.sizes]
+        if self.lengths is None:
+            smaller += [("B", self.batch, self.with_(batch=self.batch - 1)),
+                        ("T", self.steps, self.with_(steps=self.steps - 1))]
+        return [(name, value, case) for name, value, case in smaller if value > 1]
+
     def __str__(self):
         sizes = ",".join(f"{name}={value}" for name, value in self.sizes)
         data = [f"B={self.batch}", f"T={self.steps}"]
         data += [f"cu_seqlens={list(self.cu_seqlens)}"] if self.lengths is not None else []
-        data += ["initial_state"] if self.with_state else []
+        if self.with_state:
+            data.append("initial_state" if self.state_kind == "carried" else f"initial_state={self.state_kind}")
         data += [f"scale={self.scale:g}"] if self.scale is not None else []
         data += [f"chunk_size={self.chunk_size}"] if self.chunk_size is not None else []
         data += [f"decays={self.regime}"] if self.regime != "typical" else []

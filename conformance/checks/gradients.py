@@ -30,6 +30,10 @@ class GradientCase(NamedTuple):
     through: str
     upstream_contiguous: bool
 
+    def one_smaller(self):
+        """The configuration's sizes one smaller each (``RNNConfig.one_smaller``), the same upstream gradient."""
+        return [(name, value, self._replace(config=smaller)) for name, value, smaller in self.config.one_smaller()]
+
     def __str__(self):
         layout = "" if self.upstream_contiguous else ", non-contiguous"
         return f"{self.config}; upstream gradient: {self.through}{layout}"
@@ -39,7 +43,8 @@ def _cases(packed):
     def strategy(target):
         features = tuple(f for f in features_of(target) if not (packed and f == "unbatched"))
         base = configs(modes=target.modes, features=features, max_size=40, max_layers=3, max_steps=8,
-                       long_steps=40, max_batch=5, packed=packed)
+                       long_steps=40, max_batch=5, packed=packed,
+                       production=() if packed else ("H", "I", "B"), work_share=0.1)
         return _gradient_case(base, features)
     return strategy
 

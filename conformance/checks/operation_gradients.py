@@ -17,7 +17,7 @@ KINDS = (OPERATION_KIND,)
 
 
 def _gradient_cases(target):
-    return operation_cases(target, max_steps=8, long_steps=96)
+    return operation_cases(target, max_steps=8, work_share=0.25)
 
 
 @register("gradients", strategy=_gradient_cases, kinds=KINDS, requires=("backward",))

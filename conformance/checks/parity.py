@@ -21,9 +21,12 @@ def run_forward(config, ctx):
     return oracle_comparisons(config, ctx, result.output, result[1:], given[0], weights, given[1])
 
 
-@register("parity", strategy=lambda target: configs(modes=target.modes, features=features_of(target)))
+@register("parity", strategy=lambda target: configs(modes=target.modes, features=features_of(target),
+                                                    production=True))
 def check_forward_matches_oracle(config, ctx):
-    """Output, h_n and c_n equal the oracle for drawn sizes, layers, directions, layouts, states and scales."""
+    """Output, h_n and c_n equal the oracle for drawn sizes, layers, directions, layouts, states
+    and scales; one draw in two at a production size (widths to 1024, past 512 steps, past 64
+    sequences)."""
     return run_forward(config, ctx)
 
 
@@ -36,9 +39,10 @@ def check_small_shapes_match_oracle(config, ctx):
 
 # --- single-step cells ----------------------------------------------------------------------
 
-@register("parity", strategy=cell_cases, kinds=tuple(CELL_KINDS))
+@register("parity", strategy=lambda target: cell_cases(target, production=True), kinds=tuple(CELL_KINDS))
 def check_cell_matches_oracle(config, ctx):
-    """h' (and c') of one cell call equal the oracle for drawn sizes (1 to past 128), bias,
+    """h' (and c') of one cell call equal the oracle for drawn sizes (1 to past 128; one draw in
+    two a width to 1024 or a batch past 64), bias,
     hx or None, batched or unbatched, non-contiguous input and weights up to saturating."""
     x, hx, weights = cell_arguments(config, ctx)
     module, weights = ctx.build(config, weights)

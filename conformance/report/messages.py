@@ -72,6 +72,8 @@ def failure_message(result, failure):
             lines.append(f"  non-finite: {result.non_finite}")
     else:
         lines.append(f"  what went wrong: {failure.summary}")
+    if result.threshold:
+        lines.append(f"  size: {result.threshold}")
     lines.append(f"  replay: {result.replay}")
     return "\n".join(lines)
 

@@ -115,6 +115,9 @@ class CheckResult:
     consequence_of: str = None
     #: where the failing example's first NaN or inf came from (``checks.support.nonfinite``)
     non_finite: str = None
+    #: where a failure starts along a size of the shrunk example (``run.thresholds``): "passes at
+    #: K = 64, fails from K = 65"
+    threshold: str = None
     family: str = field(default="", repr=False)
 
     @property

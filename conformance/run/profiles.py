@@ -1,4 +1,5 @@
-"""Run profiles: how many examples each check draws.  The only place example counts live.
+"""Run profiles: how many examples each check draws (the only place example counts live), and
+which reach (``checks.support.reach``) a row of so many examples draws with.
 
 Imports nothing heavy: the options (and so the pytest plugin) read PROFILES without
 importing Hypothesis.
@@ -19,6 +20,14 @@ def base_settings():
     backend = dict(backend=draws.BACKEND) if draws.register() else {}
     return dict(deadline=None, database=None, report_multiple_bugs=False, print_blob=False,
                 suppress_health_check=list(HealthCheck), phases=[p for p in Phase if p != Phase.explain], **backend)
+
+
+def reach(max_examples):
+    """The Reach (``checks.support.reach``) of a row of ``max_examples`` examples: the largest
+    profile's whose count it reaches (the quick one's below)."""
+    from ..checks.support.reach import REACHES
+    reached = [name for name, count in sorted(PROFILES.items(), key=lambda item: item[1]) if max_examples >= count]
+    return REACHES[reached[-1] if reached else "quick"]
 
 
 def max_examples(profile, override=None):

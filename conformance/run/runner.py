@@ -9,7 +9,7 @@ import traceback
 import zlib
 from dataclasses import replace
 
-from hypothesis import given, reject, seed as hypothesis_seed, settings
+from hypothesis import given, reject, seed as hypothesis_seed, settings, target as hypothesis_target
 from hypothesis.errors import FlakyFailure, Unsatisfiable
 import torch
 
@@ -20,11 +20,16 @@ from . import profiles
 from .options import replay_command
 from ..reproduce import hooks, scripts
 from ..checks.support import nonfinite
+from ..checks.support.reach import reaching
 from ..checks.support.boundary import DEFAULT_TIMEOUT, Context
 from ..errors import CheckFailure, NotRepresentable, TargetHung, Unsupported, one_line
 from ..checks.registry import checks
 from ..targets.loading import DTYPES
 from ..targets.transforms import TRANSFORMS
+
+#: What Hypothesis' targeted search maximizes in every row: the example's worst error / tolerance.
+TARGET_LABEL = "error / tolerance"
+
 
 def check_seed(seed, check, target, device, dtype):
     """The Hypothesis seed of one run, so that --checks/--devices/--dtypes do not change it."""
@@ -87,7 +92,9 @@ def run_row(row, check, target, timeout=DEFAULT_TIMEOUT, reproducer_dir=None):
         _fail(result, check, failure)
         if _not_finite(failure.comparison) and failing:
             result.non_finite = nonfinite.cause(lambda: _replay(check, ctx, failing[-1]))
-            result.message = messages.failure_message(result, failure)
+        if failing:
+            result.threshold = threshold(check, ctx, failing[-1])
+        result.message = messages.failure_message(result, failure)
     except TargetHung as hung:
         _fail(result, check, CheckFailure(ctx.config, str(hung)))
     except FlakyFailure as flaky:
@@ -149,11 +156,37 @@ def _not_finite(comparison):
     return comparison is not None and not (math.isfinite(comparison.got) and math.isfinite(comparison.expected))
 
 
+#: Sizes up to this are the small draws: where a failure starts among them says little of a tile.
+THRESHOLD_FROM = 8
+
+
+def threshold(check, ctx, case):
+    """Where the failing ``case``'s sizes start failing: for each size past THRESHOLD_FROM
+    (``case.one_smaller()``), the same example one smaller is run again; where that passes,
+    "passes at K = 64, fails from K = 65".  Shrinking has made each size as small as fails,
+    so this names the edge a kernel tiles or counts at.  None where no smaller example passes
+    (or none could run)."""
+    found = []
+    for name, value, smaller in getattr(case, "one_smaller", lambda: ())():
+        if value <= THRESHOLD_FROM:
+            continue
+        try:
+            comparisons = _replay(check, ctx, smaller)
+        except CheckFailure:
+            continue
+        except (Exception, TargetHung):  # the smaller example cannot run: nothing to say of that size
+            continue
+        if all(c.passed for c in comparisons or ()):
+            found.append(f"passes at {name} = {value - 1}, fails from {name} = {value}")
+    ctx.config = case
+    return "; ".join(found) or None
+
+
 def _replay(check, ctx, case):
-    """The failing ``case`` run once more, recording nothing for a script."""
+    """``case`` run once more, recording nothing for a script: its comparisons."""
     ctx.config = case
     with hooks.paused():
-        check.body(case, ctx)
+        return check.body(case, ctx)
 
 
 def _traced_replay(check, ctx, case):
@@ -168,9 +201,12 @@ def _traced_replay(check, ctx, case):
 
 
 def _property(check, ctx, result, refusals, failing, max_examples, derived_seed):
+    with reaching(profiles.reach(max_examples)):
+        strategy = ctx.transform.drawn(check.strategy(ctx.target))
+
     @hypothesis_seed(derived_seed)
     @settings(max_examples=max_examples, **profiles.base_settings())
-    @given(ctx.transform.drawn(check.strategy(ctx.target)))
+    @given(strategy)
     def run(case):
         ctx.config = case
         watch.example(case)
@@ -185,6 +221,10 @@ def _property(check, ctx, result, refusals, failing, max_examples, derived_seed)
             failing.append(case)
             raise
         worst = max(comparisons, key=lambda c: c.ratio, default=None)
+        if worst is not None and math.isfinite(worst.ratio):
+            # steers the second half of the row's examples toward the largest error / tolerance: a
+            # deviation that passes near the line is pushed over it, not left to luck
+            hypothesis_target(float(worst.ratio), label=TARGET_LABEL)
         if worst is not None and not worst.passed:
             failing.append(case)
             raise CheckFailure(case, "error exceeds tolerance", worst)

@@ -192,3 +192,34 @@ def test_compiled_cpu_lstm_returns_a_state_for_a_zero_length_sequence():
     except Exception:
         pytest.skip("fixed in this torch: drop the built-in entry torch-compiled-cpu-lstm-accepts-empty-sequence")
     assert tuple(output.shape) == (0, 2, 1) and tuple(h_n.shape) == (1, 2, 1)
+
+
+BFLOAT16_LSTM_BACKWARD = """
+import torch
+torch.manual_seed(0)
+for hidden in (1023, 1024):
+    layer = torch.nn.LSTM(1, hidden).to(torch.bfloat16)
+    exact = torch.nn.LSTM(1, hidden).double()
+    exact.load_state_dict({k: v.double() for k, v in layer.state_dict().items()})
+    x, g = torch.randn(1, 1, 1).to(torch.bfloat16), torch.randn(1, 1, hidden).to(torch.bfloat16)
+    xb, xd = x.clone().requires_grad_(), x.double().requires_grad_()
+    layer(xb)[0].backward(g)
+    exact(xd)[0].backward(g.double())
+    print(hidden, float((xb.grad.double() - xd.grad).abs().max() / xd.grad.abs().max()), flush=True)
+"""
+
+
+def test_cpu_lstm_bfloat16_input_gradient_is_wrong_at_1024_units():
+    """torch 2.13 and 2.15 on the CPU (oneDNN's bfloat16 LSTM), found by the default run's
+    production draws (seed 21, hidden 1024): the input gradient of a one-step LSTM is off by
+    more than its own size at 1024 units, and within bfloat16's rounding at 1023.  The
+    built-in known difference ``torch-cpu-lstm-bfloat16-backward-wrong-past-1023-units``
+    accepts what ``gradients_match_oracle`` reports for torch.nn.LSTM in bfloat16 on the CPU."""
+    done = subprocess.run([sys.executable, "-c", BFLOAT16_LSTM_BACKWARD], capture_output=True, text=True, timeout=300)
+    errors = dict(line.split() for line in done.stdout.splitlines())
+    assert set(errors) == {"1023", "1024"}, (done.stdout, done.stderr[-500:])
+    assert float(errors["1023"]) < 0.05, errors
+    if float(errors["1024"]) < 0.05:
+        pytest.skip("fixed in this torch (or this CPU's oneDNN): drop the built-in entry "
+                    "torch-cpu-lstm-bfloat16-backward-wrong-past-1023-units")
+    assert float(errors["1024"]) > 0.3, errors

@@ -21,12 +21,12 @@ from .strategies import configs, features_of
 CELL_FEATURES = ("no_bias", "hx", "unbatched", "non_contiguous")
 
 
-def cell_cases(target, max_steps=1, drop=(), min_batch=1, max_size=130, max_batch=8):
+def cell_cases(target, max_steps=1, drop=(), min_batch=1, max_size=130, max_batch=8, production=False):
     """The configurations a cell check draws: one layer, ``max_steps`` steps, the cell's features
-    but those in ``drop``."""
+    but those in ``drop``; with ``production``, widths and batches past where kernels tile."""
     features = tuple(f for f in features_of(target) if f in CELL_FEATURES and f not in drop)
     return configs(modes=target.modes, features=features, max_size=max_size, max_layers=1, max_steps=max_steps,
-                   long_steps=0, min_batch=min_batch, max_batch=max_batch)
+                   long_steps=0, min_batch=min_batch, max_batch=max_batch, production=production)
 
 
 def cell_arguments(config, ctx, grad=False):

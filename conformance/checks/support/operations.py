@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import reference
 from reference.recurrences import operation_record
 
-from . import streams
+from . import reach, streams
 from .data import as_numpy, to_torch
 from ...config import OperationCase
 from ...errors import TargetCrashed, Unsupported, one_line
@@ -30,58 +30,113 @@ def record_of(target):
     return operation_record(target.variant)
 
 
-def operation_cases(target, *, varlen=None, with_state=None, max_steps=12, long_steps=150, chunked=None, min_steps=1,
-                    min_batch=1):
-    """OperationCase examples for ``target``'s record: sizes, tokens (one in eight long, up to
-    ``long_steps``), a varlen batch (``varlen``: always, never, or None: sometimes, where the
-    target takes cu_seqlens), an initial state (likewise), a scale, a chunk size (where it
-    takes one; ``chunked``: always), a regime of decays; at least ``min_steps`` tokens and
-    ``min_batch`` sequences (without varlen).  Shrinks toward one head, sizes 1, batch 1, one
-    token, no state, the default scale and chunk size, typical decays."""
+#: Feature sizes drawn beside the small ones (1-8): the tile edges of kernels that block K and V
+#: by 32, 64 and 128 (each edge, one short of it and one past it) and the head sizes models ship.
+TILE_SIZES = (31, 32, 33, 63, 64, 65, 127, 128, 129, 256)
+#: Sequences a continuous batch holds beside the few of most draws (groups of 8, 16, 32 and one past).
+MANY_SEQUENCES = (8, 16, 17, 24, 32)
+#: How the initial states of a batch differ: all carried from an earlier call; some sequences
+#: fresh (an exact-zero state) beside carried ones; the extremes a long context reaches (large
+#: norms, a stabilizer far from 0).
+STATE_KINDS = ("carried", "fresh_and_carried", "long_context")
+
+
+def operation_cases(target, *, varlen=None, with_state=None, max_steps=12, long_steps=None, chunked=None, min_steps=1,
+                    min_batch=1, work_share=1.0):
+    """OperationCase examples for ``target``'s record: sizes (1-8, or a tile edge or head size
+    of ``TILE_SIZES``), heads, tokens (one in four long, up to ``long_steps``: the row's reach,
+    ``reach.current()``, by default), a batch of a few sequences or of many (``MANY_SEQUENCES``),
+    a varlen batch (``varlen``: always, never, or None: sometimes, where the target takes
+    cu_seqlens) of up to as many sequences, empty, one-token and long ones mixed, an initial
+    state (likewise; its sequences carried, fresh or at a long context's extremes), a scale, a
+    chunk size (where it takes one; ``chunked``: always), a regime of decays; at least
+    ``min_steps`` tokens and ``min_batch`` sequences (without varlen).  An example costs the
+    oracle at most ``work_share`` of the reach's work: wide states get fewer tokens and
+    sequences.  Shrinks toward one head, sizes 1, batch 1, one token, no state, the default
+    scale and chunk size, typical decays; a tile-edge size toward the smallest edge that
+    still fails."""
     record = record_of(target)
+    reached = reach.current()
+    long_steps = reached.steps if long_steps is None else long_steps
     return _cases(target.variant, _head_sizes(record), target.supports("grouped_heads"), _feature_sizes(record),
                   target.supports("varlen") if varlen is None else varlen,
                   varlen is None, target.supports("initial_state") if with_state is None else with_state,
                   with_state is None, target.supports("scale") and record.scale is not None,
                   target.chunk_sizes if target.supports("chunk_size") else (), bool(chunked),
                   (min_steps, max_steps), long_steps, min_batch, any(spec.domain in ("log_decay", "unit_interval", "positive")
-                                             for spec in record.inputs) or record.log_decay is not None)
+                                             for spec in record.inputs) or record.log_decay is not None,
+                  (max(1, int(reached.work * work_share)), reach.TOKEN_OVERHEAD, record.states))
+
+
+#: The size a record's heads are named by where it groups none (``Operation.groups`` name the rest).
+HEADS = "H"
 
 
 def _head_sizes(record):
-    """(few, many) of each group of heads (many drawn a multiple of few)."""
-    return tuple(record.groups)
+    """(few, many) of each group of heads (many drawn a multiple of few); ``(H, H)`` for a
+    record that names heads H without grouping them."""
+    if record.groups:
+        return tuple(record.groups)
+    letters = {s for spec in record.inputs for s in spec.shape}
+    return ((HEADS, HEADS),) if HEADS in letters else ()
 
 
 def _feature_sizes(record):
-    """The sizes of the record's shapes other than B, T and the groups' heads."""
-    grouped = {s for pair in record.groups for s in pair}
+    """The sizes of the record's shapes other than B, T and the heads."""
+    heads = {s for pair in _head_sizes(record) for s in pair}
     letters = [s for spec in record.inputs for s in spec.shape] + [s for _, shape in record.states for s in shape]
-    return tuple(dict.fromkeys(s for s in letters if s not in ("B", "T") and s not in grouped))
+    return tuple(dict.fromkeys(s for s in letters if s not in ("B", "T") and s not in heads))
+
+
+def _state_elements(states, sizes):
+    """One sequence's state elements (every part), for the work budget."""
+    return sum(int(np.prod([sizes[s] for s in shape])) for _, shape in states)
+
+
+def _fitted(wanted, least, work, per_unit):
+    """``wanted`` cut down so that ``per_unit`` times it stays within ``work``, never below ``least``."""
+    return max(least, min(wanted, work // max(per_unit, 1)))
+
+
+_SMALL_FEATURE = st.integers(1, 8)
+_FEW_HEADS = st.integers(1, 3)
+_MANY_HEADS = st.sampled_from((4, 8, 16))
+_MANY_SEQUENCES = st.sampled_from(MANY_SEQUENCES)
+_TILE_FEATURE = st.sampled_from(TILE_SIZES)
+_FEW_OR_MANY = st.integers(1, 4)
+_STATE_KIND = st.sampled_from(STATE_KINDS)
 
 
 @st.composite
 def _cases(draw, name, groups, grouped, features, varlen_ok, varlen_sometimes, state_ok, state_sometimes, scale_ok,
-           chunk_sizes, chunked, steps_range, long_steps, min_batch, has_regimes):
+           chunk_sizes, chunked, steps_range, long_steps, min_batch, has_regimes, budget):
     min_steps, max_steps = steps_range
+    work, overhead, states = budget
     sizes = {}
+    # one draw in four a serving batch: many sequences of many heads (sequences x heads past 64)
+    serving = draw(_FEW_OR_MANY) == 4
     for few, many in groups:
-        sizes[few] = draw(st.integers(1, 3))
-        sizes[many] = sizes[few] * (draw(st.integers(1, 3)) if grouped else 1)
-    for letter in features:
-        sizes[letter] = draw(st.one_of(st.integers(1, 8), st.sampled_from((16, 33))))
+        sizes[few] = draw(_MANY_HEADS) if serving else draw(_FEW_HEADS)
+        sizes[many] = sizes[few] * (draw(st.integers(1, 3)) if grouped and many != few else 1)
+    for letter in features:  # one size in two a tile edge (a serving batch's: small), every row sees several
+        sizes[letter] = draw(_TILE_FEATURE) if not serving and draw(_BOOLEAN) else draw(_SMALL_FEATURE)
+    # bounded by the sizes drawn and the state they make: zero, one or several sequences per token costs this much
+    elements = _state_elements(states, {**sizes, "B": 1, "T": 1})
     regime = draw(st.sampled_from(REGIMES)) if has_regimes else "typical"
     # a tiny decay overflows a chunk's exp(-gc) in float64 only past 709 / 30 tokens of one chunk
-    long = long_steps > max_steps and (draw(st.integers(1, 4)) > 1 if regime == "tiny" else draw(st.integers(1, 8)) == 1)
+    long = long_steps > max_steps and (draw(st.integers(1, 4)) > 1 if regime == "tiny" else draw(_FEW_OR_MANY) == 4)
     steps = draw(st.integers(max_steps + 1, long_steps) if long else st.integers(min_steps, max_steps))
-    varlen = varlen_ok and (not varlen_sometimes or draw(st.booleans()))
-    lengths, batch = None, draw(st.integers(min_batch, max(min_batch, 3)))
+    wanted = draw(_MANY_SEQUENCES) if serving else draw(st.integers(min_batch, max(min_batch, 3)))
+    varlen = varlen_ok and (not varlen_sometimes or draw(_BOOLEAN))
+    count = _fitted(wanted, 1 if varlen else min_batch, work, max(steps, min_steps) * elements)
+    steps = _fitted(steps, min_steps, work, overhead + count * elements)
+    lengths, batch = None, max(min_batch, count)
     if varlen:
-        count = draw(st.integers(1, 4))
         lengths = tuple(draw(st.lists(st.sampled_from((0, 1, steps, max(1, steps // 2))) | st.integers(0, steps),
                                       min_size=count, max_size=count)))
         batch, steps = 1, sum(lengths)
-    with_state = state_ok and (not state_sometimes or draw(st.booleans()))
+    with_state = state_ok and (not state_sometimes or draw(_BOOLEAN))
+    state_kind = draw(_STATE_KIND) if with_state else "carried"
     scale = draw(st.sampled_from((None, 0.5))) if scale_ok else None
     chunk = None
     if chunk_sizes:
@@ -91,7 +146,10 @@ def _cases(draw, name, groups, grouped, features, varlen_ok, varlen_sometimes, s
         chunk = draw(st.sampled_from(options))
     seed = draw(st.integers(0, 2 ** 31 - 1))
     return OperationCase(name, tuple(sorted(sizes.items())), batch, steps, lengths, with_state, scale, chunk, regime,
-                         seed)
+                         seed, state_kind)
+
+
+_BOOLEAN = st.booleans()
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -130,13 +188,29 @@ def _in_domain(rng, domain, shape, regime):
     return normal
 
 
+#: How far a long context's state lies from a fresh one's: its norm, and a stabilizer's distance from 0.
+LONG_CONTEXT_SCALE = 40.0
+
+
 def make_state(case):
-    """The initial state's parts (N, ...), float64, or None without one."""
+    """The initial state's parts (N, ...), float64, or None without one: carried states (normal,
+    standard deviation 0.5); with ``fresh_and_carried`` some sequences' states exactly 0 (the
+    first or the last among them, and at least one carried where there are two); with
+    ``long_context`` every part LONG_CONTEXT_SCALE times larger."""
     if not case.with_state:
         return None
     record = operation_record(case.operation)
     rng = streams.rng(case.seed, "operation_state")
-    return tuple(0.5 * rng.standard_normal(shape) for shape in record.state_shapes(sizes_of(case), case.sequences))
+    scale = LONG_CONTEXT_SCALE * 0.5 if case.state_kind == "long_context" else 0.5
+    parts = tuple(scale * rng.standard_normal(shape) for shape in record.state_shapes(sizes_of(case), case.sequences))
+    if case.state_kind == "fresh_and_carried":
+        fresh = rng.random(case.sequences) < 0.5
+        fresh[int(rng.integers(2)) * (case.sequences - 1)] = True
+        if case.sequences > 1 and fresh.all():
+            fresh[int(rng.integers(case.sequences))] = False
+        for part in parts:
+            part[fresh] = 0.0
+    return parts
 
 
 def tensors(arrays, ctx, grad=False):

@@ -11,6 +11,8 @@ from hypothesis.errors import InvalidArgument
 
 from reference.cells import variant
 
+from . import reach
+
 from ...config import KIND_MODES, PackingCase, RNNConfig
 
 ALL_MODES = tuple(dict.fromkeys(mode for modes in KIND_MODES.values() for mode in modes))
@@ -98,7 +100,8 @@ _lengths = st.composite(draw_sequence_lengths)
 
 
 def configs(*, modes=ALL_MODES, features=None, max_size=130, max_layers=4, max_steps=12,
-            long_steps=300, min_batch=1, max_batch=8, packed=False, sorted_lengths=False):
+            long_steps=300, min_batch=1, max_batch=8, packed=False, sorted_lengths=False, production=False,
+            work_share=1.0):
     """``RNNConfig`` examples over ``modes`` using only the options in ``features`` (default:
     every one of FEATURES that the input can have: all but "unbatched" when packed or when
     min_batch > 1).
@@ -109,9 +112,16 @@ def configs(*, modes=ALL_MODES, features=None, max_size=130, max_layers=4, max_s
     sorted_lengths=True (which needs packed=True); the padded length is the longest
     sequence, or more.
 
+    production=True (or a tuple of some of ``PRODUCTION_DIMENSIONS``) makes one draw in two
+    reach where production kernels break, along one dimension: an input or hidden size from the row's
+    reach (``reach.current()``: 256 to 1024, tile edges and one past them), sequences past 512
+    steps, or batches past 64; the other dimensions of such a draw are cut until it costs at
+    most ``work_share`` of the reach's work (weights x steps x sequences).
+
     Shrinks toward the first mode, input and hidden size 1, one layer, one step, batch 1
     (then unbatched, when allowed), every flag off, weight scale 1 and data seed 0; packed
-    lengths shrink toward all 1 with no extra padding.
+    lengths shrink toward all 1 with no extra padding; a production size toward the smallest
+    one that still fails (257 where 256 passes).
     """
     if features is None:
         features = tuple(f for f in FEATURES if not ((packed or min_batch > 1) and f == "unbatched"))
@@ -136,7 +146,11 @@ def configs(*, modes=ALL_MODES, features=None, max_size=130, max_layers=4, max_s
         raise InvalidArgument("features contains 'unbatched' with packed=True: a PackedSequence is always batched")
     if min_batch > 1 and "unbatched" in features:
         raise InvalidArgument(f"min_batch={min_batch!r} with 'unbatched' in features: unbatched input has no batch")
+    if not isinstance(work_share, (int, float)) or isinstance(work_share, bool) or not 0 < work_share <= 1:
+        raise InvalidArgument(f"work_share={work_share!r}: expected a number in (0, 1]")
     parts = dict(mode=st.sampled_from(tuple(modes)), size=sizes(max_value=max_size),
+                 production=_production(work_share, _dimensions(production, long_steps)) if production else None,
+                 min_batch=min_batch,
                  layers=st.integers(1, max_layers), steps=steps(max_steps=max_steps, long_steps=long_steps),
                  batch=st.integers(min_batch, max_batch), seed=st.integers(0, 2**32 - 1),
                  scales={m: st.sampled_from(RELU_WEIGHT_SCALES if variant(m).unbounded else WEIGHT_SCALES)
@@ -149,12 +163,68 @@ _BOOLEANS = st.booleans()
 _EXTRA_PADDING = st.sampled_from([0, 0, 1, 3])
 
 
+#: The dimensions a production draw takes past the small ones, one per draw: hidden size, input
+#: size, steps, batch.
+PRODUCTION_DIMENSIONS = ("H", "I", "T", "B")
+
+
+def _dimensions(production, long_steps):
+    """The production dimensions ``production`` names (True: all), validated; without long
+    sequences (``long_steps=0``: a cell's one step) never steps."""
+    chosen = PRODUCTION_DIMENSIONS if production is True else production
+    if isinstance(chosen, str) or not set(chosen) <= set(PRODUCTION_DIMENSIONS):
+        raise InvalidArgument(f"production={production!r}: expected True, False or a tuple of "
+                              f"{PRODUCTION_DIMENSIONS}")
+    return tuple(d for d in chosen if long_steps or d != "T")
+
+
+def _production(work_share, dimensions):
+    """(a strategy of the production dimension or None (as likely as all of them), the reach's
+    strategies of each, its work)."""
+    reached = reach.current()
+    return (st.sampled_from((None,) * len(dimensions) + dimensions), st.sampled_from(reached.layer_sizes),
+            st.integers(513, max(513, reached.layer_steps)), st.integers(65, max(65, reached.layer_batch)),
+            max(1, int(reached.layer_work * work_share)))
+
+
+def _cost(config):
+    """Weights times steps times sequences: what a layer example costs the oracle and torch."""
+    record = variant(config.mode)
+    width = config.out_size
+    per_layer = record.gates * config.hidden_size * (config.input_size + width)
+    deeper = record.gates * config.hidden_size * (width * config.directions + width)
+    weights = config.directions * (per_layer + (config.num_layers - 1) * deeper)
+    return weights * config.steps * (config.batch or 1)
+
+
+def _fit(config, big, work, min_batch):
+    """``config`` cut (steps, then batch, then to one layer and direction, then its widths; never
+    its production dimension ``big``) until it costs at most ``work``."""
+    for field_name, least, own in (("steps", 1, "T"), ("batch", min_batch, "B")):
+        value = getattr(config, field_name)
+        if big == own or value is None or _cost(config) <= work:
+            continue
+        config = config.with_(**{field_name: max(least, value * work // _cost(config))})
+    if _cost(config) > work:
+        config = config.with_(num_layers=1, bidirectional=False)
+    while _cost(config) > work and big not in ("H", "I") and max(config.hidden_size, config.input_size) > 1:
+        # a long or large batch's layer: its widths halved (the larger first)
+        if config.hidden_size >= config.input_size:
+            hidden = config.hidden_size // 2
+            config = config.with_(hidden_size=hidden, proj_size=min(config.proj_size, hidden - 1))
+        else:
+            config = config.with_(input_size=config.input_size // 2)
+    return config
+
+
 @st.composite
 def _configs(draw, parts, features, packed, sorted_lengths):
     mode = draw(parts["mode"])
-    hidden = draw(parts["size"])
+    big = draw(parts["production"][0]) if parts["production"] else None
+    widths = parts["production"][1] if big else None
+    hidden = draw(widths) if big == "H" else draw(parts["size"])
     config = RNNConfig(
-        mode=mode, input_size=draw(parts["size"]), hidden_size=hidden,
+        mode=mode, input_size=draw(widths) if big == "I" else draw(parts["size"]), hidden_size=hidden,
         num_layers=draw(parts["layers"]) if "multi_layer" in features else 1,
         bidirectional=_flag(draw, features, "bidirectional"),
         bias=not _flag(draw, features, "no_bias"),
@@ -168,13 +238,17 @@ def _configs(draw, parts, features, packed, sorted_lengths):
         config = config.with_(sizes=tuple((letter, draw(parts["size"])) for letter, _ in variant(mode).sizes))
     if variant(mode).projection and hidden > 1 and _flag(draw, features, "proj_size"):
         config = config.with_(proj_size=draw(st.integers(1, hidden - 1)))
-    total = draw(parts["steps"])
+    total = draw(parts["production"][2]) if big == "T" else draw(parts["steps"])
+    batch = draw(parts["production"][3]) if big == "B" else draw(parts["batch"])
+    if big:  # the other dimensions cut to the budget before lengths are drawn within them
+        config = _fit(config.with_(steps=total, batch=batch), big, parts["production"][4], parts["min_batch"])
+        total, batch = config.steps, config.batch
     if packed:
-        batch = draw(parts["batch"])
         lengths = draw_sequence_lengths(draw, batch, total, sorted_lengths)
+        if big == "T" and max(lengths) < total:  # the long sequence is the point of the draw
+            lengths = (total,) + lengths[1:] if sorted_lengths else lengths[:-1] + (total,)
         return config.with_(batch=batch, lengths=lengths, steps=max(lengths) + draw(_EXTRA_PADDING))
-    batch = draw(parts["batch"])
-    unbatched = _flag(draw, features, "unbatched")  # drawn after batch so that shrinking prefers batch 1
+    unbatched = big != "B" and _flag(draw, features, "unbatched")  # drawn after batch: shrinking prefers batch 1
     return config.with_(steps=total, batch=None if unbatched else batch)
 
 
