@@ -4,9 +4,11 @@ recurrence (``examples/ops``: its ``recurrent`` form, forward; forward and backw
 configuration, float64, one thread, every ratio measured in this run; then how the oracle's cost
 grows with K = V and with T.
 
-    python benchmarks/operation_speed.py [--repeats 3] [--figures FILE]
+    python benchmarks/operation_speed.py [--repeats 3] [--production] [--figures FILE]
 
-The configuration of the comparison: H = 4, K = V = 64, T = 256, B = 2 (the issue's).
+The configuration of the comparison: H = 4, K = V = 64, T = 256, B = 2 (issue 40's); with
+``--production`` H = 4, K = V = 128, T = 1024, B = 1 (issue 45's: a production head size over
+many chunks), without the growth tables.
 """
 import argparse
 import importlib
@@ -28,6 +30,7 @@ STEP_LOOPS = {"linear_attention": "examples.ops.linear_attention:recurrent", "gl
               "gated_delta_rule": "examples.ops.gated_delta_rule:recurrent", "mlstm": "examples.ops.mlstm:recurrent",
               "mamba2_ssd": "examples.ops.mamba:mamba2_recurrent"}
 CONFIG = dict(B=2, T=256, H=4, K=64, V=64, HV=4, P=64, N=64, G=1, D=64)
+PRODUCTION = dict(B=1, T=1024, H=4, K=128, V=128, HV=4, P=128, N=128, G=1, D=128)
 
 
 def _best(fn, repeats):
@@ -44,14 +47,14 @@ def _target(name):
     return getattr(importlib.import_module(module), attr)
 
 
-def compare(name, repeats):
+def compare(name, repeats, config=CONFIG):
     """Seconds of: torch forward, torch forward+backward, oracle values, values+bounds, backward+bounds."""
     record, op = OPERATIONS[name], _target(name)
-    inputs = draw(record, CONFIG, seed=0)
+    inputs = draw(record, config, seed=0)
     args = [torch.tensor(inputs[spec.name]) for spec in record.inputs]
     leaves = [a.clone().requires_grad_() for a in args]
     precision = reference.Precision(2.0 ** -53, 2.0 ** -53)
-    grad = np.ones(tuple(CONFIG[s] for s in record.output))
+    grad = np.ones(tuple(config[s] for s in record.output))
 
     def torch_backward():
         o, _ = op(*leaves, output_final_state=True)
@@ -80,18 +83,22 @@ def growth(repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--production", action="store_true", help="K = V = 128, T = 1024, B = 1")
     parser.add_argument("--figures", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    config = ", ".join(f"{k}={CONFIG[k]}" for k in ("B", "T", "H", "K", "V"))
+    chosen = PRODUCTION if args.production else CONFIG
+    config = ", ".join(f"{k}={chosen[k]}" for k in ("B", "T", "H", "K", "V"))
     lines = [f"Oracle against a torch step loop of the same recurrence ({config}; float64, one thread, "
              f"best of {args.repeats}; torch {torch.__version__}, numpy {np.__version__}):", "",
              "| record | torch forward s | oracle values / torch forward | values+bounds / torch forward "
              "| oracle backward+bounds / torch forward+backward |", "| --- | --- | --- | --- | --- |"]
     for name in STEP_LOOPS:
-        forward, backward, values, bounded, oracle_backward = compare(name, args.repeats)
+        forward, backward, values, bounded, oracle_backward = compare(name, args.repeats, chosen)
         lines.append(f"| {name} | {forward:.3f} | {values / forward:.2f} | {bounded / forward:.2f} | "
                      f"{oracle_backward / backward:.2f} |")
+    if args.production:
+        return _written("\n".join(lines), args.figures)
     by_size, by_steps = growth(args.repeats)
     base_size, base_steps = by_size[64], by_steps[256]
     lines += ["", "The oracle's values (gated delta rule), relative to K = V = 64, T = 256:", "",
@@ -99,10 +106,13 @@ def main():
               "| time | " + " | ".join(f"{t / base_size:.2f}" for t in by_size.values()) + " |", "",
               "| T | " + " | ".join(map(str, by_steps)) + " |", "| --- |" + " --- |" * len(by_steps),
               "| time | " + " | ".join(f"{t / base_steps:.2f}" for t in by_steps.values()) + " |"]
-    text = "\n".join(lines)
+    return _written("\n".join(lines), args.figures)
+
+
+def _written(text, figures):
     print(text)
-    if args.figures:
-        with open(args.figures, "w") as handle:
+    if figures:
+        with open(figures, "w") as handle:
             handle.write(text + "\n")
 
 

@@ -29,6 +29,8 @@ SHAPES = [  # (label, mode, I, H, L, bidirectional, T, B)
     ("small RNN", "RNN_TANH", 8, 16, 2, False, 20, 4),
     ("large LSTM", "LSTM", 256, 512, 2, True, 100, 32),
     ("large GRU", "GRU", 256, 512, 2, False, 100, 32),
+    # a production draw's layer (issue 45: within 3x of torch's own CPU layer in float64)
+    ("hidden 1024", "LSTM", 64, 1024, 1, False, 32, 4),
 ]
 TORCH_CLASS = {"LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU, "RNN_TANH": torch.nn.RNN}
 ENTRY_POINTS = ("rnn", "rnn_with_bound", "rnn_backward", "rnn_backward_with_bound")

@@ -2,14 +2,16 @@
 on how many of seeds 0..N-1 does the default profile catch each, which check first, and where
 does the failure say it starts?  Runs the suite's command line per bug and seed (each bug until
 its first failed row), in parallel; with ``--against CHECKOUT`` the same runs of another
-checkout's suite too (its ``tests/planted/sizes.py`` is this one's, copied there when it has
-none), for the share of seeds before a change.
+checkout's suite too (the planted module is this one's, copied there when it has none), for
+the share of seeds before a change.
 
     python benchmarks/size_table.py [--seeds 10] [--jobs 2] [--against /tmp/before] [--only NAME,...]
-        [--figures FILE]
+        [--subtle] [--figures FILE]
 
 Operations run in float32, layers in float64, each over the checks that can see a size: an
-operation's every check; a layer's ``LAYER_CHECKS``.
+operation's every check; a layer's ``LAYER_CHECKS``.  ``--subtle`` runs the bugs of
+``tests/planted/subtle.py`` instead (a deviation of a few float32 roundoffs: every check, float32),
+for the share of seeds the targeted search adds.
 """
 import argparse
 import collections
@@ -25,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from tests.planted import subtle  # noqa: E402
 from tests.planted.sizes import LAYER_PLANTED, OPERATION_PLANTED  # noqa: E402
 
 #: The layer checks a size bug can show in (the others draw small layers only).
@@ -66,21 +69,26 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--against", default=None, help="another checkout: the share of seeds before")
     parser.add_argument("--only", default=None, help="bugs by name, comma-separated")
+    parser.add_argument("--subtle", action="store_true", help="the bugs of tests/planted/subtle.py")
     parser.add_argument("--figures", default=None)
     args = parser.parse_args()
     seeds = range(args.seeds)
+    module = "subtle" if args.subtle else "sizes"
     bugs = [(name, kind, "float32", None) for name, kind, _ in OPERATION_PLANTED]
     bugs += [(name, kind, "float64", LAYER_CHECKS) for name, kind in LAYER_PLANTED]
+    if args.subtle:
+        bugs = [(name, kind, "float32", None) for name, kind in subtle.PLANTED]
     if args.only:
         bugs = [bug for bug in bugs if bug[0] in args.only.split(",")]
     checkouts = {"after": ROOT}
     if args.against:
-        planted = os.path.join(args.against, "tests", "planted", "sizes.py")
+        planted = os.path.join(args.against, "tests", "planted", f"{module}.py")
         if not os.path.exists(planted):
-            shutil.copy(os.path.join(ROOT, "tests", "planted", "sizes.py"), planted)
+            shutil.copy(os.path.join(ROOT, "tests", "planted", f"{module}.py"), planted)
         checkouts = {"before": os.path.abspath(args.against), **checkouts}
     with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(args.jobs) as pool:
-        jobs = {(side, name, seed): pool.submit(run, path, f"tests.planted.sizes:{name}", dtype, seed, folder, checks)
+        jobs = {(side, name, seed): pool.submit(run, path, f"tests.planted.{module}:{name}", dtype, seed, folder,
+                                                         checks)
                 for name, _, dtype, checks in bugs for seed in seeds for side, path in checkouts.items()}
         lines = ["| planted bug | kind | dtype | " + " | ".join(f"{side}: caught, first check" for side in checkouts)
                  + " | where it starts (after) |", "| --- | --- | --- |" + " --- |" * len(checkouts) + " --- |"]

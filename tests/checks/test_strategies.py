@@ -24,7 +24,9 @@ from conformance.config import PackingCase, RNNConfig
     (lambda: strategies.configs(min_batch=2, features=("unbatched",)), "min_batch=2 with 'unbatched'"),
     (lambda: strategies.packing_cases("pack_sequence"), "functions='pack_sequence': expected a non-empty tuple"),
     (lambda: strategies.packing_cases(("pad_sequence",), many=2), "many=2: expected an int >= 8"),
-    (lambda: strategies.packing_cases(("pad_sequence",), enforce_sorted="yes"), "enforce_sorted='yes'")])
+    (lambda: strategies.packing_cases(("pad_sequence",), enforce_sorted="yes"), "enforce_sorted='yes'"),
+    (lambda: strategies.configs(production=("W",)), "production=('W',): expected True, False or a tuple of"),
+    (lambda: strategies.configs(production=True, work_share=0), "work_share=0: expected a number in (0, 1]")])
 def test_bad_arguments_raise_invalid_argument_naming_the_argument_and_value(call, says):
     with pytest.raises(InvalidArgument, match=re.escape(says)):
         call()
@@ -123,3 +125,44 @@ def test_packing_cases_fit_their_padded_length_and_sort_when_enforced(case):
 def test_packing_cases_draw_many_sequences_sometimes():
     found = minimal(strategies.packing_cases(("pack_sequence",)), lambda c: c.batch > 8)
     assert found.batch == 9 and found.lengths == (1,) * 9
+
+
+def _drawn(strategy, count=200):
+    found = []
+
+    @settings(max_examples=count, database=None)
+    @given(strategy)
+    def collect(example):
+        found.append(example)
+    collect()
+    return found
+
+
+def test_production_draws_reach_each_dimension_within_the_budget():
+    """One draw in two takes one dimension past where kernels tile (a width of the reach, past
+    512 steps, past 64 sequences); its other dimensions are cut to the reach's work."""
+    from conformance.checks.support.reach import REACHES
+    drawn = _drawn(strategies.configs(modes=("LSTM", "GRU"), production=True))
+    default = REACHES["default"]
+    assert any(c.hidden_size in default.layer_sizes for c in drawn)
+    assert any(c.input_size in default.layer_sizes for c in drawn)
+    assert any(c.steps > 512 for c in drawn) and any((c.batch or 0) > 64 for c in drawn)
+    for c in drawn:
+        if max(c.hidden_size, c.input_size) > 130 or (c.batch or 0) > 64:
+            assert strategies._cost(c) <= default.layer_work or (c.steps, c.batch) == (1, 1), c
+
+
+def test_a_production_size_shrinks_to_the_smallest_that_fails():
+    assert minimal(strategies.configs(modes=("GRU",), production=True), lambda c: c.hidden_size > 256).hidden_size == 257
+    assert minimal(strategies.configs(modes=("GRU",), production=True), lambda c: c.steps > 512).steps == 513
+    assert minimal(strategies.configs(modes=("GRU",), production=True),
+                   lambda c: (c.batch or 0) > 64).batch == 65
+
+
+def test_every_profile_has_a_reach_and_a_row_reaches_by_its_examples():
+    from conformance.checks.support.reach import REACHES, current
+    from conformance.run.profiles import PROFILES, reach
+    assert set(REACHES) == set(PROFILES)
+    assert reach(PROFILES["default"]) == REACHES["default"] == current()
+    assert reach(PROFILES["thorough"]) == REACHES["thorough"] and reach(1) == REACHES["quick"]
+    assert REACHES["thorough"].steps > 1000 and REACHES["default"].steps > 256

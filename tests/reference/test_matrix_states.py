@@ -380,3 +380,17 @@ def test_inputs_that_do_not_fit_the_record_say_which():
         operation(record, inputs)
     with pytest.raises(ValueError, match="B must be 1"):
         operation(record, draw(record, SIZES, 0), cu_seqlens=np.array([0, 4]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_contraction_bounds_as_its_products_summed(seed):
+    """contract and apply are one matrix product each (``Arithmetic.contract``, ``apply``), their
+    bound term for term ``sum_over`` of the broadcast products', values and bounds alike."""
+    rng = np.random.default_rng(seed)
+    arith = Arithmetic(FLOAT32)
+    a, S, b = (Num(rng.standard_normal(shape), np.abs(rng.standard_normal(shape)) * 1e-7, arith)
+               for shape in ((2, 3, 5), (2, 3, 5, 4), (2, 3, 4)))
+    for fused, written in ((matrix.contract(a, S), reference.sum_over(matrix.column(a) * S, -2)),
+                           (matrix.apply(S, b), reference.sum_over(S * matrix.row(b), -1))):
+        np.testing.assert_allclose(fused.value, written.value, rtol=1e-13)
+        np.testing.assert_allclose(fused.error, written.error, rtol=1e-12)

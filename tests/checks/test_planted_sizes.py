@@ -1,0 +1,75 @@
+"""The draws at production sizes against planted bugs that show only there
+(``tests/planted/sizes.py``: each must fail, and say where it starts), and the operation draws
+themselves: tile edges, serving batches, fresh beside carried states.
+``benchmarks/size_table.py`` runs the same on ten seeds, before and after a change."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from tests import sweep
+from tests.checks.test_planted_bugs import run
+from tests.planted.sizes import LAYER_PLANTED, OPERATION_PLANTED
+
+#: The layer checks that draw production sizes (the table's).
+LAYER_CHECKS = "forward_matches_oracle,pack_padded_unsorted_matches_oracle,gradients_match_oracle"
+
+
+def _failed(name, dtype, checks=None):
+    results = run(f"tests.planted.sizes:{name}", dtype, stop_at_failure=True, checks=checks)
+    failed = [r for r in results if r.status == "failed"]
+    assert failed, f"{name} passed every check in {dtype}: {[(r.check, r.status) for r in results]}"
+    return failed[0]
+
+
+@pytest.mark.parametrize("name, kind", sweep([(name, kind) for name, kind, _ in OPERATION_PLANTED], fast=1))
+def test_each_planted_operation_size_bug_fails_and_says_where_it_starts(name, kind):
+    failed = _failed(name, "float32")
+    assert "  size: passes at " in failed.message and failed.threshold, (kind, failed.message)
+
+
+@pytest.mark.parametrize("name, kind", sweep(list(LAYER_PLANTED), fast=1))
+def test_each_planted_layer_size_bug_fails_and_says_where_it_starts(name, kind):
+    failed = _failed(name, "float64", LAYER_CHECKS)
+    assert "  size: passes at " in failed.message and failed.threshold, (kind, failed.message)
+
+
+@pytest.mark.parametrize("name, where", [("KTailDroppedGLA", "passes at K = 64, fails from K = 65"),
+                                         ("TileDroppedGRU", "passes at H = 256, fails from H = 257")])
+def test_a_tile_edge_bug_shrinks_to_the_edge(name, where):
+    """Shrinking keeps the size that fails and takes it to the edge: the message names both sides."""
+    failed = _failed(name, "float32" if "GLA" in name else "float64",
+                     None if "GLA" in name else "forward_matches_oracle")
+    assert failed.threshold == where and where.split("from ")[1].replace(" ", "") in failed.counterexample.replace(
+        " ", ""), failed.message
+
+
+def test_operation_draws_reach_tile_edges_serving_batches_and_long_sequences():
+    from conformance.checks.support.operations import MANY_SEQUENCES, TILE_SIZES, operation_cases
+    from conformance.targets.loading import load_target
+    found = []
+
+    @settings(max_examples=200, database=None)
+    @given(operation_cases(load_target("examples.ops.gated_delta_rule:chunked")))
+    def collect(case):
+        found.append(case)
+    collect()
+    sizes = [dict(c.sizes) for c in found]
+    assert any(s["K"] in TILE_SIZES and s["K"] > 64 for s in sizes) and any(s["V"] == 256 for s in sizes)
+    assert any(c.sequences in MANY_SEQUENCES and c.sequences * s["HV"] > 64 for c, s in zip(found, sizes))
+    assert any(c.steps > 256 and c.lengths is None for c in found)
+    assert {c.state_kind for c in found if c.with_state} == {"carried", "fresh_and_carried", "long_context"}
+
+
+def test_a_continuous_batch_holds_fresh_and_carried_states():
+    """fresh_and_carried: some sequences' states exactly 0, at least one carried where there are
+    two; long_context: a far larger state."""
+    from conformance.checks.support.operations import make_state
+    from conformance.config import OperationCase
+    case = OperationCase("gla", (("H", 2), ("K", 3), ("V", 4)), 6, 5, with_state=True, state_kind="fresh_and_carried")
+    for seed in range(20):
+        (S,) = make_state(case.with_(seed=seed))
+        fresh = [not S[n].any() for n in range(6)]
+        assert any(fresh) and not all(fresh) and (fresh[0] or fresh[-1])
+    carried = make_state(case.with_(state_kind="carried"))[0]
+    large = make_state(case.with_(state_kind="long_context"))[0]
+    assert np.abs(large).max() > 10 * np.abs(carried).max()
