@@ -73,3 +73,16 @@ def test_a_continuous_batch_holds_fresh_and_carried_states():
     carried = make_state(case.with_(state_kind="carried"))[0]
     large = make_state(case.with_(state_kind="long_context"))[0]
     assert np.abs(large).max() > 10 * np.abs(carried).max()
+
+
+def test_the_docs_size_sample_is_what_a_run_prints():
+    """docs/results.md's failure at a size, as the command line prints it (seed 1)."""
+    from pathlib import Path
+
+    from tests import REPO
+    from tests.commands import cli
+    page = (Path(REPO) / "docs" / "results.md").read_text()
+    sample = page.split("drops the partial last tile:")[1].split("```")[1].strip()
+    replay = sample.splitlines()[-1].split("replay: ")[1]
+    done = cli(*replay.split()[1:], timeout=600)
+    assert done.returncode == 1 and all(line.strip() in done.stdout for line in sample.splitlines()), done.stdout

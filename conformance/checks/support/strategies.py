@@ -258,11 +258,13 @@ _TOTAL_EXTRA = st.sampled_from([0, 1, 3])
 PADDING_VALUES = (0.0, -1.0, 0.5, 7.0)
 
 
-def packing_cases(functions, *, max_batch=8, many=40, max_steps=12, long_steps=60, padding_side=True,
+def packing_cases(functions, *, max_batch=8, many=None, max_steps=12, long_steps=None, padding_side=True,
                   enforce_sorted=None):
     """``PackingCase`` examples of the utilities (or round trips) named in ``functions``.
 
-    Batches have 1..max_batch sequences, and one draw in eight up to ``many``; lengths follow
+    Batches have 1..max_batch sequences, and one draw in eight up to ``many`` (default: the
+    row's reach, ``reach.current().layer_batch``: past 64); one in eight sequences is long, up to
+    ``long_steps`` (default: the reach's layer steps, past 512); lengths follow
     ``sequence_lengths``' patterns (all equal, containing 1, longest last), sorted in
     decreasing order when the case enforces sorting; the padded length is the longest, or
     more; the trailing shape ``*`` has zero to two dimensions.  ``padding_side=False`` never
@@ -272,6 +274,9 @@ def packing_cases(functions, *, max_batch=8, many=40, max_steps=12, long_steps=6
     """
     if isinstance(functions, str) or not functions:
         raise InvalidArgument(f"functions={functions!r}: expected a non-empty tuple of names")
+    reached = reach.current()
+    many = reached.layer_batch if many is None else many
+    long_steps = reached.layer_steps if long_steps is None else long_steps
     _check_int("max_batch", max_batch, 1)
     _check_int("many", many, max_batch)
     if enforce_sorted not in (None, True, False):
