@@ -6,12 +6,15 @@ checkout's suite too (the planted module is this one's, copied there when it has
 the share of seeds before a change.
 
     python benchmarks/size_table.py [--seeds 10] [--jobs 2] [--against /tmp/before] [--only NAME,...]
-        [--subtle] [--figures FILE]
+        [--subtle | --rewrites] [--figures FILE]
 
 Operations run in float32, layers in float64, each over the checks that can see a size: an
 operation's every check; a layer's ``LAYER_CHECKS``.  ``--subtle`` runs the bugs of
 ``tests/planted/subtle.py`` instead (a deviation of a few float32 roundoffs: every check, float32),
-for the share of seeds the targeted search adds.
+for the share of seeds the targeted search adds.  ``--rewrites`` runs the correct rewrites of
+``tests/planted/rewrites.py`` instead (float32: every layer check of the table, an operation's
+parity and gradients) and prints the seeds each passed and the largest error / tolerance it
+reached over every row and seed: the headroom a correct implementation written another way has.
 """
 import argparse
 import collections
@@ -27,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.planted import subtle  # noqa: E402
+from tests.planted import rewrites, subtle  # noqa: E402
 from tests.planted.sizes import LAYER_PLANTED, OPERATION_PLANTED  # noqa: E402
 
 #: The layer checks a size bug can show in (the others draw small layers only).
@@ -70,9 +73,12 @@ def main():
     parser.add_argument("--against", default=None, help="another checkout: the share of seeds before")
     parser.add_argument("--only", default=None, help="bugs by name, comma-separated")
     parser.add_argument("--subtle", action="store_true", help="the bugs of tests/planted/subtle.py")
+    parser.add_argument("--rewrites", action="store_true", help="the correct rewrites of tests/planted/rewrites.py")
     parser.add_argument("--figures", default=None)
     args = parser.parse_args()
     seeds = range(args.seeds)
+    if args.rewrites:
+        return headroom(seeds, args.jobs, args.figures)
     module = "subtle" if args.subtle else "sizes"
     bugs = [(name, kind, "float32", None) for name, kind, _ in OPERATION_PLANTED]
     bugs += [(name, kind, "float64", LAYER_CHECKS) for name, kind in LAYER_PLANTED]
@@ -104,6 +110,32 @@ def main():
     print(text)
     if args.figures:
         with open(args.figures, "w") as handle:
+            handle.write(text + "\n")
+
+
+#: The operation checks a rewrite is held to (the relations compare the target with itself).
+OPERATION_CHECKS = "operation_matches_oracle,operation_gradients_match_oracle"
+
+
+def headroom(seeds, jobs, figures):
+    """The table of the correct rewrites: seeds passed, the largest error / tolerance and where."""
+    lines = ["| correct rewrite | what it rewrites | seeds passed (float32) | largest error / tolerance |",
+             "| --- | --- | --- | --- |"]
+    with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(jobs) as pool:
+        runs = {(name, seed): pool.submit(run, ROOT, f"tests.planted.rewrites:{name}", "float32", seed, folder,
+                                          OPERATION_CHECKS if name.endswith("GLA") else LAYER_CHECKS)
+                for name, _ in rewrites.REWRITES for seed in seeds}
+        for name, what in rewrites.REWRITES:
+            results = [runs[name, seed].result()[0] or () for seed in seeds]
+            passed = sum(bool(rows) and all(r["status"] == "passed" for r in rows) for rows in results)
+            worst = max(((r["worst_ratio"] or 0.0, r["check"], seed) for seed, rows in zip(seeds, results)
+                         for r in rows if r["status"] == "passed"), default=(0.0, "-", "-"))
+            lines.append(f"| {name} | {what} | {passed}/{len(results)} | {worst[0]:.3g} ({worst[1]}, seed {worst[2]}) |")
+            print(lines[-1], flush=True)
+    text = "\n".join(lines)
+    print(text)
+    if figures:
+        with open(figures, "w") as handle:
             handle.write(text + "\n")
 
 
