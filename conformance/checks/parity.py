@@ -25,7 +25,7 @@ def run_forward(config, ctx):
                                                     production=True, work_share=0.5))
 def check_forward_matches_oracle(config, ctx):
     """Output, h_n and c_n equal the oracle for drawn sizes, layers, directions, layouts, states
-    and scales; one draw in two at a production size (widths to 1024, past 512 steps, past 64
+    and scales; two draws in three at a production size (widths to 1024, past 512 steps, past 64
     sequences)."""
     return run_forward(config, ctx)
 
@@ -41,8 +41,8 @@ def check_small_shapes_match_oracle(config, ctx):
 
 @register("parity", strategy=lambda target: cell_cases(target, production=True), kinds=tuple(CELL_KINDS))
 def check_cell_matches_oracle(config, ctx):
-    """h' (and c') of one cell call equal the oracle for drawn sizes (1 to past 128; one draw in
-    two a width to 1024 or a batch past 64), bias,
+    """h' (and c') of one cell call equal the oracle for drawn sizes (1 to past 128; three draws in
+    five a width to 1024 or a batch past 64), bias,
     hx or None, batched or unbatched, non-contiguous input and weights up to saturating."""
     x, hx, weights = cell_arguments(config, ctx)
     module, weights = ctx.build(config, weights)

@@ -30,10 +30,11 @@ class Reach:
 #: What one token of an operation costs the oracle beside its state (its primitives' overhead).
 TOKEN_OVERHEAD = 6000
 #: The widths past 129 a layer's production draw takes (cuDNN and oneDNN switch algorithms by
-#: hidden size; kernels tile units by 256): each tile edge and one past it, and a width of no tile.
-_LAYER_SIZES = (256, 257, 300, 512, 513, 1024)
+#: hidden size; kernels tile units by 256): each tile edge and one past it, a width of no tile,
+#: and the hidden sizes models ship.
+_LAYER_SIZES = (256, 257, 300, 512, 513, 768, 1024)
 #: The reach of each profile (``run.profiles.PROFILES`` names the same ones).
-REACHES = {"quick": Reach(steps=300, work=2_000_000, layer_sizes=_LAYER_SIZES[:5], layer_steps=520, layer_batch=80,
+REACHES = {"quick": Reach(steps=300, work=2_000_000, layer_sizes=_LAYER_SIZES[:6], layer_steps=520, layer_batch=80,
                           layer_work=4_000_000),
            "default": Reach(steps=600, work=8_000_000, layer_sizes=_LAYER_SIZES, layer_steps=600, layer_batch=128,
                             layer_work=12_000_000),
