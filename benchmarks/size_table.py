@@ -6,12 +6,13 @@ checkout's suite too (the planted module is this one's, copied there when it has
 the share of seeds before a change.
 
     python benchmarks/size_table.py [--seeds 10] [--jobs 2] [--against /tmp/before] [--only NAME,...]
-        [--subtle | --rewrites] [--figures FILE]
+        [--subtle | --rewrites] [--untargeted] [--figures FILE]
 
 Operations run in float32, layers in float64, each over the checks that can see a size: an
 operation's every check; a layer's ``LAYER_CHECKS``.  ``--subtle`` runs the bugs of
 ``tests/planted/subtle.py`` instead (a deviation of a few float32 roundoffs: every check, float32),
-for the share of seeds the targeted search adds.  ``--rewrites`` runs the correct rewrites of
+for the share of seeds the targeted search adds (``--untargeted`` runs this checkout a second
+time with ``hypothesis.target`` a no-op, through a sitecustomize on the runs' path).  ``--rewrites`` runs the correct rewrites of
 ``tests/planted/rewrites.py`` instead (float32: every layer check of the table, an operation's
 parity and gradients) and prints the seeds each passed and the largest error / tolerance it
 reached over every row and seed: the headroom a correct implementation written another way has.
@@ -37,14 +38,25 @@ from tests.planted.sizes import LAYER_PLANTED, OPERATION_PLANTED  # noqa: E402
 LAYER_CHECKS = "forward_matches_oracle,pack_padded_unsorted_matches_oracle,gradients_match_oracle"
 
 
-def run(checkout, impl, dtype, seed, folder, checks=None):
+#: A sitecustomize that turns Hypothesis' target() into a no-op in every process of a run (the
+#: runner imports it by name after this has run): ``--untargeted``'s.
+UNTARGETED = "import hypothesis\nhypothesis.target = lambda *args, **kwargs: None\n"
+
+
+def run(checkout, impl, dtype, seed, folder, checks=None, untargeted=False):
     """(rows of the report, or None; wall seconds) of one run of ``checkout``'s suite."""
     report = os.path.join(folder, f"report-{time.monotonic_ns()}-{seed}.json")
     command = [sys.executable, "-m", "conformance", "--impl", impl, "--devices", "cpu", "--dtypes", dtype,
                "--seed", str(seed), "--report", report, "--maxfail", "1"] + (["--checks", checks] if checks else [])
+    path = checkout
+    if untargeted:
+        os.makedirs(os.path.join(folder, "untargeted"), exist_ok=True)
+        with open(os.path.join(folder, "untargeted", "sitecustomize.py"), "w") as handle:
+            handle.write(UNTARGETED)
+        path = os.pathsep.join([os.path.join(folder, "untargeted"), checkout])
     started = time.perf_counter()
     subprocess.run(command, capture_output=True, text=True, check=False, cwd=checkout,
-                   env=dict(os.environ, PYTHONPATH=checkout))
+                   env=dict(os.environ, PYTHONPATH=path))
     wall = time.perf_counter() - started
     if not os.path.exists(report):
         return None, wall
@@ -74,6 +86,8 @@ def main():
     parser.add_argument("--only", default=None, help="bugs by name, comma-separated")
     parser.add_argument("--subtle", action="store_true", help="the bugs of tests/planted/subtle.py")
     parser.add_argument("--rewrites", action="store_true", help="the correct rewrites of tests/planted/rewrites.py")
+    parser.add_argument("--untargeted", action="store_true",
+                        help="also this checkout with Hypothesis' target() a no-op: what the targeted search adds")
     parser.add_argument("--figures", default=None)
     args = parser.parse_args()
     seeds = range(args.seeds)
@@ -92,9 +106,11 @@ def main():
         if not os.path.exists(planted):
             shutil.copy(os.path.join(ROOT, "tests", "planted", f"{module}.py"), planted)
         checkouts = {"before": os.path.abspath(args.against), **checkouts}
+    if args.untargeted:
+        checkouts = {**checkouts, "after, untargeted": ROOT}
     with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(args.jobs) as pool:
         jobs = {(side, name, seed): pool.submit(run, path, f"tests.planted.{module}:{name}", dtype, seed, folder,
-                                                         checks)
+                                                         checks, side.endswith("untargeted"))
                 for name, _, dtype, checks in bugs for seed in seeds for side, path in checkouts.items()}
         lines = ["| planted bug | kind | dtype | " + " | ".join(f"{side}: caught, first check" for side in checkouts)
                  + " | where it starts (after) |", "| --- | --- | --- |" + " --- |" * len(checkouts) + " --- |"]
