@@ -44,7 +44,7 @@ def _cases(packed):
         features = tuple(f for f in features_of(target) if not (packed and f == "unbatched"))
         base = configs(modes=target.modes, features=features, max_size=40, max_layers=3, max_steps=8,
                        long_steps=40, max_batch=5, packed=packed,
-                       production=() if packed else ("H", "I", "B"), work_share=0.1)
+                       production=() if packed else ("H", "I", "B"), work_share=0.05)
         return _gradient_case(base, features)
     return strategy
 

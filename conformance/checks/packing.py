@@ -11,7 +11,7 @@ def _packed_configs(sorted_lengths, production=False):
     def strategy(target):
         features = tuple(f for f in features_of(target) if f != "unbatched")
         return configs(modes=target.modes, features=features, packed=True, sorted_lengths=sorted_lengths,
-                       production=production, work_share=0.25)
+                       production=production, work_share=0.1)
     return strategy
 
 

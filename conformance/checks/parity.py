@@ -22,7 +22,7 @@ def run_forward(config, ctx):
 
 
 @register("parity", strategy=lambda target: configs(modes=target.modes, features=features_of(target),
-                                                    production=True, work_share=0.5))
+                                                    production=True, work_share=0.25))
 def check_forward_matches_oracle(config, ctx):
     """Output, h_n and c_n equal the oracle for drawn sizes, layers, directions, layouts, states
     and scales; two draws in three at a production size (widths to 1024, past 512 steps, past 64
