@@ -112,7 +112,8 @@ def state_note(quantity, index, config):
     return f"layer {layer}" + ("" if directions == 1 else f", {('forward', 'reverse')[direction]}")
 
 
-def compare(quantity, got, expected, bound, dtype, config=None, exact=True, sides=None, other=None):
+def compare(quantity, got, expected, bound, dtype, config=None, exact=True, sides=None, other=None,
+            forward_finite=True):
     """Compares a target's tensor with the oracle's float64 values within ``bound`` plus an
     underflow floor.  Fails on a shape mismatch (``claims.assert_same_shape``) and raises
     NotRepresentable when the exact values overflow ``dtype``.  With ``exact`` False,
@@ -125,8 +126,10 @@ def compare(quantity, got, expected, bound, dtype, config=None, exact=True, side
     tolerance = np.asarray(bound, dtype=np.float64) + absolute_floor(dtype)
     # gradients only: a forward value whose bound is infinite may be NaN in a correct implementation too
     # (minLSTM's f / (f + i) when both underflow: 0 / 0), which the bound model says by being infinite
-    broken = _non_finite_where_finite(got_values, expected, dtype, tolerance) if exact and quantity.startswith("grad") \
-        else None
+    # and only where the target's forward was finite: a forward 0 / 0 that its infinite bound
+    # allows makes the gradients through it NaN too, judged alike (``forward_finite``)
+    broken = _non_finite_where_finite(got_values, expected, dtype, tolerance) \
+        if exact and quantity.startswith("grad") and forward_finite else None
     if broken is not None:
         return broken(quantity, tolerance, config)
     if not representable(expected if exact else 0.0, tolerance, dtype):
@@ -145,17 +148,21 @@ def compare(quantity, got, expected, bound, dtype, config=None, exact=True, side
 
 def _non_finite_where_finite(got, expected, dtype, tolerance):
     """A NaN or inf gradient where the exact one is finite and fits the dtype fails where the
-    bound is finite, and in float32 and float64 where it is infinite or NaN too (a derivative the
-    bound model cannot bound, sqrt's at 0).  Not in float16 and bfloat16 under an infinite or NaN bound:
-    there the bound is so because intermediate values leave the dtype's narrow range, where a
-    correct implementation overflows too (torch's float16 LSTM backward, seed 4242).  None where
-    there is none, else a function making the failing Comparison of its first element."""
+    bound is finite, and in float32 and float64 where it is infinite too (a derivative the bound
+    model cannot bound, sqrt's at 0).  Not under a NaN bound: the bound's own arithmetic met an
+    unbounded term times 0 there, the 0 / 0 or inf * 0 a correct implementation meets too (the
+    worked minLSTM's f / (f + i) and sLSTM's c / n, once production widths saturate their gates:
+    their forward passes there under its infinite bound, and the gradient is judged alike).  Not
+    in float16 and bfloat16 under an infinite bound either: there the bound is so because
+    intermediate values leave the dtype's narrow range, where a correct implementation overflows
+    too (torch's float16 LSTM backward, seed 4242).  None where there is none, else a function
+    making the failing Comparison of its first element."""
     if got.shape != expected.shape:
         return None
     bound = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), got.shape)
     wide = torch.finfo(dtype).bits >= 32
     broken = (~np.isfinite(got) & np.isfinite(expected) & (np.abs(expected) <= torch.finfo(dtype).max / 4)
-              & (np.isfinite(bound) | wide))
+              & (np.isfinite(bound) | (wide & ~np.isnan(bound))))
     if not broken.any():
         return None
     index = tuple(int(i) for i in np.argwhere(broken)[0])
