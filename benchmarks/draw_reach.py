@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings  # noqa: E402
 
+from benchmarks.figures import written  # noqa: E402
 from conformance.checks.registry import checks  # noqa: E402
 from conformance.checks.support.reach import reaching  # noqa: E402
 from conformance.run.profiles import PROFILES, reach  # noqa: E402
@@ -74,11 +75,7 @@ def main():
             found = largest(impl, profile, args.seeds)
             lines.append(f"| {label} | {profile} | " + ", ".join(f"{k} {v}" for k, v in found.items()) + " |")
             print(lines[-1], flush=True)
-    text = "\n".join(lines)
-    print(text)
-    if args.figures:
-        with open(args.figures, "w") as handle:
-            handle.write(text + "\n")
+    written("\n".join(lines), args.figures)
 
 
 if __name__ == "__main__":

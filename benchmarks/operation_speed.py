@@ -22,6 +22,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import reference  # noqa: E402
+from benchmarks.figures import written  # noqa: E402
 from reference.recurrences import OPERATIONS  # noqa: E402
 from tests.reference.test_matrix_states import draw  # noqa: E402
 
@@ -98,7 +99,7 @@ def main():
         lines.append(f"| {name} | {forward:.3f} | {values / forward:.2f} | {bounded / forward:.2f} | "
                      f"{oracle_backward / backward:.2f} |")
     if args.production:
-        return _written("\n".join(lines), args.figures)
+        return written("\n".join(lines), args.figures)
     by_size, by_steps = growth(args.repeats)
     base_size, base_steps = by_size[64], by_steps[256]
     lines += ["", "The oracle's values (gated delta rule), relative to K = V = 64, T = 256:", "",
@@ -106,14 +107,9 @@ def main():
               "| time | " + " | ".join(f"{t / base_size:.2f}" for t in by_size.values()) + " |", "",
               "| T | " + " | ".join(map(str, by_steps)) + " |", "| --- |" + " --- |" * len(by_steps),
               "| time | " + " | ".join(f"{t / base_steps:.2f}" for t in by_steps.values()) + " |"]
-    return _written("\n".join(lines), args.figures)
+    return written("\n".join(lines), args.figures)
 
 
-def _written(text, figures):
-    print(text)
-    if figures:
-        with open(figures, "w") as handle:
-            handle.write(text + "\n")
 
 
 if __name__ == "__main__":

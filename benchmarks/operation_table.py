@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.figures import written  # noqa: E402
 from tests.planted.operations import CORRECT, PLANTED  # noqa: E402
 
 DTYPES = ("float64", "float32")
@@ -89,11 +90,7 @@ def main():
                 top = ", ".join(f"{check} ({n})" for check, n in firsts.most_common() if check)
                 cells.append(f"{caught}/{len(seeds)}" + (f": {top}" if top else ""))
             lines.append(f"| {name} | {kind} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines)
-    print(text)
-    if args.figures:
-        with open(args.figures, "w") as handle:
-            handle.write(text + "\n")
+    written("\n".join(lines), args.figures)
 
 
 if __name__ == "__main__":

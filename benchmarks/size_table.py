@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks.figures import written  # noqa: E402
 from tests.planted import rewrites, subtle  # noqa: E402
 from tests.planted.sizes import LAYER_PLANTED, OPERATION_PLANTED  # noqa: E402
 
@@ -122,11 +123,7 @@ def main():
                 where = sizes if side == "after" else where
             lines.append(f"| {name} | {kind} | {dtype} | " + " | ".join(cells) + f" | {where} |")
             print(lines[-1], flush=True)
-    text = "\n".join(lines)
-    print(text)
-    if args.figures:
-        with open(args.figures, "w") as handle:
-            handle.write(text + "\n")
+    written("\n".join(lines), args.figures)
 
 
 #: The operation checks a rewrite is held to (the relations compare the target with itself).
@@ -148,11 +145,7 @@ def headroom(seeds, jobs, figures):
                          for r in rows if r["status"] == "passed"), default=(0.0, "-", "-"))
             lines.append(f"| {name} | {what} | {passed}/{len(results)} | {worst[0]:.3g} ({worst[1]}, seed {worst[2]}) |")
             print(lines[-1], flush=True)
-    text = "\n".join(lines)
-    print(text)
-    if figures:
-        with open(figures, "w") as handle:
-            handle.write(text + "\n")
+    written("\n".join(lines), figures)
 
 
 if __name__ == "__main__":
