@@ -140,6 +140,49 @@ def model_results(module, other, index, precisions):
            other.bilstm_classifier(text, lengths, weights, precision=other_precision))
 
 
+def operation_results(module, other, examples, precisions):
+    """(entry point, ours, theirs, where) for every matrix-state record: ``examples``
+    configurations each (sizes 1-9, or a tile edge and many tokens one in three; carried
+    initial states; a varlen batch one in four), forward and backward with bounds."""
+    from reference.recurrences import OPERATIONS
+    from tests.reference.test_matrix_states import draw
+
+    for name, record in OPERATIONS.items():
+        other_record = other.recurrences.OPERATIONS[name]
+        for index in range(max(1, examples)):
+            rng = np.random.default_rng(index)
+            wide = index % 3 == 2
+            sizes = {s: int(rng.choice((63, 64, 65)) if wide else rng.integers(1, 10))
+                     for s in ("K", "V", "P", "N", "D")}
+            heads = int(rng.integers(1, 4))
+            sizes.update(B=int(rng.integers(1, 4)), T=int(rng.integers(100, 300) if wide else rng.integers(1, 12)),
+                         H=heads, HV=heads, G=1)
+            inputs = draw(record, sizes, seed=index)
+            cu_seqlens = None
+            if index % 4 == 3:
+                per_token = {spec.name for spec in record.inputs if spec.per_token}
+                inputs = {key: (value.reshape((1, -1) + value.shape[2:]) if key in per_token else value)
+                          for key, value in inputs.items()}
+                cuts = np.sort(rng.integers(0, sizes["B"] * sizes["T"] + 1, size=sizes["B"] - 1))
+                cu_seqlens = np.concatenate([[0], cuts, [sizes["B"] * sizes["T"]]])
+            count = sizes["B"] if cu_seqlens is None else len(cu_seqlens) - 1
+            shapes = record.state_shapes(dict(sizes), count)
+            state = tuple(rng.standard_normal(shape) for shape in shapes)
+            state = state[0] if record.single_state else state
+            precision = list(precisions.values())[index % len(precisions)]
+            options = dict(initial_state=state, cu_seqlens=cu_seqlens)
+            where = f"operation {name} example {index} ({sizes})"
+            yield (f"operation {name} forward", module.operation_with_bound(record, inputs, precision, **options),
+                   other.operation_with_bound(other_record, inputs, other.Precision(**vars(precision)), **options),
+                   where)
+            output = module.operation(record, inputs, **options)[0]
+            grad = rng.standard_normal(np.shape(output))
+            yield (f"operation {name} backward",
+                   module.operation_backward_with_bound(record, inputs, precision, grad_output=grad, **options),
+                   other.operation_backward_with_bound(other_record, inputs, other.Precision(**vars(precision)),
+                                                       grad_output=grad, **options), where)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkout", help="the other checkout (a directory holding reference/)")
@@ -194,6 +237,14 @@ def main(argv=None):
                 key = f"{name} {part}"
                 if diff > worst.get(key, (-1.0, None))[0]:
                     worst[key] = (diff, f"model example {index}")
+    for name, mine, other_result, where in operation_results(reference, other, args.examples // 10, precisions):
+        for part, a, b, measure in (("values", mine[0], other_result[0], normwise_difference),
+                                    ("bounds", mine[1], other_result[1], relative_difference)):
+            a, b = _leaves(a), _leaves(b)
+            diff = np.inf if len(a) != len(b) else max((measure(p, q) for p, q in zip(a, b)), default=0.0)
+            key = f"{name} {part}"
+            if diff > worst.get(key, (-1.0, None))[0]:
+                worst[key] = (diff, where)
     failed = False
     for name, (diff, config) in worst.items():
         mark = "ok" if diff <= args.rtol else "DIFFERS"

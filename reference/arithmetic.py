@@ -397,21 +397,36 @@ class Arithmetic:
         return error
 
     def mul(self, a, b):
-        """a * b.  Its error: ``|a| e_b + e_a (|b| + e_b)`` and the stored rounding (the terms
-        of an operand known exactly are not formed: a state times an exact gate costs two
-        passes over the state, not five)."""
+        """a * b.  Its error: ``|a| e_b + e_a (|b| + e_b)`` and the stored rounding
+        ``u |a b|``, formed as ``(u |a| + e_a) |b| + (|a| + e_a) e_b`` with the factors of the
+        operand with fewer elements (a gate, a key) made first: a state times a gate costs the
+        product and three passes over the state, an outer product of two vectors two (the
+        terms of an operand known exactly are not formed)."""
         value = _value(a) * _value(b)
         if self.plain:
             return value
         a, b = self._num(a), self._num(b)
-        error = None
-        if self.precision is not None:
-            error = self._round(value)
-            if not _is_zero(a.error):
-                error += a.error * (np.abs(b.value) + b.error if not _is_zero(b.error) else np.abs(b.value))
-            if not _is_zero(b.error):
-                error += np.abs(a.value) * b.error
-        return self._emit(_mul_vjp, (a, b), value, error)
+        return self._emit(_mul_vjp, (a, b), value, None if self.precision is None else self._product_error(a, b, value))
+
+    def _product_error(self, a, b, value):
+        if np.size(a.value) > np.size(b.value):
+            a, b = b, a  # the bound is symmetric in a and b
+        abs_a, abs_b = np.abs(a.value), np.abs(b.value)
+        first = abs_a * self.precision.storage
+        if not _is_zero(a.error):
+            first = first + a.error
+        if isinstance(abs_b, np.ndarray) and abs_b.dtype == np.float64 and abs_b.shape == np.shape(value):
+            abs_b *= first  # in place: |b| is not needed again
+            error = abs_b
+        else:
+            error = np.asarray(first * abs_b, dtype=np.float64)
+            if error.shape != np.shape(value):
+                error = np.array(np.broadcast_to(error, np.shape(value)))
+        if not _is_zero(b.error):
+            error += (abs_a if _is_zero(a.error) else abs_a + a.error) * b.error
+        if self.precision.underflow:
+            error += self.precision.underflow
+        return error
 
     def neg(self, a):
         """-a: exact."""
@@ -552,6 +567,9 @@ class Arithmetic:
         return self._matvec(b, state, _apply_vjp, lambda x, s: (s @ x[..., :, None])[..., 0], -1)
 
     def _matvec(self, vector, state, vjp, product, axis):
+        """The error, ``(|x| c + e_x) |S| + (|x| + e_x) e_S`` with c a stored rounding and an
+        n-term dot product's: two matrix products (``|x| |S| c + |x| e_S + e_x (|S| + e_S)``
+        regrouped)."""
         value = product(_value(vector), _value(state))
         if self.plain:
             return value
@@ -559,15 +577,16 @@ class Arithmetic:
         error = None
         if self.precision is not None:
             n = np.shape(state.value)[axis]
-            abs_vector, abs_state = np.abs(vector.value), np.abs(state.value)
-            error = product(abs_vector, abs_state)
-            error *= self.precision.storage + self.precision.dot(n)
-            error += (n + 1) * self.precision.underflow
-            if not _is_zero(state.error):
-                error += product(abs_vector, _full(state.error, state.value))
+            abs_vector = np.abs(vector.value)
+            left = abs_vector * (self.precision.storage + self.precision.dot(n))
             if not _is_zero(vector.error):
-                error += product(_full(vector.error, vector.value),
-                                 abs_state + state.error if not _is_zero(state.error) else abs_state)
+                left += vector.error
+            error = product(left, np.abs(state.value))
+            if not _is_zero(state.error):
+                right = abs_vector if _is_zero(vector.error) else abs_vector + vector.error
+                error += product(right, _full(state.error, state.value))
+            if self.precision.underflow:
+                error += (n + 1) * self.precision.underflow
         return self._emit(vjp, (vector, state), value, error)
 
     def lerp(self, start, end, weight):
@@ -656,13 +675,16 @@ class Arithmetic:
         x = self._num(x)
         error = None
         if self.precision is not None:
-            abs_weight_t = affine.abs_weight_t
-            magnitude = np.abs(x.value) @ abs_weight_t
-            if affine.bias is not None:
-                magnitude = magnitude + affine.abs_bias
-            error = self.precision.dot(affine.terms) * magnitude + self.precision.underflow
+            # dot (|x| |W|^T + |b|) + e_x |W|^T as one matrix product: (dot |x| + e_x) |W|^T + dot |b|
+            dot = self.precision.dot(affine.terms)
+            left = np.abs(x.value) * dot
             if np.ndim(x.error):
-                error = error + x.error @ abs_weight_t
+                left += x.error
+            error = left @ affine.abs_weight_t
+            if affine.bias is not None:
+                error += dot * affine.abs_bias
+            if self.precision.underflow:
+                error += self.precision.underflow
         return self._emit(_linear_vjp, (x,), value, error, affine)
 
     def linear_transposed(self, g, affine):

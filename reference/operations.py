@@ -329,8 +329,11 @@ class _Run:
             new = tuple(where(self.live(t, n), n, s) for n, s in zip(new, state))
         return new, out, leaves
 
-    def forward(self):
-        """(the outputs per token, (T_max, N, ...) values and errors; the final states)."""
+    def forward(self, keep_states=False):
+        """(the outputs per token, (T_max, N, ...) values and errors; the final states).  With
+        ``keep_states``, ``self.states`` holds the state before each token (the backward's
+        starting points); without, each state is freed once the next is computed (a state of
+        K = V = 128 per head is megabytes, and memory never reused is paged in afresh)."""
         arith = self.arith
         state = self.state0 if arith is None else tuple(arith.exact(s) for s in self.state0)
         outs, errors, self.states = [], [], [state]
@@ -338,7 +341,8 @@ class _Run:
             state, out, _ = self.step(t, state, arith)
             outs.append(value_of(out))
             errors.append(error_of(out))
-            self.states.append(state)
+            if keep_states:
+                self.states.append(state)
         return outs, errors, state
 
     def result(self, ran):
@@ -371,7 +375,7 @@ class _Run:
         """(gradients, bounds or None): the forward run, then each token's step re-run on a tape
         from its saved state and walked back, last token first."""
         arith = self.arith
-        outs, errors, finals = self.forward()
+        outs, errors, finals = self.forward(keep_states=True)
         d_out = self._per_sequence(np.zeros(np.shape(self._tokens_back(outs))) if grad_output is None
                                    else np.asarray(grad_output, dtype=np.float64))
         upstream = (grad_state,) if self.record.single_state else tuple(grad_state or (None,) * len(finals))
