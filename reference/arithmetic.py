@@ -187,44 +187,85 @@ class Affine:
 class GradientSum:
     """A weight gradient summed over rows and calls (``d.T @ v``, or ``d`` summed for a bias),
     with what its bound needs: the products' magnitudes, the propagated error, and how many
-    terms and stored partial sums (one per matrix product) it adds up."""
+    terms and stored partial sums (one per matrix product) it adds up.
+
+    The rows of ``d.T @ v`` wait until they hold ``PENDING`` elements and are then multiplied
+    out in one product per block of rows: a step's rank-B update of a (4H, I + H) sum would
+    pass over it four times per step (value, magnitude, two error terms); pending, the passes
+    are shared by every step in the batch of rows."""
+
+    #: Elements (of d and v together) that wait before a product: 32 MiB of float64.
+    PENDING = 1 << 22
 
     def __init__(self, shape, bounded):
-        self.value = np.zeros(shape)
+        self._value = np.zeros(shape)
         self.magnitude = np.zeros(shape) if bounded else None
         self.error = np.zeros(shape) if bounded else None
         self.terms = self.partials = 0
+        self._pending, self._pending_size = {}, 0  # (start, stop, step) -> (block, [(g, x, e_g, e_x)])
+
+    @property
+    def value(self):
+        self._flush()
+        return self._value
 
     def add(self, d, v=None, block=slice(None)):
         """d (..., N, G) upstream gradients; v (..., N, K) the inputs, or None for a bias (or a
         vector used elementwise: d is then its gradient, per row); into rows ``block``."""
         shape = np.shape(_value(d))
         rows, partials = math.prod(shape[:-1]), math.prod(shape[:-2])
-        if v is None and self.value.ndim > 1:  # a parameter of more than one axis used elementwise
-            rows = math.prod(shape[:len(shape) - self.value.ndim])
-        g = _value(d).reshape((rows, -1) if self.value.ndim < 2 or v is not None else (rows,) + self.value.shape)
+        if v is None and self._value.ndim > 1:  # a parameter of more than one axis used elementwise
+            rows = math.prod(shape[:len(shape) - self._value.ndim])
+        g = _value(d).reshape((rows, -1) if self._value.ndim < 2 or v is not None else (rows,) + self._value.shape)
+        bounded = self.magnitude is not None
         if v is None:
-            self.value[block] += g.sum(axis=0)
+            self._value[block] += g.sum(axis=0)
+            if bounded:
+                self.magnitude[block] += np.abs(g).sum(axis=0)
+                self.error[block] += _full(d.error, d.value).reshape(g.shape).sum(axis=0)
         else:
             x = _value(v).reshape(rows, -1)
-            self.value[block] += g.T @ x
-        if self.magnitude is not None:
-            e_g = _full(d.error, d.value).reshape(g.shape)
-            if v is None:
-                self.magnitude[block] += np.abs(g).sum(axis=0)
-                self.error[block] += e_g.sum(axis=0)
-            else:
-                e_x = _full(v.error, v.value).reshape(x.shape)
-                self.magnitude[block] += np.abs(g).T @ np.abs(x)
-                self.error[block] += e_g.T @ (np.abs(x) + e_x) + np.abs(g).T @ e_x
+            e_g = _full(d.error, d.value).reshape(g.shape) if bounded else None
+            e_x = _full(v.error, v.value).reshape(x.shape) if bounded else None
+            key = (block.start, block.stop, block.step)
+            self._pending.setdefault(key, (block, []))[1].append((g, x, e_g, e_x))
+            self._pending_size += g.size + x.size
+            if self._pending_size >= self.PENDING:
+                self._flush()
         self.terms += rows
         self.partials += partials
 
+    def _flush(self):
+        """Multiply out the pending rows: value ``d^T v``, magnitude ``|d|^T |v|``, error
+        ``e_d^T (|v| + e_v) + |d|^T e_v``."""
+        for block, items in self._pending.values():
+            g, x = (np.concatenate([item[i] for item in items]) for i in (0, 1))
+            self._value[block] += g.T @ x
+            if self.magnitude is not None:
+                e_g, e_x = (np.concatenate([item[i] for item in items]) for i in (2, 3))
+                abs_g, abs_x = np.abs(g), np.abs(x)
+                self.magnitude[block] += abs_g.T @ abs_x
+                abs_x += e_x
+                self.error[block] += e_g.T @ abs_x + abs_g.T @ e_x
+        self._pending, self._pending_size = {}, 0
+
     def result(self, precision):
+        value = self.value
         if precision is None:
-            return self.value, None
-        return self.value, ((precision.dot(self.terms) + self.partials * precision.storage) * self.magnitude
-                            + self.error + precision.underflow)
+            return value, None
+        return value, ((precision.dot(self.terms) + self.partials * precision.storage) * self.magnitude
+                       + self.error + precision.underflow)
+
+
+def _outer_shapes(a, b):
+    """Whether a * b is an outer product: a (..., K, 1) and b (..., 1, V), or the other way
+    round, with K and V past 1 and the same leading axes (``matrix.outer``'s shapes)."""
+    if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray or a.ndim < 2 or a.ndim != b.ndim:
+        return False
+    if a.shape[:-2] != b.shape[:-2] or a.dtype != np.float64 or b.dtype != np.float64:
+        return False
+    return (a.shape[-1] == 1 and b.shape[-2] == 1 and a.shape[-2] > 1 and b.shape[-1] > 1) or \
+        (b.shape[-1] == 1 and a.shape[-2] == 1 and b.shape[-2] > 1 and a.shape[-1] > 1)
 
 
 def _full(error, value):
@@ -402,27 +443,42 @@ class Arithmetic:
         operand with fewer elements (a gate, a key) made first: a state times a gate costs the
         product and three passes over the state, an outer product of two vectors two (the
         terms of an operand known exactly are not formed)."""
-        value = _value(a) * _value(b)
+        outer = _outer_shapes(_value(a), _value(b))
+        # an outer product (..., K, 1) (..., 1, V) by einsum: the same products, without numpy
+        # broadcasting's slow inner loops over a length-1 axis
+        if not outer:
+            value = _value(a) * _value(b)
+        else:  # the column first (einsum's product of one term, as exact as a * b)
+            column, row = (_value(a), _value(b)) if np.shape(_value(a))[-1] == 1 else (_value(b), _value(a))
+            value = np.einsum("...ki,...iv->...kv", column, row)
         if self.plain:
             return value
         a, b = self._num(a), self._num(b)
-        return self._emit(_mul_vjp, (a, b), value, None if self.precision is None else self._product_error(a, b, value))
+        return self._emit(_mul_vjp, (a, b), value,
+                          None if self.precision is None else self._product_error(a, b, value, outer))
 
-    def _product_error(self, a, b, value):
+    def _product_error(self, a, b, value, outer=False):
         if np.size(a.value) > np.size(b.value):
             a, b = b, a  # the bound is symmetric in a and b
         abs_a, abs_b = np.abs(a.value), np.abs(b.value)
         first = abs_a * self.precision.storage
         if not _is_zero(a.error):
             first = first + a.error
-        if isinstance(abs_b, np.ndarray) and abs_b.dtype == np.float64 and abs_b.shape == np.shape(value):
+        if outer:  # both terms, (..., K, 2) @ (..., 2, V): one matrix product of two terms
+            second = abs_a if _is_zero(a.error) else abs_a + a.error
+            e_b = np.broadcast_to(b.error, np.shape(b.value))
+            a_side, b_side = ((first, second), (abs_b, e_b)) if a.value.shape[-1] == 1 else ((abs_b, e_b), (first, second))
+            error = np.concatenate(a_side, axis=-1) @ np.concatenate(b_side, axis=-2)
+            if error.shape != np.shape(value):
+                error = np.array(np.broadcast_to(error, np.shape(value)))
+        elif isinstance(abs_b, np.ndarray) and abs_b.dtype == np.float64 and abs_b.shape == np.shape(value):
             abs_b *= first  # in place: |b| is not needed again
             error = abs_b
         else:
             error = np.asarray(first * abs_b, dtype=np.float64)
             if error.shape != np.shape(value):
                 error = np.array(np.broadcast_to(error, np.shape(value)))
-        if not _is_zero(b.error):
+        if not outer and not _is_zero(b.error):
             error += (abs_a if _is_zero(a.error) else abs_a + a.error) * b.error
         if self.precision.underflow:
             error += self.precision.underflow
@@ -696,10 +752,13 @@ class Arithmetic:
         g = self._num(g)
         error = None
         if self.precision is not None:
-            error = (self.precision.dot(affine.weight.shape[0]) * (np.abs(g.value) @ affine.abs_weight)
-                     + self.precision.underflow)
+            # dot |g| |W| + e_g |W| as one matrix product (``linear``'s regrouping)
+            left = np.abs(g.value) * self.precision.dot(affine.weight.shape[0])
             if np.ndim(g.error):
-                error = error + g.error @ affine.abs_weight
+                left += g.error
+            error = left @ affine.abs_weight
+            if self.precision.underflow:
+                error += self.precision.underflow
         return self._emit(_linear_transposed_vjp, (g,), value, error, affine)
 
     # -- moving values around (exact) --
