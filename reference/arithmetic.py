@@ -257,6 +257,10 @@ class GradientSum:
                        + self.error + precision.underflow)
 
 
+def _size(x):
+    return x.size if x.__class__ is np.ndarray else np.size(x)
+
+
 def _outer_shapes(a, b):
     """Whether a * b is an outer product: a (..., K, 1) and b (..., 1, V), or the other way
     round, with K and V past 1 and the same leading axes (``matrix.outer``'s shapes)."""
@@ -458,7 +462,7 @@ class Arithmetic:
                           None if self.precision is None else self._product_error(a, b, value, outer))
 
     def _product_error(self, a, b, value, outer=False):
-        if np.size(a.value) > np.size(b.value):
+        if _size(a.value) > _size(b.value):
             a, b = b, a  # the bound is symmetric in a and b
         abs_a, abs_b = np.abs(a.value), np.abs(b.value)
         first = abs_a * self.precision.storage
@@ -965,7 +969,11 @@ def _apply_vjp(ar, grads, inputs, outs, extra):
 
 def _is_zero(error):
     """Whether an error is the exact 0 of a number known exactly (a 0-d zero, not an array)."""
-    return error is None or (np.ndim(error) == 0 and error == 0.0)
+    if error is None:
+        return True
+    if error.__class__ is np.ndarray:
+        return error.ndim == 0 and error == 0.0
+    return np.ndim(error) == 0 and error == 0.0
 
 
 def _sum_vjp(ar, grads, inputs, outs, axis):
