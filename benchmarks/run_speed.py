@@ -15,8 +15,8 @@ that CI can run the default run through it and read the figure it prints last:
 
     default run: 40.1 s (median of 1) on 2 cores, 512 passed, 0 failed, 8 known, 13001 examples
 
-With ``--figures PATH`` it also times a run of one row and writes both figures, with the
-conditions they were measured under (date, cores, CPU, load average, torch, Python), to PATH:
+With ``--figures PATH`` it also times a run of one row (and with ``--thorough`` one run of the
+thorough profile) and writes the figures, with the conditions they were measured under (date, cores, CPU, load average, torch, Python), to PATH:
 ``docs/speed.md`` is that page, the one place the README's times come from.
 
 Get the other checkout with ``git worktree add /tmp/before <commit>``; it runs in the same
@@ -121,8 +121,9 @@ def _lines(path):
         return []
 
 
-def write_figures(path, default, pairs, one_row, before, after, counts):
-    """The page of figures: the default run's and one row's wall times, and the conditions."""
+def write_figures(path, default, pairs, one_row, before, after, counts, thorough=None):
+    """The page of figures: the default run's and one row's wall times (and, given, the
+    thorough profile's: (seconds, counts)), and the conditions."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = ["# How long a run takes", "",
              f"Written by `python benchmarks/run_speed.py --figures {os.path.relpath(path, HERE)}` on {when}; "
@@ -130,13 +131,24 @@ def write_figures(path, default, pairs, one_row, before, after, counts):
              f"grows, several times over under heavy load.", "",
              "| what | wall time |", "| --- | --- |",
              f"| the default run (`rnn-conformance --seed S`: {counts}) | {default:.1f} s (median of {pairs}) |",
-             f"| a run of one row (`rnn-conformance {' '.join(ONE_ROW)}`) | {one_row:.1f} s |", "",
+             f"| a run of one row (`rnn-conformance {' '.join(ONE_ROW)}`) | {one_row:.1f} s |"]
+    if thorough:
+        lines.append(f"| the thorough profile (`rnn-conformance --seed S --profile thorough`: {thorough[1]}) | "
+                     f"{thorough[0]:.1f} s |")
+    lines += ["",
              "Measured on:", "",
              f"- {before['cores']} cores ({before['cpu']}), load average {before['load']:.2f} before and "
              f"{after['load']:.2f} after",
              f"- torch {before['torch']}, Python {before['python']}"]
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
+
+
+def _said(rows):
+    """'512 passed, 0 failed, 8 known, 12805 examples' of a run's rows."""
+    counts = {s: sum(r["status"] == s for r in rows or []) for s in ("passed", "failed", "known")}
+    return (f"{counts['passed']} passed, {counts['failed']} failed, {counts['known']} known, "
+            f"{sum(r['examples'] or 0 for r in rows or [])} examples")
 
 
 def main():
@@ -147,6 +159,9 @@ def main():
     parser.add_argument("--keep", metavar="DIR", help="keep each run's JSON report and output in DIR")
     parser.add_argument("--figures", metavar="PATH", help="also time one row; write both figures and the "
                                                            "conditions to PATH (docs/speed.md)")
+    parser.add_argument("--thorough", action="store_true", help="with --figures, also time one run of the "
+                                                                 "thorough profile (200 examples a row, the "
+                                                                 "largest sizes) and write it too")
     args, extra = parser.parse_known_args()
     extra = [a for a in extra if a != "--"]
     if args.figures and (extra or args.against):
@@ -186,16 +201,21 @@ def main():
               f"alternating)")
     print("tables and rows identical in every run" if not differ else
           f"tables or rows DIFFER from this checkout's first run: {', '.join(differ)}")
-    counts = {s: sum(r["status"] == s for r in last or []) for s in ("passed", "failed", "known")}
     what = "default run" if not extra else f"run with {' '.join(extra)}"
-    said = (f"{counts['passed']} passed, {counts['failed']} failed, {counts['known']} known, "
-            f"{sum(r['examples'] or 0 for r in last or [])} examples")
+    said = _said(last)
     print(f"{what}: {medians['this']:.1f} s (median of {args.pairs}) on {os.cpu_count()} cores, {said}")
     if args.figures:
         with tempfile.TemporaryDirectory() as scratch:
             one_row = run(HERE, args, ONE_ROW, scratch, "one-row")[0]
         print(f"a run of one row: {one_row:.1f} s")
-        write_figures(args.figures, medians["this"], args.pairs, one_row, before, conditions(), said)
+        thorough = None
+        if args.thorough:
+            with tempfile.TemporaryDirectory() as scratch:
+                wall, status, _, rows = run(HERE, args, ["--profile", "thorough"], scratch, "thorough")
+            thorough = (wall, _said(rows))
+            failed = failed or status not in (0, 1)
+            print(f"the thorough profile: {wall:.1f} s, exit {status}, {thorough[1]}")
+        write_figures(args.figures, medians["this"], args.pairs, one_row, before, conditions(), said, thorough)
     return 1 if differ or failed else 0
 
 
