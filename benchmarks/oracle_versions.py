@@ -183,6 +183,20 @@ def operation_results(module, other, examples, precisions):
                                                        grad_output=grad, **options), where)
 
 
+def _keep_worst(worst, key, a, b, measure, where):
+    """Record in ``worst[key]`` the largest ``measure`` of results a and b (trees of arrays) so far."""
+    a, b = _leaves(a), _leaves(b)
+    diff = np.inf if len(a) != len(b) else max((measure(p, q) for p, q in zip(a, b)), default=0.0)
+    if diff > worst.get(key, (-1.0, None))[0]:
+        worst[key] = (diff, where)
+
+
+def _keep_bounded(worst, name, mine, theirs, where):
+    """``_keep_worst`` of a (values, bounds) pair: values normwise, bounds element by element."""
+    _keep_worst(worst, f"{name} values", mine[0], theirs[0], normwise_difference, where)
+    _keep_worst(worst, f"{name} bounds", mine[1], theirs[1], relative_difference, where)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkout", help="the other checkout (a directory holding reference/)")
@@ -219,32 +233,15 @@ def main(argv=None):
                        other.Precision(**vars(precisions[precision_name])))
         for name in ours:
             mine, other_result = ours[name](), theirs[name]()
-            parts = [("values", mine, other_result, normwise_difference)]
             if name.endswith("_with_bound"):
-                parts = [("values", mine[0], other_result[0], normwise_difference),
-                         ("bounds", mine[1], other_result[1], relative_difference)]
-            for part, a, b, measure in parts:
-                a, b = _leaves(a), _leaves(b)
-                diff = np.inf if len(a) != len(b) else max((measure(p, q) for p, q in zip(a, b)), default=0.0)
-                key = f"{name} {part}"
-                if diff > worst.get(key, (-1.0, None))[0]:
-                    worst[key] = (diff, config)
+                _keep_bounded(worst, name, mine, other_result, config)
+            else:
+                _keep_worst(worst, f"{name} values", mine, other_result, normwise_difference, config)
     for index in range(max(1, args.examples // 10)):
         for name, mine, other_result in model_results(reference, other, index, precisions):
-            for part, a, b, measure in (("values", mine[0], other_result[0], normwise_difference),
-                                        ("bounds", mine[1], other_result[1], relative_difference)):
-                diff = measure(a, b)
-                key = f"{name} {part}"
-                if diff > worst.get(key, (-1.0, None))[0]:
-                    worst[key] = (diff, f"model example {index}")
+            _keep_bounded(worst, name, mine, other_result, f"model example {index}")
     for name, mine, other_result, where in operation_results(reference, other, args.examples // 10, precisions):
-        for part, a, b, measure in (("values", mine[0], other_result[0], normwise_difference),
-                                    ("bounds", mine[1], other_result[1], relative_difference)):
-            a, b = _leaves(a), _leaves(b)
-            diff = np.inf if len(a) != len(b) else max((measure(p, q) for p, q in zip(a, b)), default=0.0)
-            key = f"{name} {part}"
-            if diff > worst.get(key, (-1.0, None))[0]:
-                worst[key] = (diff, where)
+        _keep_bounded(worst, name, mine, other_result, where)
     failed = False
     for name, (diff, config) in worst.items():
         mark = "ok" if diff <= args.rtol else "DIFFERS"

@@ -16,7 +16,8 @@ that CI can run the default run through it and read the figure it prints last:
     default run: 40.1 s (median of 1) on 2 cores, 512 passed, 0 failed, 8 known, 13001 examples
 
 With ``--figures PATH`` it also times a run of one row (and with ``--thorough`` one run of the
-thorough profile) and writes the figures, with the conditions they were measured under (date, cores, CPU, load average, torch, Python), to PATH:
+thorough profile) and writes the figures, with the conditions they were measured under (date,
+cores, CPU, load average, torch, Python), to PATH:
 ``docs/speed.md`` is that page, the one place the README's times come from.
 
 Get the other checkout with ``git worktree add /tmp/before <commit>``; it runs in the same

@@ -257,7 +257,7 @@ class GradientSum:
                        + self.error + precision.underflow)
 
 
-_ALLOCATOR_WARM = []
+_ALLOCATOR_WARM = False
 
 
 def _warm_allocator():
@@ -268,10 +268,10 @@ def _warm_allocator():
     and paged in again: 220 page faults per product, 20 times the cost of a pass over the state.
     After it, freed temporaries up to 16 MiB are reused from the heap, as in any process that
     has once freed a larger array."""
+    global _ALLOCATOR_WARM
     if not _ALLOCATOR_WARM:
-        _ALLOCATOR_WARM.append(True)
-        block = np.empty(2 << 20)  # 16 MiB of float64
-        del block
+        _ALLOCATOR_WARM = True
+        np.empty(2 << 20)  # 16 MiB of float64, freed at once
 
 
 def _size(x):
@@ -466,13 +466,13 @@ class Arithmetic:
         operand with fewer elements (a gate, a key) made first: a state times a gate costs the
         product and three passes over the state, an outer product of two vectors two (the
         terms of an operand known exactly are not formed)."""
-        outer = _outer_shapes(_value(a), _value(b))
-        # an outer product (..., K, 1) (..., 1, V) by einsum: the same products, without numpy
-        # broadcasting's slow inner loops over a length-1 axis
+        va, vb = _value(a), _value(b)
+        outer = _outer_shapes(va, vb)
         if not outer:
-            value = _value(a) * _value(b)
-        else:  # the column first (einsum's product of one term, as exact as a * b)
-            column, row = (_value(a), _value(b)) if np.shape(_value(a))[-1] == 1 else (_value(b), _value(a))
+            value = va * vb
+        else:  # (..., K, 1) (..., 1, V) by einsum, the column first: the same products, exact,
+            # without numpy broadcasting's slow inner loops over a length-1 axis
+            column, row = (va, vb) if va.shape[-1] == 1 else (vb, va)
             value = np.einsum("...ki,...iv->...kv", column, row)
         if self.plain:
             return value
